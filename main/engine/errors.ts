@@ -1,0 +1,54 @@
+// Typed engine errors: a stable `code` a program can test and a message a person can act on.
+// They cross process boundaries as plain `{ code, message }` objects (see toAppError).
+
+export type ErrorCode =
+  | 'NO_FOLDER'
+  | 'NOT_A_FOLDER'
+  | 'NO_IMAGES'
+  | 'BAD_IMAGE'
+  | 'BAD_CONFIG'
+  | 'BAD_ARGUMENT'
+  | 'BAD_CHECKPOINT'
+  | 'NO_CHECKPOINT'
+  | 'BACKEND_UNAVAILABLE'
+  | 'NON_FINITE'
+  | 'CANCELLED'
+  | 'IO_ERROR'
+  | 'RUN_LOCKED'
+  | 'INTERNAL';
+
+export class FlowDeskError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Problems with a folder of images or one image in it. */
+export class DataError extends FlowDeskError {}
+/** A model or training setting out of range or inconsistent. */
+export class ConfigError extends FlowDeskError {}
+/** A checkpoint, safetensors file or run folder that cannot be trusted. */
+export class CheckpointError extends FlowDeskError {}
+/** A compute backend that was asked for and cannot be loaded. */
+export class BackendError extends FlowDeskError {}
+/** Training that cannot continue (non-finite losses, cancelled). */
+export class TrainError extends FlowDeskError {}
+
+export interface AppError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Plain-object form of any thrown value, safe to send over IPC or JSON. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof FlowDeskError) return { code: err.code, message: err.message };
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+    return { code: 'IO_ERROR', message: e.message };
+  }
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}

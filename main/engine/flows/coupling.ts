@@ -1,0 +1,104 @@
+// Coupling layers: half of the input (by channel or by checkerboard) conditions a network that
+// shifts and scales the other half. Affine: b' = (b + shift) * sigmoid(raw + 2); additive
+// (NICE): b' = b + shift. Channel masks split channels; checkerboard masks alternate pixels.
+import * as tf from '../tf.ts';
+import type { Rng } from '../random.ts';
+import { CouplingNet } from './coupling-net.ts';
+import type { FlowLayer } from './flow-layer.ts';
+import type { ParamScope } from './params.ts';
+
+export interface CouplingOptions {
+  /** 'affine' scales and shifts; 'additive' only shifts (volume preserving). */
+  kind: 'affine' | 'additive';
+  /** Which half conditions: channels split in two, or a spatial checkerboard. */
+  mask: 'channel' | 'checkerboard';
+  /** Swap the roles of the two halves (alternate layers set it to cover both). */
+  flip: boolean;
+  /** Width of the coupling network. */
+  hidden: number;
+}
+
+/** sigmoid(raw + 2) starts near 0.88, a gentle scale; the offset is Glow's. */
+const SCALE_OFFSET = 2;
+
+export class Coupling implements FlowLayer {
+  private readonly net: CouplingNet;
+  /** First-part channel count (channel mask) or the [1,H,W,1] 0/1 mask (checkerboard). */
+  private readonly split: number;
+  private readonly mask: tf.Tensor4D | null;
+
+  constructor(
+    scope: ParamScope,
+    shape: [number, number, number],
+    private readonly opts: CouplingOptions,
+    rng: Rng,
+  ) {
+    const [h, w, c] = shape;
+    if (opts.mask === 'channel') {
+      if (c < 2) throw new Error(`a channel coupling needs at least 2 channels, got ${c}`);
+      this.split = Math.ceil(c / 2);
+      this.mask = null;
+      const condition = opts.flip ? c - this.split : this.split;
+      const transformed = c - condition;
+      const outChannels = opts.kind === 'affine' ? 2 * transformed : transformed;
+      this.net = new CouplingNet(scope.child('net'), condition, opts.hidden, outChannels, rng);
+    } else {
+      this.split = 0;
+      const m = new Float32Array(h * w);
+      for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) m[i * w + j] = (i + j + (opts.flip ? 1 : 0)) % 2;
+      this.mask = tf.keep(tf.tensor4d(m, [1, h, w, 1]));
+      const outChannels = opts.kind === 'affine' ? 2 * c : c;
+      this.net = new CouplingNet(scope.child('net'), c, opts.hidden, outChannels, rng);
+    }
+  }
+
+  forward(x: tf.Tensor4D, logdet: tf.Tensor1D): [tf.Tensor4D, tf.Tensor1D] {
+    return this.run(x, logdet, false) as [tf.Tensor4D, tf.Tensor1D];
+  }
+
+  inverse(y: tf.Tensor4D): tf.Tensor4D {
+    return (this.run(y, null, true) as [tf.Tensor4D, null])[0];
+  }
+
+  private run(input: tf.Tensor4D, logdet: tf.Tensor1D | null, inverse: boolean): [tf.Tensor4D, tf.Tensor1D | null] {
+    return tf.tidy(() => {
+      const { condition, target, join } = this.parts(input);
+      const h = this.net.apply(condition);
+      const channels = target.shape[3];
+      const shift = this.opts.kind === 'affine' ? tf.slice(h, [0, 0, 0, 0], [-1, -1, -1, channels]) : h;
+      let out: tf.Tensor4D;
+      let ld = logdet;
+      if (this.opts.kind === 'additive') {
+        out = (inverse ? tf.sub(target, shift) : tf.add(target, shift)) as tf.Tensor4D;
+      } else {
+        const raw = tf.add(tf.slice(h, [0, 0, 0, channels], [-1, -1, -1, channels]), SCALE_OFFSET);
+        if (inverse) {
+          out = tf.sub(tf.div(target, tf.sigmoid(raw)), shift) as tf.Tensor4D;
+        } else {
+          out = tf.mul(tf.add(target, shift), tf.sigmoid(raw)) as tf.Tensor4D;
+          let logScale = tf.logSigmoid(raw);
+          if (this.mask) logScale = tf.mul(logScale, tf.sub(1, this.mask));
+          ld = tf.add(logdet!, tf.sum(logScale, [1, 2, 3])) as tf.Tensor1D;
+        }
+      }
+      return [join(out), ld] as [tf.Tensor4D, tf.Tensor1D | null];
+    });
+  }
+
+  /**
+   * The conditioning input, the part to transform and how to put the result back. For a
+   * checkerboard the "target" is the whole tensor; the join keeps the masked pixels as they were.
+   */
+  private parts(x: tf.Tensor4D): { condition: tf.Tensor4D; target: tf.Tensor4D; join: (t: tf.Tensor4D) => tf.Tensor4D } {
+    if (this.mask) {
+      const mask = this.mask;
+      const condition = tf.mul(x, mask) as tf.Tensor4D;
+      return { condition, target: x, join: (t) => tf.add(condition, tf.mul(t, tf.sub(1, mask))) as tf.Tensor4D };
+    }
+    const c = x.shape[3];
+    const first = tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, this.split]) as tf.Tensor4D;
+    const second = tf.slice(x, [0, 0, 0, this.split], [-1, -1, -1, c - this.split]) as tf.Tensor4D;
+    if (this.opts.flip) return { condition: second, target: first, join: (t) => tf.concat([t, second], 3) };
+    return { condition: first, target: second, join: (t) => tf.concat([first, t], 3) };
+  }
+}

@@ -1,0 +1,61 @@
+// Named parameters of a model: every trainable variable and every fixed buffer (such as a
+// permutation) under a dotted name, which is exactly the tensor name in weights.safetensors.
+import * as tf from '../tf.ts';
+
+export class ParamStore {
+  /** Trainable variables, in creation order (the optimizer and checkpoints rely on it). */
+  readonly variables = new Map<string, tf.Variable>();
+  /** Fixed tensors saved with the weights but never trained (variables so loading can assign). */
+  readonly buffers = new Map<string, tf.Variable>();
+
+  scope(prefix: string): ParamScope {
+    return new ParamScope(this, prefix);
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    for (const b of this.buffers.values()) b.dispose();
+    this.variables.clear();
+    this.buffers.clear();
+  }
+}
+
+export class ParamScope {
+  constructor(
+    private readonly store: ParamStore,
+    readonly prefix: string,
+  ) {}
+
+  child(name: string): ParamScope {
+    return new ParamScope(this.store, this.name(name));
+  }
+
+  /** Registers a trainable variable, taking ownership of `initial`. */
+  variable(name: string, initial: tf.Tensor): tf.Variable {
+    const full = this.name(name);
+    if (this.store.variables.has(full) || this.store.buffers.has(full)) {
+      throw new Error(`duplicate parameter name ${full}`);
+    }
+    // tfjs variable names are global to the engine; ours live in the store, so let tfjs pick its own.
+    const v = tf.variable(initial, true);
+    initial.dispose();
+    this.store.variables.set(full, v);
+    return v;
+  }
+
+  /** Registers a fixed tensor saved with the weights, taking ownership of it. */
+  buffer(name: string, value: tf.Tensor): tf.Variable {
+    const full = this.name(name);
+    if (this.store.variables.has(full) || this.store.buffers.has(full)) {
+      throw new Error(`duplicate parameter name ${full}`);
+    }
+    const v = tf.variable(value, false);
+    value.dispose();
+    this.store.buffers.set(full, v);
+    return v;
+  }
+
+  private name(n: string): string {
+    return this.prefix ? `${this.prefix}.${n}` : n;
+  }
+}

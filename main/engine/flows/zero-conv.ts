@@ -1,0 +1,27 @@
+// A 3x3 convolution that starts at exactly zero, with a learned per-channel output scale
+// exp(3 * logs) (Glow's Conv2dZeros): coupling layers and split priors start as identities.
+import * as tf from '../tf.ts';
+import { conv2d } from '../ops/conv2d.ts';
+import type { ParamScope } from './params.ts';
+
+/** Glow's factor on the learned output log-scale; it speeds up learning that scale. */
+const LOGSCALE_FACTOR = 3;
+
+export class ZeroConv {
+  private readonly weight: tf.Variable;
+  private readonly bias: tf.Variable;
+  private readonly logs: tf.Variable;
+
+  constructor(scope: ParamScope, inChannels: number, outChannels: number) {
+    this.weight = scope.variable('weight', tf.zeros([3, 3, inChannels, outChannels]));
+    this.bias = scope.variable('bias', tf.zeros([outChannels]));
+    this.logs = scope.variable('logs', tf.zeros([outChannels]));
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const out = tf.add(conv2d(x, this.weight as tf.Tensor4D, 'same'), this.bias);
+      return tf.mul(out, tf.exp(tf.mul(this.logs, LOGSCALE_FACTOR))) as tf.Tensor4D;
+    });
+  }
+}

@@ -1,0 +1,18 @@
+// Builds a model from its config and seed: the one place that knows every model kind.
+import { createGlow } from './glow.ts';
+import { Nice } from './nice.ts';
+import { createRealNvp } from './realnvp.ts';
+import { resolveModelConfig, type ModelConfig } from './config.ts';
+import type { FlowModel } from './flow-model.ts';
+
+export function createModel(config: ModelConfig, seed = 0): FlowModel {
+  const resolved = resolveModelConfig(config);
+  switch (resolved.kind) {
+    case 'glow':
+      return createGlow(resolved, seed);
+    case 'realnvp':
+      return createRealNvp(resolved, seed);
+    case 'nice':
+      return new Nice(resolved, seed);
+  }
+}

@@ -1,0 +1,41 @@
+// What every model offers: exact log-likelihood, encoding to per-level latents, decoding,
+// and temperature sampling. Bits per dimension follow DESIGN.md for n-bit data.
+import * as tf from '../tf.ts';
+import type { ParamStore } from '../flows/params.ts';
+import type { Rng } from '../random.ts';
+import type { ResolvedModelConfig } from './config.ts';
+
+export interface FlowOutput {
+  zs: tf.Tensor4D[];
+  logdet: tf.Tensor1D;
+  logpz: tf.Tensor1D;
+}
+
+export interface FlowModel {
+  readonly config: ResolvedModelConfig;
+  readonly params: ParamStore;
+  /** Whether data-dependent initialisation (ActNorm) has run; saved with the weights. */
+  initialised: boolean;
+  /** Data-dependent initialisation from a batch; a no-op for models without ActNorm. */
+  initialise(x: tf.Tensor4D): void;
+  /** log p(x) in nats per example, x the dequantized images in [-1/2, 1/2]. */
+  logProb(x: tf.Tensor4D): tf.Tensor1D;
+  /** The latents with the two parts of log p(x): log|det dz/dx| and log p(z), per example. */
+  forward(x: tf.Tensor4D): FlowOutput;
+  /** Per-level latents, the factored-out ones first and the top last. */
+  encode(x: tf.Tensor4D): tf.Tensor4D[];
+  /** Inverse of encode. */
+  decode(zs: tf.Tensor4D[]): tf.Tensor4D;
+  /** n images with every level's prior standard deviation scaled by `temperature`. */
+  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D;
+  dispose(): void;
+}
+
+/** bits/dim = -(log p(x) - D log 2^n) / (D log 2), per example. */
+export function bitsPerDim(model: FlowModel, x: tf.Tensor4D, nBits: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [, h, w, c] = x.shape;
+    const d = h * w * c;
+    return tf.add(tf.div(model.logProb(x), -d * Math.LN2), nBits) as tf.Tensor1D;
+  });
+}

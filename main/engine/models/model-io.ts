@@ -1,0 +1,112 @@
+// A model to and from its saved form: model.json (format, config, whether ActNorm is
+// initialised) and named float32/int32 arrays for weights.safetensors. Loading checks every
+// name and shape, and never re-initialises ActNorm.
+import * as tf from '../tf.ts';
+import type { NamedArray } from '../checkpoint/safetensors.ts';
+import { CheckpointError, FlowDeskError } from '../errors.ts';
+import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
+import { createModel } from './create-model.ts';
+import type { FlowModel } from './flow-model.ts';
+
+export const MODEL_FORMAT = 'flowdesk.model';
+export const MODEL_FORMAT_VERSION = 1;
+
+export interface ModelJson {
+  format: typeof MODEL_FORMAT;
+  version: number;
+  config: ResolvedModelConfig;
+  /** Whether ActNorm layers hold data-initialised values (loading must not redo it). */
+  initialised: boolean;
+}
+
+export function modelJson(model: FlowModel): ModelJson {
+  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config, initialised: model.initialised };
+}
+
+/** Every parameter and buffer as a plain array, named as in weights.safetensors. */
+export function exportWeights(model: FlowModel): Record<string, NamedArray> {
+  const out: Record<string, NamedArray> = {};
+  for (const [name, v] of [...model.params.variables, ...model.params.buffers]) {
+    const data = v.dataSync();
+    out[name] =
+      v.dtype === 'int32'
+        ? { dtype: 'int32', shape: [...v.shape], data: Int32Array.from(data) }
+        : { dtype: 'float32', shape: [...v.shape], data: Float32Array.from(data) };
+  }
+  return out;
+}
+
+/** Checks a parsed model.json and returns it typed; `source` names the file in errors. */
+export function parseModelJson(value: unknown, source: string): ModelJson {
+  const v = value as Partial<ModelJson> | null;
+  if (!v || typeof v !== 'object') throw new CheckpointError('BAD_CHECKPOINT', `${source}: not a JSON object.`);
+  if (v.format !== MODEL_FORMAT) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "format" must be "${MODEL_FORMAT}", got ${JSON.stringify(v.format)}.`);
+  }
+  if (v.version !== MODEL_FORMAT_VERSION) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: unsupported version ${JSON.stringify(v.version)}; this FlowDesk reads version ${MODEL_FORMAT_VERSION}.`);
+  }
+  if (typeof v.initialised !== 'boolean') {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "initialised" must be true or false.`);
+  }
+  let config: ResolvedModelConfig;
+  try {
+    config = resolveModelConfig(v.config as ModelConfig);
+  } catch (err) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: bad "config": ${(err as Error).message}`);
+  }
+  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config, initialised: v.initialised };
+}
+
+/** Overwrites every parameter and buffer of `model`; names and shapes must match exactly. */
+export function importWeights(model: FlowModel, weights: Record<string, NamedArray>, source: string): void {
+  const targets = new Map([...model.params.variables, ...model.params.buffers]);
+  const missing = [...targets.keys()].filter((name) => !(name in weights));
+  if (missing.length > 0) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: missing ${missing.length} tensors for this model (first: ${missing[0]}).`);
+  }
+  const extra = Object.keys(weights).filter((name) => !targets.has(name));
+  if (extra.length > 0) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: ${extra.length} tensors this model does not have (first: ${extra[0]}).`);
+  }
+  for (const [name, target] of targets) {
+    const w = weights[name];
+    if (w.shape.length !== target.shape.length || w.shape.some((d, i) => d !== target.shape[i])) {
+      throw new CheckpointError('BAD_CHECKPOINT', `${source}: tensor ${name} has shape [${w.shape}], the model needs [${target.shape}].`);
+    }
+    const wantInt = target.dtype === 'int32';
+    if ((w.dtype === 'int32') !== wantInt) {
+      throw new CheckpointError('BAD_CHECKPOINT', `${source}: tensor ${name} is ${w.dtype}, the model needs ${target.dtype}.`);
+    }
+    for (let i = 0; i < w.data.length; i++) {
+      if (!Number.isFinite(w.data[i])) {
+        throw new CheckpointError('BAD_CHECKPOINT', `${source}: tensor ${name} holds a non-finite value at index ${i}.`);
+      }
+    }
+  }
+  tf.tidy(() => {
+    for (const [name, target] of targets) {
+      const w = weights[name];
+      target.assign(tf.tensor(w.data as Float32Array | Int32Array, w.shape, target.dtype));
+    }
+  });
+}
+
+/** A model rebuilt from model.json and its weights. */
+export function loadModel(json: ModelJson, weights: Record<string, NamedArray>, source: string): FlowModel {
+  let model: FlowModel;
+  try {
+    model = createModel(json.config, 0);
+  } catch (err) {
+    if (err instanceof FlowDeskError) throw new CheckpointError('BAD_CHECKPOINT', `${source}: ${err.message}`);
+    throw err;
+  }
+  try {
+    importWeights(model, weights, source);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  model.initialised = json.initialised;
+  return model;
+}

@@ -1,0 +1,7 @@
+// The one import point for TensorFlow.js in the engine. Backends register themselves into
+// this same tfjs-core instance (see backend.ts), so every module shares one engine.
+// tfjs-core's CommonJS entry registers no gradients, and its ES-module gradient files cannot
+// be loaded by Node directly; the @tensorflow/tfjs bundle registers all of them on load.
+import '@tensorflow/tfjs';
+
+export * from '@tensorflow/tfjs-core';

@@ -1,0 +1,106 @@
+// Every invertible layer: inverse(forward(x)) == x and its log-determinant equals the
+// brute-force Jacobian's, on small random inputs with randomly perturbed parameters.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../../main/engine/tf.ts';
+import '@tensorflow/tfjs-backend-cpu';
+import { ActNorm } from '../../main/engine/flows/actnorm.ts';
+import { Coupling, type CouplingOptions } from '../../main/engine/flows/coupling.ts';
+import type { FlowLayer } from '../../main/engine/flows/flow-layer.ts';
+import { InvConv1x1 } from '../../main/engine/flows/invconv.ts';
+import { ParamStore } from '../../main/engine/flows/params.ts';
+import { ChannelPermutation } from '../../main/engine/flows/permute.ts';
+import { Squeeze } from '../../main/engine/flows/squeeze.ts';
+import { Rng } from '../../main/engine/random.ts';
+import { expectClose } from '../helpers/expect-close.ts';
+import { bruteForceLogDet } from '../helpers/jacobian.ts';
+import { perturb, randomInput } from '../helpers/perturb.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function checkLayer(layer: FlowLayer, x: tf.Tensor4D): void {
+  const zero = tf.zeros([1]) as tf.Tensor1D;
+  const [y, logdet] = layer.forward(x, zero);
+  expectClose(layer.inverse(y), x, 1e-4);
+  const reference = bruteForceLogDet((input) => layer.forward(input, zero)[0], x);
+  expectClose(logdet, [reference], 1e-3, 1e-4);
+}
+
+const shape: [number, number, number, number] = [1, 2, 3, 4]; // 24 dimensions
+
+describe('flow layers', () => {
+  it('ActNorm initialises to zero mean, unit variance and inverts', () => {
+    const store = new ParamStore();
+    const layer = new ActNorm(store.scope('a'), 4);
+    const batch = tf.add(tf.mul(randomInput([8, 2, 3, 4], 3, 1), 3), 2) as tf.Tensor4D;
+    layer.requestInit();
+    const [y] = layer.forward(batch, tf.zeros([8]) as tf.Tensor1D);
+    const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    expectClose(mean, [0, 0, 0, 0], 1e-4);
+    expectClose(variance, [1, 1, 1, 1], 1e-3);
+    // A second forward must not re-initialise.
+    const before = layer.logs.dataSync().slice();
+    layer.forward(randomInput([8, 2, 3, 4], 4, 5), tf.zeros([8]) as tf.Tensor1D);
+    expectClose(layer.logs.dataSync(), before, 0);
+    checkLayer(layer, randomInput(shape));
+  });
+
+  it('invertible 1x1 convolution (LU) starts as a rotation and has the right log-det', () => {
+    const store = new ParamStore();
+    const layer = new InvConv1x1(store.scope('w'), 4, new Rng(3));
+    const w = layer.weightFloat64();
+    // W W^T = I for a rotation.
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        let dot = 0;
+        for (let k = 0; k < 4; k++) dot += w.data[i * 4 + k] * w.data[j * 4 + k];
+        expect(Math.abs(dot - (i === j ? 1 : 0))).toBeLessThan(1e-6);
+      }
+    }
+    perturb(store, 0.3);
+    checkLayer(layer, randomInput(shape));
+  });
+
+  for (const kind of ['shuffle', 'reverse'] as const) {
+    it(`channel permutation (${kind})`, () => {
+      const layer = new ChannelPermutation(new ParamStore().scope('p'), 4, kind, new Rng(5));
+      checkLayer(layer, randomInput(shape));
+    });
+  }
+
+  it('squeeze is a permutation of the pixels', () => {
+    const layer = new Squeeze();
+    const x = randomInput([1, 4, 2, 3]);
+    checkLayer(layer, x);
+    expect(layer.forward(x, tf.zeros([1]) as tf.Tensor1D)[0].shape).toEqual([1, 2, 1, 12]);
+  });
+
+  const couplings: CouplingOptions[] = [];
+  for (const kind of ['affine', 'additive'] as const) {
+    for (const mask of ['channel', 'checkerboard'] as const) {
+      for (const flip of [false, true]) couplings.push({ kind, mask, flip, hidden: 8 });
+    }
+  }
+  for (const opts of couplings) {
+    it(`coupling ${opts.kind} ${opts.mask}${opts.flip ? ' flipped' : ''}`, () => {
+      const store = new ParamStore();
+      const layer = new Coupling(store.scope('c'), [2, 3, 4], opts, new Rng(11));
+      const x = randomInput(shape);
+      // Zero-initialised last layer: the coupling starts as the identity.
+      const [y0, ld0] = layer.forward(x, tf.zeros([1]) as tf.Tensor1D);
+      if (opts.kind === 'additive') expectClose(y0, x, 1e-6);
+      // Half of the 24 values are scaled by sigmoid(0 + 2) at the start.
+      else expectClose(ld0, [12 * Math.log(1 / (1 + Math.exp(-2)))], 1e-4);
+      perturb(store, 0.3);
+      checkLayer(layer, x);
+    });
+  }
+
+  it('an odd channel count splits unevenly but still inverts', () => {
+    const store = new ParamStore();
+    const layer = new Coupling(store.scope('c'), [2, 2, 3], { kind: 'affine', mask: 'channel', flip: true, hidden: 4 }, new Rng(2));
+    perturb(store, 0.3);
+    checkLayer(layer, randomInput([1, 2, 2, 3]));
+  });
+});
