@@ -67,7 +67,7 @@ describe.each(Object.entries(tiny))('%s', (_name, { config, shape }) => {
     const model = trainedLike(config, shape);
     const x = randomInput([4, shape[1], shape[2], shape[3]], 6, 0.3);
     const bpd = bitsPerDim(model, x, 8).dataSync();
-    const json = parseModelJson(JSON.parse(JSON.stringify(modelJson(model))), 'model.json');
+    const json = parseModelJson(JSON.parse(JSON.stringify(modelJson(model, 8))), 'model.json');
     const loaded = loadModel(json, exportWeights(model), 'weights.safetensors');
     expect(loaded.initialised).toBe(true);
     loaded.initialise = () => {

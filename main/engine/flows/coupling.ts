@@ -53,36 +53,31 @@ export class Coupling implements FlowLayer {
   }
 
   forward(x: tf.Tensor4D, logdet: tf.Tensor1D): [tf.Tensor4D, tf.Tensor1D] {
-    return this.run(x, logdet, false) as [tf.Tensor4D, tf.Tensor1D];
+    return tf.tidy(() => {
+      const { out, logScale } = this.run(x, false);
+      return [out, logScale ? (tf.add(logdet, logScale) as tf.Tensor1D) : logdet];
+    });
   }
 
   inverse(y: tf.Tensor4D): tf.Tensor4D {
-    return (this.run(y, null, true) as [tf.Tensor4D, null])[0];
+    return tf.tidy(() => this.run(y, true).out);
   }
 
-  private run(input: tf.Tensor4D, logdet: tf.Tensor1D | null, inverse: boolean): [tf.Tensor4D, tf.Tensor1D | null] {
-    return tf.tidy(() => {
-      const { condition, target, join } = this.parts(input);
-      const h = this.net.apply(condition);
-      const channels = target.shape[3];
-      const shift = this.opts.kind === 'affine' ? tf.slice(h, [0, 0, 0, 0], [-1, -1, -1, channels]) : h;
-      let out: tf.Tensor4D;
-      let ld = logdet;
-      if (this.opts.kind === 'additive') {
-        out = (inverse ? tf.sub(target, shift) : tf.add(target, shift)) as tf.Tensor4D;
-      } else {
-        const raw = tf.add(tf.slice(h, [0, 0, 0, channels], [-1, -1, -1, channels]), SCALE_OFFSET);
-        if (inverse) {
-          out = tf.sub(tf.div(target, tf.sigmoid(raw)), shift) as tf.Tensor4D;
-        } else {
-          out = tf.mul(tf.add(target, shift), tf.sigmoid(raw)) as tf.Tensor4D;
-          let logScale = tf.logSigmoid(raw);
-          if (this.mask) logScale = tf.mul(logScale, tf.sub(1, this.mask));
-          ld = tf.add(logdet!, tf.sum(logScale, [1, 2, 3])) as tf.Tensor1D;
-        }
-      }
-      return [join(out), ld] as [tf.Tensor4D, tf.Tensor1D | null];
-    });
+  /** The transformed tensor and, for an affine forward pass, the summed log-scale per example. */
+  private run(input: tf.Tensor4D, inverse: boolean): { out: tf.Tensor4D; logScale: tf.Tensor1D | null } {
+    const { condition, target, join } = this.parts(input);
+    const h = this.net.apply(condition);
+    const channels = target.shape[3];
+    if (this.opts.kind === 'additive') {
+      return { out: join((inverse ? tf.sub(target, h) : tf.add(target, h)) as tf.Tensor4D), logScale: null };
+    }
+    const shift = tf.slice(h, [0, 0, 0, 0], [-1, -1, -1, channels]);
+    const raw = tf.add(tf.slice(h, [0, 0, 0, channels], [-1, -1, -1, channels]), SCALE_OFFSET);
+    if (inverse) return { out: join(tf.sub(tf.div(target, tf.sigmoid(raw)), shift) as tf.Tensor4D), logScale: null };
+    let logScale = tf.logSigmoid(raw);
+    if (this.mask) logScale = tf.mul(logScale, tf.sub(1, this.mask));
+    const out = join(tf.mul(tf.add(target, shift), tf.sigmoid(raw)) as tf.Tensor4D);
+    return { out, logScale: tf.sum(logScale, [1, 2, 3]) as tf.Tensor1D };
   }
 
   /**

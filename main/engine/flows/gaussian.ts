@@ -16,8 +16,8 @@ export function gaussianLogDensity(z: tf.Tensor4D, p: GaussianParams | null): tf
     if (!p) return tf.sum(tf.mul(-0.5, tf.add(tf.square(z), LOG_2PI)), [1, 2, 3]) as tf.Tensor1D;
     const scaled = tf.mul(tf.sub(z, p.mean), tf.exp(tf.neg(p.logs)));
     const terms = tf.add(tf.add(tf.square(scaled), tf.mul(2, p.logs)), LOG_2PI);
-    // Broadcasting a learned prior over the batch: sum the full [N,H,W,C] tensor per example.
-    return tf.sum(tf.mul(-0.5, tf.add(terms, tf.zerosLike(z))), [1, 2, 3]) as tf.Tensor1D;
+    // `scaled` already has z's full [N,H,W,C] shape, so a [1,H,W,C] prior broadcasts over the batch.
+    return tf.sum(tf.mul(-0.5, terms), [1, 2, 3]) as tf.Tensor1D;
   });
 }
 
@@ -26,7 +26,7 @@ export function sampleGaussian(shape: number[], p: GaussianParams | null, temper
   const size = shape.reduce((a, b) => a * b, 1);
   const eps = rng.fillNormal(new Float32Array(size), temperature);
   return tf.tidy(() => {
-    const e = tf.tensor(eps, shape) as tf.Tensor4D;
+    const e = tf.tensor4d(eps, shape as [number, number, number, number]);
     return p ? (tf.add(p.mean, tf.mul(tf.exp(p.logs), e)) as tf.Tensor4D) : e;
   });
 }

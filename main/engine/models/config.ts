@@ -54,7 +54,7 @@ function intIn(value: unknown, field: string, min: number, max: number): number 
   return value;
 }
 
-function oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
+function oneOf<T extends string | number>(value: unknown, field: string, options: readonly T[]): T {
   if (!options.includes(value as T)) {
     throw new ConfigError('BAD_CONFIG', `${field} must be one of ${options.join(', ')}, got ${JSON.stringify(value)}.`);
   }

@@ -5,11 +5,12 @@ import type { ParamStore } from '../flows/params.ts';
 import type { Rng } from '../random.ts';
 import type { ResolvedModelConfig } from './config.ts';
 
-export interface FlowOutput {
+// A type alias, not an interface, so tf.tidy accepts it as a tensor container.
+export type FlowOutput = {
   zs: tf.Tensor4D[];
   logdet: tf.Tensor1D;
   logpz: tf.Tensor1D;
-}
+};
 
 export interface FlowModel {
   readonly config: ResolvedModelConfig;

@@ -17,10 +17,12 @@ export interface ModelJson {
   config: ResolvedModelConfig;
   /** Whether ActNorm layers hold data-initialised values (loading must not redo it). */
   initialised: boolean;
+  /** Bits per colour channel of the training data: part of how bits per dim are measured. */
+  nBits: number;
 }
 
-export function modelJson(model: FlowModel): ModelJson {
-  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config, initialised: model.initialised };
+export function modelJson(model: FlowModel, nBits: number): ModelJson {
+  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config, initialised: model.initialised, nBits };
 }
 
 /** Every parameter and buffer as a plain array, named as in weights.safetensors. */
@@ -49,13 +51,16 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
   if (typeof v.initialised !== 'boolean') {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "initialised" must be true or false.`);
   }
+  if (!Number.isInteger(v.nBits) || v.nBits! < 1 || v.nBits! > 8) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "nBits" must be a whole number from 1 to 8.`);
+  }
   let config: ResolvedModelConfig;
   try {
     config = resolveModelConfig(v.config as ModelConfig);
   } catch (err) {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: bad "config": ${(err as Error).message}`);
   }
-  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config, initialised: v.initialised };
+  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config, initialised: v.initialised, nBits: v.nBits! };
 }
 
 /** Overwrites every parameter and buffer of `model`; names and shapes must match exactly. */

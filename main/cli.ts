@@ -1,0 +1,59 @@
+// The `flowdesk` command line: train, eval and sample run the same engine as the app. Errors
+// print as one clear line and a non-zero exit, never a stack trace (set FLOWDESK_DEBUG=1 for one).
+import { FlowDeskError } from './engine/errors.ts';
+import { evalCommand, evalUsage } from './cli/eval-command.ts';
+import { UsageError } from './cli/options.ts';
+import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
+import { trainCommand, trainUsage } from './cli/train-command.ts';
+
+const usage = `Usage: flowdesk <command> [options]
+
+Commands:
+  train [FOLDER]                 train Glow, RealNVP or NICE on a folder of images (or the bundled digits)
+  eval RUN_OR_CHECKPOINT FOLDER  bits per dimension of a model over a folder
+  sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature
+  help [COMMAND]                 this text, or a command's options
+
+Run 'flowdesk <command> --help' for a command's options.`;
+
+const helpOf: Record<string, string> = { train: trainUsage, eval: evalUsage, sample: sampleUsage };
+
+export async function runCli(argv: string[]): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        log(rest[0] && helpOf[rest[0]] ? helpOf[rest[0]] : usage);
+        return 0;
+      case 'train':
+        return await trainCommand(rest, log);
+      case 'eval':
+        return await evalCommand(rest, log);
+      case 'sample':
+        return await sampleCommand(rest, log);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage}`);
+    }
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`flowdesk: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof FlowDeskError) {
+    process.stderr.write(`flowdesk: ${err.message}\n`);
+  } else {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`flowdesk: ${e?.message ?? String(err)}\n`);
+  }
+  if (process.env.FLOWDESK_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  return 1;
+}

@@ -1,0 +1,47 @@
+// Bits per dimension of a model over a set of images, in batches, with seeded dequantization
+// noise so that evaluations at different steps (and the CLI's eval) are comparable.
+import * as tf from '../tf.ts';
+import { dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
+import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import { throwIfAborted } from '../progress.ts';
+import { Rng } from '../random.ts';
+
+export interface EvaluateOptions {
+  /** Bits per channel the images are reduced to. Defaults to 8. */
+  nBits?: number;
+  /** Images per forward pass. Defaults to 64. */
+  batch?: number;
+  /** Evaluate only the first `limit` images. Defaults to all. */
+  limit?: number;
+  /** Seed of the dequantization noise. Defaults to 0. */
+  seed?: number;
+  signal?: AbortSignal;
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** Bits per dim of every image, in the set's order. */
+export function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): Float64Array {
+  const nBits = opts.nBits ?? 8;
+  const batch = opts.batch ?? 64;
+  const total = Math.min(opts.limit ?? set.count, set.count);
+  const rng = new Rng(opts.seed ?? 0);
+  const out = new Float64Array(total);
+  for (let start = 0; start < total; start += batch) {
+    throwIfAborted(opts.signal, 'Evaluation');
+    const n = Math.min(batch, total - start);
+    const indices = Int32Array.from({ length: n }, (_, i) => start + i);
+    const x = dequantize(gatherBatch(set, indices), nBits, rng);
+    const bpd = tf.tidy(() => bitsPerDim(model, tf.tensor4d(x, [n, set.size, set.size, set.channels]), nBits).dataSync());
+    out.set(bpd, start);
+    opts.onBatch?.(start + n, total);
+  }
+  return out;
+}
+
+/** Mean bits per dim over (the first `limit` images of) a set. */
+export function meanBitsPerDim(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): number {
+  const values = bitsPerDimOfSet(model, set, opts);
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}

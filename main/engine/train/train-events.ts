@@ -1,0 +1,23 @@
+// What a training run tells its listener (CLI progress bar, app chart): one event type per
+// kind of news, all plain JSON so they cross process boundaries unchanged.
+
+export type StopReason = 'steps' | 'time' | 'cancelled';
+
+export type TrainEvent =
+  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: number }
+  | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
+  | { type: 'eval'; step: number; valBpd: number; elapsed: number }
+  | { type: 'sample'; step: number; path: string }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'warning'; step: number; message: string }
+  | { type: 'done'; step: number; reason: StopReason; runDir: string; valBpd: number | null };
+
+export interface TrainResult {
+  runDir: string;
+  step: number;
+  reason: StopReason;
+  /** Validation bits per dim at the last evaluation. */
+  valBpd: number | null;
+  /** Validation bits per dim after initialisation, before any update (fresh runs only). */
+  initialValBpd: number | null;
+}

@@ -1,0 +1,302 @@
+// The training loop: start a run or resume one from its last whole checkpoint, then step,
+// evaluate, draw fixed-seed sample grids and checkpoint until the step or time budget ends,
+// cancel is asked, or too many non-finite steps in a row stop it with a clear error.
+import { join } from 'node:path';
+import * as tf from '../tf.ts';
+import { initBackend, type BackendName, type BackendReport } from '../backend.ts';
+import { latestCheckpoint, readCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { acquireRunLock } from '../checkpoint/run-lock.ts';
+import { appendMetric, createRunDir, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
+import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportReport } from '../data/index.ts';
+import { CheckpointError, TrainError } from '../errors.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { createModel } from '../models/create-model.ts';
+import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import { exportWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
+import { Rng } from '../random.ts';
+import { defaultImageFolder } from '../resources.ts';
+import { mixSeed, trainingBatch } from './batches.ts';
+import { meanBitsPerDim } from './evaluate.ts';
+import { Optimizer } from './optimizer.ts';
+import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
+import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
+
+export interface TrainOptions {
+  /** Folder of images; null trains on the bundled digits. */
+  folder: string | null;
+  /** Model settings; `size` and `channels` also set how images are imported. */
+  model: ModelConfig;
+  train?: TrainConfig;
+  /** Parent folder of run folders. Defaults to ./runs. */
+  runsDir?: string;
+  /** Name of the run folder. Defaults to a timestamp and the model kind. */
+  name?: string;
+  /** Force a compute backend instead of the first that loads. */
+  backend?: BackendName;
+  /** Cache of decoded image folders; null disables it. Defaults to the data module's default. */
+  cacheDir?: string | null;
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface ResumeOptions {
+  /** New total step count (to extend a finished run). Defaults to the run's own. */
+  steps?: number;
+  /** New wall-clock budget in minutes for this session. Defaults to the run's own. */
+  minutes?: number | null;
+  backend?: BackendName;
+  cacheDir?: string | null;
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+}
+
+export const RUN_FORMAT = 'flowdesk.run';
+
+export interface RunJson {
+  format: typeof RUN_FORMAT;
+  version: 1;
+  name: string;
+  created: string;
+  model: ReturnType<typeof modelJson>['config'];
+  train: ResolvedTrainConfig;
+  data: { folder: string; bundled: boolean; fingerprint: string; train: number; val: number; skipped: number };
+  backend: BackendReport;
+  versions: { flowdesk: string; tfjs: string; node: string };
+}
+
+interface Session {
+  runDir: string;
+  run: RunJson;
+  model: FlowModel;
+  optimizer: Optimizer;
+  trainSet: ImageSet;
+  valSet: ImageSet;
+  step: number;
+  /** Seconds spent training before this session (from the checkpoint). */
+  elapsedBefore: number;
+  initialValBpd: number | null;
+  lastValBpd: number | null;
+}
+
+const FLOWDESK_VERSION = '0.1.0';
+
+async function importData(folder: string | null, size: number, channels: 1 | 3, cacheDir: string | null | undefined, signal?: AbortSignal) {
+  const path = folder ?? defaultImageFolder();
+  const imported = await importImageFolder(path, { size, channels, cacheDir, signal });
+  return { path, ...imported };
+}
+
+function dataSummary(path: string, bundled: boolean, report: ImportReport): RunJson['data'] {
+  return { folder: path, bundled, fingerprint: report.fingerprint, train: report.train, val: report.val, skipped: report.skipped.length };
+}
+
+/** Starts a new run in a fresh run folder. */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const cfg = resolveTrainConfig(opts.train);
+  const backend = await initBackend({ force: opts.backend });
+  const model = createModel(opts.model, cfg.seed);
+  try {
+    const { size, channels } = model.config;
+    const data = await importData(opts.folder, size, channels, opts.cacheDir, opts.signal);
+    const runDir = await createRunDir(opts.runsDir ?? 'runs', opts.name);
+    const run: RunJson = {
+      format: RUN_FORMAT,
+      version: 1,
+      name: runDir.split(/[\\/]/).pop()!,
+      created: new Date().toISOString(),
+      model: model.config,
+      train: cfg,
+      data: dataSummary(data.path, opts.folder === null, data.report),
+      backend,
+      versions: { flowdesk: FLOWDESK_VERSION, tfjs: tf.version_core, node: process.versions.node },
+    };
+    await writeRunJson(runDir, run);
+    const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
+    const session: Session = {
+      runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
+    };
+    try {
+      return await runSession(session, false, data.report, opts.onEvent, opts.signal);
+    } finally {
+      optimizer.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Continues a run from its last whole checkpoint. */
+export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<TrainResult> {
+  const stored = (await readRunJson(runDir)) as RunJson;
+  if (stored?.format !== RUN_FORMAT) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${join(runDir, 'run.json')} is not a FlowDesk run description.`);
+  }
+  const cfg = resolveTrainConfig({
+    ...stored.train,
+    ...stored.train.optimizer,
+    steps: opts.steps ?? stored.train.steps,
+    minutes: opts.minutes === undefined ? stored.train.minutes : opts.minutes,
+  });
+  const latest = await latestCheckpoint(runDir);
+  if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${runDir} has no whole checkpoint to resume from; start a new run instead.`);
+  const backend = await initBackend({ force: opts.backend });
+  const ckpt = await readCheckpoint(latest.dir);
+  const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, 'model.json')), ckpt.weights, join(latest.dir, 'weights.safetensors'));
+  const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
+  try {
+    optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
+    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts.cacheDir, opts.signal);
+    const run: RunJson = { ...stored, train: cfg, backend };
+    await writeRunJson(runDir, run);
+    const state = ckpt.state as { elapsed?: number; valBpd?: number | null; initialValBpd?: number | null };
+    const session: Session = {
+      runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: latest.step,
+      elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
+    };
+    await truncateMetricsAfter(runDir, latest.step);
+    if (data.report.fingerprint !== stored.data.fingerprint) {
+      opts.onEvent?.({ type: 'warning', step: latest.step, message: `The images in ${data.path} changed since this run started; training continues on the folder as it is now.` });
+    }
+    return await runSession(session, true, data.report, opts.onEvent, opts.signal);
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+async function runSession(
+  s: Session,
+  resumed: boolean,
+  report: ImportReport,
+  onEvent: ((e: TrainEvent) => void) | undefined,
+  signal: AbortSignal | undefined,
+): Promise<TrainResult> {
+  const emit = (e: TrainEvent) => onEvent?.(e);
+  const cfg = s.run.train;
+  const lock = await acquireRunLock(s.runDir);
+  try {
+    emit({
+      type: 'start', runDir: s.runDir, step: s.step, totalSteps: cfg.steps, backend: s.run.backend.name, resumed,
+      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped.length,
+    });
+    const start = Date.now();
+    const elapsed = () => s.elapsedBefore + (Date.now() - start) / 1000;
+    if (!resumed) {
+      initialiseFromData(s);
+      s.initialValBpd = await evaluateAndSample(s, elapsed(), emit);
+    }
+    const names = [...s.model.params.variables.keys()];
+    const vars = [...s.model.params.variables.values()];
+    const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]));
+    let reason: StopReason = 'steps';
+    let nonFiniteInRow = 0;
+    let rate = 0;
+    const sessionStart = s.step;
+    while (s.step < cfg.steps) {
+      if (signal?.aborted) {
+        reason = 'cancelled';
+        break;
+      }
+      if (cfg.minutes !== null && elapsed() >= cfg.minutes * 60) {
+        reason = 'time';
+        break;
+      }
+      const t0 = Date.now();
+      const { loss, gradNorm, lr, applied } = trainStep(s, vars, nameOf);
+      s.step += 1;
+      const seconds = Math.max((Date.now() - t0) / 1000, 1e-6);
+      rate = rate === 0 ? cfg.batch / seconds : 0.9 * rate + 0.1 * (cfg.batch / seconds);
+      if (!applied) {
+        nonFiniteInRow += 1;
+        const message = `step ${s.step} skipped: loss ${loss}, gradient norm ${gradNorm} (not finite)`;
+        emit({ type: 'warning', step: s.step, message });
+        await appendMetric(s.runDir, { type: 'skip', step: s.step, loss: String(loss), gradNorm: String(gradNorm) });
+        if (nonFiniteInRow >= cfg.maxNonFinite) {
+          throw new TrainError('NON_FINITE', `Training stopped at step ${s.step}: ${nonFiniteInRow} steps in a row had a non-finite loss or gradient. Lower the learning rate (now ${cfg.optimizer.lr}) or the clip norm, and resume from the last checkpoint.`);
+        }
+        continue;
+      }
+      nonFiniteInRow = 0;
+      const stepsLeft = cfg.steps - s.step;
+      const timeLeft = cfg.minutes !== null ? cfg.minutes * 60 - elapsed() : Infinity;
+      const eta = Math.max(0, Math.min((stepsLeft * cfg.batch) / rate, timeLeft));
+      emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta });
+      await appendMetric(s.runDir, { type: 'train', step: s.step, loss, lr, gradNorm, imgPerSec: rate, time: elapsed() });
+      if (s.step % cfg.evalEvery === 0 || s.step === cfg.steps) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
+      if (s.step % cfg.checkpointEvery === 0 || s.step === cfg.steps) await checkpoint(s, elapsed(), emit);
+    }
+    if (reason !== 'steps' && s.step > sessionStart) {
+      // Stopped early: keep everything since the last checkpoint.
+      await checkpoint(s, elapsed(), emit);
+    }
+    emit({ type: 'done', step: s.step, reason, runDir: s.runDir, valBpd: s.lastValBpd });
+    return { runDir: s.runDir, step: s.step, reason, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** ActNorm's data-dependent initialisation from the first `initImages` of a seeded order. */
+function initialiseFromData(s: Session): void {
+  const cfg = s.run.train;
+  const n = Math.min(cfg.initImages, s.trainSet.count);
+  const { size, channels } = s.model.config;
+  const x = trainingBatch(s.trainSet, n, cfg.nBits, mixSeed(cfg.seed, 99), 0);
+  tf.tidy(() => s.model.initialise(tf.tensor4d(x, [n, size, size, channels])));
+}
+
+function trainStep(
+  s: Session,
+  vars: tf.Variable[],
+  nameOf: Map<string, string>,
+): { loss: number; gradNorm: number; lr: number; applied: boolean } {
+  const cfg = s.run.train;
+  const { size, channels } = s.model.config;
+  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
+  const x = tf.tensor4d(data, [cfg.batch, size, size, channels]);
+  const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(s.model, x, cfg.nBits)) as tf.Scalar, vars);
+  try {
+    const loss = value.dataSync()[0];
+    const named: Record<string, tf.Tensor> = {};
+    for (const [k, g] of Object.entries(grads)) named[nameOf.get(k)!] = g;
+    const gradNorm = Optimizer.gradNorm(named);
+    const lr = s.optimizer.learningRate();
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
+    s.optimizer.apply(named, gradNorm);
+    return { loss, gradNorm, lr, applied: true };
+  } finally {
+    x.dispose();
+    value.dispose();
+    tf.dispose(Object.values(grads));
+  }
+}
+
+async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
+  const cfg = s.run.train;
+  const valBpd = meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
+  emit({ type: 'eval', step: s.step, valBpd, elapsed });
+  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed });
+  const { size, channels } = s.model.config;
+  const pixels = tf.tidy(() => toPixels(s.model.sample(cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3))).dataSync(), cfg.nBits));
+  const path = join(s.runDir, 'samples', `step-${s.step}.png`);
+  await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);
+  emit({ type: 'sample', step: s.step, path });
+  return valBpd;
+}
+
+async function checkpoint(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<void> {
+  const opt = s.optimizer.exportState();
+  const dir = await writeCheckpoint(
+    s.runDir,
+    {
+      step: s.step,
+      model: modelJson(s.model, s.run.train.nBits),
+      weights: exportWeights(s.model),
+      optimizer: opt.tensors,
+      optimizerMeta: opt.meta,
+      state: { step: s.step, elapsed, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd },
+    },
+    { keep: s.run.train.keepCheckpoints },
+  );
+  emit({ type: 'checkpoint', step: s.step, dir });
+}
