@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { bitsPerDim, type FlowModel } from '../../main/engine/models/flow-model.ts';
@@ -119,5 +120,26 @@ describe('known answers', () => {
     const s = model.sample(3, 0, new Rng(1));
     // Reverse permutation and squeeze only reorder values: every pixel is exactly the mean.
     expectClose(s, tf.fill([3, 4, 4, 1], 0.25), 1e-6);
+  });
+});
+
+describe('backends agree', () => {
+  it.each(Object.entries(tiny))('%s: wasm log p(x) and gradients match cpu', async (_name, { config, shape }) => {
+    const run = () => {
+      const model = trainedLike(config, [4, shape[1], shape[2], shape[3]]);
+      const x = randomInput([4, shape[1], shape[2], shape[3]], 5, 0.3);
+      const vars = [...model.params.variables.values()];
+      const { value, grads } = tf.variableGrads(() => tf.mean(model.logProb(x)) as tf.Scalar, vars);
+      const out = { logp: model.logProb(x).dataSync().slice(), value: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync().slice()) };
+      model.dispose();
+      return out;
+    };
+    await tf.setBackend('cpu');
+    const cpu = run();
+    await tf.setBackend('wasm');
+    const wasm = run();
+    await tf.setBackend('cpu');
+    expectClose(wasm.logp, cpu.logp, 1e-3, 1e-5);
+    cpu.grads.forEach((g, i) => expectClose(wasm.grads[i], g, 1e-4, 1e-3));
   });
 });

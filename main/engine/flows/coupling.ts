@@ -74,7 +74,8 @@ export class Coupling implements FlowLayer {
     const shift = tf.slice(h, [0, 0, 0, 0], [-1, -1, -1, channels]);
     const raw = tf.add(tf.slice(h, [0, 0, 0, channels], [-1, -1, -1, channels]), SCALE_OFFSET);
     if (inverse) return { out: join(tf.sub(tf.div(target, tf.sigmoid(raw)), shift) as tf.Tensor4D), logScale: null };
-    let logScale = tf.logSigmoid(raw);
+    // -softplus(-raw), not tf.logSigmoid: its gradient reads an input that tf.tidy has freed.
+    let logScale = tf.neg(tf.softplus(tf.neg(raw)));
     if (this.mask) logScale = tf.mul(logScale, tf.sub(1, this.mask));
     const out = join(tf.mul(tf.add(target, shift), tf.sigmoid(raw)) as tf.Tensor4D);
     return { out, logScale: tf.sum(logScale, [1, 2, 3]) as tf.Tensor1D };

@@ -1,7 +1,7 @@
 // Invertible 1x1 convolution with the LU parametrisation (Glow, section 3.2):
 // W = P L (U + diag(sign * exp(logs))), P fixed; log-det = H*W*sum(logs); starts as a rotation.
 import * as tf from '../tf.ts';
-import { conv1x1 } from '../ops/conv2d.ts';
+import { conv1x1, permutationMatrix } from '../ops/conv2d.ts';
 import type { Rng } from '../random.ts';
 import type { FlowLayer } from './flow-layer.ts';
 import { invert, luDecompose, matmul, randomRotation, type Matrix } from './linalg.ts';
@@ -44,8 +44,12 @@ export class InvConv1x1 implements FlowLayer {
   weight(): tf.Tensor2D {
     return tf.tidy(() => {
       const l = tf.add(tf.mul(this.lower, this.lowerMask), this.eye);
-      const u = tf.add(tf.mul(this.upper, tf.transpose(this.lowerMask)), tf.diag(tf.mul(this.sign, tf.exp(this.logs))));
-      return tf.gather(tf.matMul(l, u), this.rowOrder as tf.Tensor1D, 0) as tf.Tensor2D;
+      // eye * s puts s on the diagonal; tf.diag has no gradient.
+      const u = tf.add(tf.mul(this.upper, tf.transpose(this.lowerMask)), tf.mul(this.eye, tf.mul(this.sign, tf.exp(this.logs))));
+      // Row r of W is row rowOrder[r] of L U: a one-hot matrix product rather than tf.gather,
+      // whose gradient needs a kernel (UnsortedSegmentSum) the wasm backend lacks.
+      const p = permutationMatrix(this.rowOrder as tf.Tensor1D, this.channels);
+      return tf.matMul(p, tf.matMul(l, u)) as tf.Tensor2D;
     });
   }
 

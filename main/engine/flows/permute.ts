@@ -1,6 +1,7 @@
 // Fixed channel permutations (Glow's "shuffle" and "reverse" alternatives to the 1x1
 // convolution): volume preserving, so their log-determinant is zero.
 import * as tf from '../tf.ts';
+import { conv1x1, permutationMatrix } from '../ops/conv2d.ts';
 import type { FlowLayer } from './flow-layer.ts';
 import type { ParamScope } from './params.ts';
 import type { Rng } from '../random.ts';
@@ -16,15 +17,18 @@ export class ChannelPermutation implements FlowLayer {
     this.perm = scope.buffer('perm', tf.tensor1d(order, 'int32'));
   }
 
+  /**
+   * y[..., i] = x[..., perm[i]] as a product with a one-hot matrix: tf.gather's gradient needs
+   * a kernel (UnsortedSegmentSum) the wasm backend lacks, and C is small.
+   */
   forward(x: tf.Tensor4D, logdet: tf.Tensor1D): [tf.Tensor4D, tf.Tensor1D] {
-    return [tf.gather(x, this.perm as tf.Tensor1D, 3) as tf.Tensor4D, logdet];
+    const c = x.shape[3];
+    const y = tf.tidy(() => conv1x1(x, tf.transpose(permutationMatrix(this.perm as tf.Tensor1D, c)) as tf.Tensor2D));
+    return [y, logdet];
   }
 
   inverse(y: tf.Tensor4D): tf.Tensor4D {
-    // Only sampling and decoding need the inverse; deriving it here keeps loading trivial.
-    const order = this.perm.dataSync();
-    const inverse = new Int32Array(order.length);
-    for (let i = 0; i < order.length; i++) inverse[order[i]] = i;
-    return tf.tidy(() => tf.gather(y, tf.tensor1d(inverse, 'int32'), 3) as tf.Tensor4D);
+    const c = y.shape[3];
+    return tf.tidy(() => conv1x1(y, permutationMatrix(this.perm as tf.Tensor1D, c) as tf.Tensor2D));
   }
 }

@@ -127,7 +127,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
 /** Continues a run from its last whole checkpoint. */
 export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<TrainResult> {
-  const stored = (await readRunJson(runDir)) as RunJson;
+  const stored = (await readRunJson(runDir)) as unknown as RunJson;
   if (stored?.format !== RUN_FORMAT) {
     throw new CheckpointError('BAD_CHECKPOINT', `${join(runDir, 'run.json')} is not a FlowDesk run description.`);
   }

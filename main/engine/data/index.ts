@@ -1,0 +1,8 @@
+// The data module's public face: import a folder, decode one file, batches, dequantization,
+// image grids.
+export { gatherBatch } from './batch.ts';
+export { decodeImageBuffer, decodeImageFile, DEFAULT_MAX_INPUT_PIXELS } from './decode.ts';
+export { dequantize, toPixels } from './dequantize.ts';
+export { encodeImageGrid, writeImageGrid } from './image-grid.ts';
+export { importImageFolder } from './import-folder.ts';
+export type { ImageSet, ImportOptions, ImportReport, SkippedFile } from './import-types.ts';
