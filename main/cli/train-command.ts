@@ -2,9 +2,9 @@
 // progress bar, and Ctrl-C that stops after writing a checkpoint.
 import type { BackendName } from '../engine/backend.ts';
 import { announceBackend } from './announce-backend.ts';
-import type { ModelConfig, ModelKind } from '../engine/models/config.ts';
+import { resolveModelConfig, type ModelConfig, type ModelKind } from '../engine/models/config.ts';
 import { presetConfig, type PresetName } from '../engine/models/presets.ts';
-import type { TrainConfig } from '../engine/train/train-config.ts';
+import { resolveTrainConfig, type TrainConfig } from '../engine/train/train-config.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import { choiceOption, numberOption, parse, UsageError } from './options.ts';
@@ -150,7 +150,6 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
   }
   const backend = choiceOption(values, 'backend', BACKENDS) as BackendName | undefined;
   const json = values.json === true;
-  await announceBackend(backend);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -164,6 +163,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     let result: TrainResult;
     if (typeof values.resume === 'string') {
       if (positionals.length > 0) throw new UsageError('--resume takes the run folder; do not also give an image FOLDER');
+      await announceBackend(backend);
       result = await resume(values.resume, {
         steps: numberOption(values, 'steps', { integer: true, min: 1 }),
         minutes: numberOption(values, 'minutes', { min: 0.01 }),
@@ -173,10 +173,14 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
       });
     } else {
       const folder = positionals[0] ?? null;
+      const model = resolveModelConfig(modelFromArgs(values, folder === null));
+      const trainConfig = trainFromArgs(values);
+      resolveTrainConfig(trainConfig);
+      await announceBackend(backend);
       result = await train({
         folder,
-        model: modelFromArgs(values, folder === null),
-        train: trainFromArgs(values),
+        model,
+        train: trainConfig,
         runsDir: typeof values.out === 'string' ? values.out : undefined,
         name: typeof values.name === 'string' ? values.name : undefined,
         backend,

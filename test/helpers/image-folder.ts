@@ -3,6 +3,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { Rng } from '../../main/engine/random.ts';
 
@@ -66,6 +67,25 @@ export async function encodeImage(pixels: Uint8Array, size: number, channels: 1 
   }
 }
 
+/** A PNG whose header claims width x height (a decompression bomb's signature), with no pixel data. */
+export function hugePngHeader(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale, no interlace
+  // One compressed row of pixel data: enough for a reader to trust the header.
+  const idat = deflateSync(Buffer.alloc(width + 1));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
 export async function makeImageFolder(opts: ImageFolderOptions = {}) {
   const { count = 8, size = 16, channels = 3, formats = ['png'], bad = [], nested = false, pattern = 'stripes', seed = 0 } = opts;
   const dir = await mkdtemp(join(tmpdir(), 'flowdesk-images-'));
@@ -101,8 +121,7 @@ export async function makeImageFolder(opts: ImageFolderOptions = {}) {
         continue;
       }
       case 'huge':
-        // 20000 x 20000 of one colour compresses to a small file but is 400 megapixels.
-        await writeFile(path, await sharp({ create: { width: 20000, height: 20000, channels: 3, background: '#808080' } }).png().toBuffer());
+        await writeFile(path, hugePngHeader(30000, 30000));
         break;
       case 'symlink-loop':
         await mkdir(path);

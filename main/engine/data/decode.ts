@@ -19,10 +19,8 @@ function reasonOf(err: unknown, maxPixels: number): string {
   const msg = (err as Error).message ?? String(err);
   if (/pixel limit/i.test(msg)) return `image is larger than the ${maxPixels.toLocaleString('en')}-pixel limit`;
   if (/unsupported image format/i.test(msg)) return 'not an image (unrecognised format)';
-  if (/premature end|truncated|corrupt|unexpected end|invalid|bad|VipsJpeg|pngload|webpload|gifload|tiffload|heifload/i.test(msg)) {
-    return `damaged or truncated image (${msg.split('\n')[0].slice(0, 120)})`;
-  }
-  return `cannot be decoded (${msg.split('\n')[0].slice(0, 120)})`;
+  // The format was recognised but decoding failed: a damaged or cut-off file.
+  return `damaged or truncated image (${msg.split('\n')[0].slice(0, 120)})`;
 }
 
 export async function decodeImageBuffer(bytes: Buffer, opts: DecodeOptions): Promise<Uint8Array> {

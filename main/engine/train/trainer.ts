@@ -184,6 +184,8 @@ async function runSession(
     if (!resumed) {
       initialiseFromData(s);
       s.initialValBpd = await evaluateAndSample(s, elapsed(), emit);
+      // The initialised, untrained model: a baseline to evaluate against and to resume from.
+      await checkpoint(s, elapsed(), emit);
     }
     const names = [...s.model.params.variables.keys()];
     const vars = [...s.model.params.variables.values()];
