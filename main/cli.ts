@@ -4,6 +4,7 @@ import { FlowDeskError } from './engine/errors.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
 import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
+import { serveCommand, serveUsage } from './cli/serve-command.ts';
 import { trainCommand, trainUsage } from './cli/train-command.ts';
 
 const usage = `Usage: flowdesk <command> [options]
@@ -12,11 +13,12 @@ Commands:
   train [FOLDER]                 train Glow, RealNVP or NICE on a folder of images (or the bundled digits)
   eval RUN_OR_CHECKPOINT FOLDER  bits per dimension of a model over a folder
   sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature
+  serve [--port N]               the app in a browser (127.0.0.1, with a token)
   help [COMMAND]                 this text, or a command's options
 
 Run 'flowdesk <command> --help' for a command's options.`;
 
-const helpOf: Record<string, string> = { train: trainUsage, eval: evalUsage, sample: sampleUsage };
+const helpOf: Record<string, string> = { train: trainUsage, eval: evalUsage, sample: sampleUsage, serve: serveUsage };
 
 export async function runCli(argv: string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -35,6 +37,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await evalCommand(rest, log);
       case 'sample':
         return await sampleCommand(rest, log);
+      case 'serve':
+        return await serveCommand(rest, log);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage}`);
     }

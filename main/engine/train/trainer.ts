@@ -15,6 +15,7 @@ import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
 import { exportWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
 import { Rng } from '../random.ts';
 import { defaultImageFolder } from '../resources.ts';
+import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer } from './optimizer.ts';
@@ -77,8 +78,6 @@ interface Session {
   initialValBpd: number | null;
   lastValBpd: number | null;
 }
-
-const FLOWDESK_VERSION = '0.1.0';
 
 async function importData(folder: string | null, size: number, channels: 1 | 3, cacheDir: string | null | undefined, signal?: AbortSignal) {
   const path = folder ?? defaultImageFolder();

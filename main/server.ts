@@ -1,0 +1,141 @@
+// Browser mode: serves the built renderer and the same Api over HTTP on 127.0.0.1 only. Every
+// API request must carry the random per-start token; Host and Origin are checked against the
+// loopback address (no DNS rebinding); files are served only from the renderer folder.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
+import type { Result } from '../preload/api.ts';
+import { asResult } from './ipc-guard.ts';
+
+export type ApiHandlers = Record<string, (body: unknown) => Promise<unknown> | unknown>;
+
+export interface ServeOptions {
+  /** Folder of the built renderer (index.html and assets). */
+  rendererDir: string;
+  handlers: ApiHandlers;
+  /** 0 picks a free port. Defaults to 0. */
+  port?: number;
+  /** Defaults to a fresh random token. */
+  token?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  token: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+const MAX_BODY = 1024 * 1024;
+
+function sameToken(given: string | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw Object.assign(new Error('request body too large'), { code: 'BAD_ARGUMENT' });
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw Object.assign(new Error('request body is not JSON'), { code: 'BAD_ARGUMENT' });
+  }
+}
+
+/** A static file strictly inside `root`, or null (no listing, no traversal, no symlink escape). */
+async function staticFile(root: string, urlPath: string): Promise<string | null> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0')) return null;
+  const rel = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
+  const path = join(root, rel);
+  try {
+    const real = await realpath(path);
+    if (!real.startsWith(root + sep)) return null;
+    return (await stat(real)).isFile() ? real : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const root = await realpath(opts.rendererDir);
+  let port = 0;
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!allowedHosts().has(req.headers.host ?? '')) return send(res, 421, 'Wrong Host header.');
+    const origin = req.headers.origin;
+    if (origin && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) return send(res, 403, 'Cross-origin requests are refused.');
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'POST') return send(res, 405, 'API calls are POST.');
+      if (!sameToken(req.headers['x-flowdesk-token'] as string | undefined, token)) return send(res, 401, 'Missing or wrong token.');
+      const name = url.pathname.slice('/api/'.length);
+      const handler = Object.hasOwn(opts.handlers, name) ? opts.handlers[name] : undefined;
+      let result: Result<unknown>;
+      if (!handler) result = { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown API call ${JSON.stringify(name)}.` } };
+      else result = await asResult(async () => handler(await readBody(req)));
+      return send(res, 200, JSON.stringify(result), 'application/json');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
+    // The page itself needs the token in its URL; assets are public build output.
+    if ((url.pathname === '/' || url.pathname === '/index.html') && !sameToken(url.searchParams.get('token') ?? undefined, token)) {
+      return send(res, 401, 'Open the URL with the token that `flowdesk serve` printed.');
+    }
+    const file = await staticFile(root, url.pathname);
+    if (!file) return send(res, 404, 'Not found.');
+    return send(res, 200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    token,
+    port,
+    server,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,55 @@
+// Browser mode end to end: the built app served on loopback with a token, opened in Chromium;
+// requests without the token, with a foreign Host or Origin, or outside the app are refused.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rendererDir } from '../../main/cli/serve-command.ts';
+import { serve, type RunningServer } from '../../main/server.ts';
+import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+
+const built = existsSync(join(rendererDir(), 'index.html'));
+const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const shots = join('test-results', 'screenshots');
+
+describe.skipIf(skip !== null)(`browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let server: RunningServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await serve({ rendererDir: rendererDir(), handlers: { getAppInfo: () => ({ version: 'test', mode: 'browser', platform: 'linux' }) } });
+    browser = await launchBrowser();
+    await mkdir(shots, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows the app through the printed URL', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await expect.poll(() => page.textContent('header')).toContain('Browser mode');
+    await page.screenshot({ path: join(shots, 'shell.png') });
+    await page.close();
+  });
+
+  it('refuses requests without the token, with a foreign Host or Origin, and outside the app', async () => {
+    const base = `http://127.0.0.1:${server.port}`;
+    const api = (headers: Record<string, string>) => fetch(`${base}/api/getAppInfo`, { method: 'POST', headers });
+    expect((await api({})).status).toBe(401);
+    expect((await api({ 'x-flowdesk-token': 'wrong' })).status).toBe(401);
+    expect((await api({ 'x-flowdesk-token': server.token, origin: 'http://evil.example' })).status).toBe(403);
+    const ok = await api({ 'x-flowdesk-token': server.token });
+    expect(await ok.json()).toEqual({ ok: true, value: { version: 'test', mode: 'browser', platform: 'linux' } });
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await fetch(`${base}/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
+    expect((await fetch(`${base}/assets/`)).status).toBe(404);
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve) => {
+      request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'attacker.example:80' } }, (res) => resolve(res.statusCode ?? 0)).end();
+    });
+    expect(status).toBe(421);
+  });
+});

@@ -1,0 +1,79 @@
+// The command line as a person uses it: help on every command, clear one-line errors with a
+// non-zero exit for bad arguments (never a stack trace), and train -> eval -> sample end to end.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImageFolder } from '../helpers/image-folder.ts';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flowdesk.mjs');
+
+function flowdesk(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: cache } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+let cache: string;
+let runs: string;
+let images: Awaited<ReturnType<typeof makeImageFolder>>;
+
+beforeAll(async () => {
+  cache = await mkdtemp(join(tmpdir(), 'flowdesk-cli-cache-'));
+  runs = await mkdtemp(join(tmpdir(), 'flowdesk-cli-runs-'));
+  images = await makeImageFolder({ count: 24, size: 8, channels: 1 });
+});
+afterAll(async () => {
+  await images.cleanup();
+  await rm(cache, { recursive: true, force: true });
+  await rm(runs, { recursive: true, force: true });
+});
+
+describe('flowdesk CLI', () => {
+  it('prints help for every command', () => {
+    for (const cmd of ['train', 'eval', 'sample', 'serve']) {
+      const r = flowdesk(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^Usage: flowdesk ${cmd}`));
+    }
+    expect(flowdesk('--help').out).toMatch(/Commands:/);
+  });
+
+  it('refuses bad arguments with one clear line and a non-zero exit', () => {
+    const cases: [string[], RegExp][] = [
+      [['train', '--lr', 'fast'], /--lr must be a number/],
+      [['train', '--model', 'vae'], /--model must be one of glow, realnvp, nice/],
+      [['train', '--size', '15'], /size 15 must be divisible by 2\^levels/],
+      [['train', '--channels', '2'], /--channels must be 1 or 3/],
+      [['train', '--bogus'], /Unknown option '--bogus'/],
+      [['train', join(runs, 'missing-folder')], /does not exist/],
+      [['eval', join(runs, 'nope'), images.dir], /is not a folder/],
+      [['sample', runs], /sample needs an output file/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = flowdesk(...args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('trains, evaluates and samples a run', () => {
+    const t = flowdesk('train', images.dir, '--size', '8', '--channels', '1', '--levels', '2', '--depth', '1', '--hidden', '8', '--batch', '8', '--steps', '6', '--eval-every', '3', '--out', runs, '--name', 'cli');
+    expect(t.code, t.err).toBe(0);
+    expect(t.err).toMatch(/^backend: wasm/m);
+    expect(t.out).toMatch(/validation bits\/dim: [\d.]+ at start -> [\d.]+ now/);
+    const e = flowdesk('eval', join(runs, 'cli'), images.dir, '--json');
+    expect(e.code, e.err).toBe(0);
+    const result = JSON.parse(e.out);
+    expect(result.images).toBe(24);
+    expect(result.bpd).toBeGreaterThan(0);
+    expect(result.bpd).toBeLessThan(12);
+    const out = join(runs, 'grid.png');
+    const s = flowdesk('sample', join(runs, 'cli'), '--n', '4', '--temperature', '0.5', '-o', out);
+    expect(s.code, s.err).toBe(0);
+    expect(existsSync(out)).toBe(true);
+  });
+});
