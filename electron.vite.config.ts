@@ -7,7 +7,7 @@ import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
 export default defineConfig({
   main: {
     plugins: [externalizeDepsPlugin()],
-    build: { rollupOptions: { input: { index: resolve(__dirname, 'main/index.ts') } } },
+    build: { rollupOptions: { input: { index: resolve(__dirname, 'main/index.ts'), worker: resolve(__dirname, 'main/worker/entry.ts') } } },
   },
   preload: {
     plugins: [externalizeDepsPlugin()],

@@ -10,10 +10,9 @@ import * as tf from '../main/engine/tf.ts';
 import { initBackend, type BackendName } from '../main/engine/backend.ts';
 import { importImageFolder } from '../main/engine/data/index.ts';
 import { createModel } from '../main/engine/models/create-model.ts';
-import { bitsPerDim } from '../main/engine/models/flow-model.ts';
 import { Rng } from '../main/engine/random.ts';
-import { Optimizer } from '../main/engine/train/optimizer.ts';
-import { resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
+import { autoMicroBatch, batchGradients } from '../main/engine/train/gradients.ts';
+import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -42,28 +41,21 @@ async function loadableBackends(): Promise<BackendName[]> {
 function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): number {
   const model = createModel({ kind: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden }, 0);
   const rng = new Rng(1);
-  const batch = () => tf.tensor4d(rng.fillUniform(new Float32Array(BATCH * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5), [BATCH, SIZE, SIZE, CHANNELS]);
-  const x0 = batch();
-  model.initialise(x0);
-  x0.dispose();
-  const vars = [...model.params.variables.values()];
-  const names = new Map(vars.map((v, i) => [v.name, [...model.params.variables.keys()][i]]));
+  const batch = () => rng.fillUniform(new Float32Array(BATCH * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5);
+  tf.tidy(() => model.initialise(tf.tensor4d(batch(), [BATCH, SIZE, SIZE, CHANNELS])));
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
+  const microBatch = autoMicroBatch(model.config, BATCH);
   const step = () => {
-    const x = batch();
-    const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(model, x, 8)) as tf.Scalar, vars);
-    const named: Record<string, tf.Tensor> = {};
-    for (const [k, g] of Object.entries(grads)) named[names.get(k)!] = g;
-    optimizer.apply(named, Optimizer.gradNorm(named));
-    value.dataSync();
-    tf.dispose([x, value, ...Object.values(grads)]);
+    const { grads } = batchGradients(model, batch(), BATCH, 8, microBatch);
+    optimizer.apply(grads, Optimizer.gradNorm(grads));
+    tf.dispose(Object.values(grads));
   };
   step(); // warm-up: kernel compilation and first allocations
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const seconds = (performance.now() - t0) / 1000;
   const imgPerSec = (steps * BATCH) / seconds;
-  emit({ bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, steps, img_per_s: round(imgPerSec) });
+  emit({ bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, micro_batch: microBatch, backend, steps, img_per_s: round(imgPerSec) });
   optimizer.dispose();
   model.dispose();
   return imgPerSec;

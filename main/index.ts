@@ -1,11 +1,18 @@
 // Electron main process: one locked-down window (context isolation, sandbox, no Node in the
-// page, a strict CSP, no navigation, no new windows, no permissions) and the IPC handlers.
+// page, a strict CSP, no navigation, no new windows, no permissions), the IPC handlers, and the
+// compute worker as a utilityProcess so training never blocks the window.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, session, shell, utilityProcess } from 'electron';
+import { IpcChannel } from '../preload/channels.ts';
+import { createAppBackend } from './app-backend.ts';
 import { registerIpcHandlers } from './ipc.ts';
+import { WorkerHost, type SpawnWorker } from './worker/host.ts';
+import type { WorkerMessage } from './worker/protocol.ts';
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function appUrl(): string {
   return process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(join(__dirname, '../renderer/index.html')).href;
@@ -17,6 +24,22 @@ function lockDownSession(): void {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
+}
+
+function utilityWorker(runsDir: string): SpawnWorker {
+  return () => {
+    const child = utilityProcess.fork(join(__dirname, 'worker.js'), [], { env: { ...process.env, FLOWDESK_RUNS: runsDir }, stdio: 'pipe', serviceName: 'FlowDesk compute' });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    return {
+      send: (m) => child.postMessage(m),
+      onMessage: (l) => child.on('message', (m: WorkerMessage) => l(m)),
+      onExit: (l) => child.on('exit', (code) => l(code, stderr.trim().split('\n').at(-1) ?? '')),
+      kill: () => void child.kill(),
+    };
+  };
 }
 
 function createWindow(): BrowserWindow {
@@ -51,11 +74,22 @@ function createWindow(): BrowserWindow {
 
 app.whenReady().then(() => {
   lockDownSession();
-  registerIpcHandlers(appUrl());
+  const runsDir = process.env.FLOWDESK_RUNS_DIR ?? join(app.getPath('userData'), 'runs');
+  mkdirSync(runsDir, { recursive: true });
+  const host = new WorkerHost(utilityWorker(runsDir));
+  host.onEvent((event) => {
+    for (const w of BrowserWindow.getAllWindows()) w.webContents.send(IpcChannel.Event, event);
+  });
+  const chooseFolder = async () => {
+    const r = await dialog.showOpenDialog({ title: 'Choose a folder of images', properties: ['openDirectory'] });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  };
+  registerIpcHandlers(appUrl(), createAppBackend({ mode: 'electron', runsDir, host, chooseFolder }));
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
+  app.on('before-quit', () => host.stop());
 });
 
 app.on('window-all-closed', () => {

@@ -1,20 +1,15 @@
-// The one place IPC handlers are registered: each checks that the call comes from our own
-// renderer and answers with a Result.
-import { app, ipcMain, type IpcMainInvokeEvent } from 'electron';
-import type { AppInfo, Result } from '../preload/api.ts';
+// The one place IPC handlers are registered: every call is checked to come from our own
+// renderer, then validated and answered with a Result by the app backend.
+import { ipcMain } from 'electron';
+import type { Result } from '../preload/api.ts';
 import { IpcChannel } from '../preload/channels.ts';
-import { asResult, isTrustedSender } from './ipc-guard.ts';
+import { isTrustedSender } from './ipc-guard.ts';
 
-type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown> | unknown;
-
-export function registerIpcHandlers(appUrl: string): void {
-  const handle = (channel: IpcChannel, handler: Handler) => {
-    ipcMain.handle(channel, async (event, ...args): Promise<Result<unknown>> => {
-      if (!isTrustedSender(event.senderFrame?.url, appUrl)) {
-        return { ok: false, error: { code: 'FORBIDDEN', message: `IPC call ${channel} from an untrusted page was refused.` } };
-      }
-      return asResult(() => handler(event, ...args));
-    });
-  };
-  handle(IpcChannel.GetAppInfo, (): AppInfo => ({ version: app.getVersion(), mode: 'electron', platform: process.platform }));
+export function registerIpcHandlers(appUrl: string, call: (method: string, arg: unknown) => Promise<Result<unknown>>): void {
+  ipcMain.handle(IpcChannel.Call, async (event, method: unknown, arg: unknown): Promise<Result<unknown>> => {
+    if (!isTrustedSender(event.senderFrame?.url, appUrl)) {
+      return { ok: false, error: { code: 'FORBIDDEN', message: 'An API call from a page that is not FlowDesk was refused.' } };
+    }
+    return call(String(method), arg);
+  });
 }

@@ -1,19 +1,22 @@
-// Browser mode: serves the built renderer and the same Api over HTTP on 127.0.0.1 only. Every
-// API request must carry the random per-start token; Host and Origin are checked against the
-// loopback address (no DNS rebinding); files are served only from the renderer folder.
+// Browser mode: serves the built renderer and the same Api over HTTP (calls) and a WebSocket
+// (events) on 127.0.0.1 only. Every API request and socket must carry the random per-start
+// token; Host and Origin are checked against the loopback address (no DNS rebinding); files are
+// served only from the renderer folder, never listed.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
-import type { Result } from '../preload/api.ts';
-import { asResult } from './ipc-guard.ts';
-
-export type ApiHandlers = Record<string, (body: unknown) => Promise<unknown> | unknown>;
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppEvent, Result } from '../preload/api.ts';
+import { FlowDeskError, toAppError } from './engine/errors.ts';
 
 export interface ServeOptions {
   /** Folder of the built renderer (index.html and assets). */
   rendererDir: string;
-  handlers: ApiHandlers;
+  /** Answers one Api call (validation included). */
+  call: (method: string, arg: unknown) => Promise<Result<unknown>>;
+  /** Subscribes to events pushed to every open page; returns the unsubscribe. */
+  subscribe?: (listener: (e: AppEvent) => void) => () => void;
   /** 0 picks a free port. Defaults to 0. */
   port?: number;
   /** Defaults to a fresh random token. */
@@ -40,6 +43,7 @@ const TYPES: Record<string, string> = {
 };
 
 const MAX_BODY = 1024 * 1024;
+const API_NAME = /^[A-Za-z]{1,40}$/;
 
 function sameToken(given: string | undefined, token: string): boolean {
   if (!given) return false;
@@ -63,7 +67,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw Object.assign(new Error('request body too large'), { code: 'BAD_ARGUMENT' });
+    if (size > MAX_BODY) throw new FlowDeskError('BAD_ARGUMENT', 'Request body is larger than 1 MB.');
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -71,7 +75,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
-    throw Object.assign(new Error('request body is not JSON'), { code: 'BAD_ARGUMENT' });
+    throw new FlowDeskError('BAD_ARGUMENT', 'Request body is not JSON.');
   }
 }
 
@@ -110,10 +114,13 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       if (req.method !== 'POST') return send(res, 405, 'API calls are POST.');
       if (!sameToken(req.headers['x-flowdesk-token'] as string | undefined, token)) return send(res, 401, 'Missing or wrong token.');
       const name = url.pathname.slice('/api/'.length);
-      const handler = Object.hasOwn(opts.handlers, name) ? opts.handlers[name] : undefined;
       let result: Result<unknown>;
-      if (!handler) result = { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown API call ${JSON.stringify(name)}.` } };
-      else result = await asResult(async () => handler(await readBody(req)));
+      try {
+        if (!API_NAME.test(name)) throw new FlowDeskError('BAD_ARGUMENT', `Unknown API call ${JSON.stringify(name.slice(0, 40))}.`);
+        result = await opts.call(name, await readBody(req));
+      } catch (err) {
+        result = { ok: false, error: toAppError(err) };
+      }
       return send(res, 200, JSON.stringify(result), 'application/json');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
@@ -126,6 +133,26 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     return send(res, 200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream');
   });
 
+  // Events: a WebSocket at /events?token=..., same Host/Origin rules as every request.
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const origin = req.headers.origin;
+    const ok =
+      url.pathname === '/events' &&
+      allowedHosts().has(req.headers.host ?? '') &&
+      (!origin || allowedHosts().has(origin.replace(/^http:\/\//, ''))) &&
+      sameToken(url.searchParams.get('token') ?? undefined, token);
+    if (!ok) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const unsubscribe = opts.subscribe?.((e) => ws.send(JSON.stringify(e)));
+      ws.on('close', () => unsubscribe?.());
+    });
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -136,6 +163,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     token,
     port,
     server,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        for (const ws of sockets.clients) ws.terminate();
+        sockets.close();
+        server.close(() => resolve());
+      }),
   };
 }

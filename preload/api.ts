@@ -1,5 +1,5 @@
 // The one contract between the renderer and the rest of FlowDesk. Both transports (Electron IPC
-// and browser mode's HTTP) implement it; the renderer imports only these types.
+// and browser mode's HTTP + WebSocket) implement it; the renderer imports only these types.
 
 export interface AppError {
   /** Stable code a program can test, e.g. NO_FOLDER, BAD_ARGUMENT. */
@@ -9,13 +9,135 @@ export interface AppError {
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: AppError };
+export type Unsubscribe = () => void;
 
 export interface AppInfo {
   version: string;
   mode: 'electron' | 'browser';
   platform: string;
+  /** Folder where runs are kept. */
+  runsDir: string;
+  /** Compute backend in use and why others were skipped (null until the worker reports). */
+  backend: string | null;
 }
+
+export type ModelKind = 'glow' | 'realnvp' | 'nice';
+
+/** Model settings as the app edits them (the engine fills and checks the rest). */
+export interface ModelSettings {
+  kind: ModelKind;
+  size: number;
+  channels: 1 | 3;
+  levels?: number;
+  depth: number;
+  hidden: number;
+  coupling?: 'affine' | 'additive';
+  permutation?: 'invconv' | 'shuffle' | 'reverse';
+}
+
+export interface TrainSettings {
+  batch: number;
+  steps: number;
+  lr: number;
+  warmup: number;
+  nBits: number;
+  seed: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  minutes?: number | null;
+}
+
+export interface ImportRequest {
+  /** Folder of images, or null for the bundled digits. */
+  folder: string | null;
+  size: number;
+  channels: 1 | 3;
+}
+
+export interface ImportSummary {
+  folder: string;
+  bundled: boolean;
+  found: number;
+  used: number;
+  train: number;
+  val: number;
+  skipped: { path: string; reason: string }[];
+  fromCache: boolean;
+  seconds: number;
+  /** A PNG data URL of up to 16 imported images side by side. */
+  thumbnails: string;
+}
+
+export interface StartRequest {
+  folder: string | null;
+  model: ModelSettings;
+  train: TrainSettings;
+}
+
+export type RunStatus = 'training' | 'paused' | 'finished' | 'cancelled' | 'failed';
+
+export interface RunSummary {
+  id: string;
+  created: string;
+  model: ModelSettings;
+  train: TrainSettings;
+  folder: string;
+  step: number;
+  lastValBpd: number | null;
+  status: RunStatus;
+}
+
+export interface MetricRow {
+  type: 'train' | 'eval' | 'skip';
+  step: number;
+  time: number;
+  loss?: number;
+  valBpd?: number;
+}
+
+export interface RunDetail {
+  summary: RunSummary;
+  metrics: MetricRow[];
+  /** Steps that have a saved fixed-seed sample grid. */
+  sampleSteps: number[];
+}
+
+export interface SampleRequest {
+  runId: string;
+  n: number;
+  temperature: number;
+  seed: number;
+}
+
+/** Live news from training, pushed to every window. */
+export type AppEvent =
+  | { type: 'train-start'; runId: string; step: number; totalSteps: number; backend: string; resumed: boolean }
+  | { type: 'train-step'; runId: string; step: number; totalSteps: number; loss: number; imgPerSec: number; elapsed: number; eta: number | null }
+  | { type: 'train-eval'; runId: string; step: number; valBpd: number; elapsed: number }
+  | { type: 'train-sample'; runId: string; step: number }
+  | { type: 'train-warning'; runId: string; message: string }
+  | { type: 'train-stopped'; runId: string; step: number; status: RunStatus; error?: AppError }
+  | { type: 'worker-crashed'; message: string; runId: string | null };
 
 export interface Api {
   getAppInfo(): Promise<Result<AppInfo>>;
+  /** Opens a folder chooser (Electron only; browser mode returns null). */
+  chooseFolder(): Promise<Result<string | null>>;
+  importFolder(req: ImportRequest): Promise<Result<ImportSummary>>;
+  startTraining(req: StartRequest): Promise<Result<{ runId: string }>>;
+  /** Stops after a checkpoint; the run can be resumed. */
+  pauseTraining(): Promise<Result<null>>;
+  /** Stops after a checkpoint and marks the run cancelled. */
+  cancelTraining(): Promise<Result<null>>;
+  resumeTraining(req: { runId: string; steps?: number }): Promise<Result<{ runId: string }>>;
+  listRuns(): Promise<Result<RunSummary[]>>;
+  getRun(req: { runId: string }): Promise<Result<RunDetail>>;
+  /** The fixed-seed grid saved at a step, as a PNG data URL. */
+  getSampleGrid(req: { runId: string; step: number }): Promise<Result<string>>;
+  /** A fresh grid from the run's latest checkpoint, as a PNG data URL. */
+  sample(req: SampleRequest): Promise<Result<string>>;
+  onEvent(listener: (e: AppEvent) => void): Unsubscribe;
 }
+
+/** The request/response calls, by name: what both transports route. */
+export type ApiMethod = Exclude<keyof Api, 'onEvent'>;

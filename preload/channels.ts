@@ -1,5 +1,23 @@
 // Every IPC channel between renderer and main, in one enum both sides import; no channel name
 // is written anywhere else.
 export enum IpcChannel {
-  GetAppInfo = 'app:get-info',
+  /** invoke(method, arg): every request/response call of the Api. */
+  Call = 'api:call',
+  /** main -> renderer: AppEvent pushes. */
+  Event = 'api:event',
 }
+
+/** The Api's request/response calls; the preload builds exactly these. */
+export const API_METHODS = [
+  'getAppInfo',
+  'chooseFolder',
+  'importFolder',
+  'startTraining',
+  'pauseTraining',
+  'cancelTraining',
+  'resumeTraining',
+  'listRuns',
+  'getRun',
+  'getSampleGrid',
+  'sample',
+] as const;

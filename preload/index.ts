@@ -1,10 +1,17 @@
 // The preload: exposes exactly the typed Api to the sandboxed renderer over IPC, nothing more.
-import { contextBridge, ipcRenderer } from 'electron';
-import type { Api } from './api.ts';
-import { IpcChannel } from './channels.ts';
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { Api, AppEvent } from './api.ts';
+import { API_METHODS, IpcChannel } from './channels.ts';
 
-const api: Api = {
-  getAppInfo: () => ipcRenderer.invoke(IpcChannel.GetAppInfo),
-};
+const calls = Object.fromEntries(API_METHODS.map((m) => [m, (arg?: unknown) => ipcRenderer.invoke(IpcChannel.Call, m, arg ?? null)]));
+
+const api = {
+  ...calls,
+  onEvent(listener: (e: AppEvent) => void) {
+    const wrapped = (_e: IpcRendererEvent, event: AppEvent) => listener(event);
+    ipcRenderer.on(IpcChannel.Event, wrapped);
+    return () => ipcRenderer.off(IpcChannel.Event, wrapped);
+  },
+} as unknown as Api;
 
 contextBridge.exposeInMainWorld('flowdesk', api);

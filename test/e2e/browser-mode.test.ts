@@ -18,7 +18,7 @@ describe.skipIf(skip !== null)(`browser mode${skip ? ` (skipped: ${skip})` : ''}
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await serve({ rendererDir: rendererDir(), handlers: { getAppInfo: () => ({ version: 'test', mode: 'browser', platform: 'linux' }) } });
+    server = await serve({ rendererDir: rendererDir(), call: async (method) => (method === 'getAppInfo' ? { ok: true, value: { version: 'test', mode: 'browser', platform: 'linux' } } : { ok: false, error: { code: 'BAD_ARGUMENT', message: 'no' } }) });
     browser = await launchBrowser();
     await mkdir(shots, { recursive: true });
   });

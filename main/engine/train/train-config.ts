@@ -30,6 +30,8 @@ export interface TrainConfig extends OptimizerConfig {
   sampleTemperature?: number;
   /** Consecutive non-finite steps tolerated before training stops. Defaults to 10. */
   maxNonFinite?: number;
+  /** Images per forward/backward pass (gradients of the passes are summed); null picks what fits in memory. Defaults to null. */
+  microBatch?: number | null;
 }
 
 export type ResolvedTrainConfig = Required<Omit<TrainConfig, keyof OptimizerConfig>> & { optimizer: ResolvedOptimizerConfig };
@@ -67,6 +69,7 @@ export function resolveTrainConfig(c: TrainConfig = {}): ResolvedTrainConfig {
     sampleCount: int(c.sampleCount ?? 36, 'sampleCount', 1, 1024),
     sampleTemperature: temperature,
     maxNonFinite: int(c.maxNonFinite ?? 10, 'maxNonFinite', 1, 100_000),
+    microBatch: c.microBatch == null ? null : int(c.microBatch, 'microBatch', 1, 4096),
     optimizer,
   };
 }

@@ -11,13 +11,14 @@ import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type Import
 import { CheckpointError, TrainError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
-import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
 import { Rng } from '../random.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
+import { autoMicroBatch, batchGradients } from './gradients.ts';
 import { Optimizer } from './optimizer.ts';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
@@ -186,9 +187,6 @@ async function runSession(
       // The initialised, untrained model: a baseline to evaluate against and to resume from.
       await checkpoint(s, elapsed(), emit);
     }
-    const names = [...s.model.params.variables.keys()];
-    const vars = [...s.model.params.variables.values()];
-    const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]));
     let reason: StopReason = 'steps';
     let nonFiniteInRow = 0;
     let rate = 0;
@@ -203,7 +201,7 @@ async function runSession(
         break;
       }
       const t0 = Date.now();
-      const { loss, gradNorm, lr, applied } = trainStep(s, vars, nameOf);
+      const { loss, gradNorm, lr, applied } = trainStep(s);
       s.step += 1;
       const seconds = Math.max((Date.now() - t0) / 1000, 1e-6);
       rate = rate === 0 ? cfg.batch / seconds : 0.9 * rate + 0.1 * (cfg.batch / seconds);
@@ -246,28 +244,18 @@ function initialiseFromData(s: Session): void {
   tf.tidy(() => s.model.initialise(tf.tensor4d(x, [n, size, size, channels])));
 }
 
-function trainStep(
-  s: Session,
-  vars: tf.Variable[],
-  nameOf: Map<string, string>,
-): { loss: number; gradNorm: number; lr: number; applied: boolean } {
+function trainStep(s: Session): { loss: number; gradNorm: number; lr: number; applied: boolean } {
   const cfg = s.run.train;
-  const { size, channels } = s.model.config;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
-  const x = tf.tensor4d(data, [cfg.batch, size, size, channels]);
-  const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(s.model, x, cfg.nBits)) as tf.Scalar, vars);
+  const microBatch = cfg.microBatch ?? autoMicroBatch(s.model.config, cfg.batch);
+  const { loss, grads } = batchGradients(s.model, data, cfg.batch, cfg.nBits, microBatch);
   try {
-    const loss = value.dataSync()[0];
-    const named: Record<string, tf.Tensor> = {};
-    for (const [k, g] of Object.entries(grads)) named[nameOf.get(k)!] = g;
-    const gradNorm = Optimizer.gradNorm(named);
+    const gradNorm = Optimizer.gradNorm(grads);
     const lr = s.optimizer.learningRate();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
-    s.optimizer.apply(named, gradNorm);
+    s.optimizer.apply(grads, gradNorm);
     return { loss, gradNorm, lr, applied: true };
   } finally {
-    x.dispose();
-    value.dispose();
     tf.dispose(Object.values(grads));
   }
 }

@@ -1,0 +1,31 @@
+// The worker process: runs the engine (all tensors) away from the window's main thread and
+// answers the host's calls. Runs as an Electron utilityProcess or a forked Node process.
+import type { AppEvent } from '../../preload/api.ts';
+import { asResult } from '../ipc-guard.ts';
+import type { HostMessage, WorkerMessage } from './protocol.ts';
+import { EngineService } from './service.ts';
+
+interface ParentPort {
+  on(event: 'message', listener: (e: { data: HostMessage }) => void): void;
+  postMessage(message: WorkerMessage): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.send?.(m));
+const runsDir = process.env.FLOWDESK_RUNS;
+if (!runsDir) throw new Error('FLOWDESK_RUNS is not set');
+
+const service = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }));
+
+async function handle(msg: HostMessage): Promise<void> {
+  if (msg?.kind !== 'call') return;
+  const method = service[msg.method as keyof EngineService] as unknown;
+  const result = typeof method === 'function'
+    ? await asResult(() => (method as (arg: unknown) => unknown).call(service, msg.arg))
+    : { ok: false as const, error: { code: 'BAD_ARGUMENT', message: `Unknown call ${msg.method}.` } };
+  send({ kind: 'result', id: msg.id, result });
+}
+
+if (parentPort) parentPort.on('message', (e) => void handle(e.data));
+else process.on('message', (m) => void handle(m as HostMessage));
+send({ kind: 'ready' });

@@ -1,0 +1,38 @@
+// Starts the worker as a forked Node process (browser mode and tests), running the TypeScript
+// entry through tsx when FlowDesk runs from source.
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HostMessage, WorkerMessage } from './protocol.ts';
+import type { SpawnWorker } from './host.ts';
+
+export function nodeWorker(runsDir: string): SpawnWorker {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const entry = existsSync(join(here, 'entry.js')) ? join(here, 'entry.js') : join(here, 'entry.ts');
+  return () => {
+    const child = fork(entry, [], {
+      env: { ...process.env, FLOWDESK_RUNS: runsDir },
+      execArgv: entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    return {
+      send: (m: HostMessage) => child.send(m),
+      onMessage: (l) => child.on('message', (m) => l(m as WorkerMessage)),
+      onExit: (l) => child.on('exit', (code, signal) => l(code ?? (signal ? 128 : null), lastLine(stderr) ?? (signal ? `killed by ${signal}` : ''))),
+      kill: () => child.kill(),
+    };
+  };
+}
+
+function lastLine(text: string): string | null {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = [...lines].reverse().find((l) => /error/i.test(l));
+  return error ?? lines.at(-1) ?? null;
+}

@@ -1,0 +1,239 @@
+// The engine behind the app's Api, living in the worker process: imports, one training run at
+// a time (start, pause, cancel, resume), runs on disk, and sampling from their checkpoints.
+// Results are plain JSON; images travel as PNG data URLs.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import * as tf from '../engine/tf.ts';
+import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest, TrainSettings } from '../../preload/api.ts';
+import { describeBackend, initBackend } from '../engine/backend.ts';
+import { resolveCheckpointDir } from '../engine/checkpoint/checkpoint-store.ts';
+import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
+import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
+import { FlowDeskError, toAppError } from '../engine/errors.ts';
+import type { FlowModel } from '../engine/models/flow-model.ts';
+import { loadModelDir } from '../engine/models/model-files.ts';
+import { Rng } from '../engine/random.ts';
+import { defaultImageFolder } from '../engine/resources.ts';
+import type { TrainEvent } from '../engine/train/train-events.ts';
+import { resume, train } from '../engine/train/trainer.ts';
+import { readRunStatus, writeRunStatus } from './run-status.ts';
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function pngDataUrl(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+interface ActiveRun {
+  runDir: string | null;
+  controller: AbortController;
+  stopAs: 'paused' | 'cancelled';
+  done: Promise<void>;
+}
+
+export class EngineService {
+  private active: ActiveRun | null = null;
+  private loaded: { key: string; model: FlowModel; nBits: number } | null = null;
+
+  constructor(
+    readonly runsDir: string,
+    private readonly emit: (e: AppEvent) => void,
+  ) {}
+
+  async backend(): Promise<string> {
+    return describeBackend(await initBackend());
+  }
+
+  async importFolder(req: ImportRequest): Promise<ImportSummary> {
+    const folder = req.folder ?? defaultImageFolder();
+    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels });
+    const n = Math.min(16, set.count);
+    const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
+    return {
+      folder,
+      bundled: req.folder === null,
+      found: report.found,
+      used: report.used,
+      train: report.train,
+      val: report.val,
+      skipped: report.skipped,
+      fromCache: report.fromCache,
+      seconds: report.seconds,
+      thumbnails: pngDataUrl(thumbs),
+    };
+  }
+
+  startTraining(req: StartRequest): Promise<{ runId: string }> {
+    return this.launch((onEvent, signal) =>
+      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, onEvent, signal }),
+    );
+  }
+
+  async resumeTraining(req: { runId: string; steps?: number }): Promise<{ runId: string }> {
+    const runDir = await this.runDir(req.runId);
+    return this.launch((onEvent, signal) => resume(runDir, { steps: req.steps, onEvent, signal }));
+  }
+
+  async pauseTraining(): Promise<null> {
+    return this.stop('paused');
+  }
+
+  async cancelTraining(): Promise<null> {
+    return this.stop('cancelled');
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    const runs = await listRuns(this.runsDir);
+    const out: RunSummary[] = [];
+    for (const r of runs) {
+      try {
+        out.push(await this.summary(r.dir));
+      } catch {
+        // A run folder from another version or a broken one is left out of the list.
+      }
+    }
+    return out;
+  }
+
+  async getRun(req: { runId: string }): Promise<RunDetail> {
+    const dir = await this.runDir(req.runId);
+    const { rows } = await readMetrics(dir);
+    const metrics: MetricRow[] = rows.map((r) => ({
+      type: r.type as MetricRow['type'],
+      step: Number(r.step),
+      time: Number(r.time ?? 0),
+      ...(typeof r.loss === 'number' ? { loss: r.loss } : {}),
+      ...(typeof r.valBpd === 'number' ? { valBpd: r.valBpd } : {}),
+    }));
+    const names = existsSync(join(dir, 'samples')) ? await readdir(join(dir, 'samples')) : [];
+    const sampleSteps = names.map((n) => /^step-(\d+)\.png$/.exec(n)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => a - b);
+    return { summary: await this.summary(dir, rows), metrics, sampleSteps };
+  }
+
+  async getSampleGrid(req: { runId: string; step: number }): Promise<string> {
+    const dir = await this.runDir(req.runId);
+    const path = join(dir, 'samples', `step-${req.step}.png`);
+    try {
+      return pngDataUrl(await readFile(path));
+    } catch {
+      throw new FlowDeskError('BAD_ARGUMENT', `Run ${req.runId} has no sample grid for step ${req.step}.`);
+    }
+  }
+
+  async sample(req: SampleRequest): Promise<string> {
+    const dir = await resolveCheckpointDir(await this.runDir(req.runId));
+    if (this.loaded?.key !== dir) {
+      this.loaded?.model.dispose();
+      this.loaded = null;
+      const { model, json } = await loadModelDir(dir);
+      this.loaded = { key: dir, model, nBits: json.nBits };
+    }
+    const { model, nBits } = this.loaded;
+    const { size, channels } = model.config;
+    const pixels = tf.tidy(() => toPixels(model.sample(req.n, req.temperature, new Rng(req.seed)).dataSync(), nBits));
+    return pngDataUrl(await encodeImageGrid(pixels, req.n, size, channels));
+  }
+
+  /** The run being trained, if any (for crash reports). */
+  activeRunId(): string | null {
+    return this.active?.runDir ? basename(this.active.runDir) : null;
+  }
+
+  private async launch(run: (onEvent: (e: TrainEvent) => void, signal: AbortSignal) => Promise<unknown>): Promise<{ runId: string }> {
+    if (this.active) throw new FlowDeskError('BAD_ARGUMENT', 'A run is already training; pause or cancel it first.');
+    const controller = new AbortController();
+    let started: (id: string) => void = () => undefined;
+    const startedPromise = new Promise<string>((resolve) => (started = resolve));
+    const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', done: Promise.resolve() };
+    this.active = active;
+    const onEvent = (e: TrainEvent) => {
+      if (e.type === 'start') {
+        active.runDir = e.runDir;
+        void writeRunStatus(e.runDir, { status: 'training' });
+        started(basename(e.runDir));
+      }
+      const event = this.toAppEvent(basename(active.runDir ?? ''), e);
+      if (event) this.emit(event);
+    };
+    const finished = run(onEvent, controller.signal).then(
+      async (result) => {
+        const r = result as { reason: string; step: number };
+        const status = r.reason === 'steps' ? 'finished' : r.reason === 'cancelled' ? active.stopAs : 'paused';
+        await writeRunStatus(active.runDir!, { status });
+        this.emit({ type: 'train-stopped', runId: basename(active.runDir!), step: r.step, status });
+      },
+      async (err) => {
+        const error = toAppError(err);
+        if (active.runDir) {
+          await writeRunStatus(active.runDir, { status: 'failed', error }).catch(() => undefined);
+          this.emit({ type: 'train-stopped', runId: basename(active.runDir), step: -1, status: 'failed', error });
+        }
+        throw err;
+      },
+    );
+    active.done = finished.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      if (this.active === active) this.active = null;
+    });
+    // Answer once the run exists, or with the error that stopped it before it began.
+    return new Promise((resolve, reject) => {
+      void startedPromise.then((runId) => resolve({ runId }));
+      finished.then(() => reject(new FlowDeskError('INTERNAL', 'Training ended before it started.')), reject);
+    });
+  }
+
+  private async stop(as: 'paused' | 'cancelled'): Promise<null> {
+    const active = this.active;
+    if (!active) throw new FlowDeskError('BAD_ARGUMENT', 'No run is training.');
+    active.stopAs = as;
+    active.controller.abort();
+    await active.done;
+    return null;
+  }
+
+  private toAppEvent(runId: string, e: TrainEvent): AppEvent | null {
+    switch (e.type) {
+      case 'start':
+        return { type: 'train-start', runId, step: e.step, totalSteps: e.totalSteps, backend: e.backend, resumed: e.resumed };
+      case 'step':
+        return { type: 'train-step', runId, step: e.step, totalSteps: e.totalSteps, loss: e.loss, imgPerSec: e.imgPerSec, elapsed: e.elapsed, eta: e.eta };
+      case 'eval':
+        return { type: 'train-eval', runId, step: e.step, valBpd: e.valBpd, elapsed: e.elapsed };
+      case 'sample':
+        return { type: 'train-sample', runId, step: e.step };
+      case 'warning':
+        return { type: 'train-warning', runId, message: e.message };
+      default:
+        return null;
+    }
+  }
+
+  private async runDir(runId: string): Promise<string> {
+    if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw new FlowDeskError('BAD_ARGUMENT', `${JSON.stringify(runId)} is not a run id.`);
+    const dir = join(this.runsDir, runId);
+    if (!existsSync(join(dir, 'run.json'))) throw new FlowDeskError('BAD_ARGUMENT', `There is no run ${runId} in ${this.runsDir}.`);
+    return dir;
+  }
+
+  private async summary(dir: string, rows?: Record<string, unknown>[]): Promise<RunSummary> {
+    const run = (await readRunJson(dir)) as { created: string; model: ModelSettings; train: TrainSettings & { optimizer: { lr: number; warmup: number } }; data: { folder: string } };
+    const metrics = rows ?? (await readMetrics(dir)).rows;
+    const last = metrics.at(-1);
+    const lastEval = [...metrics].reverse().find((r) => r.type === 'eval');
+    const status = await readRunStatus(dir, this.active?.runDir ?? null);
+    const { optimizer, ...trainRest } = run.train;
+    return {
+      id: basename(dir),
+      created: run.created,
+      model: run.model,
+      train: { ...trainRest, lr: optimizer.lr, warmup: optimizer.warmup },
+      folder: run.data.folder,
+      step: typeof last?.step === 'number' ? last.step : 0,
+      lastValBpd: typeof lastEval?.valBpd === 'number' ? lastEval.valBpd : null,
+      status: status.status,
+    };
+  }
+}
