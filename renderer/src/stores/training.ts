@@ -1,0 +1,154 @@
+// Training state: the settings being edited, the run in progress with its live curves, speed
+// and ETA, and the controls (start, pause, resume, cancel). Fed by the worker's events.
+import { defineStore } from 'pinia';
+import type { AppEvent, ModelKind, ModelSettings, RunStatus, TrainSettings } from '../../../preload/api.ts';
+import { api } from '../api/index.ts';
+import { defaultTrain, presetModel, type PresetSize } from '../presets.ts';
+import { useAppStore } from './app.ts';
+import { useDataStore } from './data.ts';
+
+export interface CurvePoint {
+  step: number;
+  time: number;
+  value: number;
+}
+
+export type Phase = 'idle' | 'starting' | 'training' | 'stopping' | 'crashed' | Exclude<RunStatus, 'training'>;
+
+export const useTrainingStore = defineStore('training', {
+  state: () => ({
+    kind: 'glow' as ModelKind,
+    presetSize: 'small' as PresetSize,
+    model: presetModel('glow', 'small', 16, 1) as ModelSettings,
+    train: defaultTrain() as TrainSettings,
+    phase: 'idle' as Phase,
+    runId: null as string | null,
+    backend: null as string | null,
+    step: 0,
+    totalSteps: 0,
+    imgPerSec: 0,
+    eta: null as number | null,
+    elapsed: 0,
+    trainCurve: [] as CurvePoint[],
+    valCurve: [] as CurvePoint[],
+    latestSampleStep: null as number | null,
+    warning: null as string | null,
+    crash: null as string | null,
+  }),
+  getters: {
+    busy: (s) => s.phase === 'starting' || s.phase === 'training' || s.phase === 'stopping',
+    progress: (s) => (s.totalSteps > 0 ? s.step / s.totalSteps : 0),
+  },
+  actions: {
+    applyPreset(kind: ModelKind, size: PresetSize) {
+      const data = useDataStore();
+      this.kind = kind;
+      this.presetSize = size;
+      this.model = presetModel(kind, size, data.size, data.channels);
+    },
+    resetLive(runId: string | null) {
+      this.runId = runId;
+      this.step = 0;
+      this.trainCurve = [];
+      this.valCurve = [];
+      this.latestSampleStep = null;
+      this.warning = null;
+      this.crash = null;
+    },
+    async start() {
+      const data = useDataStore();
+      this.model = { ...this.model, size: data.size, channels: data.channels };
+      this.resetLive(null);
+      this.phase = 'starting';
+      const r = await api.startTraining({ folder: data.folder, model: this.model, train: this.train });
+      if (!r.ok) {
+        this.phase = 'idle';
+        useAppStore().fail(r.error);
+        return;
+      }
+      this.runId = r.value.runId;
+    },
+    async pause() {
+      this.phase = 'stopping';
+      const r = await api.pauseTraining();
+      if (!r.ok) useAppStore().fail(r.error);
+    },
+    async cancel() {
+      this.phase = 'stopping';
+      const r = await api.cancelTraining();
+      if (!r.ok) useAppStore().fail(r.error);
+    },
+    async resume(id?: string) {
+      const runId = id ?? this.runId;
+      if (!runId) return;
+      this.phase = 'starting';
+      this.crash = null;
+      const r = await api.resumeTraining({ runId });
+      if (!r.ok) {
+        this.phase = 'paused';
+        useAppStore().fail(r.error);
+      }
+    },
+    /** Loads a finished or paused run's curves so the chart shows it. */
+    async open(runId: string) {
+      const r = await api.getRun({ runId });
+      if (!r.ok) return useAppStore().fail(r.error);
+      const d = r.value;
+      if (this.busy && this.runId !== runId) return;
+      this.resetLive(runId);
+      this.phase = d.summary.status;
+      this.step = d.summary.step;
+      this.totalSteps = d.summary.train.steps;
+      for (const m of d.metrics) {
+        if (m.type === 'train' && m.loss !== undefined) this.trainCurve.push({ step: m.step, time: m.time, value: m.loss });
+        if (m.type === 'eval' && m.valBpd !== undefined) this.valCurve.push({ step: m.step, time: m.time, value: m.valBpd });
+      }
+      this.latestSampleStep = d.sampleSteps.at(-1) ?? null;
+    },
+    handle(e: AppEvent) {
+      if (e.type === 'worker-crashed') {
+        if (this.busy || e.runId === this.runId) {
+          this.phase = 'crashed';
+          this.crash = e.message;
+          if (e.runId) this.runId = e.runId;
+        }
+        return;
+      }
+      if (e.runId !== this.runId && e.type !== 'train-start') return;
+      switch (e.type) {
+        case 'train-start':
+          if (e.runId !== this.runId) this.resetLive(e.runId);
+          this.phase = 'training';
+          this.backend = e.backend;
+          this.step = e.step;
+          this.totalSteps = e.totalSteps;
+          if (e.resumed) {
+            this.trainCurve = this.trainCurve.filter((p) => p.step <= e.step);
+            this.valCurve = this.valCurve.filter((p) => p.step <= e.step);
+          }
+          break;
+        case 'train-step':
+          this.step = e.step;
+          this.totalSteps = e.totalSteps;
+          this.imgPerSec = e.imgPerSec;
+          this.eta = e.eta;
+          this.elapsed = e.elapsed;
+          this.trainCurve.push({ step: e.step, time: e.elapsed, value: e.loss });
+          break;
+        case 'train-eval':
+          this.valCurve.push({ step: e.step, time: e.elapsed, value: e.valBpd });
+          break;
+        case 'train-sample':
+          this.latestSampleStep = e.step;
+          break;
+        case 'train-warning':
+          this.warning = e.message;
+          break;
+        case 'train-stopped':
+          this.phase = e.status === 'training' ? 'paused' : e.status;
+          if (e.error) useAppStore().fail(e.error);
+          break;
+      }
+    },
+  },
+});

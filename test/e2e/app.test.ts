@@ -1,0 +1,90 @@
+// The app in a real browser, as a person uses it: pick a generated folder and read the import
+// report, train a tiny model and watch the chart grow and a sample grid appear, move the
+// temperature slider and see the grid change, reopen the run from Runs. Screenshots of each view
+// go to test-results/screenshots.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rendererDir } from '../../main/cli/serve-command.ts';
+import { startAppServer } from '../helpers/app-server.ts';
+import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { makeImageFolder } from '../helpers/image-folder.ts';
+
+const built = existsSync(join(rendererDir(), 'index.html'));
+const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const shots = join('test-results', 'screenshots');
+
+describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let app: Awaited<ReturnType<typeof startAppServer>>;
+  let browser: Browser;
+  let page: Page;
+  let images: Awaited<ReturnType<typeof makeImageFolder>>;
+
+  beforeAll(async () => {
+    images = await makeImageFolder({ count: 48, size: 12, channels: 3, pattern: 'blobs', bad: ['zero-byte', 'truncated'] });
+    app = await startAppServer();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await mkdir(shots, { recursive: true });
+    await page.goto(app.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await images?.cleanup();
+  });
+
+  it('imports a folder and shows the report with skipped files', async () => {
+    await page.getByTestId('source-folder').check();
+    await page.getByTestId('folder-path').fill(images.dir);
+    await page.getByTestId('image-size').selectOption('8');
+    await page.getByTestId('channels').selectOption('3');
+    await page.getByTestId('import').click();
+    const report = page.getByTestId('import-report');
+    await expect.poll(() => report.isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await report.textContent()).toMatch(/48\s*images/);
+    expect(await report.textContent()).toContain('bad-zero-byte.png');
+    expect(await report.textContent()).toContain('empty file (0 bytes)');
+    await page.screenshot({ path: join(shots, 'data.png') });
+  });
+
+  it('trains a tiny model: the step counter and chart grow and a sample grid appears', async () => {
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('batch').fill('8');
+    await page.getByTestId('steps').fill('30');
+    await page.getByTestId('eval-every').fill('10');
+    await page.getByTestId('start').click();
+    await expect.poll(async () => Number(await page.getByTestId('step').textContent()), { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await page.getByTestId('step').textContent()), { timeout: 120_000 }).toBe(30);
+    await expect.poll(() => page.getByTestId('train-grid').isVisible(), { timeout: 30_000 }).toBe(true);
+    const path = await page.locator('svg path.line').first().getAttribute('d');
+    expect(path?.split('L').length).toBeGreaterThan(20);
+    await expect.poll(() => page.locator('.meta .phase').textContent()).toBe('finished');
+    await page.screenshot({ path: join(shots, 'train.png'), fullPage: true });
+  });
+
+  it('draws a new grid when the temperature moves', async () => {
+    await page.getByTestId('nav-samples').click();
+    const grid = page.getByTestId('sample-grid');
+    await expect.poll(() => grid.getAttribute('src'), { timeout: 30_000 }).toMatch(/^data:image\/png;base64,/);
+    const before = await grid.getAttribute('src');
+    await page.getByTestId('temperature').fill('0.2');
+    await expect.poll(() => grid.getAttribute('src'), { timeout: 30_000 }).not.toBe(before);
+    expect(await page.textContent('figcaption')).toContain('T = 0.20');
+    await page.screenshot({ path: join(shots, 'samples.png') });
+  });
+
+  it('lists the run in Runs and reopens it', async () => {
+    await page.getByTestId('nav-runs').click();
+    const table = page.getByTestId('runs-table');
+    await expect.poll(() => table.isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await table.textContent()).toContain('30 / 30');
+    await page.screenshot({ path: join(shots, 'runs.png') });
+    await page.locator('[data-testid^="open-"]').first().click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Training' }).isVisible()).toBe(true);
+    expect(await page.getByTestId('step').textContent()).toBe('30');
+    expect(await page.locator('svg path.line').count()).toBe(2);
+  });
+});

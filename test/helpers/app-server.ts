@@ -1,0 +1,26 @@
+// Browser mode as the e2e tests use it: the real server, app backend and forked worker over a
+// fresh runs folder.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAppBackend } from '../../main/app-backend.ts';
+import { rendererDir } from '../../main/cli/serve-command.ts';
+import { serve } from '../../main/server.ts';
+import { WorkerHost } from '../../main/worker/host.ts';
+import { nodeWorker } from '../../main/worker/node-worker.ts';
+
+export async function startAppServer() {
+  const runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-app-runs-'));
+  const host = new WorkerHost(nodeWorker(runsDir));
+  const server = await serve({ rendererDir: rendererDir(), call: createAppBackend({ mode: 'browser', runsDir, host }), subscribe: (l) => host.onEvent(l) });
+  return {
+    ...server,
+    runsDir,
+    host,
+    async stop() {
+      host.stop();
+      await server.close();
+      await rm(runsDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Every Api call's argument is checked before it reaches the worker: wrong types, out-of-range
+// numbers, unknown calls and run ids, and folders outside the allowed roots get clear errors.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { validateRequest } from '../../main/api-validation.ts';
+
+const model = { kind: 'glow', size: 16, channels: 1, levels: 2, depth: 4, hidden: 64 };
+const train = { batch: 32, steps: 100, lr: 1e-3, warmup: 10, nBits: 8, seed: 0, evalEvery: 10, checkpointEvery: 10 };
+
+function refused(method: string, arg: unknown, message: RegExp) {
+  let err: { code?: string; message?: string } | undefined;
+  try {
+    validateRequest(method, arg);
+  } catch (e) {
+    err = e as { code: string; message: string };
+  }
+  expect(err?.code, `${method} ${JSON.stringify(arg)}`).toBe('BAD_ARGUMENT');
+  expect(err?.message).toMatch(message);
+}
+
+describe('validateRequest', () => {
+  it('accepts good requests and normalises them', () => {
+    expect(validateRequest('startTraining', { folder: null, model, train })).toMatchObject({ folder: null, train: { minutes: null } });
+    expect(validateRequest('importFolder', { folder: join(tmpdir(), 'x', '..', 'pics'), size: 32, channels: 3 })).toEqual({ folder: join(tmpdir(), 'pics'), size: 32, channels: 3 });
+    expect(validateRequest('sample', { runId: 'run-1', n: 16, temperature: 0.7, seed: 3 })).toEqual({ runId: 'run-1', n: 16, temperature: 0.7, seed: 3 });
+  });
+
+  it('refuses wrong types, ranges, ids and calls with the field named', () => {
+    refused('nuke', null, /Unknown API call "nuke"/);
+    refused('importFolder', null, /request must be an object/);
+    refused('importFolder', { folder: 7, size: 32, channels: 3 }, /request.folder must be a folder path or null/);
+    refused('importFolder', { folder: 'pictures', size: 32, channels: 3 }, /must be an absolute path/);
+    refused('importFolder', { folder: '/etc', size: 32, channels: 3 }, /\/etc is outside the folders FlowDesk may read/);
+    refused('importFolder', { folder: `${tmpdir()}/a\u0000b`, size: 32, channels: 3 }, /folder path/);
+    refused('importFolder', { folder: null, size: 3, channels: 3 }, /request.size must be a whole number from 4 to 256/);
+    refused('importFolder', { folder: null, size: 32, channels: 2 }, /request.channels must be one of 1, 3/);
+    refused('startTraining', { folder: null, model: { ...model, kind: 'vae' }, train }, /model.kind must be one of glow, realnvp, nice/);
+    refused('startTraining', { folder: null, model: { ...model, hidden: 1.5 }, train }, /model.hidden must be a whole number/);
+    refused('startTraining', { folder: null, model, train: { ...train, lr: 'fast' } }, /train.lr must be a number/);
+    refused('startTraining', { folder: null, model, train: { ...train, lr: Infinity } }, /train.lr must be a number/);
+    refused('startTraining', { folder: null, model, train: { ...train, minutes: -1 } }, /train.minutes must be null or a positive number/);
+    refused('getRun', { runId: '../../etc' }, /request.runId must be a run id/);
+    refused('getSampleGrid', { runId: 'ok', step: -1 }, /request.step must be a whole number/);
+    refused('sample', { runId: 'ok', n: 10_000, temperature: 0.7, seed: 0 }, /request.n must be a whole number from 1 to 256/);
+    refused('sample', { runId: 'ok', n: 4, temperature: 9, seed: 0 }, /request.temperature must be a number from 0 to 2/);
+  });
+});

@@ -1,0 +1,99 @@
+// The renderer's stores against a fake Api: training follows worker events (curves, progress,
+// finish, crash), failed calls surface as messages, and a dragged temperature slider asks for
+// one grid at a time and ends on the latest setting.
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Api, Result } from '../../preload/api.ts';
+
+const fake = vi.hoisted(() => ({ api: {} as Record<string, (...args: unknown[]) => Promise<unknown>> }));
+vi.mock('../../renderer/src/api/index.ts', () => ({ api: fake.api as unknown as Api }));
+
+const { useTrainingStore } = await import('../../renderer/src/stores/training.ts');
+const { useSamplesStore } = await import('../../renderer/src/stores/samples.ts');
+const { useAppStore } = await import('../../renderer/src/stores/app.ts');
+const { useDataStore } = await import('../../renderer/src/stores/data.ts');
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  for (const k of Object.keys(fake.api)) delete fake.api[k];
+});
+
+describe('training store', () => {
+  it('follows a run from start to finish through events', async () => {
+    fake.api.startTraining = async () => ({ ok: true, value: { runId: 'r1' } });
+    const t = useTrainingStore();
+    await t.start();
+    expect(t.runId).toBe('r1');
+    expect(t.phase).toBe('starting');
+    t.handle({ type: 'train-start', runId: 'r1', step: 0, totalSteps: 2, backend: 'wasm', resumed: false });
+    t.handle({ type: 'train-step', runId: 'r1', step: 1, totalSteps: 2, loss: 7.5, imgPerSec: 40, elapsed: 1, eta: 1 });
+    t.handle({ type: 'train-eval', runId: 'r1', step: 1, valBpd: 7.2, elapsed: 1.2 });
+    t.handle({ type: 'train-step', runId: 'other', step: 9, totalSteps: 9, loss: 1, imgPerSec: 1, elapsed: 1, eta: 0 });
+    t.handle({ type: 'train-step', runId: 'r1', step: 2, totalSteps: 2, loss: 7.1, imgPerSec: 42, elapsed: 2, eta: 0 });
+    expect(t.phase).toBe('training');
+    expect(t.trainCurve.map((p) => p.value)).toEqual([7.5, 7.1]);
+    expect(t.valCurve).toEqual([{ step: 1, time: 1.2, value: 7.2 }]);
+    expect(t.progress).toBe(1);
+    t.handle({ type: 'train-stopped', runId: 'r1', step: 2, status: 'finished' });
+    expect(t.phase).toBe('finished');
+    expect(t.busy).toBe(false);
+  });
+
+  it('shows a refused start as a message and stays idle', async () => {
+    fake.api.startTraining = async () => ({ ok: false, error: { code: 'NO_IMAGES', message: 'No usable images in /x.' } });
+    const t = useTrainingStore();
+    await t.start();
+    expect(t.phase).toBe('idle');
+    expect(useAppStore().error?.message).toBe('No usable images in /x.');
+  });
+
+  it('turns a worker crash into a resumable state', async () => {
+    const t = useTrainingStore();
+    t.handle({ type: 'train-start', runId: 'r2', step: 0, totalSteps: 10, backend: 'wasm', resumed: false });
+    t.handle({ type: 'worker-crashed', message: 'The compute worker stopped unexpectedly (exit code 137).', runId: 'r2' });
+    expect(t.phase).toBe('crashed');
+    expect(t.crash).toMatch(/exit code 137/);
+    let resumed = '';
+    fake.api.resumeTraining = async (req) => {
+      resumed = (req as { runId: string }).runId;
+      return { ok: true, value: { runId: resumed } };
+    };
+    await t.resume();
+    expect(resumed).toBe('r2');
+    expect(t.crash).toBeNull();
+  });
+
+  it('sizes presets to the imported images', () => {
+    const data = useDataStore();
+    data.size = 32;
+    data.channels = 3;
+    const t = useTrainingStore();
+    t.applyPreset('realnvp', 'medium');
+    expect(t.model).toMatchObject({ kind: 'realnvp', size: 32, channels: 3, levels: 3, depth: 3, hidden: 128 });
+  });
+});
+
+describe('samples store', () => {
+  it('coalesces slider moves into one request at a time, ending on the latest temperature', async () => {
+    const asked: number[] = [];
+    let release: () => void = () => undefined;
+    fake.api.sample = (req) =>
+      new Promise<Result<string>>((resolve) => {
+        asked.push((req as { temperature: number }).temperature);
+        release = () => resolve({ ok: true, value: `grid-${(req as { temperature: number }).temperature}` });
+      });
+    const s = useSamplesStore();
+    s.runId = 'r1';
+    s.temperature = 0.1;
+    const first = s.draw();
+    for (const t of [0.2, 0.3, 0.4]) {
+      s.temperature = t;
+      void s.draw();
+    }
+    release();
+    await vi.waitFor(() => expect(asked).toEqual([0.1, 0.4]));
+    release();
+    await first;
+    expect(s.grid).toBe('grid-0.4');
+  });
+});
