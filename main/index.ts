@@ -38,6 +38,7 @@ function utilityWorker(runsDir: string): SpawnWorker {
       onMessage: (l) => child.on('message', (m: WorkerMessage) => l(m)),
       onExit: (l) => child.on('exit', (code) => l(code, stderr.trim().split('\n').at(-1) ?? '')),
       kill: () => void child.kill(),
+      pid: child.pid,
     };
   };
 }

@@ -10,6 +10,8 @@ export interface WorkerChannel {
   /** `detail` is the last lines the worker wrote to stderr, if any. */
   onExit(listener: (code: number | null, detail: string) => void): void;
   kill(): void;
+  /** The worker's process id, where the platform gives one. */
+  readonly pid?: number;
 }
 
 export type SpawnWorker = () => WorkerChannel;
@@ -36,6 +38,11 @@ export class WorkerHost {
   onEvent(listener: (e: AppEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Process id of the running worker (for diagnostics and crash tests), or null. */
+  workerPid(): number | null {
+    return this.channel?.pid ?? null;
   }
 
   stop(): void {

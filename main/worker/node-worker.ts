@@ -1,6 +1,7 @@
 // Starts the worker as a forked Node process (browser mode and tests), running the TypeScript
 // entry through tsx when FlowDesk runs from source.
 import { fork } from 'node:child_process';
+import { constants } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +26,9 @@ export function nodeWorker(runsDir: string): SpawnWorker {
     return {
       send: (m: HostMessage) => child.send(m),
       onMessage: (l) => child.on('message', (m) => l(m as WorkerMessage)),
-      onExit: (l) => child.on('exit', (code, signal) => l(code ?? (signal ? 128 : null), lastLine(stderr) ?? (signal ? `killed by ${signal}` : ''))),
+      onExit: (l) => child.on('exit', (code, signal) => l(code ?? (signal ? 128 + constants.signals[signal] : null), lastLine(stderr) ?? (signal ? `killed by ${signal}` : ''))),
       kill: () => child.kill(),
+      pid: child.pid,
     };
   };
 }

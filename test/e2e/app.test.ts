@@ -76,13 +76,29 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await page.screenshot({ path: join(shots, 'samples.png') });
   });
 
-  it('lists the run in Runs and reopens it', async () => {
+  it('shows a worker crash and resumes the run with one click', async () => {
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('steps').fill('400');
+    await page.getByTestId('start').click();
+    await expect.poll(async () => Number(await page.getByTestId('step').textContent()), { timeout: 60_000 }).toBeGreaterThan(3);
+    process.kill(app.host.workerPid()!, 'SIGKILL');
+    const banner = page.getByRole('alert');
+    await expect.poll(() => banner.textContent(), { timeout: 20_000 }).toMatch(/stopped unexpectedly.*can be resumed from its last checkpoint/);
+    await page.screenshot({ path: join(shots, 'crash.png') });
+    await page.getByRole('button', { name: 'Resume from last checkpoint' }).click();
+    await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 60_000 }).toBe('training');
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 60_000 }).toBe('paused');
+  });
+
+  it('lists the runs in Runs and reopens one', async () => {
     await page.getByTestId('nav-runs').click();
     const table = page.getByTestId('runs-table');
     await expect.poll(() => table.isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await table.textContent()).toContain('30 / 30');
+    expect(await table.textContent()).toContain('paused');
     await page.screenshot({ path: join(shots, 'runs.png') });
-    await page.locator('[data-testid^="open-"]').first().click();
+    await page.locator('[data-testid^="open-"]').last().click();
     await expect.poll(() => page.getByRole('heading', { name: 'Training' }).isVisible()).toBe(true);
     expect(await page.getByTestId('step').textContent()).toBe('30');
     expect(await page.locator('svg path.line').count()).toBe(2);
