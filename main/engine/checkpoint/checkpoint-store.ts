@@ -1,10 +1,10 @@
 // Checkpoints as folders `checkpoints/step-N/` (model.json, weights.safetensors,
 // optimizer.safetensors, state.json), written into a temporary folder, flushed, then renamed:
 // a folder named step-N exists only when whole, so resume always finds a complete one.
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.ts';
-import { fsyncDir } from '../fs/atomic-write.ts';
+import { fsyncDir, writeFileSynced } from '../fs/atomic-write.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.ts';
 
 export interface CheckpointData {
@@ -38,26 +38,16 @@ function ioCause(err: unknown): string {
   }
 }
 
-async function writeSynced(path: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 export async function writeCheckpoint(runDir: string, data: CheckpointData, opts: { keep?: number } = {}): Promise<string> {
   const root = join(runDir, 'checkpoints');
   const finalDir = join(root, `step-${data.step}`);
   const tmp = join(root, `.step-${data.step}.tmp-${process.pid}-${Date.now()}`);
   try {
     await mkdir(tmp, { recursive: true });
-    await writeSynced(join(tmp, 'weights.safetensors'), encodeSafetensors(data.weights));
-    await writeSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(data.optimizer, data.optimizerMeta));
-    await writeSynced(join(tmp, 'model.json'), `${JSON.stringify(data.model, null, 2)}\n`);
-    await writeSynced(join(tmp, 'state.json'), `${JSON.stringify({ ...data.state, step: data.step }, null, 2)}\n`);
+    await writeFileSynced(join(tmp, 'weights.safetensors'), encodeSafetensors(data.weights));
+    await writeFileSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(data.optimizer, data.optimizerMeta));
+    await writeFileSynced(join(tmp, 'model.json'), `${JSON.stringify(data.model, null, 2)}\n`);
+    await writeFileSynced(join(tmp, 'state.json'), `${JSON.stringify({ ...data.state, step: data.step }, null, 2)}\n`);
     await fsyncDir(tmp);
     // Rewriting an existing step (a resumed run re-reaching it) replaces it whole.
     await rm(finalDir, { recursive: true, force: true });

@@ -32,10 +32,7 @@ export class ParamScope {
 
   /** Registers a trainable variable, taking ownership of `initial`. */
   variable(name: string, initial: tf.Tensor): tf.Variable {
-    const full = this.name(name);
-    if (this.store.variables.has(full) || this.store.buffers.has(full)) {
-      throw new Error(`duplicate parameter name ${full}`);
-    }
+    const full = this.claim(name);
     // tfjs variable names are global to the engine; ours live in the store, so let tfjs pick its own.
     const v = tf.variable(initial, true);
     initial.dispose();
@@ -45,14 +42,18 @@ export class ParamScope {
 
   /** Registers a fixed tensor saved with the weights, taking ownership of it. */
   buffer(name: string, value: tf.Tensor): tf.Variable {
-    const full = this.name(name);
-    if (this.store.variables.has(full) || this.store.buffers.has(full)) {
-      throw new Error(`duplicate parameter name ${full}`);
-    }
+    const full = this.claim(name);
     const v = tf.variable(value, false);
     value.dispose();
     this.store.buffers.set(full, v);
     return v;
+  }
+
+  /** The full name of a new parameter; two parameters may never share one. */
+  private claim(n: string): string {
+    const full = this.name(n);
+    if (this.store.variables.has(full) || this.store.buffers.has(full)) throw new Error(`duplicate parameter name ${full}`);
+    return full;
   }
 
   private name(n: string): string {

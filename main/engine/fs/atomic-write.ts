@@ -23,17 +23,22 @@ export function temporarySibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${counter++}.tmp`);
 }
 
+/** Writes `data` to `path` and flushes it to disk before returning. */
+export async function writeFileSynced(path: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Writes `data` to `path` atomically; on failure the temporary file is removed. */
 export async function writeFileAtomically(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = temporarySibling(path);
   try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileSynced(tmp, data);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -80,26 +80,16 @@ export function resolveModelConfig(config: ModelConfig): ResolvedModelConfig {
   if (size % 2 ** levels !== 0) {
     throw new ConfigError('BAD_CONFIG', `size ${size} must be divisible by 2^levels = ${2 ** levels}; choose another size or fewer levels.`);
   }
+  const shared = { size, channels, levels, hidden: intIn(config.hidden ?? 256, 'hidden', 1, 4096) };
   if (kind === 'glow') {
     const c = config as GlowConfig;
     return {
       kind,
-      size,
-      channels,
-      levels,
-      hidden: intIn(c.hidden ?? 256, 'hidden', 1, 4096),
+      ...shared,
       depth: intIn(c.depth ?? 8, 'depth', 1, 64),
       coupling: oneOf(c.coupling ?? 'affine', 'coupling', ['affine', 'additive'] as const),
       permutation: oneOf(c.permutation ?? 'invconv', 'permutation', ['invconv', 'shuffle', 'reverse'] as const),
     };
   }
-  const c = config as RealNvpConfig;
-  return {
-    kind,
-    size,
-    channels,
-    levels,
-    hidden: intIn(c.hidden ?? 256, 'hidden', 1, 4096),
-    depth: intIn(c.depth ?? 3, 'depth', 1, 64),
-  };
+  return { kind, ...shared, depth: intIn(config.depth ?? 3, 'depth', 1, 64) };
 }
