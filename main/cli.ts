@@ -3,6 +3,8 @@
 import { FlowDeskError } from './engine/errors.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
+import { attributeCommand, attributeUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
+import { exportCommand, exportUsage, importCommand, importUsage } from './cli/model-commands.ts';
 import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
 import { serveCommand, serveUsage } from './cli/serve-command.ts';
 import { trainCommand, trainUsage } from './cli/train-command.ts';
@@ -13,12 +15,39 @@ Commands:
   train [FOLDER]                 train Glow, RealNVP or NICE on a folder of images (or the bundled digits)
   eval RUN_OR_CHECKPOINT FOLDER  bits per dimension of a model over a folder
   sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature
+  interpolate RUN A B [C D] -o F a strip (or 4-image grid) between images in latent space
+  attribute RUN --with D --without D --image I -o F   move an image along an attribute direction
+  rank RUN FOLDER                images by bits per dimension, least typical first
+  export RUN -o DIR              the model as model.json + weights.safetensors
+  import DIR                     an exported model, as a run
   serve [--port N]               the app in a browser (127.0.0.1, with a token)
   help [COMMAND]                 this text, or a command's options
 
 Run 'flowdesk <command> --help' for a command's options.`;
 
-const helpOf: Record<string, string> = { train: trainUsage, eval: evalUsage, sample: sampleUsage, serve: serveUsage };
+const helpOf: Record<string, string> = {
+  train: trainUsage,
+  eval: evalUsage,
+  sample: sampleUsage,
+  interpolate: interpolateUsage,
+  attribute: attributeUsage,
+  rank: rankUsage,
+  export: exportUsage,
+  import: importUsage,
+  serve: serveUsage,
+};
+
+const commands: Record<string, (argv: string[], log: (line: string) => void) => Promise<number>> = {
+  train: trainCommand,
+  eval: evalCommand,
+  sample: sampleCommand,
+  interpolate: interpolateCommand,
+  attribute: attributeCommand,
+  rank: rankCommand,
+  export: exportCommand,
+  import: importCommand,
+  serve: serveCommand,
+};
 
 export async function runCli(argv: string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -31,16 +60,9 @@ export async function runCli(argv: string[]): Promise<number> {
       case '-h':
         log(rest[0] && helpOf[rest[0]] ? helpOf[rest[0]] : usage);
         return 0;
-      case 'train':
-        return await trainCommand(rest, log);
-      case 'eval':
-        return await evalCommand(rest, log);
-      case 'sample':
-        return await sampleCommand(rest, log);
-      case 'serve':
-        return await serveCommand(rest, log);
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage}`);
+        if (!Object.hasOwn(commands, command)) throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${usage}`);
+        return await commands[command](rest, log);
     }
   } catch (err) {
     return reportError(err);

@@ -1,5 +1,5 @@
 // `flowdesk eval`: bits per dimension of a trained model over a folder of images.
-import { importImageFolder, type ImageSet } from '../engine/data/index.ts';
+import { importAllImages } from '../engine/data/index.ts';
 import { meanBitsPerDim } from '../engine/train/evaluate.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg } from './model-arg.ts';
@@ -14,13 +14,6 @@ measured with the model's own bit depth and seeded dequantization noise.
   --limit N   use only the first N images
   --seed S    seed of the dequantization noise (default 0)`;
 
-function joinSets(a: ImageSet, b: ImageSet): ImageSet {
-  const pixels = new Uint8Array(a.pixels.length + b.pixels.length);
-  pixels.set(a.pixels);
-  pixels.set(b.pixels, a.pixels.length);
-  return { size: a.size, channels: a.channels, count: a.count + b.count, pixels, paths: [...a.paths, ...b.paths] };
-}
-
 export async function evalCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, limit: { type: 'string' }, seed: { type: 'string' } }, 2, evalUsage);
   if (values.help) {
@@ -34,9 +27,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
   const { model, json } = await loadModelArg(positionals[0]);
   try {
     const { size, channels } = model.config;
-    // Every image counts here, so the validation split is folded back in.
-    const { train, val, report } = await importImageFolder(positionals[1], { size, channels });
-    const all = joinSets(train, val);
+    const { set: all, report } = await importAllImages(positionals[1], { size, channels });
     const bar = new ProgressBar();
     const bpd = meanBitsPerDim(model, all, {
       nBits: json.nBits,

@@ -10,3 +10,11 @@ export function gatherBatch(set: ImageSet, indices: ArrayLike<number>, out?: Uin
   }
   return batch;
 }
+
+/** One set holding the images of `a` then `b` (same size and channels). */
+export function concatSets(a: ImageSet, b: ImageSet): ImageSet {
+  const pixels = new Uint8Array(a.pixels.length + b.pixels.length);
+  pixels.set(a.pixels);
+  pixels.set(b.pixels, a.pixels.length);
+  return { size: a.size, channels: a.channels, count: a.count + b.count, pixels, paths: [...a.paths, ...b.paths] };
+}

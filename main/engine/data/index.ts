@@ -1,6 +1,8 @@
 // The data module's public face: import a folder, decode one file, batches, dequantization,
 // image grids.
-export { gatherBatch } from './batch.ts';
+export { importAllImages } from './all-images.ts';
+export { encodeAnimation } from './animation.ts';
+export { concatSets, gatherBatch } from './batch.ts';
 export { decodeImageBuffer, decodeImageFile, DEFAULT_MAX_INPUT_PIXELS } from './decode.ts';
 export { dequantize, toPixels } from './dequantize.ts';
 export { encodeImageGrid, writeImageGrid } from './image-grid.ts';

@@ -96,6 +96,10 @@ export const useTrainingStore = defineStore('training', {
       const d = r.value;
       if (this.busy && this.runId !== runId) return;
       this.resetLive(runId);
+      // Show the run's own settings, so Resume and a fresh Start begin from what it used.
+      this.kind = d.summary.model.kind;
+      this.model = { ...d.summary.model };
+      this.train = { ...defaultTrain(), ...d.summary.train };
       this.phase = d.summary.status;
       this.step = d.summary.step;
       this.totalSteps = d.summary.train.steps;

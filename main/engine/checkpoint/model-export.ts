@@ -1,0 +1,52 @@
+// Moving a model in and out of FlowDesk: export a checkpoint's model.json and
+// weights.safetensors to a folder (the documented open format), and import such a folder as a
+// new run, after checking that it loads.
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { CheckpointError } from '../errors.ts';
+import { writeFileAtomically } from '../fs/atomic-write.ts';
+import { loadModelDir } from '../models/model-files.ts';
+import { resolveTrainConfig } from '../train/train-config.ts';
+import { FLOWDESK_VERSION } from '../version.ts';
+import { createRunDir, writeRunJson } from './run-folder.ts';
+
+const FILES = ['model.json', 'weights.safetensors'] as const;
+
+/** Copies the model of `checkpointDir` into `outDir` (new or empty); returns the files written. */
+export async function exportModel(checkpointDir: string, outDir: string): Promise<string[]> {
+  // Refuse to export something that would not load back.
+  (await loadModelDir(checkpointDir)).model.dispose();
+  await mkdir(outDir, { recursive: true });
+  const existing = (await readdir(outDir)).filter((n) => (FILES as readonly string[]).includes(n));
+  if (existing.length > 0) throw new CheckpointError('BAD_ARGUMENT', `${outDir} already holds ${existing.join(' and ')}; export into a new or empty folder.`);
+  const written: string[] = [];
+  for (const name of FILES) {
+    const target = join(outDir, name);
+    await writeFileAtomically(target, await readFile(join(checkpointDir, name)));
+    written.push(target);
+  }
+  return written;
+}
+
+/** Checks an exported model folder and adds it to `runsDir` as a run; returns its folder. */
+export async function importModel(dir: string, runsDir: string, name?: string): Promise<string> {
+  const { model, json } = await loadModelDir(dir);
+  model.dispose();
+  const runDir = await createRunDir(runsDir, name ?? `imported-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'model'}`);
+  const checkpoint = join(runDir, 'checkpoints', 'step-0');
+  await mkdir(checkpoint);
+  for (const f of FILES) await writeFileAtomically(join(checkpoint, f), await readFile(join(dir, f)));
+  await writeFileAtomically(join(checkpoint, 'state.json'), `${JSON.stringify({ step: 0, imported: dir })}\n`);
+  await writeRunJson(runDir, {
+    format: 'flowdesk.run',
+    version: 1,
+    name: basename(runDir),
+    created: new Date().toISOString(),
+    model: json.config,
+    train: resolveTrainConfig({ nBits: json.nBits, steps: 1 }),
+    data: { folder: dir, bundled: false, fingerprint: '', train: 0, val: 0, skipped: 0 },
+    imported: true,
+    versions: { flowdesk: FLOWDESK_VERSION },
+  });
+  return runDir;
+}

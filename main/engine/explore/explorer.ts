@@ -1,0 +1,145 @@
+// Latent exploration on a loaded model: reconstruct images, interpolate between two or four,
+// build and apply attribute directions, and rank images by bits per dimension. Images go in
+// and come out as NHWC uint8 pixels; inputs sit at the centre of their n-bit bins, so an
+// invertible model reconstructs them exactly up to float error.
+import * as tf from '../tf.ts';
+import type { ImageSet } from '../data/index.ts';
+import { toPixels } from '../data/index.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import { bitsPerDimOfSet } from '../train/evaluate.ts';
+import { flatten, gridPoint, mix, unflatten, type Latents } from './latents.ts';
+
+export interface Explorer {
+  model: FlowModel;
+  nBits: number;
+}
+
+/** Pixels to model space at the centre of each n-bit bin (no dequantization noise). */
+export function centred(pixels: Uint8Array, nBits: number): Float32Array {
+  const bins = 2 ** nBits;
+  const drop = 2 ** (8 - nBits);
+  return Float32Array.from(pixels, (p) => (Math.floor(p / drop) + 0.5) / bins - 0.5);
+}
+
+function encodePixels(e: Explorer, pixels: Uint8Array): Latents {
+  const { size, channels } = e.model.config;
+  const n = pixels.length / (size * size * channels);
+  return tf.tidy(() => e.model.encode(tf.tensor4d(centred(pixels, e.nBits), [n, size, size, channels])));
+}
+
+function decodeToPixels(e: Explorer, zs: Latents): Uint8Array {
+  return tf.tidy(() => toPixels(e.model.decode(zs).dataSync(), e.nBits));
+}
+
+export interface Reconstruction {
+  pixels: Uint8Array;
+  /** Largest difference from the input in 8-bit levels. */
+  maxError: number;
+  meanError: number;
+}
+
+export function reconstruct(e: Explorer, pixels: Uint8Array): Reconstruction {
+  const zs = encodePixels(e, pixels);
+  const out = decodeToPixels(e, zs);
+  tf.dispose(zs);
+  const input = toPixels(centred(pixels, e.nBits), e.nBits);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < out.length; i++) {
+    const d = Math.abs(out[i] - input[i]);
+    max = Math.max(max, d);
+    sum += d;
+  }
+  return { pixels: out, maxError: max, meanError: sum / out.length };
+}
+
+export interface InterpolateOptions {
+  /** Frames along a strip, or rows and columns of a grid. Defaults to 8. */
+  steps?: number;
+  /** Great-circle rather than straight-line interpolation (strips only). Defaults to false. */
+  spherical?: boolean;
+  /** Multiplies every interpolated z. Defaults to 1 (end frames are the reconstructions). */
+  temperature?: number;
+}
+
+/** Two images (a strip of `steps` frames) or four (a steps x steps grid, row by row). */
+export function interpolate(e: Explorer, pixels: Uint8Array, count: 2 | 4, opts: InterpolateOptions = {}): Uint8Array {
+  const steps = opts.steps ?? 8;
+  const temperature = opts.temperature ?? 1;
+  const zs = encodePixels(e, pixels);
+  const flat = flatten(zs);
+  const rows = tf.tidy(() => {
+    const pick = (i: number) => tf.slice(flat, [i, 0], [1, -1]) as tf.Tensor2D;
+    const frames: tf.Tensor2D[] = [];
+    if (count === 2) {
+      for (let i = 0; i < steps; i++) frames.push(mix(pick(0), pick(1), steps === 1 ? 0 : i / (steps - 1), opts.spherical ?? false));
+    } else {
+      const [z1, z2, z3, z4] = [0, 1, 2, 3].map(pick);
+      for (let r = 0; r < steps; r++) {
+        for (let c = 0; c < steps; c++) {
+          const a = steps === 1 ? 0 : ((Math.PI / 2) * r) / (steps - 1);
+          const b = steps === 1 ? 0 : ((Math.PI / 2) * c) / (steps - 1);
+          frames.push(gridPoint(z1, z2, z3, z4, a, b));
+        }
+      }
+    }
+    return tf.mul(tf.concat(frames, 0), temperature) as tf.Tensor2D;
+  });
+  const latents = unflatten(rows, zs);
+  const out = decodeToPixels(e, latents);
+  tf.dispose([...zs, flat, rows, ...latents]);
+  return out;
+}
+
+/** Mean latent of the images with an attribute minus that of those without, per level. */
+export function attributeDirection(e: Explorer, withAttr: ImageSet, without: ImageSet): Latents {
+  const mean = (set: ImageSet): tf.Tensor2D => {
+    let sum: tf.Tensor2D | null = null;
+    const batch = 64;
+    for (let start = 0; start < set.count; start += batch) {
+      const n = Math.min(batch, set.count - start);
+      const per = set.size * set.size * set.channels;
+      const zs = encodePixels(e, set.pixels.subarray(start * per, (start + n) * per));
+      const flat = flatten(zs);
+      const part = tf.sum(flat, 0, true) as tf.Tensor2D;
+      const next: tf.Tensor2D = sum ? (tf.add(sum, part) as tf.Tensor2D) : part;
+      if (sum) tf.dispose([sum, part]);
+      tf.dispose([...zs, flat]);
+      sum = next;
+    }
+    const out = tf.div(sum!, set.count) as tf.Tensor2D;
+    sum!.dispose();
+    return out;
+  };
+  const a = mean(withAttr);
+  const b = mean(without);
+  const diff = tf.sub(a, b) as tf.Tensor2D;
+  const { size, channels } = e.model.config;
+  const like = encodePixels(e, new Uint8Array(size * size * channels));
+  const direction = unflatten(diff, like);
+  tf.dispose([a, b, diff, ...like]);
+  return direction;
+}
+
+/** decode(z(image) + alpha * direction) for each alpha: one image per alpha. */
+export function applyDirection(e: Explorer, pixels: Uint8Array, direction: Latents, alphas: number[]): Uint8Array {
+  const zs = encodePixels(e, pixels);
+  const flat = flatten(zs);
+  const dir = flatten(direction);
+  const rows = tf.tidy(() => tf.concat(alphas.map((alpha) => tf.add(flat, tf.mul(dir, alpha))), 0) as tf.Tensor2D);
+  const latents = unflatten(rows, zs);
+  const out = decodeToPixels(e, latents);
+  tf.dispose([...zs, flat, dir, rows, ...latents]);
+  return out;
+}
+
+export interface RankedImage {
+  path: string;
+  bpd: number;
+}
+
+/** Every image's bits per dim, least typical (highest) first. */
+export function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): RankedImage[] {
+  const bpd = bitsPerDimOfSet(e.model, set, { nBits: e.nBits, seed: 0, onBatch, signal });
+  return set.paths.map((path, i) => ({ path, bpd: bpd[i] })).sort((a, b) => b.bpd - a.bpd);
+}
