@@ -74,8 +74,18 @@ export async function interpolateCommand(argv: string[], log: Log): Promise<numb
   }
 }
 
+/** `--alphas -2,-1,0` reads as intended: a value starting with a minus sign is still a value. */
+function joinNegativeValues(argv: string[], option: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === option && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${option}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 export async function attributeCommand(argv: string[], log: Log): Promise<number> {
-  const { values, positionals } = parse(argv, { with: { type: 'string' }, without: { type: 'string' }, image: { type: 'string' }, alphas: { type: 'string' }, output: { type: 'string', short: 'o' } }, 1, attributeUsage);
+  const { values, positionals } = parse(joinNegativeValues(argv, '--alphas'), { with: { type: 'string' }, without: { type: 'string' }, image: { type: 'string' }, alphas: { type: 'string' }, output: { type: 'string', short: 'o' } }, 1, attributeUsage);
   if (values.help) return (log(attributeUsage), 0);
   if (positionals.length < 1 || typeof values.with !== 'string' || typeof values.without !== 'string' || typeof values.image !== 'string') {
     throw new UsageError(`attribute needs a run, --with DIR, --without DIR and --image IMG\n\n${attributeUsage}`);

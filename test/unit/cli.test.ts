@@ -2,6 +2,8 @@
 // non-zero exit for bad arguments (never a stack trace), and train -> eval -> sample end to end.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +34,7 @@ afterAll(async () => {
 
 describe('flowdesk CLI', () => {
   it('prints help for every command', () => {
-    for (const cmd of ['train', 'eval', 'sample', 'serve']) {
+    for (const cmd of ['train', 'eval', 'sample', 'interpolate', 'attribute', 'rank', 'export', 'import', 'serve']) {
       const r = flowdesk(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^Usage: flowdesk ${cmd}`));
@@ -75,5 +77,41 @@ describe('flowdesk CLI', () => {
     const s = flowdesk('sample', join(runs, 'cli'), '--n', '4', '--temperature', '0.5', '-o', out);
     expect(s.code, s.err).toBe(0);
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('interpolates, moves along an attribute, ranks, exports and imports', async () => {
+    const run = join(runs, 'cli');
+    const [a, b, c, d] = images.good;
+    const strip = join(runs, 'strip.png');
+    let r = flowdesk('interpolate', run, a, b, '--steps', '5', '--spherical', '-o', strip);
+    expect(r.code, r.err).toBe(0);
+    expect(await sharp(strip).metadata()).toMatchObject({ width: 5 * 8 + 6 * 2, height: 8 + 2 * 2 });
+    r = flowdesk('interpolate', run, a, b, c, d, '--steps', '3', '-o', join(runs, 'grid.png'));
+    expect(r.code, r.err).toBe(0);
+    expect(await sharp(join(runs, 'grid.png')).metadata()).toMatchObject({ width: 3 * 8 + 4 * 2, height: 3 * 8 + 4 * 2 });
+    r = flowdesk('interpolate', run, a, b, '--steps', '4', '-o', join(runs, 'strip.gif'));
+    expect(r.code, r.err).toBe(0);
+    expect((await sharp(join(runs, 'strip.gif')).metadata()).pages).toBe(6);
+    expect(flowdesk('interpolate', run, a, b, c, '-o', strip).err).toMatch(/two or four images/);
+
+    r = flowdesk('attribute', run, '--with', images.dir, '--without', images.dir, '--image', a, '--alphas', '-1,0,1', '-o', join(runs, 'attr.png'));
+    expect(r.code, r.err).toBe(0);
+    expect(flowdesk('attribute', run, '--with', images.dir, '--without', images.dir, '--image', a, '--alphas', 'x', '-o', 'o.png').err).toMatch(/--alphas must be/);
+
+    r = flowdesk('rank', run, images.dir, '--json', '--csv', join(runs, 'rank.csv'));
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(24);
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1].bpd).toBeGreaterThanOrEqual(rows[i].bpd);
+    expect(Object.keys(rows[0])).toEqual(['path', 'bpd']);
+    expect((await readFile(join(runs, 'rank.csv'), 'utf8')).split('\n')[0]).toBe('path,bpd');
+
+    const exported = join(runs, 'exported');
+    expect(flowdesk('export', run, '-o', exported).code).toBe(0);
+    r = flowdesk('import', exported, '--out', runs, '--name', 'back');
+    expect(r.code, r.err).toBe(0);
+    const before = JSON.parse(flowdesk('eval', run, images.dir, '--json').out).bpd;
+    const after = JSON.parse(flowdesk('eval', join(runs, 'back'), images.dir, '--json').out).bpd;
+    expect(after).toBe(before);
   });
 });

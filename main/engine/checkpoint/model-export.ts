@@ -9,6 +9,7 @@ import { loadModelDir } from '../models/model-files.ts';
 import { resolveTrainConfig } from '../train/train-config.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { createRunDir, writeRunJson } from './run-folder.ts';
+import { encodeSafetensors } from './safetensors.ts';
 
 const FILES = ['model.json', 'weights.safetensors'] as const;
 
@@ -37,6 +38,8 @@ export async function importModel(dir: string, runsDir: string, name?: string): 
   await mkdir(checkpoint);
   for (const f of FILES) await writeFileAtomically(join(checkpoint, f), await readFile(join(dir, f)));
   await writeFileAtomically(join(checkpoint, 'state.json'), `${JSON.stringify({ step: 0, imported: dir })}\n`);
+  // No optimizer state travels with an exported model; an empty one keeps the checkpoint whole.
+  await writeFileAtomically(join(checkpoint, 'optimizer.safetensors'), encodeSafetensors({}, { kind: 'none', step: '0' }));
   await writeRunJson(runDir, {
     format: 'flowdesk.run',
     version: 1,
