@@ -1,27 +1,22 @@
-// Build of the three Electron parts: main (Node, engine external), a sandboxed CommonJS preload,
-// and the Vue renderer, which browser mode serves as-is from out/renderer.
+// Build of the three Electron parts: main and its compute worker (Node; npm dependencies such
+// as @tensorflow/* and sharp stay external), a sandboxed CommonJS preload, and the Vue renderer.
 import { resolve } from 'node:path';
-import vue from '@vitejs/plugin-vue';
-import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
+import { defineConfig } from 'electron-vite';
+import { rendererConfig } from './renderer/vite.config.ts';
 
 export default defineConfig({
   main: {
-    plugins: [externalizeDepsPlugin()],
-    build: { rollupOptions: { input: { index: resolve(__dirname, 'main/index.ts'), worker: resolve(__dirname, 'main/worker/entry.ts') } } },
+    build: { rolldownOptions: { input: { index: resolve(__dirname, 'main/index.ts'), worker: resolve(__dirname, 'main/worker/entry.ts') } } },
   },
   preload: {
-    plugins: [externalizeDepsPlugin()],
     build: {
-      rollupOptions: {
+      rolldownOptions: {
         input: { index: resolve(__dirname, 'preload/index.ts') },
-        // A sandboxed preload cannot load ES modules.
+        // A sandboxed preload cannot load ES modules; its only import is the electron module.
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },
   },
-  renderer: {
-    root: resolve(__dirname, 'renderer'),
-    plugins: [vue()],
-    build: { rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } } },
-  },
+  // The same config as the browser-mode build, so both write the same out/renderer.
+  renderer: rendererConfig,
 });

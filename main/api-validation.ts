@@ -95,6 +95,28 @@ function train(v: unknown) {
   };
 }
 
+/** Image files travel as base64 text; 16 MB of file is plenty for a picture to explore. */
+const MAX_IMAGE_CHARS = 22_000_000;
+
+function image(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_IMAGE_CHARS) bad(field, 'an image file as a data URL or base64 (at most 16 MB)', typeof v === 'string' ? `${v.length} characters` : v);
+  const base64 = (v as string).replace(/^data:[\w/+.-]*;base64,/, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) bad(field, 'base64 image data', v.slice(0, 40));
+  return base64;
+}
+
+function name(o: Obj, key: string, field: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$/.test(v)) bad(`${field}.${key}`, 'a name of letters, digits, spaces, dashes or underscores (at most 64)', v);
+  return v as string;
+}
+
+function requiredFolder(o: Obj, key: string, field: string): string {
+  const path = folder(o, key, field);
+  if (path === null) bad(`${field}.${key}`, 'a folder path', null);
+  return path as string;
+}
+
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   getAppInfo: () => null,
   chooseFolder: () => null,
@@ -118,6 +140,40 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
     const o = object(arg, 'request');
     return { runId: runId(o, 'request'), step: int(o, 'step', 0, 1e12, 'request') };
   },
+  reconstruct: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), image: image(o.image, 'request.image') };
+  },
+  interpolate: (arg) => {
+    const o = object(arg, 'request');
+    if (!Array.isArray(o.images) || (o.images.length !== 2 && o.images.length !== 4)) bad('request.images', 'two or four images', Array.isArray(o.images) ? `${o.images.length} images` : o.images);
+    if (typeof o.spherical !== 'boolean') bad('request.spherical', 'true or false', o.spherical);
+    return {
+      runId: runId(o, 'request'),
+      images: (o.images as unknown[]).map((im, i) => image(im, `request.images[${i}]`)),
+      steps: int(o, 'steps', 2, 16, 'request'),
+      spherical: o.spherical,
+      temperature: num(o, 'temperature', 0, 2, 'request'),
+    };
+  },
+  computeDirection: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), name: name(o, 'name', 'request'), withFolder: requiredFolder(o, 'withFolder', 'request'), withoutFolder: requiredFolder(o, 'withoutFolder', 'request') };
+  },
+  listDirections: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
+  applyDirection: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), image: image(o.image, 'request.image'), direction: name(o, 'direction', 'request'), alpha: num(o, 'alpha', -10, 10, 'request') };
+  },
+  rankFolder: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };
+  },
+  exportModel: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };
+  },
+  importModel: (arg) => ({ folder: requiredFolder(object(arg, 'request'), 'folder', 'request') }),
   sample: (arg) => {
     const o = object(arg, 'request');
     return { runId: runId(o, 'request'), n: int(o, 'n', 1, 256, 'request'), temperature: num(o, 'temperature', 0, 2, 'request'), seed: int(o, 'seed', 0, 2 ** 31 - 1, 'request') };

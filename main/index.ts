@@ -7,12 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session, shell, utilityProcess } from 'electron';
 import { IpcChannel } from '../preload/channels.ts';
 import { createAppBackend } from './app-backend.ts';
+import { HEADER_CSP } from './csp.ts';
 import { registerIpcHandlers } from './ipc.ts';
 import { WorkerHost, type SpawnWorker } from './worker/host.ts';
 import type { WorkerMessage } from './worker/protocol.ts';
-
-export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function appUrl(): string {
   return process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(join(__dirname, '../renderer/index.html')).href;
@@ -20,7 +18,7 @@ function appUrl(): string {
 
 function lockDownSession(): void {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [HEADER_CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);

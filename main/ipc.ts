@@ -1,15 +1,10 @@
-// The one place IPC handlers are registered: every call is checked to come from our own
-// renderer, then validated and answered with a Result by the app backend.
+// The one place IPC handlers are registered: every call on the channel goes through the guard
+// (our own page only, always a Result), then to the app backend, which validates and answers.
 import { ipcMain } from 'electron';
-import type { Result } from '../preload/api.ts';
 import { IpcChannel } from '../preload/channels.ts';
-import { isTrustedSender } from './ipc-guard.ts';
+import { guardedCall, type ApiCall } from './ipc-guard.ts';
 
-export function registerIpcHandlers(appUrl: string, call: (method: string, arg: unknown) => Promise<Result<unknown>>): void {
-  ipcMain.handle(IpcChannel.Call, async (event, method: unknown, arg: unknown): Promise<Result<unknown>> => {
-    if (!isTrustedSender(event.senderFrame?.url, appUrl)) {
-      return { ok: false, error: { code: 'FORBIDDEN', message: 'An API call from a page that is not FlowDesk was refused.' } };
-    }
-    return call(String(method), arg);
-  });
+export function registerIpcHandlers(appUrl: string, call: ApiCall): void {
+  const handle = guardedCall(appUrl, call);
+  ipcMain.handle(IpcChannel.Call, (event, method: unknown, arg: unknown) => handle(event.senderFrame?.url, method, arg));
 }

@@ -42,7 +42,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-const MAX_BODY = 1024 * 1024;
+/** Images to explore travel in request bodies as base64. */
+const MAX_BODY = 24 * 1024 * 1024;
 const API_NAME = /^[A-Za-z]{1,40}$/;
 
 function sameToken(given: string | undefined, token: string): boolean {
@@ -67,7 +68,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new FlowDeskError('BAD_ARGUMENT', 'Request body is larger than 1 MB.');
+    if (size > MAX_BODY) throw new FlowDeskError('BAD_ARGUMENT', 'Request body is larger than 24 MB.');
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -109,6 +109,54 @@ export interface SampleRequest {
   seed: number;
 }
 
+/** An image the person picked or dropped: a data URL (or plain base64) of its file bytes. */
+export type ImageData = string;
+
+export interface ReconstructResult {
+  original: string;
+  reconstruction: string;
+  /** Largest and mean pixel difference in 8-bit levels: only quantization for an invertible model. */
+  maxError: number;
+  meanError: number;
+}
+
+export interface InterpolateRequest {
+  runId: string;
+  /** Two images give a strip, four a grid. */
+  images: ImageData[];
+  steps: number;
+  spherical: boolean;
+  temperature: number;
+}
+
+export interface InterpolateResult {
+  /** PNG data URL: the strip, or the grid row by row. */
+  image: string;
+  /** Animated WebP data URL of a two-image strip (null for grids). */
+  animation: string | null;
+}
+
+export interface DirectionRequest {
+  runId: string;
+  /** Saved with the run under this name. */
+  name: string;
+  withFolder: string;
+  withoutFolder: string;
+}
+
+export interface RankedImage {
+  path: string;
+  bpd: number;
+}
+
+export interface RankResult {
+  images: RankedImage[];
+  /** PNG data URLs of the 8 least and 8 most typical images, in rank order. */
+  leastTypical: string;
+  mostTypical: string;
+  histogram: { edges: number[]; counts: number[] };
+}
+
 /** Live news from training, pushed to every window. */
 export type AppEvent =
   | { type: 'train-start'; runId: string; step: number; totalSteps: number; backend: string; resumed: boolean }
@@ -136,6 +184,20 @@ export interface Api {
   getSampleGrid(req: { runId: string; step: number }): Promise<Result<string>>;
   /** A fresh grid from the run's latest checkpoint, as a PNG data URL. */
   sample(req: SampleRequest): Promise<Result<string>>;
+  /** Encodes and decodes an image with a run's latest checkpoint. */
+  reconstruct(req: { runId: string; image: ImageData }): Promise<Result<ReconstructResult>>;
+  interpolate(req: InterpolateRequest): Promise<Result<InterpolateResult>>;
+  /** Mean z of `withFolder` minus that of `withoutFolder`, saved with the run. */
+  computeDirection(req: DirectionRequest): Promise<Result<{ name: string; withCount: number; withoutCount: number }>>;
+  listDirections(req: { runId: string }): Promise<Result<string[]>>;
+  /** The image decoded at z + alpha * direction, as a PNG data URL. */
+  applyDirection(req: { runId: string; image: ImageData; direction: string; alpha: number }): Promise<Result<string>>;
+  /** Every image of a folder by bits per dim, least typical first. */
+  rankFolder(req: { runId: string; folder: string }): Promise<Result<RankResult>>;
+  /** Writes the run's model (model.json + weights.safetensors) into a folder. */
+  exportModel(req: { runId: string; folder: string }): Promise<Result<string[]>>;
+  /** Adds an exported model folder as a run. */
+  importModel(req: { folder: string }): Promise<Result<{ runId: string }>>;
   onEvent(listener: (e: AppEvent) => void): Unsubscribe;
 }
 

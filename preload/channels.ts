@@ -20,4 +20,12 @@ export const API_METHODS = [
   'getRun',
   'getSampleGrid',
   'sample',
+  'reconstruct',
+  'interpolate',
+  'computeDirection',
+  'listDirections',
+  'applyDirection',
+  'rankFolder',
+  'exportModel',
+  'importModel',
 ] as const;

@@ -1,8 +1,11 @@
 // The worker process: runs the engine (all tensors) away from the window's main thread and
 // answers the host's calls. Runs as an Electron utilityProcess or a forked Node process.
 import type { AppEvent } from '../../preload/api.ts';
+import { API_METHODS } from '../../preload/channels.ts';
 import { asResult } from '../ipc-guard.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
+import { ExploreService } from './explore-service.ts';
+import { ModelCache } from './model-cache.ts';
 import { EngineService } from './service.ts';
 
 interface ParentPort {
@@ -15,13 +18,16 @@ const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : pro
 const runsDir = process.env.FLOWDESK_RUNS;
 if (!runsDir) throw new Error('FLOWDESK_RUNS is not set');
 
-const service = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }));
+const models = new ModelCache();
+const services: object[] = [new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models), new ExploreService(runsDir, models)];
 
 async function handle(msg: HostMessage): Promise<void> {
   if (msg?.kind !== 'call') return;
-  const method = service[msg.method as keyof EngineService] as unknown;
-  const result = typeof method === 'function'
-    ? await asResult(() => (method as (arg: unknown) => unknown).call(service, msg.arg))
+  // Only the Api's calls: the services' other methods are not for the host to reach.
+  const allowed = msg.method === 'backend' || (API_METHODS as readonly string[]).includes(msg.method);
+  const service = !allowed ? undefined : services.find((s) => typeof (s as Record<string, unknown>)[msg.method] === 'function') as Record<string, (arg: unknown) => unknown> | undefined;
+  const result = service
+    ? await asResult(() => service[msg.method](msg.arg))
     : { ok: false as const, error: { code: 'BAD_ARGUMENT', message: `Unknown call ${msg.method}.` } };
   send({ kind: 'result', id: msg.id, result });
 }

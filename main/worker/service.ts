@@ -7,19 +7,16 @@ import { basename, join } from 'node:path';
 import * as tf from '../engine/tf.ts';
 import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest, TrainSettings } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
-import { resolveCheckpointDir } from '../engine/checkpoint/checkpoint-store.ts';
 import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
-import type { FlowModel } from '../engine/models/flow-model.ts';
-import { loadModelDir } from '../engine/models/model-files.ts';
 import { Rng } from '../engine/random.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
+import type { ModelCache } from './model-cache.ts';
+import { runDirOf } from './run-ids.ts';
 import { readRunStatus, writeRunStatus } from './run-status.ts';
-
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
@@ -34,11 +31,10 @@ interface ActiveRun {
 
 export class EngineService {
   private active: ActiveRun | null = null;
-  private loaded: { key: string; model: FlowModel; nBits: number } | null = null;
-
   constructor(
     readonly runsDir: string,
     private readonly emit: (e: AppEvent) => void,
+    private readonly models: ModelCache,
   ) {}
 
   async backend(): Promise<string> {
@@ -122,14 +118,7 @@ export class EngineService {
   }
 
   async sample(req: SampleRequest): Promise<string> {
-    const dir = await resolveCheckpointDir(await this.runDir(req.runId));
-    if (this.loaded?.key !== dir) {
-      this.loaded?.model.dispose();
-      this.loaded = null;
-      const { model, json } = await loadModelDir(dir);
-      this.loaded = { key: dir, model, nBits: json.nBits };
-    }
-    const { model, nBits } = this.loaded;
+    const { model, nBits } = await this.models.forRun(await this.runDir(req.runId));
     const { size, channels } = model.config;
     const pixels = tf.tidy(() => toPixels(model.sample(req.n, req.temperature, new Rng(req.seed)).dataSync(), nBits));
     return pngDataUrl(await encodeImageGrid(pixels, req.n, size, channels));
@@ -212,10 +201,7 @@ export class EngineService {
   }
 
   private async runDir(runId: string): Promise<string> {
-    if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw new FlowDeskError('BAD_ARGUMENT', `${JSON.stringify(runId)} is not a run id.`);
-    const dir = join(this.runsDir, runId);
-    if (!existsSync(join(dir, 'run.json'))) throw new FlowDeskError('BAD_ARGUMENT', `There is no run ${runId} in ${this.runsDir}.`);
-    return dir;
+    return runDirOf(this.runsDir, runId);
   }
 
   private async summary(dir: string, rows?: Record<string, unknown>[]): Promise<RunSummary> {

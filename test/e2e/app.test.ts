@@ -21,9 +21,11 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
   let browser: Browser;
   let page: Page;
   let images: Awaited<ReturnType<typeof makeImageFolder>>;
+  let other: Awaited<ReturnType<typeof makeImageFolder>>;
 
   beforeAll(async () => {
     images = await makeImageFolder({ count: 48, size: 12, channels: 3, pattern: 'blobs', bad: ['zero-byte', 'truncated'] });
+    other = await makeImageFolder({ count: 6, size: 12, channels: 3, pattern: 'stripes', seed: 5 });
     app = await startAppServer();
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -34,6 +36,7 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await browser?.close();
     await app?.stop();
     await images?.cleanup();
+    await other?.cleanup();
   });
 
   it('imports a folder and shows the report with skipped files', async () => {
@@ -74,6 +77,51 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await expect.poll(() => grid.getAttribute('src'), { timeout: 30_000 }).not.toBe(before);
     expect(await page.textContent('figcaption')).toContain('T = 0.20');
     await page.screenshot({ path: join(shots, 'samples.png') });
+  });
+
+  it('explores the model: reconstruct, interpolate, attribute slider, ranking, export', async () => {
+    await page.getByTestId('nav-explore').click();
+    await page.getByTestId('tab-reconstruct').click();
+    await page.getByTestId('reconstruct-file').setInputFiles(images.good[0]);
+    await expect.poll(() => page.getByTestId('reconstruct').isEnabled()).toBe(true);
+    await page.getByTestId('reconstruct').click();
+    await expect.poll(() => page.getByTestId('max-error').textContent(), { timeout: 30_000 }).toMatch(/^[01]$/);
+    await page.screenshot({ path: join(shots, 'explore-reconstruct.png') });
+
+    await page.getByTestId('tab-interpolate').click();
+    await page.getByTestId('interp-file-1').setInputFiles(images.good[1]);
+    await page.getByTestId('interp-file-2').setInputFiles(images.good[2]);
+    await expect.poll(() => page.locator('.slot img').count()).toBe(2);
+    await page.getByTestId('interpolate').click();
+    await expect.poll(() => page.locator('[data-testid=interpolation] img').count(), { timeout: 30_000 }).toBe(2);
+    await page.screenshot({ path: join(shots, 'explore-interpolate.png') });
+
+    await page.getByTestId('tab-attributes').click();
+    await page.getByTestId('with-folder').fill(images.dir);
+    await page.getByTestId('without-folder').fill(other.dir);
+    await page.getByTestId('compute-direction').click();
+    await expect.poll(() => page.locator('.notice').textContent(), { timeout: 30_000 }).toMatch(/from 48 images with the attribute and 6 without/);
+    await page.getByTestId('attribute-file').setInputFiles(images.good[3]);
+    const attributed = page.getByTestId('attributed');
+    await expect.poll(() => attributed.getAttribute('src'), { timeout: 30_000 }).toMatch(/^data:image\/png/);
+    const atZero = await attributed.getAttribute('src');
+    await page.getByTestId('alpha').fill('2');
+    await expect.poll(() => attributed.getAttribute('src'), { timeout: 30_000 }).not.toBe(atZero);
+    await page.screenshot({ path: join(shots, 'explore-attributes.png') });
+
+    await page.getByTestId('tab-rank').click();
+    await page.getByTestId('rank-folder').fill(images.dir);
+    await page.getByTestId('rank').click();
+    await expect.poll(() => page.getByTestId('ranking').isVisible(), { timeout: 30_000 }).toBe(true);
+    const values = (await page.locator('[data-testid=ranking] td.num').allTextContents()).map(Number);
+    expect(values.length).toBe(12);
+    for (let i = 1; i < values.length; i++) expect(values[i - 1]).toBeGreaterThanOrEqual(values[i]);
+    await page.screenshot({ path: join(shots, 'explore-rank.png'), fullPage: true });
+
+    await page.getByTestId('tab-export').click();
+    await page.getByTestId('export-folder').fill(join(other.dir, 'exported-model'));
+    await page.getByTestId('export').click();
+    await expect.poll(() => page.locator('.notice').textContent(), { timeout: 30_000 }).toMatch(/Exported .*weights\.safetensors/);
   });
 
   it('shows a worker crash and resumes the run with one click', async () => {

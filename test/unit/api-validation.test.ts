@@ -24,6 +24,7 @@ describe('validateRequest', () => {
     expect(validateRequest('startTraining', { folder: null, model, train })).toMatchObject({ folder: null, train: { minutes: null } });
     expect(validateRequest('importFolder', { folder: join(tmpdir(), 'x', '..', 'pics'), size: 32, channels: 3 })).toEqual({ folder: join(tmpdir(), 'pics'), size: 32, channels: 3 });
     expect(validateRequest('sample', { runId: 'run-1', n: 16, temperature: 0.7, seed: 3 })).toEqual({ runId: 'run-1', n: 16, temperature: 0.7, seed: 3 });
+    expect(validateRequest('reconstruct', { runId: 'r', image: 'data:image/png;base64,iVBORw0KGgo=' })).toEqual({ runId: 'r', image: 'iVBORw0KGgo=' });
   });
 
   it('refuses wrong types, ranges, ids and calls with the field named', () => {
@@ -44,5 +45,14 @@ describe('validateRequest', () => {
     refused('getSampleGrid', { runId: 'ok', step: -1 }, /request.step must be a whole number/);
     refused('sample', { runId: 'ok', n: 10_000, temperature: 0.7, seed: 0 }, /request.n must be a whole number from 1 to 256/);
     refused('sample', { runId: 'ok', n: 4, temperature: 9, seed: 0 }, /request.temperature must be a number from 0 to 2/);
+    refused('reconstruct', { runId: 'ok', image: 'not base64!' }, /request.image must be base64 image data/);
+    refused('reconstruct', { runId: 'ok', image: 'x'.repeat(23_000_000) }, /at most 16 MB/);
+    refused('interpolate', { runId: 'ok', images: ['AA==', 'AA==', 'AA=='], steps: 4, spherical: false, temperature: 1 }, /two or four images/);
+    refused('interpolate', { runId: 'ok', images: ['AA==', 'AA=='], steps: 100, spherical: false, temperature: 1 }, /request.steps must be a whole number from 2 to 16/);
+    refused('computeDirection', { runId: 'ok', name: '../x', withFolder: tmpdir(), withoutFolder: tmpdir() }, /request.name must be a name/);
+    refused('computeDirection', { runId: 'ok', name: 'smile', withFolder: null, withoutFolder: tmpdir() }, /request.withFolder must be a folder path/);
+    refused('applyDirection', { runId: 'ok', image: 'AA==', direction: 'smile', alpha: 50 }, /request.alpha must be a number from -10 to 10/);
+    refused('rankFolder', { runId: 'ok', folder: '/proc' }, /outside the folders/);
+    refused('importModel', { folder: '/root/../etc' }, /outside the folders/);
   });
 });

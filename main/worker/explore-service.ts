@@ -1,0 +1,145 @@
+// Latent exploration behind the app's Api, in the worker: reconstruction, interpolation,
+// attribute directions (saved with the run), odd-one-out ranking, and model export/import.
+// Images arrive as base64 file bytes and leave as PNG (or animated WebP) data URLs.
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import * as tf from '../engine/tf.ts';
+import type { DirectionRequest, InterpolateRequest, RankResult, ReconstructResult } from '../../preload/api.ts';
+import { resolveCheckpointDir } from '../engine/checkpoint/checkpoint-store.ts';
+import { exportModel, importModel } from '../engine/checkpoint/model-export.ts';
+import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
+import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, importAllImages } from '../engine/data/index.ts';
+import { FlowDeskError } from '../engine/errors.ts';
+import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
+import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
+import type { ModelCache } from './model-cache.ts';
+import { runDirOf } from './run-ids.ts';
+
+function dataUrl(bytes: Buffer, type = 'image/png'): string {
+  return `data:${type};base64,${bytes.toString('base64')}`;
+}
+
+export class ExploreService {
+  constructor(
+    readonly runsDir: string,
+    private readonly models: ModelCache,
+  ) {}
+
+  async reconstruct(req: { runId: string; image: string }): Promise<ReconstructResult> {
+    const e = await this.explorer(req.runId);
+    const pixels = await this.pixels(e, req.image, 'the image');
+    const r = reconstruct(e, pixels);
+    return { original: await this.png(e, pixels), reconstruction: await this.png(e, r.pixels), maxError: r.maxError, meanError: r.meanError };
+  }
+
+  async interpolate(req: InterpolateRequest): Promise<{ image: string; animation: string | null }> {
+    const e = await this.explorer(req.runId);
+    const { size, channels } = e.model.config;
+    const per = size * size * channels;
+    const all = new Uint8Array(req.images.length * per);
+    for (let i = 0; i < req.images.length; i++) all.set(await this.pixels(e, req.images[i], `image ${i + 1}`), i * per);
+    const frames = interpolate(e, all, req.images.length as 2 | 4, { steps: req.steps, spherical: req.spherical, temperature: req.temperature });
+    const count = req.images.length === 2 ? req.steps : req.steps * req.steps;
+    const image = dataUrl(await encodeImageGrid(frames, count, size, channels, req.steps));
+    const animation = req.images.length === 2 ? dataUrl(await encodeAnimation(frames, req.steps, size, channels, 'webp'), 'image/webp') : null;
+    return { image, animation };
+  }
+
+  async computeDirection(req: DirectionRequest): Promise<{ name: string; withCount: number; withoutCount: number }> {
+    const runDir = runDirOf(this.runsDir, req.runId);
+    const e = await this.models.forRun(runDir);
+    const { size, channels } = e.model.config;
+    const withSet = (await importAllImages(req.withFolder, { size, channels })).set;
+    const withoutSet = (await importAllImages(req.withoutFolder, { size, channels })).set;
+    const direction = attributeDirection(e, withSet, withoutSet);
+    const tensors = Object.fromEntries(direction.map((z, i) => [`level.${i}`, { dtype: 'float32' as const, shape: [...z.shape], data: Float32Array.from(z.dataSync()) }]));
+    tf.dispose(direction);
+    await mkdir(join(runDir, 'directions'), { recursive: true });
+    const meta = { with: req.withFolder, without: req.withoutFolder, withCount: String(withSet.count), withoutCount: String(withoutSet.count) };
+    await writeFileAtomically(join(runDir, 'directions', `${req.name}.safetensors`), encodeSafetensors(tensors, meta));
+    return { name: req.name, withCount: withSet.count, withoutCount: withoutSet.count };
+  }
+
+  async listDirections(req: { runId: string }): Promise<string[]> {
+    const dir = join(runDirOf(this.runsDir, req.runId), 'directions');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith('.safetensors')).map((n) => n.slice(0, -'.safetensors'.length)).sort();
+  }
+
+  async applyDirection(req: { runId: string; image: string; direction: string; alpha: number }): Promise<string> {
+    const runDir = runDirOf(this.runsDir, req.runId);
+    const e = await this.models.forRun(runDir);
+    const path = join(runDir, 'directions', `${req.direction}.safetensors`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch {
+      throw new FlowDeskError('BAD_ARGUMENT', `Run ${req.runId} has no saved direction "${req.direction}"; compute it first.`);
+    }
+    const { tensors } = decodeSafetensors(new Uint8Array(bytes), path);
+    const levels = Object.keys(tensors).length;
+    const direction = Array.from({ length: levels }, (_, i) => {
+      const t = tensors[`level.${i}`];
+      if (!t || t.shape.length !== 4) throw new FlowDeskError('BAD_CHECKPOINT', `${path} is not a direction saved by FlowDesk.`);
+      return tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]);
+    });
+    try {
+      const out = applyDirection(e, await this.pixels(e, req.image, 'the image'), direction, [req.alpha]);
+      return this.png(e, out);
+    } finally {
+      tf.dispose(direction);
+    }
+  }
+
+  async rankFolder(req: { runId: string; folder: string }): Promise<RankResult> {
+    const e = await this.explorer(req.runId);
+    const { size, channels } = e.model.config;
+    const { set } = await importAllImages(req.folder, { size, channels });
+    const ranked = rankByBitsPerDim(e, set);
+    const index = new Map(set.paths.map((p, i) => [p, i]));
+    const strip = async (paths: string[]) => {
+      const pixels = gatherBatch(set, paths.map((p) => index.get(p)!));
+      return dataUrl(await encodeImageGrid(pixels, paths.length, size, channels, paths.length));
+    };
+    const k = Math.min(8, ranked.length);
+    const values = ranked.map((r) => r.bpd);
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    const bins = 24;
+    const width = (hi - lo) / bins || 1;
+    const counts = new Array(bins).fill(0);
+    for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+    return {
+      images: ranked,
+      leastTypical: await strip(ranked.slice(0, k).map((r) => r.path)),
+      mostTypical: await strip(ranked.slice(-k).reverse().map((r) => r.path)),
+      histogram: { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), counts },
+    };
+  }
+
+  async exportModel(req: { runId: string; folder: string }): Promise<string[]> {
+    return exportModel(await resolveCheckpointDir(runDirOf(this.runsDir, req.runId)), req.folder);
+  }
+
+  async importModel(req: { folder: string }): Promise<{ runId: string }> {
+    return { runId: basename(await importModel(req.folder, this.runsDir)) };
+  }
+
+  private explorer(runId: string): Promise<Explorer> {
+    return this.models.forRun(runDirOf(this.runsDir, runId));
+  }
+
+  private async pixels(e: Explorer, base64: string, what: string): Promise<Uint8Array> {
+    const { size, channels } = e.model.config;
+    try {
+      return await decodeImageBuffer(Buffer.from(base64, 'base64'), { size, channels });
+    } catch (err) {
+      throw new FlowDeskError('BAD_IMAGE', `${what} cannot be used: ${(err as Error).message}.`);
+    }
+  }
+
+  private async png(e: Explorer, pixels: Uint8Array): Promise<string> {
+    const { size, channels } = e.model.config;
+    return dataUrl(await encodeImageGrid(pixels, pixels.length / (size * size * channels), size, channels));
+  }
+}

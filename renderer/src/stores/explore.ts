@@ -1,0 +1,107 @@
+// Latent exploration state: which run, the images a person dropped, and the results of
+// reconstruction, interpolation, attribute directions and odd-one-out ranking.
+import { defineStore } from 'pinia';
+import type { InterpolateResult, RankResult, ReconstructResult, Result } from '../../../preload/api.ts';
+import { api } from '../api/index.ts';
+import { useAppStore } from './app.ts';
+
+async function unwrap<T>(p: Promise<Result<T>>): Promise<T | null> {
+  const r = await p;
+  if (r.ok) return r.value;
+  useAppStore().fail(r.error);
+  return null;
+}
+
+export const useExploreStore = defineStore('explore', {
+  state: () => ({
+    runId: null as string | null,
+    busy: false,
+    reconstructImage: null as string | null,
+    reconstruction: null as ReconstructResult | null,
+    interpImages: [null, null, null, null] as (string | null)[],
+    fourWay: false,
+    steps: 8,
+    spherical: false,
+    temperature: 1,
+    interpolation: null as InterpolateResult | null,
+    directionName: 'smiling',
+    withFolder: '',
+    withoutFolder: '',
+    directions: [] as string[],
+    direction: null as string | null,
+    attributeImage: null as string | null,
+    alpha: 0,
+    attributed: null as string | null,
+    attributePending: false,
+    rankFolder: '',
+    ranking: null as RankResult | null,
+    exportFolder: '',
+    importFolder: '',
+    notice: null as string | null,
+  }),
+  actions: {
+    async open(runId: string) {
+      this.runId = runId;
+      this.directions = (await unwrap(api.listDirections({ runId }))) ?? [];
+      this.direction = this.directions[0] ?? null;
+    },
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      this.busy = true;
+      try {
+        return await work();
+      } finally {
+        this.busy = false;
+      }
+    },
+    async reconstruct() {
+      if (!this.runId || !this.reconstructImage) return;
+      this.reconstruction = await this.run(() => unwrap(api.reconstruct({ runId: this.runId!, image: this.reconstructImage! })));
+    },
+    async interpolate() {
+      const images = this.interpImages.slice(0, this.fourWay ? 4 : 2);
+      if (!this.runId || images.some((i) => !i)) return useAppStore().fail({ code: 'BAD_ARGUMENT', message: `Drop ${this.fourWay ? 'four' : 'two'} images first.` });
+      this.interpolation = await this.run(() => unwrap(api.interpolate({ runId: this.runId!, images: images as string[], steps: this.steps, spherical: this.spherical, temperature: this.temperature })));
+    },
+    async computeDirection() {
+      if (!this.runId) return;
+      const r = await this.run(() => unwrap(api.computeDirection({ runId: this.runId!, name: this.directionName, withFolder: this.withFolder, withoutFolder: this.withoutFolder })));
+      if (!r) return;
+      this.notice = `Direction "${r.name}" from ${r.withCount} images with the attribute and ${r.withoutCount} without, saved with the run.`;
+      await this.open(this.runId);
+      this.direction = r.name;
+    },
+    /** Live as the alpha slider moves: one request at a time, ending on the latest alpha. */
+    async applyDirection() {
+      if (!this.runId || !this.direction || !this.attributeImage) return;
+      if (this.busy) {
+        this.attributePending = true;
+        return;
+      }
+      await this.run(async () => {
+        do {
+          this.attributePending = false;
+          const r = await unwrap(api.applyDirection({ runId: this.runId!, image: this.attributeImage!, direction: this.direction!, alpha: this.alpha }));
+          if (r) this.attributed = r;
+        } while (this.attributePending);
+      });
+    },
+    async rank() {
+      if (!this.runId) return;
+      this.ranking = await this.run(() => unwrap(api.rankFolder({ runId: this.runId!, folder: this.rankFolder })));
+    },
+    rankingCsv(): string {
+      const rows = (this.ranking?.images ?? []).map((r) => `"${r.path.replace(/"/g, '""')}",${r.bpd}`);
+      return ['path,bpd', ...rows].join('\n') + '\n';
+    },
+    async exportModel() {
+      if (!this.runId) return;
+      const files = await this.run(() => unwrap(api.exportModel({ runId: this.runId!, folder: this.exportFolder })));
+      if (files) this.notice = `Exported ${files.join(' and ')}.`;
+    },
+    async importModel() {
+      const r = await this.run(() => unwrap(api.importModel({ folder: this.importFolder })));
+      if (r) this.notice = `Imported as run ${r.runId}.`;
+      return r;
+    },
+  },
+});
