@@ -30,6 +30,6 @@ describe('content security policy', () => {
     const meta = html.indexOf(`<meta http-equiv="Content-Security-Policy" content="${META_CSP}">`);
     expect(meta).toBeGreaterThan(-1);
     expect(meta).toBeLessThan(html.indexOf('<script'));
-    expect(html.match(/Content-Security-Policy/g)).toHaveLength(1);
+    expect(html.match(/http-equiv="Content-Security-Policy"/g)).toHaveLength(1);
   });
 });

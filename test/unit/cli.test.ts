@@ -1,13 +1,13 @@
 // The command line as a person uses it: help on every command, clear one-line errors with a
 // non-zero exit for bad arguments (never a stack trace), and train -> eval -> sample end to end.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flowdesk.mjs');
@@ -77,6 +77,25 @@ describe('flowdesk CLI', () => {
     const s = flowdesk('sample', join(runs, 'cli'), '--n', '4', '--temperature', '0.5', '-o', out);
     expect(s.code, s.err).toBe(0);
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('stops on Ctrl-C after writing a checkpoint, and resumes from it', async () => {
+    const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '100000', '--out', runs, '--name', 'interrupted', '--json'], {
+      env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: cache },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await vi.waitFor(() => expect(out).toMatch(/"type":"step","step":5,/), { timeout: 60_000, interval: 100 });
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const done = out.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'done');
+    expect(done).toMatchObject({ reason: 'cancelled' });
+    const checkpoints = await readdir(join(runs, 'interrupted', 'checkpoints'));
+    expect(checkpoints).toContain(`step-${done.step}`);
+    const r = flowdesk('train', '--resume', join(runs, 'interrupted'), '--steps', String(done.step + 2));
+    expect(r.code, r.err).toBe(0);
+    expect(r.err + r.out).toMatch(new RegExp(`Resuming .* from step ${done.step} to ${done.step + 2}`));
   });
 
   it('interpolates, moves along an attribute, ranks, exports and imports', async () => {

@@ -24,7 +24,7 @@ export const useExploreStore = defineStore('explore', {
     spherical: false,
     temperature: 1,
     interpolation: null as InterpolateResult | null,
-    directionName: 'smiling',
+    directionName: 'attribute',
     withFolder: '',
     withoutFolder: '',
     directions: [] as string[],
