@@ -199,7 +199,9 @@ export interface Api {
   /** Adds an exported model folder as a run. */
   importModel(req: { folder: string }): Promise<Result<{ runId: string }>>;
   onEvent(listener: (e: AppEvent) => void): Unsubscribe;
+  /** Where a file or folder dropped on the page lives on disk: Electron knows, a browser does not (null). */
+  pathOfDroppedFile(file: File): string | null;
 }
 
 /** The request/response calls, by name: what both transports route. */
-export type ApiMethod = Exclude<keyof Api, 'onEvent'>;
+export type ApiMethod = Exclude<keyof Api, 'onEvent' | 'pathOfDroppedFile'>;

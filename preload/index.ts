@@ -1,5 +1,5 @@
 // The preload: exposes exactly the typed Api to the sandboxed renderer over IPC, nothing more.
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { Api, AppEvent } from './api.ts';
 import { API_METHODS, IpcChannel } from './channels.ts';
 
@@ -12,6 +12,7 @@ const api = {
     ipcRenderer.on(IpcChannel.Event, wrapped);
     return () => ipcRenderer.off(IpcChannel.Event, wrapped);
   },
+  pathOfDroppedFile: (file: File) => webUtils.getPathForFile(file) || null,
 } as unknown as Api;
 
 contextBridge.exposeInMainWorld('flowdesk', api);

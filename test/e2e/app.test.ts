@@ -3,7 +3,7 @@
 // temperature slider and see the grid change, reopen the run from Runs. Screenshots of each view
 // go to test-results/screenshots.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,7 +82,14 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
   it('explores the model: reconstruct, interpolate, attribute slider, ranking, export', async () => {
     await page.getByTestId('nav-explore').click();
     await page.getByTestId('tab-reconstruct').click();
-    await page.getByTestId('reconstruct-file').setInputFiles(images.good[0]);
+    // Drop the image onto the slot, as a person would.
+    const bytes = (await readFile(images.good[0])).toString('base64');
+    const dataTransfer = await page.evaluateHandle(async (b64) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'dropped.png', { type: 'image/png' }));
+      return dt;
+    }, bytes);
+    await page.locator('.slot').first().dispatchEvent('drop', { dataTransfer });
     await expect.poll(() => page.getByTestId('reconstruct').isEnabled()).toBe(true);
     await page.getByTestId('reconstruct').click();
     await expect.poll(() => page.getByTestId('max-error').textContent(), { timeout: 30_000 }).toMatch(/^[01]$/);
@@ -95,6 +102,14 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await page.getByTestId('interpolate').click();
     await expect.poll(() => page.locator('[data-testid=interpolation] img').count(), { timeout: 30_000 }).toBe(2);
     await page.screenshot({ path: join(shots, 'explore-interpolate.png') });
+    await page.getByLabel('Four images (grid)').check();
+    await page.getByTestId('interp-file-3').setInputFiles(images.good[4]);
+    await page.getByTestId('interp-file-4').setInputFiles(images.good[5]);
+    await expect.poll(() => page.locator('.slot img').count()).toBe(4);
+    const strip = await page.locator('[data-testid=interpolation] img').first().getAttribute('src');
+    await page.getByTestId('interpolate').click();
+    await expect.poll(() => page.locator('[data-testid=interpolation] img').first().getAttribute('src'), { timeout: 30_000 }).not.toBe(strip);
+    expect(await page.locator('[data-testid=interpolation] img').count()).toBe(1);
 
     await page.getByTestId('tab-attributes').click();
     await page.getByTestId('with-folder').fill(images.dir);

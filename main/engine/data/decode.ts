@@ -1,55 +1,131 @@
 // One image file to model pixels with sharp: EXIF rotation, first frame of animations, alpha
 // flattened onto black, centre crop to a square, resize, sRGB or grayscale, 8 bits. Anything
-// unusable throws a DataError whose message is the reason a person reads in the report.
-import { readFile } from 'node:fs/promises';
+// unusable throws DataError('BAD_IMAGE') whose message is the reason a person reads in the report.
+import { open, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError } from '../errors.ts';
+import { hasImageExtension, imageFormatOf, isHeic, SIGNATURE_BYTES, type ImageFormat } from './image-format.ts';
 
-/** Pixels over this count are refused before decoding (decompression bombs). */
+/** Pixels (width x height) over this count are refused before decoding: decompression bombs. */
 export const DEFAULT_MAX_INPUT_PIXELS = 64_000_000;
 
 export interface DecodeOptions {
+  /** Side of the square output. */
   size: number;
+  /** 1 for grayscale, 3 for sRGB. */
   channels: 1 | 3;
-  /** Defaults to DEFAULT_MAX_INPUT_PIXELS. */
+  /** Largest input in pixels. Defaults to DEFAULT_MAX_INPUT_PIXELS. */
   maxInputPixels?: number;
 }
 
-function reasonOf(err: unknown, maxPixels: number): string {
-  const msg = (err as Error).message ?? String(err);
-  if (/pixel limit/i.test(msg)) return `image is larger than the ${maxPixels.toLocaleString('en')}-pixel limit`;
-  if (/unsupported image format/i.test(msg)) return 'not an image (unrecognised format)';
-  // The format was recognised but decoding failed: a damaged or cut-off file.
-  return `damaged or truncated image (${msg.split('\n')[0].slice(0, 120)})`;
+const FORMAT_NAMES: Record<ImageFormat, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', tiff: 'TIFF', heif: 'AVIF' };
+
+/**
+ * Largest file worth reading: an uncompressed 16-bit RGBA frame at the pixel cap plus room for
+ * metadata. Anything bigger cannot hold an image within the cap, so it is never read into memory.
+ */
+function maxFileBytes(maxInputPixels: number): number {
+  return maxInputPixels * 8 + 2 ** 20;
 }
 
+function readFailure(err: unknown): DataError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return new DataError('BAD_IMAGE', 'permission denied (the file cannot be read by this user)');
+  if (code === 'ENOENT') return new DataError('BAD_IMAGE', 'file disappeared while the folder was being read');
+  return new DataError('BAD_IMAGE', `file cannot be read (${code ?? (err as Error).message})`);
+}
+
+async function readWhole(handle: FileHandle, maxInputPixels: number): Promise<Buffer> {
+  const { size } = await handle.stat();
+  if (size > maxFileBytes(maxInputPixels)) {
+    throw new DataError('BAD_IMAGE', `file is ${(size / 2 ** 20).toFixed(0)} MB, too big for an image within the ${maxInputPixels.toLocaleString('en')}-pixel limit`);
+  }
+  const bytes = Buffer.alloc(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+    if (bytesRead === 0) break; // shrank while being read
+    filled += bytesRead;
+  }
+  return bytes.subarray(0, filled);
+}
+
+/**
+ * Reads a file found in an image folder. A file whose name is not an image's (a caption, a
+ * README) is read only if its first bytes are an image's; otherwise null: not an image at all.
+ */
+export async function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<Buffer | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw readFailure(err);
+  }
+  try {
+    if (!hasImageExtension(path)) {
+      const head = Buffer.alloc(SIGNATURE_BYTES);
+      const { bytesRead } = await handle.read(head, 0, SIGNATURE_BYTES, 0);
+      if (imageFormatOf(head.subarray(0, bytesRead)) === null) return null;
+    }
+    return await readWhole(handle, maxInputPixels);
+  } catch (err) {
+    throw err instanceof DataError ? err : readFailure(err);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function decodeFailure(err: unknown, bytes: Buffer, format: ImageFormat, maxPixels: number): Promise<DataError> {
+  const message = (err as Error).message ?? String(err);
+  if (/pixel limit/i.test(message)) {
+    // The header alone gives the size; reading it unlimited decodes nothing.
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => null);
+    const dims = meta?.width && meta.height ? `${meta.width} x ${meta.height} pixels, ` : '';
+    return new DataError('BAD_IMAGE', `image is too large (${dims}over the ${maxPixels.toLocaleString('en')}-pixel limit)`);
+  }
+  if (format === 'heif' && isHeic(bytes)) return new DataError('BAD_IMAGE', 'HEIC photos cannot be decoded (no HEVC decoder is bundled); convert it to JPEG');
+  // sharp prefixes header failures and stacks libvips warnings on later lines; the first detail is enough.
+  const detail = message.replace(/^Input (buffer|file) (has corrupt header|contains unsupported image format):?\s*/i, '').split('\n')[0].slice(0, 120);
+  return new DataError('BAD_IMAGE', `damaged or truncated ${FORMAT_NAMES[format]} file${detail ? ` (${detail})` : ''}`);
+}
+
+/** Decodes image bytes to size x size x channels uint8 (NHWC, one image). */
 export async function decodeImageBuffer(bytes: Buffer, opts: DecodeOptions): Promise<Uint8Array> {
   const maxPixels = opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   if (bytes.length === 0) throw new DataError('BAD_IMAGE', 'empty file (0 bytes)');
+  const format = imageFormatOf(bytes);
+  if (format === null) throw new DataError('BAD_IMAGE', 'not an image (the content is not JPEG, PNG, WebP, GIF, TIFF or AVIF)');
   try {
-    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 })
+    const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 })
       .rotate()
       .resize(opts.size, opts.size, { fit: 'cover', position: 'centre' })
-      .flatten({ background: { r: 0, g: 0, b: 0 } });
-    pipeline = opts.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
+      .flatten({ background: { r: 0, g: 0, b: 0 } })
+      .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.width !== opts.size || info.height !== opts.size || info.channels !== opts.channels) {
       throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${opts.size}x${opts.size}x${opts.channels}`);
     }
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (err) {
-    throw new DataError('BAD_IMAGE', reasonOf(err, maxPixels));
+    throw await decodeFailure(err, bytes, format, maxPixels);
   }
 }
 
-/** Reads and decodes one file; throws DataError('BAD_IMAGE') with the reason. */
+/** Reads and decodes one file the user chose, whatever its name; throws DataError('BAD_IMAGE') with the reason. */
 export async function decodeImageFile(path: string, opts: DecodeOptions): Promise<Uint8Array> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw readFailure(err);
+  }
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readWhole(handle, opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError('BAD_IMAGE', code === 'EACCES' || code === 'EPERM' ? 'permission denied' : `cannot be read (${code ?? (err as Error).message})`);
+    throw err instanceof DataError ? err : readFailure(err);
+  } finally {
+    await handle.close();
   }
   return decodeImageBuffer(bytes, opts);
 }

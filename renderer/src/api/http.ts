@@ -51,5 +51,5 @@ export function createHttpApi(): Api {
   if (t) sessionStorage.setItem('flowdesk-token', t);
   const calls = Object.fromEntries(API_METHODS.map((m) => [m, (arg?: unknown) => call(m, arg)]));
   const subscribe = eventStream();
-  return { ...calls, onEvent: (listener: (e: AppEvent) => void) => subscribe(listener) } as unknown as Api;
+  return { ...calls, onEvent: (listener: (e: AppEvent) => void) => subscribe(listener), pathOfDroppedFile: () => null } as unknown as Api;
 }
