@@ -50,7 +50,7 @@ describe('flowdesk CLI', () => {
       [['train', '--channels', '2'], /--channels must be 1 or 3/],
       [['train', '--bogus'], /Unknown option '--bogus'/],
       [['train', join(runs, 'missing-folder')], /does not exist/],
-      [['eval', join(runs, 'nope'), images.dir], /is not a folder/],
+      [['eval', join(runs, 'nope'), images.dir], /nope does not exist; give a run folder/],
       [['sample', runs], /sample needs an output file/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ];

@@ -1,173 +1,274 @@
-// Importing image folders: every format decodes, bad files are skipped with their reasons,
-// folder errors are clear, the split is stable, and the cache is used and survives damage.
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+// Importing image folders: every format, recursively; bad files skipped with their reasons;
+// other files ignored; clear folder errors; progress and cancelling; a stable split; the cache.
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeImageBuffer, dequantize, encodeImageGrid, importImageFolder, toPixels } from '../../main/engine/data/index.ts';
+import { importImageFolder, type ImportOptions } from '../../main/engine/data/index.ts';
 import { DataError } from '../../main/engine/errors.ts';
+import type { Progress } from '../../main/engine/progress.ts';
 import { Rng } from '../../main/engine/random.ts';
-import { makeImageFolder } from '../helpers/image-folder.ts';
+import { encodeImage, makeImageFolder, patternPixels, type ImageFolderOptions } from '../helpers/image-folder.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-async function folder(opts: Parameters<typeof makeImageFolder>[0]) {
+async function folder(opts: ImageFolderOptions) {
   const f = await makeImageFolder(opts);
   cleanups.push(f.cleanup);
   return f;
 }
 
-describe('importImageFolder', () => {
-  it('decodes JPEG, PNG, WebP, GIF, TIFF and AVIF, recursively', async () => {
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const noCache: ImportOptions = { cacheDir: null };
+
+describe('importImageFolder: what gets used', () => {
+  it('decodes JPEG, PNG, WebP, GIF, TIFF and AVIF in nested folders, in path order', async () => {
     const f = await folder({ count: 12, size: 16, formats: ['png', 'jpeg', 'webp', 'gif', 'tiff', 'avif'], nested: true });
-    const { train, val, report } = await importImageFolder(f.dir, { size: 8, channels: 3, cacheDir: null });
-    expect(report.skipped).toEqual([]);
-    expect(report.used).toBe(12);
+    const { train, val, report } = await importImageFolder(f.dir, { ...noCache, size: 8, channels: 3 });
+    expect(report).toMatchObject({ folder: f.dir, found: 12, ignored: 0, used: 12, skipped: [], fromCache: false });
     expect(train.count + val.count).toBe(12);
-    expect(train.pixels.length).toBe(train.count * 8 * 8 * 3);
+    expect([train.count, val.count]).toEqual([report.train, report.val]);
     expect(val.count).toBeGreaterThanOrEqual(1);
+    expect(train.pixels.length).toBe(train.count * 8 * 8 * 3);
+    expect(val.pixels.length).toBe(val.count * 8 * 8 * 3);
+    expect([...train.paths, ...val.paths].sort()).toEqual([...f.good].sort());
+    expect(train.paths).toEqual([...train.paths].sort());
+    expect(f.good.some((p) => p.includes(join('sub', 'deeper')))).toBe(true);
+  });
+
+  it('puts each image where its path says, with the pixels of that file', async () => {
+    const f = await folder({ count: 6, size: 8, channels: 1, pattern: 'noise', seed: 3 });
+    const { train, val } = await importImageFolder(f.dir, { ...noCache, size: 8, channels: 1, valFraction: 0.3 });
+    const rng = new Rng(3);
+    const written = f.good.map(() => patternPixels(8, 1, 'noise', rng));
+    for (const set of [train, val]) {
+      set.paths.forEach((p, i) => {
+        expect(Array.from(set.pixels.subarray(i * 64, (i + 1) * 64))).toEqual(Array.from(written[f.good.indexOf(p)]));
+      });
+    }
   });
 
   it('skips each bad file with its path and a reason, and keeps the good ones', async () => {
     const f = await folder({ count: 6, bad: ['zero-byte', 'truncated', 'not-an-image', 'wrong-extension', 'huge', 'symlink-loop'] });
-    const { report } = await importImageFolder(f.dir, { size: 8, channels: 1, cacheDir: null, maxInputPixels: 10_000_000 });
-    expect(report.used).toBe(7); // six images plus the PNG named .jpg
+    const { train, val, report } = await importImageFolder(f.dir, { ...noCache, size: 8, channels: 1, maxInputPixels: 10_000_000 });
+    expect(report.used).toBe(7); // six images and the PNG named .jpg
+    expect([...train.paths, ...val.paths].sort()).toEqual([...f.good].sort());
     const reasons = Object.fromEntries(report.skipped.map((s) => [s.path, s.reason]));
-    expect(reasons[f.bad['zero-byte']]).toMatch(/empty file/);
-    expect(reasons[f.bad.truncated]).toMatch(/damaged or truncated/);
-    expect(reasons[f.bad['not-an-image']]).toMatch(/not an image/);
-    expect(reasons[f.bad.huge]).toMatch(/larger than the 10,000,000-pixel limit/);
-    expect(report.skipped).toHaveLength(4);
+    expect(reasons).toEqual({
+      [f.bad['zero-byte']]: 'empty file (0 bytes)',
+      [f.bad.truncated]: expect.stringMatching(/^damaged or truncated PNG file/),
+      [f.bad['not-an-image']]: expect.stringMatching(/^not an image/),
+      [f.bad.huge]: 'image is too large (30000 x 30000 pixels, over the 10,000,000-pixel limit)',
+      [f.bad['symlink-loop']]: 'symbolic link loops back on itself',
+    });
+    expect(report.skipped.map((s) => s.path)).toEqual(Object.keys(reasons).sort());
+    expect(report.found).toBe(11);
   });
 
-  it('reports an unreadable file by name (permission denied)', async () => {
-    const f = await folder({ count: 3 });
-    const locked = join(f.dir, 'locked.png');
-    await writeFile(locked, await readFile(f.good[0]));
-    const { chmod } = await import('node:fs/promises');
-    await chmod(locked, 0o000);
-    const { report } = await importImageFolder(f.dir, { size: 8, cacheDir: null });
-    if (process.getuid?.() === 0) {
-      // root reads any file: the permission case cannot be produced here, so the file is used.
-      expect(report.used).toBe(4);
-    } else {
-      expect(report.skipped).toEqual([{ path: locked, reason: 'permission denied' }]);
-    }
+  it('uses images by content whatever their names, and ignores files that are not images', async () => {
+    const dir = await tempDir('flowdesk-names-');
+    const png = await encodeImage(patternPixels(8, 3, 'stripes', new Rng(1)), 8, 3, 'png');
+    await writeFile(join(dir, 'no-extension'), png);
+    await writeFile(join(dir, 'photo.JPG'), await encodeImage(patternPixels(8, 3, 'blobs', new Rng(2)), 8, 3, 'jpeg'));
+    await writeFile(join(dir, 'captions.txt'), 'a cat\n');
+    await writeFile(join(dir, 'notes'), '');
+    await writeFile(join(dir, '.DS_Store'), png);
+    await mkdir(join(dir, '.thumbnails'));
+    await writeFile(join(dir, '.thumbnails', 'a.png'), png);
+    await mkdir(join(dir, '__MACOSX'));
+    await writeFile(join(dir, '__MACOSX', 'b.png'), png);
+    const { train, val, report } = await importImageFolder(dir, { ...noCache, size: 8 });
+    expect([...train.paths, ...val.paths].sort()).toEqual([join(dir, 'no-extension'), join(dir, 'photo.JPG')]);
+    expect(report).toMatchObject({ found: 2, ignored: 2, used: 2, skipped: [] });
   });
 
-  it('gives clear errors for a missing folder, a file, an empty folder and no usable image', async () => {
-    await expect(importImageFolder('/no/such/folder')).rejects.toMatchObject({ code: 'NO_FOLDER', message: expect.stringContaining('/no/such/folder') });
+  it('follows links to folders and files, and does not hang on a folder linking to itself', async () => {
+    const outside = await folder({ count: 3, size: 8, seed: 1 });
+    const f = await folder({ count: 2, size: 8, bad: ['symlink-loop'] });
+    await symlink(outside.dir, join(f.dir, 'linked'));
+    await symlink(f.good[0], join(f.dir, 'alias.png'));
+    await symlink(join(f.dir, 'missing.png'), join(f.dir, 'dangling.png'));
+    const { train, val, report } = await importImageFolder(f.dir, { ...noCache, size: 8 });
+    const paths = [...train.paths, ...val.paths].sort();
+    expect(paths).toEqual([join(f.dir, 'alias.png'), ...f.good, ...outside.good.map((p) => p.replace(outside.dir, join(f.dir, 'linked')))].sort());
+    expect(report.skipped).toEqual([
+      { path: f.bad['symlink-loop'], reason: 'symbolic link loops back on itself' },
+      { path: join(f.dir, 'dangling.png'), reason: 'broken symbolic link (its target is missing)' },
+    ].sort((a, b) => (a.path < b.path ? -1 : 1)));
+  });
+});
+
+describe('importImageFolder: folder errors', () => {
+  it('says when the folder is missing or is a file', async () => {
+    const missing = join(tmpdir(), 'flowdesk-no-such-folder', 'photos');
+    const err = await importImageFolder(missing, noCache).catch((e) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect(err).toMatchObject({ code: 'NO_FOLDER', message: `Folder ${missing} does not exist; choose an existing folder of images.` });
     const f = await folder({ count: 1 });
-    await expect(importImageFolder(f.good[0])).rejects.toMatchObject({ code: 'NOT_A_FOLDER' });
-    const empty = await mkdtemp(join(tmpdir(), 'flowdesk-empty-'));
-    cleanups.push(() => rm(empty, { recursive: true }));
-    await expect(importImageFolder(empty, { cacheDir: null })).rejects.toMatchObject({ code: 'NO_IMAGES', message: expect.stringContaining('No files found') });
-    const bad = await folder({ count: 0, bad: ['zero-byte', 'not-an-image'] });
-    const err = await importImageFolder(bad.dir, { cacheDir: null }).catch((e) => e);
+    await expect(importImageFolder(f.good[0], noCache)).rejects.toMatchObject({ code: 'NOT_A_FOLDER', message: expect.stringContaining(f.good[0]) });
+    await expect(importImageFolder(join(f.good[0], 'below'), noCache)).rejects.toMatchObject({ code: 'NO_FOLDER' });
+    await expect(importImageFolder('', noCache)).rejects.toMatchObject({ code: 'NO_FOLDER' });
+  });
+
+  it('says when a folder is empty, holds no images, or no usable one', async () => {
+    const empty = await tempDir('flowdesk-empty-');
+    await expect(importImageFolder(empty, noCache)).rejects.toMatchObject({ code: 'NO_IMAGES', message: expect.stringMatching(new RegExp(`^No images in ${empty}: it holds no files`)) });
+    const text = await tempDir('flowdesk-text-');
+    await writeFile(join(text, 'readme.md'), '# hi\n');
+    await expect(importImageFolder(text, noCache)).rejects.toMatchObject({ code: 'NO_IMAGES', message: expect.stringContaining('its 1 file(s) are not images') });
+    const bad = await folder({ count: 0, bad: ['zero-byte', 'not-an-image', 'truncated', 'huge'] });
+    const err = await importImageFolder(bad.dir, noCache).catch((e) => e);
     expect(err).toBeInstanceOf(DataError);
     expect(err.code).toBe('NO_IMAGES');
-    expect(err.message).toMatch(/2 file\(s\) skipped/);
+    expect(err.message).toContain(`No usable images in ${bad.dir}: 4 file(s) skipped (`);
+    expect(err.message).toContain('(bad-huge.png: image is too large (30000 x 30000 pixels, over the 64,000,000-pixel limit); bad-not-an-image.jpg: not an image');
+    expect(err.message).toContain('and 1 more');
   });
 
-  it('splits deterministically and keeps existing images on their side when files are added', async () => {
+  it('refuses settings out of range, naming them', async () => {
+    const f = await folder({ count: 1 });
+    for (const [opts, field] of [[{ size: 0 }, 'size'], [{ size: 2.5 }, 'size'], [{ channels: 2 }, 'channels'], [{ valFraction: 1 }, 'Validation fraction'], [{ valFraction: Number.NaN }, 'Validation fraction'], [{ maxInputPixels: 0 }, 'maxInputPixels']] as const) {
+      await expect(importImageFolder(f.dir, { ...noCache, ...(opts as ImportOptions) })).rejects.toMatchObject({ code: 'BAD_CONFIG', message: expect.stringContaining(field) });
+    }
+  });
+});
+
+describe('importImageFolder: progress and cancelling', () => {
+  it('reports scanning (total unknown) and decoding up to done = total', async () => {
+    const f = await folder({ count: 5, size: 8 });
+    const events: Progress[] = [];
+    await importImageFolder(f.dir, { ...noCache, size: 8, onProgress: (p) => events.push(p) });
+    const scanning = events.filter((e) => e.message.startsWith('Looking for images'));
+    const decoding = events.filter((e) => e.message === 'Decoding images');
+    expect(scanning.length).toBeGreaterThan(0);
+    expect(scanning.every((e) => e.total === 0 && e.eta === null)).toBe(true);
+    expect(decoding.at(-1)).toMatchObject({ done: 5, total: 5, eta: 0 });
+    expect(decoding.every((e) => e.rate > 0)).toBe(true);
+  });
+
+  it('stops with CANCELLED when the signal fires, before or during decoding', async () => {
+    const f = await folder({ count: 30, size: 8 });
+    await expect(importImageFolder(f.dir, { ...noCache, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
+    const controller = new AbortController();
+    let decodedWhenCancelled = -1;
+    const err = await importImageFolder(f.dir, {
+      ...noCache,
+      size: 8,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.message === 'Decoding images' && !controller.signal.aborted) {
+          decodedWhenCancelled = p.done;
+          controller.abort();
+        }
+      },
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.code).toBe('CANCELLED');
+    expect(decodedWhenCancelled).toBeLessThan(30);
+  });
+});
+
+describe('importImageFolder: split', () => {
+  it('is the same every time and keeps existing images on their side when files are added', async () => {
     const f = await folder({ count: 40, size: 8 });
-    const a = await importImageFolder(f.dir, { size: 8, cacheDir: null, valFraction: 0.2 });
-    const b = await importImageFolder(f.dir, { size: 8, cacheDir: null, valFraction: 0.2 });
+    const opts = { ...noCache, size: 8, valFraction: 0.2 };
+    const a = await importImageFolder(f.dir, opts);
+    const b = await importImageFolder(f.dir, opts);
     expect(b.val.paths).toEqual(a.val.paths);
-    await writeFile(join(f.dir, 'extra.png'), await readFile(f.good[0]));
-    const c = await importImageFolder(f.dir, { size: 8, cacheDir: null, valFraction: 0.2 });
-    for (const p of a.val.paths) expect(c.val.paths).toContain(p);
-    for (const p of a.train.paths) expect(c.train.paths).toContain(p);
+    expect(b.train.pixels).toEqual(a.train.pixels);
+    expect(a.val.count).toBeGreaterThan(0);
+    expect(a.train.count).toBeGreaterThan(a.val.count);
+    const png = await encodeImage(patternPixels(8, 3, 'stripes', new Rng(9)), 8, 3, 'png');
+    for (let i = 0; i < 20; i++) await writeFile(join(f.dir, `added-${i}.png`), png);
+    const c = await importImageFolder(f.dir, opts);
+    expect(c.report.used).toBe(60);
+    expect(c.val.paths.filter((p) => !p.includes('added-'))).toEqual(a.val.paths);
+    expect(c.train.paths.filter((p) => !p.includes('added-'))).toEqual(a.train.paths);
   });
 
-  it('uses the cache on a second import and rebuilds a damaged one', async () => {
-    const f = await folder({ count: 10, size: 8 });
-    const cacheDir = await mkdtemp(join(tmpdir(), 'flowdesk-cache-'));
-    cleanups.push(() => rm(cacheDir, { recursive: true }));
+  it('holds out at least one image of two, and none when the fraction is 0', async () => {
+    const f = await folder({ count: 2, size: 8 });
+    const some = await importImageFolder(f.dir, { ...noCache, size: 8, valFraction: 0.01 });
+    expect([some.train.count, some.val.count]).toEqual([1, 1]);
+    const none = await importImageFolder(f.dir, { ...noCache, size: 8, valFraction: 0 });
+    expect([none.train.count, none.val.count]).toEqual([2, 0]);
+    expect(none.val.pixels.length).toBe(0);
+  });
+});
+
+describe('importImageFolder: cache', () => {
+  it('reads the cache on a second import and rebuilds a damaged one', async () => {
+    const f = await folder({ count: 10, size: 8, bad: ['zero-byte'] });
+    const cacheDir = await tempDir('flowdesk-cache-');
     const first = await importImageFolder(f.dir, { size: 8, cacheDir });
+    const files = (await readdir(cacheDir)).sort();
+    expect(files).toHaveLength(2);
+    expect(files[0].endsWith('.json') && files[1].endsWith('.pixels')).toBe(true);
+    const [index, pixels] = files.map((n) => join(cacheDir, n));
+
     const second = await importImageFolder(f.dir, { size: 8, cacheDir });
     expect(first.report.fromCache).toBe(false);
     expect(second.report.fromCache).toBe(true);
-    expect(second.train.pixels).toEqual(first.train.pixels);
-    for (const name of await readdir(cacheDir)) if (name.endsWith('.pixels')) await writeFile(join(cacheDir, name), 'garbage');
-    const third = await importImageFolder(f.dir, { size: 8, cacheDir });
-    expect(third.report.fromCache).toBe(false);
-    expect(third.train.pixels).toEqual(first.train.pixels);
-  });
-});
+    expect(second.train).toEqual(first.train);
+    expect(second.val).toEqual(first.val);
+    expect({ ...second.report, fromCache: false, seconds: 0 }).toEqual({ ...first.report, seconds: 0 });
 
-describe('decoding', () => {
-  it('applies EXIF rotation', async () => {
-    // 8 wide, 4 high: left half white, right half black; orientation 6 rotates it 90 degrees clockwise.
-    const raw = new Uint8Array(8 * 4).map((_, i) => (i % 8 < 4 ? 255 : 0));
-    const jpeg = await sharp(raw, { raw: { width: 8, height: 4, channels: 1 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
-    const px = await decodeImageBuffer(jpeg, { size: 4, channels: 1 });
-    // After rotation the image is 4 wide, 8 high with white on top; the centre crop keeps rows 2-5,
-    // so the top half of the crop is white and the bottom half black.
-    expect(px[0]).toBeGreaterThan(200);
-    expect(px[15]).toBeLessThan(50);
-  });
-
-  it('centre-crops a wide image', async () => {
-    // 12 x 4: black, white, black thirds; the centre square is the white middle.
-    const raw = new Uint8Array(12 * 4).map((_, i) => (i % 12 >= 4 && i % 12 < 8 ? 255 : 0));
-    const png = await sharp(raw, { raw: { width: 12, height: 4, channels: 1 } }).png().toBuffer();
-    const px = await decodeImageBuffer(png, { size: 4, channels: 1 });
-    expect(Math.min(...px)).toBeGreaterThan(200);
-  });
-
-  it('converts RGBA, 16-bit and CMYK to 8-bit sRGB or gray', async () => {
-    const rgba = await sharp({ create: { width: 4, height: 4, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } } }).png().toBuffer();
-    expect(Array.from(await decodeImageBuffer(rgba, { size: 2, channels: 3 })).slice(0, 3)).toEqual([255, 0, 0]);
-    const sixteen = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toColourspace('rgb16').toBuffer();
-    const blue = await decodeImageBuffer(sixteen, { size: 2, channels: 3 });
-    expect(blue[2]).toBeGreaterThan(250);
-    expect(blue[0]).toBeLessThan(5);
-    const cmyk = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 0, g: 200, b: 0 } } }).jpeg().toColourspace('cmyk').toBuffer();
-    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
-    const green = await decodeImageBuffer(cmyk, { size: 2, channels: 3 });
-    expect(green[1]).toBeGreaterThan(green[0] + 40);
-    expect(green[1]).toBeGreaterThan(green[2] + 40);
-    const gray = await decodeImageBuffer(rgba, { size: 2, channels: 1 });
-    expect(gray.length).toBe(4);
-  });
-
-  it('uses the first frame of an animated GIF', async () => {
-    const frames = new Uint8Array(4 * 8 * 3).map((_, i) => (i < 4 * 4 * 3 ? 255 : 0)); // white frame then black
-    const gif = await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } as never }).gif().toBuffer();
-    expect((await sharp(gif).metadata()).pages).toBe(2);
-    const px = await decodeImageBuffer(gif, { size: 4, channels: 1 });
-    expect(Math.min(...px)).toBeGreaterThan(200);
-  });
-});
-
-describe('dequantization and grids', () => {
-  it('follows the DESIGN.md formula and round-trips through toPixels', () => {
-    const pixels = Uint8Array.from({ length: 256 }, (_, i) => i);
-    for (const n of [8, 5]) {
-      const x = dequantize(pixels, n, new Rng(1));
-      const bins = 2 ** n;
-      for (let i = 0; i < 256; i++) {
-        const low = Math.floor(i / 2 ** (8 - n)) / bins - 0.5;
-        expect(x[i]).toBeGreaterThanOrEqual(low - 1e-7);
-        expect(x[i]).toBeLessThan(low + 1 / bins + 1e-7);
-      }
-      const back = toPixels(x, n);
-      for (let i = 0; i < 256; i++) {
-        const bin = Math.floor(i / 2 ** (8 - n));
-        expect(back[i]).toBe(n === 8 ? i : bin * 8 + 4);
-      }
+    const damage = [
+      () => writeFile(pixels, Buffer.alloc(first.report.used * 8 * 8 * 3, 7)), // right length, wrong bytes
+      () => truncate(pixels, 100),
+      () => writeFile(index, '{"format": "flowdesk-image-ca'),
+      () => rm(pixels),
+      () => writeFile(index, JSON.stringify({ format: 'flowdesk-image-cache', version: 2 })),
+    ];
+    for (const spoil of damage) {
+      await spoil();
+      const rebuilt = await importImageFolder(f.dir, { size: 8, cacheDir });
+      expect(rebuilt.report.fromCache).toBe(false);
+      expect(rebuilt.train).toEqual(first.train);
+      expect(rebuilt.report.skipped).toEqual(first.report.skipped);
+      expect((await importImageFolder(f.dir, { size: 8, cacheDir })).report.fromCache).toBe(true);
     }
+    expect(JSON.parse(await readFile(index, 'utf8'))).toMatchObject({ fingerprint: first.report.fingerprint, rels: expect.any(Array) });
   });
 
-  it('lays out a grid PNG of the right size', async () => {
-    const png = await encodeImageGrid(new Uint8Array(5 * 4 * 4 * 3).fill(128), 5, 4, 3, 3);
-    const meta = await sharp(png).metadata();
-    expect([meta.width, meta.height]).toEqual([3 * 4 + 4 * 2, 2 * 4 + 3 * 2]);
+  it('misses when a file or a setting changes, and replaces the stale entry', async () => {
+    const f = await folder({ count: 6, size: 8 });
+    const cacheDir = await tempDir('flowdesk-cache-');
+    const first = await importImageFolder(f.dir, { size: 8, cacheDir });
+    await utimes(f.good[0], new Date(), new Date(Date.now() + 5000));
+    const touched = await importImageFolder(f.dir, { size: 8, cacheDir });
+    expect(touched.report.fromCache).toBe(false);
+    expect(touched.report.fingerprint).not.toBe(first.report.fingerprint);
+    expect(await readdir(cacheDir)).toHaveLength(2);
+    for (const other of [{ size: 4 }, { size: 8, channels: 1 as const }, { size: 8, maxInputPixels: 1000 }]) {
+      expect((await importImageFolder(f.dir, { ...other, cacheDir })).report.fromCache).toBe(false);
+      expect((await importImageFolder(f.dir, { ...other, cacheDir })).report.fromCache).toBe(true);
+    }
+    expect(await readdir(cacheDir)).toHaveLength(8);
+  });
+
+  it('uses $FLOWDESK_CACHE by default and writes nothing with cacheDir null', async () => {
+    const f = await folder({ count: 3, size: 8 });
+    const cacheDir = await tempDir('flowdesk-env-cache-');
+    const saved = process.env.FLOWDESK_CACHE;
+    process.env.FLOWDESK_CACHE = cacheDir;
+    try {
+      await importImageFolder(f.dir, { size: 8, cacheDir: null });
+      expect(await readdir(cacheDir)).toEqual([]);
+      await importImageFolder(f.dir, { size: 8 });
+      expect(await readdir(cacheDir)).toHaveLength(2);
+      expect((await importImageFolder(f.dir, { size: 8 })).report.fromCache).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.FLOWDESK_CACHE;
+      else process.env.FLOWDESK_CACHE = saved;
+    }
   });
 });

@@ -40,7 +40,7 @@ async function readWhole(handle: FileHandle, maxInputPixels: number): Promise<Bu
   if (size > maxFileBytes(maxInputPixels)) {
     throw new DataError('BAD_IMAGE', `file is ${(size / 2 ** 20).toFixed(0)} MB, too big for an image within the ${maxInputPixels.toLocaleString('en')}-pixel limit`);
   }
-  const bytes = Buffer.alloc(size);
+  const bytes = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
     const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
@@ -50,11 +50,7 @@ async function readWhole(handle: FileHandle, maxInputPixels: number): Promise<Bu
   return bytes.subarray(0, filled);
 }
 
-/**
- * Reads a file found in an image folder. A file whose name is not an image's (a caption, a
- * README) is read only if its first bytes are an image's; otherwise null: not an image at all.
- */
-export async function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<Buffer | null> {
+async function readImageBytes(path: string, maxInputPixels: number, onlyIfImage: boolean): Promise<Buffer | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -62,7 +58,7 @@ export async function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_
     throw readFailure(err);
   }
   try {
-    if (!hasImageExtension(path)) {
+    if (onlyIfImage) {
       const head = Buffer.alloc(SIGNATURE_BYTES);
       const { bytesRead } = await handle.read(head, 0, SIGNATURE_BYTES, 0);
       if (imageFormatOf(head.subarray(0, bytesRead)) === null) return null;
@@ -73,6 +69,14 @@ export async function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads a file found in an image folder. A file whose name is not an image's (a caption, a
+ * README) is read only if its first bytes are an image's; otherwise null: not an image at all.
+ */
+export function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<Buffer | null> {
+  return readImageBytes(path, maxInputPixels, !hasImageExtension(path));
 }
 
 async function decodeFailure(err: unknown, bytes: Buffer, format: ImageFormat, maxPixels: number): Promise<DataError> {
@@ -94,7 +98,7 @@ export async function decodeImageBuffer(bytes: Buffer, opts: DecodeOptions): Pro
   const maxPixels = opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   if (bytes.length === 0) throw new DataError('BAD_IMAGE', 'empty file (0 bytes)');
   const format = imageFormatOf(bytes);
-  if (format === null) throw new DataError('BAD_IMAGE', 'not an image (the content is not JPEG, PNG, WebP, GIF, TIFF or AVIF)');
+  if (format === null) throw new DataError('BAD_IMAGE', 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)');
   try {
     const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 })
       .rotate()
@@ -113,19 +117,7 @@ export async function decodeImageBuffer(bytes: Buffer, opts: DecodeOptions): Pro
 
 /** Reads and decodes one file the user chose, whatever its name; throws DataError('BAD_IMAGE') with the reason. */
 export async function decodeImageFile(path: string, opts: DecodeOptions): Promise<Uint8Array> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    throw readFailure(err);
-  }
-  let bytes: Buffer;
-  try {
-    bytes = await readWhole(handle, opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS);
-  } catch (err) {
-    throw err instanceof DataError ? err : readFailure(err);
-  } finally {
-    await handle.close();
-  }
+  // Without the image-name test the bytes always come back.
+  const bytes = (await readImageBytes(path, opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS, false)) as Buffer;
   return decodeImageBuffer(bytes, opts);
 }

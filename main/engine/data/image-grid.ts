@@ -5,14 +5,18 @@ import { mkdir } from 'node:fs/promises';
 import sharp from 'sharp';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
 
+/** Black lines between and around the images, as torchvision's make_grid draws them. */
 const GUTTER = 2;
 
-export async function encodeImageGrid(pixels: Uint8Array, n: number, size: number, channels: 1 | 3, cols = Math.ceil(Math.sqrt(n))): Promise<Buffer> {
+/** n images (NHWC uint8) as one PNG with `cols` columns (default: as square as it gets). */
+export async function encodeImageGrid(pixels: Uint8Array, n: number, size: number, channels: 1 | 3, cols = Math.max(1, Math.ceil(Math.sqrt(n)))): Promise<Buffer> {
+  const per = size * size * channels;
+  if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(cols) && cols >= 1)) throw new RangeError(`Image grid needs a whole number of images and at least one column; got n=${n}, cols=${cols}.`);
+  if (pixels.length < n * per) throw new RangeError(`Image grid of ${n} images of ${size}x${size}x${channels} needs ${n * per} bytes; got ${pixels.length}.`);
   const rows = Math.ceil(n / cols);
   const width = cols * size + (cols + 1) * GUTTER;
   const height = rows * size + (rows + 1) * GUTTER;
   const canvas = new Uint8Array(width * height * channels);
-  const per = size * size * channels;
   for (let k = 0; k < n; k++) {
     const top = GUTTER + Math.floor(k / cols) * (size + GUTTER);
     const left = GUTTER + (k % cols) * (size + GUTTER);
@@ -21,9 +25,14 @@ export async function encodeImageGrid(pixels: Uint8Array, n: number, size: numbe
       canvas.set(pixels.subarray(src, src + size * channels), ((top + y) * width + left) * channels);
     }
   }
-  return sharp(canvas, { raw: { width, height, channels } }).png({ compressionLevel: 6 }).toBuffer();
+  // Without the colour space sharp would widen one channel to three in the PNG.
+  return sharp(canvas, { raw: { width, height, channels } })
+    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+    .png({ compressionLevel: 6 })
+    .toBuffer();
 }
 
+/** encodeImageGrid written atomically to `path` (its folder is created). */
 export async function writeImageGrid(path: string, pixels: Uint8Array, n: number, size: number, channels: 1 | 3, cols?: number): Promise<void> {
   const png = await encodeImageGrid(pixels, n, size, channels, cols);
   await mkdir(dirname(path), { recursive: true });

@@ -1,108 +1,161 @@
-// Imports a folder of images for training: scan, decode with bounded concurrency, skip and
-// report bad files, split deterministically, and cache the result so the next start is instant.
+// Imports a folder of images for training: scan, decode a few at a time, skip and report bad
+// files, split deterministically, and cache the result so the next start is instant.
 import { realpath, stat } from 'node:fs/promises';
-import { DataError } from '../errors.ts';
+import { join, relative } from 'node:path';
+import { ConfigError, DataError } from '../errors.ts';
 import { throttledProgress } from '../progress.ts';
-import { decodeImageFile, DEFAULT_MAX_INPUT_PIXELS } from './decode.ts';
-import { cacheKey, defaultCacheDir, readCache, writeCache, type CachedImport } from './image-cache.ts';
+import { decodeImageBuffer, DEFAULT_MAX_INPUT_PIXELS, readFolderFile } from './decode.ts';
+import { cacheSlot, defaultCacheDir, listingFingerprint, readCache, writeCache, type DecodedFolder, type DecodeSettings } from './image-cache.ts';
 import type { ImageSet, ImportOptions, ImportReport, SkippedFile } from './import-types.ts';
-import { scanFolder, type ScannedFile } from './scan.ts';
-import { validationIndices } from './split.ts';
+import { scanFolder, throwIfCancelled, type ScannedFile } from './scan.ts';
+import { splitIndices } from './split.ts';
 
-/** Two cores here; libvips threads inside each decode too. */
-const CONCURRENCY = 4;
+/**
+ * Files decoded at once. sharp runs each decode on libuv's thread pool (4 threads), so a few in
+ * flight keep both cores busy while others wait on the disk; more only adds memory.
+ */
+const DECODE_CONCURRENCY = 4;
+const FORMATS = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
 
+type ResolvedOptions = Required<Pick<ImportOptions, 'size' | 'channels' | 'valFraction' | 'maxInputPixels'>> & ImportOptions;
+
+function resolveOptions(options: ImportOptions): ResolvedOptions {
+  const opts = { size: 32, channels: 3 as const, valFraction: 0.1, maxInputPixels: DEFAULT_MAX_INPUT_PIXELS, ...options };
+  if (!Number.isInteger(opts.size) || opts.size < 1 || opts.size > 4096) {
+    throw new ConfigError('BAD_CONFIG', `Import size must be a whole number of pixels from 1 to 4096; got ${opts.size}.`);
+  }
+  if (opts.channels !== 1 && opts.channels !== 3) throw new ConfigError('BAD_CONFIG', `Import channels must be 1 (grayscale) or 3 (RGB); got ${opts.channels}.`);
+  if (!(opts.valFraction >= 0 && opts.valFraction < 1)) {
+    throw new ConfigError('BAD_CONFIG', `Validation fraction must be at least 0 and below 1; got ${opts.valFraction}.`);
+  }
+  if (!Number.isInteger(opts.maxInputPixels) || opts.maxInputPixels < 1) {
+    throw new ConfigError('BAD_CONFIG', `maxInputPixels must be a positive whole number; got ${opts.maxInputPixels}.`);
+  }
+  return opts;
+}
+
+/** The folder's real path, or a DataError saying what is wrong with it. */
 async function checkFolder(folder: string): Promise<string> {
+  if (!folder) throw new DataError('NO_FOLDER', 'No folder was given; choose a folder of images.');
   let info;
   try {
     info = await stat(folder);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError('NO_FOLDER', code === 'ENOENT' ? `Folder ${folder} does not exist; choose an existing folder of images.` : `Folder ${folder} cannot be opened (${code}).`);
+    throw new DataError(
+      'NO_FOLDER',
+      code === 'ENOENT' || code === 'ENOTDIR' ? `Folder ${folder} does not exist; choose an existing folder of images.` : `Folder ${folder} cannot be opened (${code}); check its permissions.`,
+    );
   }
   if (!info.isDirectory()) throw new DataError('NOT_A_FOLDER', `${folder} is a file, not a folder; choose the folder that holds your images.`);
   return realpath(folder);
 }
 
-async function decodeAll(files: ScannedFile[], opts: Required<Pick<ImportOptions, 'size' | 'channels' | 'maxInputPixels'>> & ImportOptions): Promise<CachedImport> {
-  const perImage = opts.size * opts.size * opts.channels;
-  const decoded: (Uint8Array | null)[] = new Array(files.length).fill(null);
-  const skipped: SkippedFile[] = [];
+function pathOf(folder: string, rel: string): string {
+  return join(folder, ...rel.split('/'));
+}
+
+async function decodeFolder(folder: string, files: readonly ScannedFile[], opts: ResolvedOptions): Promise<DecodedFolder> {
+  const per = opts.size * opts.size * opts.channels;
+  // One slot per file, compacted at the end: no second copy of every image.
+  const slots = new Uint8Array(files.length * per);
+  const used = new Array<boolean>(files.length).fill(false);
+  const skipped: DecodedFolder['skipped'] = [];
+  let ignored = 0;
   const report = throttledProgress(opts.onProgress, files.length, 'Decoding images');
   let next = 0;
   let done = 0;
-  const worker = async () => {
+  const work = async () => {
     while (next < files.length && !opts.signal?.aborted) {
       const i = next++;
       try {
-        decoded[i] = await decodeImageFile(files[i].path, opts);
+        const bytes = await readFolderFile(pathOf(folder, files[i].rel), opts.maxInputPixels);
+        if (bytes === null) ignored++;
+        else {
+          slots.set(await decodeImageBuffer(bytes, opts), i * per);
+          used[i] = true;
+        }
       } catch (err) {
-        skipped.push({ path: files[i].path, reason: (err as Error).message });
+        const reason = err instanceof DataError ? err.message : `unexpected error (${(err as Error).message})`;
+        skipped.push({ rel: files[i].rel, reason });
       }
       report(++done);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  if (opts.signal?.aborted) throw new DataError('CANCELLED', 'Import was cancelled.');
+  await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, files.length) }, work));
+  throwIfCancelled(opts.signal, folder);
   const rels: string[] = [];
-  const good = decoded.filter((d, i) => d && rels.push(files[i].rel)) as Uint8Array[];
-  const pixels = new Uint8Array(good.length * perImage);
-  good.forEach((d, i) => pixels.set(d, i * perImage));
-  skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { rels, pixels, skipped };
+  files.forEach((f, i) => {
+    if (!used[i]) return;
+    slots.copyWithin(rels.length * per, i * per, (i + 1) * per);
+    rels.push(f.rel);
+  });
+  skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { rels, pixels: slots.subarray(0, rels.length * per), skipped, ignored };
 }
 
-function subset(all: CachedImport, keep: number[], folder: string, size: number, channels: 1 | 3): ImageSet {
+function noImagesError(folder: string, found: number, ignored: number, skipped: SkippedFile[]): DataError {
+  if (found === 0 && skipped.length === 0) {
+    const others = ignored > 0 ? `its ${ignored} file(s) are not images` : 'it holds no files';
+    return new DataError('NO_IMAGES', `No images in ${folder}: ${others}. Choose a folder that contains ${FORMATS} images (sub-folders are searched too).`);
+  }
+  const first = skipped.slice(0, 3).map((s) => `${relative(folder, s.path)}: ${s.reason}`).join('; ');
+  const more = skipped.length > 3 ? `; and ${skipped.length - 3} more` : '';
+  return new DataError(
+    'NO_IMAGES',
+    `No usable images in ${folder}: ${skipped.length} file(s) skipped (${first}${more}). Replace or convert those files, or choose another folder.`,
+  );
+}
+
+function subset(all: DecodedFolder, keep: readonly number[], folder: string, size: number, channels: 1 | 3): ImageSet {
   const per = size * size * channels;
   const pixels = new Uint8Array(keep.length * per);
   keep.forEach((src, dst) => pixels.set(all.pixels.subarray(src * per, (src + 1) * per), dst * per));
-  return { size, channels, count: keep.length, pixels, paths: keep.map((i) => `${folder}/${all.rels[i]}`) };
+  return { size, channels, count: keep.length, pixels, paths: keep.map((i) => pathOf(folder, all.rels[i])) };
 }
 
 export async function importImageFolder(folder: string, options: ImportOptions = {}): Promise<{ train: ImageSet; val: ImageSet; report: ImportReport }> {
-  const started = Date.now();
-  const opts = { size: 32, channels: 3 as 1 | 3, valFraction: 0.1, maxInputPixels: DEFAULT_MAX_INPUT_PIXELS, ...options };
+  const started = performance.now();
+  const opts = resolveOptions(options);
   const real = await checkFolder(folder);
-  const scanSkipped: SkippedFile[] = [];
-  const files = await scanFolder(folder, scanSkipped, opts.signal);
-  const settings = { size: opts.size, channels: opts.channels, maxInputPixels: opts.maxInputPixels, crop: 'centre' };
-  const key = cacheKey(real, files, settings);
+  const listing = await scanFolder(folder, { signal: opts.signal, onProgress: opts.onProgress });
+  const settings: DecodeSettings = { size: opts.size, channels: opts.channels, maxInputPixels: opts.maxInputPixels, crop: 'centre' };
+  const fingerprint = listingFingerprint(listing.files, settings);
   const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
-  let data = cacheDir ? await readCache(cacheDir, key) : null;
-  const fromCache = data !== null;
-  if (!data) {
-    data = await decodeAll(files, opts);
-    if (cacheDir && data.rels.length > 0) {
+  const slot = cacheDir ? cacheSlot(cacheDir, real, settings) : null;
+  const per = opts.size * opts.size * opts.channels;
+
+  let decoded = slot ? await readCache(slot, fingerprint, per) : null;
+  const fromCache = decoded !== null;
+  if (decoded) {
+    throttledProgress(opts.onProgress, decoded.rels.length, 'Loaded from the cache')(decoded.rels.length);
+  } else {
+    decoded = await decodeFolder(folder, listing.files, opts);
+    if (slot && decoded.rels.length > 0) {
       // A cache that cannot be written (read-only home, full disk) only costs speed next time.
-      await writeCache(cacheDir, key, data).catch(() => undefined);
+      await writeCache(slot, fingerprint, real, settings, decoded).catch(() => undefined);
     }
   }
-  const skipped = [...scanSkipped, ...data.skipped];
-  if (data.rels.length === 0) {
-    const reasons = skipped.slice(0, 3).map((s) => `${s.path}: ${s.reason}`).join('; ');
-    throw new DataError(
-      'NO_IMAGES',
-      files.length === 0
-        ? `No files found in ${folder}; choose a folder that contains images (JPEG, PNG, WebP, GIF, TIFF, AVIF).`
-        : `No usable images in ${folder}: ${skipped.length} file(s) skipped (${reasons}${skipped.length > 3 ? '; ...' : ''}).`,
-    );
-  }
-  const val = validationIndices(data.rels, opts.valFraction);
-  const trainIdx = data.rels.map((_, i) => i).filter((i) => !val.has(i));
-  const valIdx = [...val].sort((a, b) => a - b);
+
+  const skipped = [...listing.skipped, ...decoded.skipped.map((s) => ({ path: pathOf(folder, s.rel), reason: s.reason }))];
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const found = listing.files.length - decoded.ignored;
+  if (decoded.rels.length === 0) throw noImagesError(folder, found, decoded.ignored, skipped);
+  const split = splitIndices(decoded.rels, opts.valFraction);
   return {
-    train: subset(data, trainIdx, folder, opts.size, opts.channels),
-    val: subset(data, valIdx, folder, opts.size, opts.channels),
+    train: subset(decoded, split.train, folder, opts.size, opts.channels),
+    val: subset(decoded, split.val, folder, opts.size, opts.channels),
     report: {
       folder,
-      found: files.length,
-      used: data.rels.length,
-      train: trainIdx.length,
-      val: valIdx.length,
+      found,
+      ignored: decoded.ignored,
+      used: decoded.rels.length,
+      train: split.train.length,
+      val: split.val.length,
       skipped,
       fromCache,
-      fingerprint: key,
-      seconds: (Date.now() - started) / 1000,
+      fingerprint,
+      seconds: (performance.now() - started) / 1000,
     },
   };
 }

@@ -12,34 +12,43 @@ export interface ImportOptions {
   maxInputPixels?: number;
   /** Where decoded folders are cached; null disables the cache. Defaults to $FLOWDESK_CACHE or ~/.cache/flowdesk/images. */
   cacheDir?: string | null;
+  /** Called while scanning (total 0: not yet known) and decoding. */
   onProgress?: (p: Progress) => void;
+  /** Aborting it stops the import with DataError('CANCELLED'). */
   signal?: AbortSignal;
 }
 
-/** Decoded images, NHWC uint8, in a stable order. */
+/** Decoded images in a stable order (sorted by relative path). */
 export interface ImageSet {
   size: number;
   channels: 1 | 3;
   count: number;
+  /** NHWC uint8: count x size x size x channels. */
   pixels: Uint8Array;
+  /** File of each image, the folder as given joined with its relative path. */
   paths: string[];
 }
 
 export interface SkippedFile {
   path: string;
+  /** Why, in words a person can act on. */
   reason: string;
 }
 
 export interface ImportReport {
   folder: string;
-  /** Files looked at (images or not). */
+  /** Files that are images by name or content, usable or not. */
   found: number;
+  /** Other files (captions, notes), left out without a reason each. */
+  ignored: number;
+  /** Images decoded: train + val. */
   used: number;
   train: number;
   val: number;
+  /** Image files and sub-folders that could not be used, sorted by path. */
   skipped: SkippedFile[];
   fromCache: boolean;
-  /** Hash of the folder's file list and the import settings. */
+  /** Hash of the folder's file list (relative paths, sizes, times) and the decode settings. */
   fingerprint: string;
   seconds: number;
 }

@@ -1,10 +1,11 @@
 // The data module's public face: import a folder, decode one file, batches, dequantization,
-// image grids.
+// image grids and animations.
 export { importAllImages } from './all-images.ts';
 export { encodeAnimation } from './animation.ts';
 export { concatSets, gatherBatch } from './batch.ts';
-export { decodeImageBuffer, decodeImageFile, DEFAULT_MAX_INPUT_PIXELS } from './decode.ts';
+export { decodeImageBuffer, decodeImageFile, DEFAULT_MAX_INPUT_PIXELS, type DecodeOptions } from './decode.ts';
 export { dequantize, toPixels } from './dequantize.ts';
+export { defaultCacheDir } from './image-cache.ts';
 export { encodeImageGrid, writeImageGrid } from './image-grid.ts';
 export { importImageFolder } from './import-folder.ts';
 export type { ImageSet, ImportOptions, ImportReport, SkippedFile } from './import-types.ts';

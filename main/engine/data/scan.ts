@@ -1,50 +1,92 @@
-// Recursive listing of a folder's candidate image files: follows symbolic links but never the
-// same real folder twice (no loops), skips hidden entries, and reports unreadable folders.
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+// Recursive listing of a folder's files for an import, one directory entry at a time: follows
+// symbolic links but never into the same real folder twice (no loops), skips hidden entries.
+import type { Dir } from 'node:fs';
+import { opendir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataError } from '../errors.ts';
+import { throttledProgress, type ProgressListener } from '../progress.ts';
 import type { SkippedFile } from './import-types.ts';
 
 export interface ScannedFile {
-  path: string;
-  /** Path relative to the scanned folder, with '/' separators (split and cache keys use it). */
+  /** Path relative to the scanned folder with '/' separators: the split, cache and report use it. */
   rel: string;
   size: number;
   mtimeMs: number;
 }
 
-export async function scanFolder(root: string, skipped: SkippedFile[], signal?: AbortSignal): Promise<ScannedFile[]> {
+export interface FolderListing {
+  /** Regular files, sorted by `rel`. */
+  files: ScannedFile[];
+  /** Sub-folders and links that could not be followed, with the reason. */
+  skipped: SkippedFile[];
+}
+
+export interface ScanOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+/** Throws DataError('CANCELLED') once the signal has fired. */
+export function throwIfCancelled(signal: AbortSignal | undefined, folder: string): void {
+  if (signal?.aborted) throw new DataError('CANCELLED', `Import of ${folder} was cancelled.`);
+}
+
+/** Hidden files and folders (.DS_Store, .git, ._ resource forks) and macOS archive leftovers. */
+function isHiddenName(name: string): boolean {
+  return name.startsWith('.') || name === '__MACOSX';
+}
+
+function linkReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'symbolic link loops back on itself';
+  if (code === 'ENOENT') return 'broken symbolic link (its target is missing)';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return `cannot be read (${code ?? (err as Error).message})`;
+}
+
+export async function scanFolder(root: string, opts: ScanOptions = {}): Promise<FolderListing> {
   const files: ScannedFile[] = [];
-  const seen = new Set<string>();
-  const stack = [root];
-  while (stack.length > 0) {
-    if (signal?.aborted) break;
-    const dir = stack.pop()!;
-    let real: string;
-    let names: string[];
+  const skipped: SkippedFile[] = [];
+  const visited = new Set<string>();
+  const listener = opts.onProgress;
+  // The total is unknown until the walk ends, so it is reported as 0 with no ETA.
+  const report = throttledProgress(listener && ((p) => listener({ ...p, total: 0, eta: null })), Infinity, 'Looking for images');
+  const pending = [''];
+  while (pending.length > 0) {
+    throwIfCancelled(opts.signal, root);
+    const relDir = pending.pop() as string;
+    const dir = relDir ? join(root, relDir) : root;
+    let entries: Dir;
     try {
-      real = await realpath(dir);
-      if (seen.has(real)) continue;
-      seen.add(real);
-      names = await readdir(dir);
+      const real = await realpath(dir);
+      if (visited.has(real)) continue;
+      visited.add(real);
+      entries = await opendir(dir);
     } catch (err) {
-      skipped.push({ path: dir, reason: `folder cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+      if (relDir === '') throw new DataError('NO_FOLDER', `Folder ${root} cannot be opened (${linkReason(err)}); check its permissions or choose another folder.`);
+      skipped.push({ path: dir, reason: `folder cannot be read (${linkReason(err)})` });
       continue;
     }
-    names.sort();
-    for (const name of names) {
-      if (name.startsWith('.')) continue;
-      const path = join(dir, name);
+    for await (const entry of entries) {
+      throwIfCancelled(opts.signal, root);
+      if (isHiddenName(entry.name)) continue;
+      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
       let info;
       try {
-        info = await stat(path);
+        info = await stat(join(root, rel));
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        skipped.push({ path, reason: code === 'ELOOP' || code === 'ENOENT' ? 'broken or looping symbolic link' : `cannot be read (${code})` });
+        skipped.push({ path: join(root, rel), reason: linkReason(err) });
         continue;
       }
-      if (info.isDirectory()) stack.push(path);
-      else if (info.isFile()) files.push({ path, rel: relative(root, path).split('\\').join('/'), size: info.size, mtimeMs: info.mtimeMs });
+      if (info.isDirectory()) {
+        pending.push(rel);
+      } else if (info.isFile()) {
+        files.push({ rel, size: info.size, mtimeMs: info.mtimeMs });
+        report(files.length, `Looking for images: ${files.length} files`);
+      }
+      // Sockets, FIFOs and devices are never images, and opening a FIFO would block.
     }
   }
-  return files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, skipped };
 }

@@ -1,32 +1,28 @@
 // Deterministic train/validation split by a hash of each file's relative path: adding files to
-// a folder never moves an existing image from one side to the other.
+// a folder does not move an existing image from one side to the other.
 import { createHash } from 'node:crypto';
 
+/** Where a relative path falls in [0, 1): the same path always lands in the same place. */
 function unitHash(rel: string): number {
   return createHash('sha1').update(rel).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-/** Indices (into `rels`) of the validation images; at least one when there are two or more. */
-export function validationIndices(rels: readonly string[], valFraction: number): Set<number> {
+/**
+ * Indices into `rels` for training and validation, each ascending. An image goes to validation
+ * when its hash is below `valFraction`. With a fraction above zero the highest hash is kept for
+ * training even if all fall below, and with two or more images the lowest is held out even if
+ * none does; only these two fallbacks can move when files are added.
+ */
+export function splitIndices(rels: readonly string[], valFraction: number): { train: number[]; val: number[] } {
   const hashes = rels.map(unitHash);
-  const val = new Set<number>();
-  hashes.forEach((h, i) => {
-    if (h < valFraction) val.add(i);
-  });
-  if (val.size === 0 && rels.length >= 2 && valFraction > 0) {
-    let lowest = 0;
-    hashes.forEach((h, i) => {
-      if (h < hashes[lowest]) lowest = i;
-    });
-    val.add(lowest);
+  const isVal = hashes.map((h) => h < valFraction);
+  if (rels.length > 0 && valFraction > 0) {
+    const byHash = hashes.map((_, i) => i).sort((a, b) => hashes[a] - hashes[b]);
+    if (rels.length >= 2) isVal[byHash[0]] = true;
+    isVal[byHash[byHash.length - 1]] = false;
   }
-  if (val.size === rels.length && rels.length >= 2) {
-    // Never leave training empty.
-    let highest = 0;
-    hashes.forEach((h, i) => {
-      if (h > hashes[highest]) highest = i;
-    });
-    val.delete(highest);
-  }
-  return val;
+  const train: number[] = [];
+  const val: number[] = [];
+  isVal.forEach((v, i) => (v ? val : train).push(i));
+  return { train, val };
 }
