@@ -1,9 +1,9 @@
-// Checkpoints and run folders under faults: a killed writer leaves nothing that looks whole,
-// a full or read-only disk keeps the previous checkpoint, torn metrics lines are repaired, and
-// a second writer is locked out.
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+// Checkpoint folders under faults: whole or absent after a killed writer, the previous one kept
+// when the disk is full, read-only or forbidden (failures injected into node:fs/promises, since
+// tests run as root), damaged ones refused naming the file, and RUN_OR_CHECKPOINT arguments.
+import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -16,129 +16,258 @@ import {
   writeCheckpoint,
   type CheckpointData,
 } from '../../main/engine/checkpoint/checkpoint-store.ts';
-import { acquireRunLock } from '../../main/engine/checkpoint/run-lock.ts';
-import { appendMetric, createRunDir, readMetrics, truncateMetricsAfter } from '../../main/engine/checkpoint/run-folder.ts';
+import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
+import { CheckpointError } from '../../main/engine/errors.ts';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
-  return { ...real, open: vi.fn(real.open) };
+  return { ...real, open: vi.fn(real.open), mkdir: vi.fn(real.mkdir), rename: vi.fn(real.rename) };
 });
 
+const real = await vi.importActual<typeof import('node:fs/promises')>('node:fs/promises');
+
 let root: string;
+let run: string;
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'flowdesk-ckpt-'));
+  run = join(root, 'run');
+  await mkdir(run);
 });
 afterEach(async () => {
-  vi.mocked(fsp.open).mockReset();
+  vi.mocked(fsp.open).mockImplementation(real.open);
+  vi.mocked(fsp.mkdir).mockImplementation(real.mkdir);
+  vi.mocked(fsp.rename).mockImplementation(real.rename);
   await rm(root, { recursive: true, force: true });
 });
 
 function data(step: number): CheckpointData {
   return {
     step,
-    model: { format: 'test', step },
-    weights: { w: { dtype: 'float32', shape: [2], data: Float32Array.from([step, -step]) } },
+    model: { format: 'test', config: { kind: 'glow', levels: 2 } },
+    weights: {
+      'levels.0.steps.0.actnorm.bias': { dtype: 'float32', shape: [2], data: Float32Array.from([step, -step]) },
+      'levels.0.steps.0.invconv.row_order': { dtype: 'int32', shape: [2], data: Int32Array.from([1, 0]) },
+    },
     optimizer: { 'm/w': { dtype: 'float32', shape: [2], data: Float32Array.from([0.5, 0.25]) } },
     optimizerMeta: { kind: 'adam', step: String(step) },
-    state: { elapsed: step * 2 },
+    state: { elapsed: step * 2, rng: { hi: 123, lo: -456 } },
   };
 }
 
-describe('checkpoints', () => {
-  it('writes, lists, reads back and prunes to the newest `keep`', async () => {
-    const run = await createRunDir(root, 'r');
-    for (const step of [10, 20, 30, 40]) await writeCheckpoint(run, data(step), { keep: 3 });
-    expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([20, 30, 40]);
-    const back = await readCheckpoint(join(run, 'checkpoints', 'step-40'));
+/** A pid that belonged to a process that has exited (a killed writer). */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '0']).pid!;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<CheckpointError> {
+  const err = await promise.then(
+    () => {
+      throw new Error('expected a CheckpointError, got success');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CheckpointError);
+  expect((err as CheckpointError).code).toBe(code);
+  for (const f of fragments) expect((err as Error).message).toContain(f);
+  return err as CheckpointError;
+}
+
+/** Makes the named fs/promises function fail with `code` for paths matching `when`. */
+function failOn(fn: 'open' | 'mkdir' | 'rename', when: RegExp, code: string): void {
+  const original = real[fn] as (...args: unknown[]) => Promise<unknown>;
+  vi.mocked(fsp[fn] as (...args: unknown[]) => Promise<unknown>).mockImplementation(async (...args: unknown[]) => {
+    if (when.test(String(args[0]))) throw Object.assign(new Error(`${code}: simulated, ${fn} '${String(args[0])}'`), { code });
+    return original(...args);
+  });
+}
+
+describe('writing and reading checkpoints', () => {
+  it('round-trips every part of a checkpoint, in a folder holding exactly its four files', async () => {
+    const dir = await writeCheckpoint(run, data(40));
+    expect(dir).toBe(join(run, 'checkpoints', 'step-40'));
+    expect((await readdir(dir)).sort()).toEqual(['model.json', 'optimizer.safetensors', 'state.json', 'weights.safetensors']);
+    expect(await readdir(join(run, 'checkpoints'))).toEqual(['step-40']);
+    const back = await readCheckpoint(dir);
     expect(back.step).toBe(40);
-    expect(Array.from(back.weights.w.data)).toEqual([40, -40]);
+    expect(back.model).toEqual(data(40).model);
+    expect(back.state).toEqual({ elapsed: 80, rng: { hi: 123, lo: -456 }, step: 40 });
     expect(back.optimizerMeta).toEqual({ kind: 'adam', step: '40' });
-    expect(await resolveCheckpointDir(run)).toBe(join(run, 'checkpoints', 'step-40'));
+    expect(Array.from(back.weights['levels.0.steps.0.actnorm.bias'].data)).toEqual([40, -40]);
+    expect(back.weights['levels.0.steps.0.invconv.row_order'].dtype).toBe('int32');
+    expect(Array.from(back.optimizer['m/w'].data)).toEqual([0.5, 0.25]);
   });
 
-  it('ignores what a killed writer left and cleans it up', async () => {
-    const run = await createRunDir(root, 'r');
+  it('keeps the newest `keep` checkpoints (3 by default), and always the one just written', async () => {
+    for (const step of [10, 20, 30, 40]) await writeCheckpoint(run, data(step));
+    expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([20, 30, 40]);
+    await writeCheckpoint(run, data(50), { keep: 2 });
+    expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([40, 50]);
+    // Resumed from an older step: the new checkpoint is the run's present and survives pruning.
+    await writeCheckpoint(run, data(45), { keep: 2 });
+    expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([45, 50]);
+  });
+
+  it('replaces a checkpoint of the same step whole', async () => {
     await writeCheckpoint(run, data(10));
-    const torn = join(run, 'checkpoints', '.step-20.tmp-999-1');
-    await mkdir(torn);
-    await writeFile(join(torn, 'weights.safetensors'), 'half');
-    expect((await latestCheckpoint(run))!.step).toBe(10);
-    expect(await removeStaleTemporaries(run)).toBe(1);
+    const again = { ...data(10), state: { elapsed: 999 } };
+    await writeCheckpoint(run, again);
+    expect((await readCheckpoint(join(run, 'checkpoints', 'step-10'))).state).toEqual({ elapsed: 999, step: 10 });
     expect(await readdir(join(run, 'checkpoints'))).toEqual(['step-10']);
   });
 
-  it('falls back to the previous checkpoint when the newest is damaged, and says so', async () => {
-    const run = await createRunDir(root, 'r');
-    await writeCheckpoint(run, data(10));
-    await writeCheckpoint(run, data(20));
-    await writeFile(join(run, 'checkpoints', 'step-20', 'weights.safetensors'), 'broken');
-    const warnings: string[] = [];
-    expect((await latestCheckpoint(run, (w) => warnings.push(w)))!.step).toBe(10);
-    expect(warnings[0]).toMatch(/step-20.*unreadable/);
+  it('refuses bad arguments before touching the disk', async () => {
+    await expectCode(writeCheckpoint(run, data(-1)), 'BAD_ARGUMENT', 'step');
+    await expectCode(writeCheckpoint(run, data(1.5)), 'BAD_ARGUMENT', 'step');
+    await expectCode(writeCheckpoint(run, data(1), { keep: 0 }), 'BAD_ARGUMENT', 'keep');
+    await expectCode(writeCheckpoint(run, { ...data(1), model: [] }), 'BAD_ARGUMENT', 'model');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expectCode(writeCheckpoint(run, { ...data(1), state: cyclic }), 'BAD_ARGUMENT', 'state');
+    await expectCode(writeCheckpoint(run, { ...data(1), weights: { '../w': data(1).optimizer['m/w'] } }), 'BAD_ARGUMENT', '../w');
+    expect(await readdir(run)).toEqual([]);
   });
 
-  for (const [code, words] of [['ENOSPC', 'disk is full'], ['EROFS', 'read-only'], ['EACCES', 'permission denied']] as const) {
-    it(`keeps the previous checkpoint whole when saving fails with ${code}`, async () => {
-      const run = await createRunDir(root, 'r');
+  it('lists only whole-looking step folders, oldest first, ignoring junk', async () => {
+    for (const step of [100, 9, 20]) await writeCheckpoint(run, data(step), { keep: 10 });
+    const ck = join(run, 'checkpoints');
+    await writeFile(join(ck, 'step-5'), 'a file, not a folder');
+    for (const junk of ['step-007', 'step-x', 'step-', 'Step-3', 'notes', '.step-30.tmp-1-abc', 'step-1.bak']) await mkdir(join(ck, junk));
+    expect(await listCheckpoints(run)).toEqual([9, 20, 100].map((step) => ({ step, dir: join(ck, `step-${step}`) })));
+    expect(await listCheckpoints(join(root, 'no-such-run'))).toEqual([]);
+  });
+});
+
+describe('a killed writer', () => {
+  it('leaves a temporary folder that is ignored, then removed; a live writer’s is kept', async () => {
+    await writeCheckpoint(run, data(10));
+    const ck = join(run, 'checkpoints');
+    const torn = join(ck, `.step-20.tmp-${deadPid()}-a1b2c3`);
+    await mkdir(torn);
+    await writeFile(join(torn, 'weights.safetensors'), encodeSafetensors(data(20).weights).subarray(0, 37));
+    const tornOld = join(ck, `.step-10.tmp-${deadPid()}-old-d4e5f6`);
+    await mkdir(tornOld);
+    // A temporary folder named with our own pid that this process is not writing: a previous
+    // process with the same pid (a restarted container) left it.
+    const ours = join(ck, `.step-30.tmp-${process.pid}-0a0b0c`);
+    await mkdir(ours);
+    // One of a process that is still running may be being written right now.
+    const live = join(ck, `.step-40.tmp-${process.ppid}-0d0e0f`);
+    await mkdir(live);
+
+    expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([10]);
+    expect(await latestCheckpoint(run)).toEqual({ step: 10, dir: join(ck, 'step-10') });
+    expect(await removeStaleTemporaries(run)).toBe(3);
+    expect((await readdir(ck)).sort()).toEqual([`.step-40.tmp-${process.ppid}-0d0e0f`, 'step-10']);
+    expect(await removeStaleTemporaries(run)).toBe(0);
+  });
+
+  it('cannot leave a step folder behind: until the rename, only the temporary one exists', async () => {
+    // Stop the writer at its last step (the rename into place), as a kill would.
+    failOn('rename', /\.tmp-\d+-[0-9a-f]+$/, 'EINTR');
+    await expectCode(writeCheckpoint(run, data(10)), 'IO_ERROR');
+    expect(await listCheckpoints(run)).toEqual([]);
+    expect(await latestCheckpoint(run)).toBeNull();
+  });
+});
+
+describe('a failed write keeps the previous checkpoint', () => {
+  const cases = [
+    ['ENOSPC', 'open', /optimizer\.safetensors$/, 'disk full'],
+    ['ENOSPC', 'open', /state\.json$/, 'disk full'],
+    ['EROFS', 'mkdir', /\.step-20\.tmp-/, 'read-only'],
+    ['EACCES', 'rename', /\.step-20\.tmp-\d+-[0-9a-f]+$/, 'permission denied'],
+  ] as const;
+  for (const [code, fn, when, words] of cases) {
+    it(`${code} from ${fn} (${when.source}): IO_ERROR naming the folder and "${words}"`, async () => {
       await writeCheckpoint(run, data(10));
-      const real = (await vi.importActual<typeof import('node:fs/promises')>('node:fs/promises')).open;
-      vi.mocked(fsp.open).mockImplementation(async (path, flags, mode) => {
-        if (String(path).endsWith('optimizer.safetensors')) throw Object.assign(new Error(`${code}: simulated`), { code });
-        return real(path, flags, mode);
-      });
-      const err = await writeCheckpoint(run, data(20)).catch((e) => e);
-      expect(err.code).toBe('IO_ERROR');
-      expect(err.message).toContain(words);
-      expect(err.message).toContain(join(run, 'checkpoints'));
-      vi.mocked(fsp.open).mockImplementation(real);
+      failOn(fn, when, code);
+      const err = await expectCode(writeCheckpoint(run, data(20)), 'IO_ERROR', words, join(run, 'checkpoints', 'step-20'));
+      expect(err.message).toContain(code);
+      vi.mocked(fsp[fn]).mockImplementation(real[fn] as never);
       expect(await readdir(join(run, 'checkpoints'))).toEqual(['step-10']);
       expect((await readCheckpoint(join(run, 'checkpoints', 'step-10'))).step).toBe(10);
     });
   }
 
-  it('refuses a folder that holds no model, naming it', async () => {
-    const run = await createRunDir(root, 'empty');
-    await expect(resolveCheckpointDir(run)).rejects.toMatchObject({ code: 'NO_CHECKPOINT', message: expect.stringContaining(run) });
-    await expect(resolveCheckpointDir(join(root, 'nope'))).rejects.toMatchObject({ code: 'NO_CHECKPOINT' });
+  it('puts the old checkpoint of the same step back when its replacement cannot be renamed in', async () => {
+    await writeCheckpoint(run, data(10));
+    failOn('rename', /\.step-10\.tmp-\d+-[0-9a-f]+$/, 'ENOSPC');
+    await expectCode(writeCheckpoint(run, { ...data(10), state: { elapsed: 999 } }), 'IO_ERROR', 'disk full');
+    vi.mocked(fsp.rename).mockImplementation(real.rename);
+    expect(await readdir(join(run, 'checkpoints'))).toEqual(['step-10']);
+    expect((await readCheckpoint(join(run, 'checkpoints', 'step-10'))).state).toEqual({ elapsed: 20, rng: { hi: 123, lo: -456 }, step: 10 });
   });
 });
 
-describe('run folders', () => {
-  it('never reuses a run folder', async () => {
-    await createRunDir(root, 'same');
-    await expect(createRunDir(root, 'same')).rejects.toThrow(/already exists/);
-    await expect(createRunDir(root, '../escape')).rejects.toThrow(/must be/);
-  });
+describe('reading damaged checkpoints', () => {
+  const damages: [string, (dir: string) => Promise<void>, string, RegExp][] = [
+    ['a missing state.json', (d) => rm(join(d, 'state.json')), 'state.json', /is missing/],
+    ['a missing weights file', (d) => rm(join(d, 'weights.safetensors')), 'weights.safetensors', /is missing/],
+    ['state.json that is not JSON', (d) => writeFile(join(d, 'state.json'), '{"step": 1'), 'state.json', /not valid UTF-8 JSON/],
+    ['state.json that is an array', (d) => writeFile(join(d, 'state.json'), '[1]'), 'state.json', /not a JSON object/],
+    ['state.json without a step', (d) => writeFile(join(d, 'state.json'), '{"elapsed": 1}'), 'state.json', /no valid "step"/],
+    ['state.json with a negative step', (d) => writeFile(join(d, 'state.json'), '{"step": -3}'), 'state.json', /no valid "step"/],
+    ['state.json of another step', (d) => writeFile(join(d, 'state.json'), '{"step": 11}'), 'state.json', /says step 11 but its folder is step-10/],
+    ['model.json that is null', (d) => writeFile(join(d, 'model.json'), 'null'), 'model.json', /not a JSON object/],
+    ['model.json that is not UTF-8', (d) => writeFile(join(d, 'model.json'), Buffer.from([0x7b, 0xff, 0x7d])), 'model.json', /not valid UTF-8/],
+    ['truncated weights', async (d) => writeFile(join(d, 'weights.safetensors'), (await readFile(join(d, 'weights.safetensors'))).subarray(0, 50)), 'weights.safetensors', /./],
+    ['an optimizer file of zero bytes', (d) => writeFile(join(d, 'optimizer.safetensors'), ''), 'optimizer.safetensors', /too short/],
+  ];
+  for (const [label, damage, file, pattern] of damages) {
+    it(`refuses ${label} with BAD_CHECKPOINT naming ${file}`, async () => {
+      const dir = await writeCheckpoint(run, data(10));
+      await damage(dir);
+      const err = await expectCode(readCheckpoint(dir), 'BAD_CHECKPOINT', join(dir, file));
+      expect(err.message).toMatch(pattern);
+    });
+  }
 
-  it('repairs a torn last metrics line and drops rows after a resume point', async () => {
-    const run = await createRunDir(root, 'r');
-    for (let step = 1; step <= 5; step++) await appendMetric(run, { type: 'train', step, loss: 1 / step });
-    await fsp.appendFile(join(run, 'metrics.jsonl'), '{"type":"train","st');
-    const { rows, repaired } = await readMetrics(run);
-    expect(rows).toHaveLength(5);
-    expect(repaired).toBe(19);
-    expect((await readFile(join(run, 'metrics.jsonl'), 'utf8')).endsWith('}\n')).toBe(true);
-    await truncateMetricsAfter(run, 3);
-    expect((await readMetrics(run)).rows.map((r) => r.step)).toEqual([1, 2, 3]);
+  it('falls back from a damaged newest checkpoint to the previous one, and says so', async () => {
+    await writeCheckpoint(run, data(10));
+    await writeCheckpoint(run, data(20));
+    await writeFile(join(run, 'checkpoints', 'step-20', 'weights.safetensors'), 'broken');
+    const warnings: string[] = [];
+    expect((await latestCheckpoint(run, (w) => warnings.push(w)))!.step).toBe(10);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(join(run, 'checkpoints', 'step-20'));
+    expect(warnings[0]).toMatch(/unreadable .*falling back to step-10/);
+    await writeFile(join(run, 'checkpoints', 'step-10', 'state.json'), '');
+    expect(await latestCheckpoint(run, (w) => warnings.push(w))).toBeNull();
+    expect(warnings[2]).toMatch(/no older checkpoint/);
   });
 });
 
-describe('run lock', () => {
-  it('refuses a second writer while the first lives, and takes over a dead one’s lock', async () => {
-    const run = await createRunDir(root, 'r');
-    const lock = await acquireRunLock(run);
-    await expect(acquireRunLock(run)).rejects.toMatchObject({ code: 'RUN_LOCKED' });
-    await lock.release();
-    // A lock left by a process that has since died is stale.
-    const child = spawn(process.execPath, ['-e', '0']);
-    await new Promise((r) => child.on('exit', r));
-    await writeFile(join(run, '.lock'), JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), since: 'then' }));
-    const again = await acquireRunLock(run);
-    await again.release();
-    // A live process elsewhere on this host holds it: refused with its pid.
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
-    await writeFile(join(run, '.lock'), JSON.stringify({ pid: sleeper.pid, host: (await import('node:os')).hostname(), since: 'now' }));
-    await expect(acquireRunLock(run)).rejects.toThrow(new RegExp(`process ${sleeper.pid}`));
-    sleeper.kill();
+describe('resolving a RUN_OR_CHECKPOINT argument', () => {
+  it('accepts a run folder, its checkpoints folder, a checkpoint folder and an exported model', async () => {
+    await writeCheckpoint(run, data(10));
+    await writeCheckpoint(run, data(20));
+    const newest = join(run, 'checkpoints', 'step-20');
+    expect(await resolveCheckpointDir(run)).toBe(newest);
+    expect(await resolveCheckpointDir(join(run, 'checkpoints'))).toBe(newest);
+    expect(await resolveCheckpointDir(join(run, 'checkpoints', 'step-10'))).toBe(join(run, 'checkpoints', 'step-10'));
+    const exported = join(root, 'exported');
+    await mkdir(exported);
+    await writeFile(join(exported, 'model.json'), '{}');
+    await writeFile(join(exported, 'weights.safetensors'), encodeSafetensors({}));
+    expect(await resolveCheckpointDir(exported)).toBe(exported);
+  });
+
+  it('skips a damaged newest checkpoint, telling the caller', async () => {
+    await writeCheckpoint(run, data(10));
+    await writeCheckpoint(run, data(20));
+    await rm(join(run, 'checkpoints', 'step-20', 'weights.safetensors'));
+    const warnings: string[] = [];
+    expect(await resolveCheckpointDir(run, (w) => warnings.push(w))).toBe(join(run, 'checkpoints', 'step-10'));
+    expect(warnings[0]).toContain('step-20');
+  });
+
+  it('refuses, with NO_CHECKPOINT and the path, anything that holds no model', async () => {
+    await expectCode(resolveCheckpointDir(run), 'NO_CHECKPOINT', run, 'holds no model');
+    await expectCode(resolveCheckpointDir(join(root, 'nope')), 'NO_CHECKPOINT', 'does not exist');
+    await writeFile(join(root, 'a-file'), 'x');
+    await expectCode(resolveCheckpointDir(join(root, 'a-file')), 'NO_CHECKPOINT', 'is a file');
+    await writeCheckpoint(run, data(10));
+    await rm(join(run, 'checkpoints', 'step-10', 'state.json'));
+    await expectCode(resolveCheckpointDir(run), 'NO_CHECKPOINT', 'none reads back whole');
   });
 });

@@ -1,154 +1,253 @@
 // Checkpoints as folders `checkpoints/step-N/` (model.json, weights.safetensors,
 // optimizer.safetensors, state.json), written into a temporary folder, flushed, then renamed:
 // a folder named step-N exists only when whole, so resume always finds a complete one.
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.ts';
 import { fsyncDir, writeFileSynced } from '../fs/atomic-write.ts';
+import { ioCause } from './io-cause.ts';
+import { isProcessAlive } from './run-lock.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.ts';
 
 export interface CheckpointData {
+  /** The training step the checkpoint was taken after; names the folder `step-<step>`. */
   step: number;
-  /** model.json: format, config, initialisation flag. */
+  /** model.json: whatever describes the model (format, config, initialisation flag). */
   model: object;
   weights: Record<string, NamedArray>;
   optimizer: Record<string, NamedArray>;
+  /** Stored as optimizer.safetensors' `__metadata__`. */
   optimizerMeta?: Record<string, string>;
-  /** state.json: step, elapsed time, last evaluation. */
+  /** state.json: step, RNG state, elapsed time, anything else; `step` is always set to `step`. */
   state: object;
 }
 
-const STEP_DIR = /^step-(\d{1,12})$/;
-const TEMP_DIR = /^\.step-\d+\.tmp-/;
+export interface CheckpointRef {
+  step: number;
+  dir: string;
+}
 
-/** A person-readable cause for a failed write. */
-function ioCause(err: unknown): string {
-  switch ((err as NodeJS.ErrnoException).code) {
-    case 'ENOSPC':
-      return 'the disk is full';
-    case 'EROFS':
-      return 'the folder is on a read-only file system';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EDQUOT':
-      return 'the disk quota is exceeded';
-    default:
-      return (err as Error).message;
+export interface WriteCheckpointOptions {
+  /** How many of the newest checkpoints to keep, the one just written always among them. Defaults to 3. */
+  keep?: number;
+  /** Told when an old checkpoint could not be pruned; the new one is saved all the same. */
+  onWarning?: (message: string) => void;
+}
+
+const CHECKPOINTS = 'checkpoints';
+/** `step-N` with N a plain decimal (no leading zeros, so one step has one folder name). */
+const STEP_DIR = /^step-(0|[1-9]\d{0,14})$/;
+/** `.step-N.tmp-<pid>-<suffix>`: a checkpoint being written, or an old one being replaced. */
+const TEMP_DIR = /^\.step-\d+\.tmp-(\d+)-[A-Za-z0-9-]+$/;
+/** Temporary folders this process is writing now (a stale one may carry our pid after a restart). */
+const writing = new Set<string>();
+
+function checkStep(step: unknown): void {
+  if (!Number.isSafeInteger(step) || (step as number) < 0 || !STEP_DIR.test(`step-${step}`)) {
+    throw new CheckpointError('BAD_ARGUMENT', `Checkpoint step must be a whole number from 0 to 10^15, got ${String(step)}.`);
   }
 }
 
-export async function writeCheckpoint(runDir: string, data: CheckpointData, opts: { keep?: number } = {}): Promise<string> {
-  const root = join(runDir, 'checkpoints');
-  const finalDir = join(root, `step-${data.step}`);
-  const tmp = join(root, `.step-${data.step}.tmp-${process.pid}-${Date.now()}`);
+function jsonFile(value: unknown, what: string): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CheckpointError('BAD_ARGUMENT', `Checkpoint ${what} must be a JSON object.`);
+  }
   try {
-    await mkdir(tmp, { recursive: true });
-    await writeFileSynced(join(tmp, 'weights.safetensors'), encodeSafetensors(data.weights));
-    await writeFileSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(data.optimizer, data.optimizerMeta));
-    await writeFileSynced(join(tmp, 'model.json'), `${JSON.stringify(data.model, null, 2)}\n`);
-    await writeFileSynced(join(tmp, 'state.json'), `${JSON.stringify({ ...data.state, step: data.step }, null, 2)}\n`);
+    return `${JSON.stringify(value, null, 2)}\n`;
+  } catch (err) {
+    throw new CheckpointError('BAD_ARGUMENT', `Checkpoint ${what} cannot be written as JSON: ${(err as Error).message}`);
+  }
+}
+
+function tempName(step: number, tag: string): string {
+  return `.step-${step}.tmp-${process.pid}-${tag}${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Writes `files` as the checkpoint folder `checkpoints/step-<step>` of `runDir`, whole or not at
+ * all: into a temporary sibling, each file flushed, then renamed into place and the parent
+ * flushed. An existing step-<step> (a resumed run reaching it again) is replaced whole.
+ */
+export async function writeCheckpointFiles(runDir: string, step: number, files: Record<string, string | Uint8Array>): Promise<string> {
+  checkStep(step);
+  const root = join(runDir, CHECKPOINTS);
+  const finalDir = join(root, `step-${step}`);
+  const tmp = join(root, tempName(step, ''));
+  const aside = join(root, tempName(step, 'old-'));
+  let replaced = false;
+  const failed = (err: unknown) =>
+    new CheckpointError(
+      'IO_ERROR',
+      `Could not save checkpoint ${finalDir}: ${ioCause(err)}. Earlier checkpoints in ${root} are untouched; free some space or fix the folder's permissions, then resume.`,
+    );
+  writing.add(tmp).add(aside);
+  try {
+    const created = await mkdir(root, { recursive: true });
+    if (created) await fsyncDir(dirname(created));
+    await mkdir(tmp);
+    for (const [name, data] of Object.entries(files)) await writeFileSynced(join(tmp, name), data);
     await fsyncDir(tmp);
-    // Rewriting an existing step (a resumed run re-reaching it) replaces it whole.
-    await rm(finalDir, { recursive: true, force: true });
+    try {
+      await rename(finalDir, aside);
+      replaced = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     await rename(tmp, finalDir);
-    await fsyncDir(root);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    throw new CheckpointError('IO_ERROR', `Could not save checkpoint ${data.step} in ${root}: ${ioCause(err)}. The previous checkpoint is intact; free space or fix the folder, then resume.`);
+    if (replaced) await rename(aside, finalDir).catch(() => undefined);
+    writing.delete(tmp);
+    writing.delete(aside);
+    throw failed(err);
   }
-  await pruneCheckpoints(runDir, opts.keep ?? 3);
+  writing.delete(tmp);
+  try {
+    await fsyncDir(root);
+  } catch (err) {
+    throw failed(err);
+  } finally {
+    // Left behind if this fails; removeStaleTemporaries clears it later.
+    if (replaced) await rm(aside, { recursive: true, force: true }).catch(() => undefined);
+    writing.delete(aside);
+  }
   return finalDir;
 }
 
-async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
-  const all = await listCheckpoints(runDir);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(old.dir, { recursive: true, force: true });
+export async function writeCheckpoint(runDir: string, data: CheckpointData, opts: WriteCheckpointOptions = {}): Promise<string> {
+  const keep = opts.keep ?? 3;
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new CheckpointError('BAD_ARGUMENT', `keep must be a whole number of checkpoints, at least 1; got ${keep}.`);
+  checkStep(data.step);
+  // Everything is serialised before the disk is touched: a bad tensor is the caller's error, not an I/O one.
+  const files = {
+    'model.json': jsonFile(data.model, 'model'),
+    'weights.safetensors': encodeSafetensors(data.weights),
+    'optimizer.safetensors': encodeSafetensors(data.optimizer, data.optimizerMeta),
+    'state.json': jsonFile({ ...data.state, step: data.step }, 'state'),
+  };
+  const dir = await writeCheckpointFiles(runDir, data.step, files);
+  await pruneCheckpoints(runDir, dir, keep, opts.onWarning);
+  return dir;
 }
 
-/** Whole checkpoints of a run, oldest first; temporary and foreign folders are ignored. */
-export async function listCheckpoints(runDir: string): Promise<{ step: number; dir: string }[]> {
-  let names: string[];
-  try {
-    names = await readdir(join(runDir, 'checkpoints'));
-  } catch {
-    return [];
+/**
+ * Removes the oldest checkpoints beyond `keep`, never `current`: after a resume from an older
+ * step, the checkpoint just written is the run's present even if higher steps linger.
+ */
+async function pruneCheckpoints(runDir: string, current: string, keep: number, onWarning?: (message: string) => void): Promise<void> {
+  const others = (await listCheckpoints(runDir)).filter((c) => c.dir !== current);
+  for (const old of others.slice(0, Math.max(0, others.length + 1 - keep))) {
+    try {
+      await rm(old.dir, { recursive: true, force: true });
+    } catch (err) {
+      onWarning?.(`Could not remove the old checkpoint ${old.dir}: ${ioCause(err)}.`);
+    }
   }
-  return names
-    .map((name) => ({ name, m: STEP_DIR.exec(name) }))
-    .filter((e) => e.m)
-    .map((e) => ({ step: Number(e.m![1]), dir: join(runDir, 'checkpoints', e.name) }))
-    .sort((a, b) => a.step - b.step);
 }
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
+async function readCheckpointsFolder(runDir: string): Promise<Dirent[]> {
+  const root = join(runDir, CHECKPOINTS);
   try {
-    text = await readFile(path, 'utf8');
+    return await readdir(root, { withFileTypes: true });
   } catch (err) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${path} cannot be read: ${ioCause(err)}.`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw new CheckpointError('IO_ERROR', `Cannot list the checkpoints in ${root}: ${ioCause(err)}.`);
   }
+}
+
+/** Checkpoint folders of a run, oldest first; temporary folders and foreign names are ignored. */
+export async function listCheckpoints(runDir: string): Promise<CheckpointRef[]> {
+  const found: CheckpointRef[] = [];
+  for (const entry of await readCheckpointsFolder(runDir)) {
+    const m = entry.isDirectory() ? STEP_DIR.exec(entry.name) : null;
+    if (m) found.push({ step: Number(m[1]), dir: join(runDir, CHECKPOINTS, entry.name) });
+  }
+  return found.sort((a, b) => a.step - b.step);
+}
+
+async function readCheckpointFile(path: string): Promise<Buffer> {
   try {
-    return JSON.parse(text);
+    return await readFile(path);
   } catch (err) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${path} is not valid JSON: ${(err as Error).message}`);
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read: ${ioCause(err)}`;
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} ${why}.`);
   }
+}
+
+async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readCheckpointFile(path)));
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err;
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} is not valid UTF-8 JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError('BAD_CHECKPOINT', `${path} is not a JSON object.`);
+  return value as Record<string, unknown>;
 }
 
 async function readTensors(path: string) {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${path} cannot be read: ${ioCause(err)}.`);
-  }
+  const bytes = await readCheckpointFile(path);
   return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }
 
+/** Reads and checks every file of a checkpoint folder; BAD_CHECKPOINT names the file at fault. */
 export async function readCheckpoint(dir: string): Promise<CheckpointData> {
-  const state = (await readJson(join(dir, 'state.json'))) as { step?: unknown };
-  if (!state || typeof state !== 'object' || !Number.isSafeInteger(state.step) || (state.step as number) < 0) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${join(dir, 'state.json')} has no valid "step".`);
+  const statePath = join(dir, 'state.json');
+  const state = await readJsonObject(statePath);
+  const step = state.step;
+  if (!Number.isSafeInteger(step) || (step as number) < 0) throw new CheckpointError('BAD_CHECKPOINT', `${statePath} has no valid "step" (got ${JSON.stringify(step)}).`);
+  const named = STEP_DIR.exec(basename(dir));
+  if (named && Number(named[1]) !== step) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${statePath} says step ${step} but its folder is ${basename(dir)}; the checkpoint was moved or edited.`);
   }
-  const model = await readJson(join(dir, 'model.json'));
-  if (!model || typeof model !== 'object') throw new CheckpointError('BAD_CHECKPOINT', `${join(dir, 'model.json')} is not a JSON object.`);
+  const model = await readJsonObject(join(dir, 'model.json'));
   const weights = await readTensors(join(dir, 'weights.safetensors'));
   const optimizer = await readTensors(join(dir, 'optimizer.safetensors'));
-  return { step: state.step as number, model, weights: weights.tensors, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state };
+  return { step: step as number, model, weights: weights.tensors, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state };
 }
 
 /**
  * The newest checkpoint that reads back whole. A newer one that fails (a disk error after the
  * rename, a hand-edited file) is reported through `onWarning` and the previous one is used.
  */
-export async function latestCheckpoint(runDir: string, onWarning?: (message: string) => void): Promise<{ step: number; dir: string } | null> {
+export async function latestCheckpoint(runDir: string, onWarning?: (message: string) => void): Promise<CheckpointRef | null> {
   const all = await listCheckpoints(runDir);
   for (let i = all.length - 1; i >= 0; i--) {
     try {
       await readCheckpoint(all[i].dir);
       return all[i];
     } catch (err) {
-      onWarning?.(`Checkpoint ${all[i].dir} is unreadable (${(err as Error).message}); using an older one.`);
+      if (!(err instanceof CheckpointError)) throw err;
+      const fallback = i > 0 ? `falling back to ${basename(all[i - 1].dir)}` : 'no older checkpoint to fall back to';
+      onWarning?.(`Checkpoint ${all[i].dir} is unreadable (${err.message}); ${fallback}.`);
     }
   }
   return null;
 }
 
-/** Removes temporary folders a killed writer left behind; returns how many. */
+/**
+ * Removes the temporary folders a killed or failed writer left in `checkpoints/`; returns how
+ * many. Folders of a process that is still running (possibly writing now) are left alone.
+ */
 export async function removeStaleTemporaries(runDir: string): Promise<number> {
-  let names: string[];
-  try {
-    names = await readdir(join(runDir, 'checkpoints'));
-  } catch {
-    return 0;
+  let removed = 0;
+  for (const entry of await readCheckpointsFolder(runDir)) {
+    const m = TEMP_DIR.exec(entry.name);
+    const path = join(runDir, CHECKPOINTS, entry.name);
+    const pid = Number(m?.[1]);
+    if (!m || (pid === process.pid ? writing.has(path) : isProcessAlive(pid))) continue;
+    try {
+      await rm(path, { recursive: true, force: true });
+    } catch (err) {
+      throw new CheckpointError('IO_ERROR', `Cannot remove the unfinished checkpoint ${path}: ${ioCause(err)}.`);
+    }
+    removed += 1;
   }
-  const stale = names.filter((n) => TEMP_DIR.test(n));
-  for (const name of stale) await rm(join(runDir, 'checkpoints', name), { recursive: true, force: true });
-  return stale.length;
-}
-
-async function isDir(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+  return removed;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -157,15 +256,28 @@ async function isFile(path: string): Promise<boolean> {
 
 /**
  * A RUN_OR_CHECKPOINT argument to the folder holding model.json and weights.safetensors: a run
- * folder (its newest whole checkpoint), a checkpoint folder, or an exported model folder.
+ * folder (its newest whole checkpoint), its `checkpoints` folder, a checkpoint folder, or an
+ * exported model folder. Skipped damaged checkpoints are reported through `onWarning`.
  */
-export async function resolveCheckpointDir(pathArg: string): Promise<string> {
-  if (!(await isDir(pathArg))) {
-    throw new CheckpointError('NO_CHECKPOINT', `${pathArg} is not a folder; give a run folder, one of its checkpoints/step-N folders, or an exported model folder.`);
+export async function resolveCheckpointDir(pathArg: string, onWarning?: (message: string) => void): Promise<string> {
+  const info = await stat(pathArg).catch(() => null);
+  if (!info) throw new CheckpointError('NO_CHECKPOINT', `${pathArg} does not exist; give a run folder, one of its checkpoints/step-N folders, or an exported model folder.`);
+  if (!info.isDirectory()) {
+    throw new CheckpointError('NO_CHECKPOINT', `${pathArg} is a file, not a folder; give a run folder, one of its checkpoints/step-N folders, or an exported model folder.`);
   }
   if ((await isFile(join(pathArg, 'model.json'))) && (await isFile(join(pathArg, 'weights.safetensors')))) return pathArg;
-  if (basename(pathArg) === 'checkpoints') return resolveCheckpointDir(dirname(pathArg));
-  const latest = await latestCheckpoint(pathArg);
+  if (basename(pathArg) === CHECKPOINTS) return resolveCheckpointDir(dirname(pathArg), onWarning);
+  const skipped: string[] = [];
+  const latest = await latestCheckpoint(pathArg, (message) => {
+    skipped.push(message);
+    onWarning?.(message);
+  });
   if (latest) return latest.dir;
-  throw new CheckpointError('NO_CHECKPOINT', `${pathArg} holds no model: no model.json + weights.safetensors and no whole checkpoint under checkpoints/. Train first, or point at an exported model folder.`);
+  if (skipped.length > 0) {
+    throw new CheckpointError('NO_CHECKPOINT', `${pathArg} has ${skipped.length} checkpoint(s) but none reads back whole; the newest: ${skipped[0]}`);
+  }
+  throw new CheckpointError(
+    'NO_CHECKPOINT',
+    `${pathArg} holds no model: no model.json + weights.safetensors and no whole checkpoint under checkpoints/. Train first, or point at an exported model folder.`,
+  );
 }

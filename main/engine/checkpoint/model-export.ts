@@ -8,6 +8,7 @@ import { writeFileAtomically } from '../fs/atomic-write.ts';
 import { loadModelDir } from '../models/model-files.ts';
 import { resolveTrainConfig } from '../train/train-config.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
+import { writeCheckpointFiles } from './checkpoint-store.ts';
 import { createRunDir, writeRunJson } from './run-folder.ts';
 import { encodeSafetensors } from './safetensors.ts';
 
@@ -34,12 +35,14 @@ export async function importModel(dir: string, runsDir: string, name?: string): 
   const { model, json } = await loadModelDir(dir);
   model.dispose();
   const runDir = await createRunDir(runsDir, name ?? `imported-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'model'}`);
-  const checkpoint = join(runDir, 'checkpoints', 'step-0');
-  await mkdir(checkpoint);
-  for (const f of FILES) await writeFileAtomically(join(checkpoint, f), await readFile(join(dir, f)));
-  await writeFileAtomically(join(checkpoint, 'state.json'), `${JSON.stringify({ step: 0, imported: dir })}\n`);
-  // No optimizer state travels with an exported model; an empty one keeps the checkpoint whole.
-  await writeFileAtomically(join(checkpoint, 'optimizer.safetensors'), encodeSafetensors({}, { kind: 'none', step: '0' }));
+  // Written whole or not at all, like any checkpoint; run.json comes last, so a run that lists is complete.
+  await writeCheckpointFiles(runDir, 0, {
+    'model.json': await readFile(join(dir, 'model.json')),
+    'weights.safetensors': await readFile(join(dir, 'weights.safetensors')),
+    'state.json': `${JSON.stringify({ step: 0, imported: dir })}\n`,
+    // No optimizer state travels with an exported model; an empty one keeps the checkpoint whole.
+    'optimizer.safetensors': encodeSafetensors({}, { kind: 'none', step: '0' }),
+  });
   await writeRunJson(runDir, {
     format: 'flowdesk.run',
     version: 1,
