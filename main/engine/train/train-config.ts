@@ -28,8 +28,10 @@ export interface TrainConfig extends OptimizerConfig {
   sampleCount?: number;
   /** Temperature of the sample grids saved during training. Defaults to 0.7. */
   sampleTemperature?: number;
-  /** Consecutive non-finite steps tolerated before training stops. Defaults to 10. */
+  /** Consecutive non-finite steps tolerated before the run rolls back to its last checkpoint. Defaults to 10. */
   maxNonFinite?: number;
+  /** Rollbacks (each halving the learning rate) tried before training stops with an error. Defaults to 3. */
+  maxRollbacks?: number;
   /** Images per forward/backward pass (gradients of the passes are summed); null picks what fits in memory. Defaults to null. */
   microBatch?: number | null;
 }
@@ -69,6 +71,7 @@ export function resolveTrainConfig(c: TrainConfig = {}): ResolvedTrainConfig {
     sampleCount: int(c.sampleCount ?? 36, 'sampleCount', 1, 1024),
     sampleTemperature: temperature,
     maxNonFinite: int(c.maxNonFinite ?? 10, 'maxNonFinite', 1, 100_000),
+    maxRollbacks: int(c.maxRollbacks ?? 3, 'maxRollbacks', 0, 1000),
     microBatch: c.microBatch == null ? null : int(c.microBatch, 'microBatch', 1, 4096),
     optimizer,
   };

@@ -1,10 +1,12 @@
 // The training loop: start a run or resume one from its last whole checkpoint, then step,
 // evaluate, draw fixed-seed sample grids and checkpoint until the step or time budget ends,
-// cancel is asked, or too many non-finite steps in a row stop it with a clear error.
+// cancel is asked. Too many non-finite steps in a row roll the run back to its last checkpoint
+// with half the learning rate; if that keeps happening, training stops with a clear error.
 import { join } from 'node:path';
 import * as tf from '../tf.ts';
 import { initBackend, type BackendName, type BackendReport } from '../backend.ts';
-import { latestCheckpoint, readCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
 import { appendMetric, createRunDir, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportReport } from '../data/index.ts';
@@ -12,7 +14,7 @@ import { CheckpointError, TrainError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
 import type { FlowModel } from '../models/flow-model.ts';
-import { exportWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
+import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
 import { Rng } from '../random.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
@@ -175,6 +177,8 @@ async function runSession(
   const cfg = s.run.train;
   const lock = await acquireRunLock(s.runDir);
   try {
+    // Half-written checkpoints of a killed earlier session: never loaded, only in the way.
+    await removeStaleTemporaries(s.runDir);
     emit({
       type: 'start', runDir: s.runDir, step: s.step, totalSteps: cfg.steps, backend: s.run.backend.name, resumed,
       trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped.length,
@@ -189,6 +193,7 @@ async function runSession(
     }
     let reason: StopReason = 'steps';
     let nonFiniteInRow = 0;
+    let rollbacks = 0;
     let rate = 0;
     const sessionStart = s.step;
     while (s.step < cfg.steps) {
@@ -211,7 +216,17 @@ async function runSession(
         emit({ type: 'warning', step: s.step, message });
         await appendMetric(s.runDir, { type: 'skip', step: s.step, loss: String(loss), gradNorm: String(gradNorm) });
         if (nonFiniteInRow >= cfg.maxNonFinite) {
-          throw new TrainError('NON_FINITE', `Training stopped at step ${s.step}: ${nonFiniteInRow} steps in a row had a non-finite loss or gradient. Lower the learning rate (now ${cfg.optimizer.lr}) or the clip norm, and resume from the last checkpoint.`);
+          if (rollbacks >= cfg.maxRollbacks) {
+            throw new TrainError(
+              'NON_FINITE',
+              `Training stopped at step ${s.step}: ${nonFiniteInRow} steps in a row had a non-finite loss or gradient` +
+                (rollbacks > 0 ? `, even after ${rollbacks} rollback(s) to the last checkpoint, the learning rate now ${s.optimizer.learningRate()}` : '') +
+                `. Lower the learning rate (set to ${cfg.optimizer.lr}) or the clip norm, and resume from the last checkpoint.`,
+            );
+          }
+          rollbacks += 1;
+          await rollBack(s, nonFiniteInRow, emit);
+          nonFiniteInRow = 0;
         }
         continue;
       }
@@ -268,9 +283,37 @@ async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEve
   const { size, channels } = s.model.config;
   const pixels = tf.tidy(() => toPixels(s.model.sample(cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3))).dataSync(), cfg.nBits));
   const path = join(s.runDir, 'samples', `step-${s.step}.png`);
-  await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);
+  try {
+    await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);
+  } catch (err) {
+    throw new CheckpointError('IO_ERROR', `Cannot save the sample grid ${path}: ${ioCause(err)}. Free some space or fix the folder's permissions, then resume.`);
+  }
   emit({ type: 'sample', step: s.step, path });
   return valBpd;
+}
+
+/**
+ * After a run of non-finite steps: back to the last whole checkpoint with half the learning
+ * rate, so a diverging run recovers by itself overnight instead of stopping.
+ */
+async function rollBack(s: Session, badSteps: number, emit: (e: TrainEvent) => void): Promise<void> {
+  const failedAt = s.step;
+  const latest = await latestCheckpoint(s.runDir);
+  if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${s.runDir} has no whole checkpoint to roll back to after ${badSteps} non-finite steps.`);
+  const ckpt = await readCheckpoint(latest.dir);
+  const lrScale = s.optimizer.lrScale / 2;
+  importWeights(s.model, ckpt.weights, join(latest.dir, 'weights.safetensors'));
+  s.optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
+  s.optimizer.lrScale = lrScale;
+  const state = ckpt.state as { valBpd?: number | null };
+  s.step = latest.step;
+  s.lastValBpd = state.valBpd ?? s.lastValBpd;
+  await truncateMetricsAfter(s.runDir, latest.step);
+  await appendMetric(s.runDir, { type: 'rollback', step: latest.step, failedAt, badSteps, lrScale });
+  const message =
+    `${badSteps} steps in a row up to step ${failedAt} had a non-finite loss or gradient: ` +
+    `rolled back to the checkpoint at step ${latest.step} and halved the learning rate to ${s.run.train.optimizer.lr * lrScale}.`;
+  emit({ type: 'warning', step: latest.step, message });
 }
 
 async function checkpoint(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<void> {
