@@ -36,6 +36,17 @@ describe.skipIf(skip !== null)(`the Electron app${skip ? ` (skipped: ${skip})` :
       });
       expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
       expect(await page.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
+      const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-eval');
+      expect(await page.evaluate(() => {
+        try {
+          return new Function('return "ran"')() as string;
+        } catch {
+          return 'blocked';
+        }
+      })).toBe('blocked');
+      expect(await page.evaluate(() => window.open('https://example.com/') === null)).toBe(true);
       const info = await page.evaluate(() => (window as unknown as { flowdesk: { getAppInfo(): Promise<unknown> } }).flowdesk.getAppInfo());
       expect(info).toMatchObject({ ok: true, value: { mode: 'electron' } });
       await page.getByTestId('import').click();
