@@ -98,6 +98,24 @@ describe('flowdesk CLI', () => {
     expect(r.err + r.out).toMatch(new RegExp(`Resuming .* from step ${done.step} to ${done.step + 2}`));
   });
 
+  it('refuses a second writer on a run that is training, naming the process that holds it', async () => {
+    const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '2', '--out', runs, '--name', 'busy', '--json'], {
+      env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: cache },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      await vi.waitFor(() => expect(out).toMatch(/"type":"checkpoint","step":2,/), { timeout: 60_000, interval: 100 });
+      const r = flowdesk('train', '--resume', join(runs, 'busy'));
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(new RegExp(`run .*busy is in use by process ${child.pid} since .*; stop it first`));
+      expect(r.err).not.toMatch(/\n\s+at /);
+      expect(child.exitCode).toBe(null); // the first writer carries on
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('interpolates, moves along an attribute, ranks, exports and imports', async () => {
     const run = join(runs, 'cli');
     const [a, b, c, d] = images.good;
