@@ -1,7 +1,8 @@
 // Browser mode: serves the built renderer and the same Api over HTTP (calls) and a WebSocket
-// (events) on 127.0.0.1 only. Every API request and socket must carry the random per-start
-// token; Host and Origin are checked against the loopback address (no DNS rebinding); files are
-// served only from the renderer folder, never listed.
+// (events) on 127.0.0.1 only. Every request must carry the random per-start token (API calls in
+// a header, the socket in its URL, page and assets in the URL or the cookie the page sets); Host
+// and Origin are checked against the loopback address (no DNS rebinding); files are served only
+// from the renderer folder, never listed.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile, realpath, stat } from 'node:fs/promises';
@@ -53,8 +54,27 @@ function sameToken(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
+/** The value of cookie `name` in a Cookie header, or undefined. */
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The request's URL, or null when its target does not parse (a request the server refuses, not a crash). */
+function parseUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://127.0.0.1');
+  } catch {
+    return null;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
   res.writeHead(status, {
+    ...extra,
     'content-type': type,
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
@@ -105,9 +125,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const root = await realpath(opts.rendererDir);
   let port = 0;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  // Cookies ignore ports, so the name carries it: two servers on one machine keep their own.
+  const cookieName = () => `flowdesk-token-${port}`;
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = parseUrl(req);
+    if (!url) return send(res, 400, 'Bad request target.');
     if (!allowedHosts().has(req.headers.host ?? '')) return send(res, 421, 'Wrong Host header.');
     const origin = req.headers.origin;
     if (origin && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) return send(res, 403, 'Cross-origin requests are refused.');
@@ -125,21 +148,33 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       return send(res, 200, JSON.stringify(result), 'application/json');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
-    // The page itself needs the token in its URL; assets are public build output.
-    if ((url.pathname === '/' || url.pathname === '/index.html') && !sameToken(url.searchParams.get('token') ?? undefined, token)) {
+    // The printed URL carries the token; the page then sets an HttpOnly, same-site cookie so its
+    // scripts, styles and icons (which cannot add a header) prove it too.
+    const inUrl = sameToken(url.searchParams.get('token') ?? undefined, token);
+    if (!inUrl && !sameToken(cookie(req.headers.cookie, cookieName()), token)) {
       return send(res, 401, 'Open the URL with the token that `flowdesk serve` printed.');
     }
     const file = await staticFile(root, url.pathname);
     if (!file) return send(res, 404, 'Not found.');
-    return send(res, 200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream');
+    const setCookie: Record<string, string> = inUrl ? { 'set-cookie': `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Strict` } : {};
+    return send(res, 200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream', setCookie);
+  };
+  const server = createServer((req, res) => {
+    // A file that vanishes between stat and read, or any other surprise, answers 500; an
+    // unhandled rejection here would end the process.
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, 'Internal error.');
+      else res.destroy();
+    });
   });
 
   // Events: a WebSocket at /events?token=..., same Host/Origin rules as every request.
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = parseUrl(req);
     const origin = req.headers.origin;
     const ok =
+      url !== null &&
       url.pathname === '/events' &&
       allowedHosts().has(req.headers.host ?? '') &&
       (!origin || allowedHosts().has(origin.replace(/^http:\/\//, ''))) &&

@@ -26,8 +26,22 @@ describe.skipIf(skip !== null)(`browser mode${skip ? ` (skipped: ${skip})` : ''}
 
   it('shows the app through the printed URL', async () => {
     const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() === 401 || r.status() === 403) refused.push(`${r.status()} ${r.url()}`);
+    });
     await page.goto(server.url);
     await expect.poll(() => page.textContent('.foot')).toContain('Browser mode');
+    // Scripts and styles carry no token in their URLs: the page's cookie must have let them in.
+    expect(refused).toEqual([]);
+    expect(await page.evaluate(() => document.cookie)).toBe(''); // HttpOnly: page scripts never see the token
+    await page.close();
+  });
+
+  it('shows nothing to a page opened without the token', async () => {
+    const page = await browser.newPage();
+    const res = await page.goto(`http://127.0.0.1:${server.port}/`);
+    expect(res?.status()).toBe(401);
     await page.close();
   });
 
@@ -40,8 +54,10 @@ describe.skipIf(skip !== null)(`browser mode${skip ? ` (skipped: ${skip})` : ''}
     const ok = await api({ 'x-flowdesk-token': server.token });
     expect(await ok.json()).toEqual({ ok: true, value: { version: 'test', mode: 'browser', platform: 'linux' } });
     expect((await fetch(`${base}/`)).status).toBe(401);
-    expect((await fetch(`${base}/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
-    expect((await fetch(`${base}/assets/`)).status).toBe(404);
+    expect((await fetch(`${base}/%2e%2e/%2e%2e/package.json`)).status).toBe(401);
+    expect((await fetch(`${base}/%2e%2e/%2e%2e/package.json?token=${server.token}`)).status).toBe(404);
+    expect((await fetch(`${base}/assets/`)).status).toBe(401);
+    expect((await fetch(`${base}/assets/?token=${server.token}`)).status).toBe(404);
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve) => {
       request({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'attacker.example:80' } }, (res) => resolve(res.statusCode ?? 0)).end();

@@ -1,7 +1,7 @@
 // Moving a model in and out of FlowDesk: export a checkpoint's model.json and
 // weights.safetensors to a folder (the documented open format), and import such a folder as a
 // new run, after checking that it loads.
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
@@ -13,6 +13,28 @@ import { createRunDir, writeRunJson } from './run-folder.ts';
 import { encodeSafetensors } from './safetensors.ts';
 
 const FILES = ['model.json', 'weights.safetensors'] as const;
+/** model.json holds a few settings; anything near this size is not one. */
+const MAX_MODEL_JSON_BYTES = 1024 * 1024;
+/** The most Node reads into one buffer (about 2 GB on 64-bit). */
+const MAX_WEIGHTS_BYTES = 2 ** 31 - 1;
+
+/**
+ * Refuses files of a foreign folder that would block or exhaust the reader before the strict
+ * parsers see a byte: a FIFO blocks a read forever, a link to /dev/zero never ends.
+ */
+async function checkImportFile(dir: string, name: (typeof FILES)[number]): Promise<void> {
+  const path = join(dir, name);
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} ${code === 'ENOENT' ? 'is missing' : `cannot be read (${code})`}; an exported model folder holds model.json and weights.safetensors.`);
+  }
+  if (!info.isFile()) throw new CheckpointError('BAD_CHECKPOINT', `${path} is not a regular file (a folder, device or pipe); it cannot be a model file.`);
+  const max = name === 'model.json' ? MAX_MODEL_JSON_BYTES : MAX_WEIGHTS_BYTES;
+  if (info.size > max) throw new CheckpointError('BAD_CHECKPOINT', `${path} is ${info.size.toLocaleString('en')} bytes, over the ${max.toLocaleString('en')}-byte limit for ${name}.`);
+}
 
 /** Copies the model of `checkpointDir` into `outDir` (new or empty); returns the files written. */
 export async function exportModel(checkpointDir: string, outDir: string): Promise<string[]> {
@@ -32,6 +54,7 @@ export async function exportModel(checkpointDir: string, outDir: string): Promis
 
 /** Checks an exported model folder and adds it to `runsDir` as a run; returns its folder. */
 export async function importModel(dir: string, runsDir: string, name?: string): Promise<string> {
+  for (const file of FILES) await checkImportFile(dir, file);
   const { model, json } = await loadModelDir(dir);
   model.dispose();
   const runDir = await createRunDir(runsDir, name ?? `imported-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'model'}`);

@@ -1,5 +1,6 @@
 // Imports a folder of images for training: scan, decode a few at a time, skip and report bad
 // files, split deterministically, and cache the result so the next start is instant.
+import { constants } from 'node:buffer';
 import { realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ConfigError, DataError } from '../errors.ts';
@@ -15,6 +16,11 @@ import { splitIndices } from './split.ts';
  * flight keep both cores busy while others wait on the disk; more only adds memory.
  */
 const DECODE_CONCURRENCY = 4;
+/**
+ * Files per block of decoded pixels. Blocks are allocated when an image in them decodes, so a
+ * folder of a hundred thousand captions and a few images costs memory for the images only.
+ */
+const BLOCK_FILES = 1024;
 const FORMATS = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
 
 type ResolvedOptions = Required<Pick<ImportOptions, 'size' | 'channels' | 'valFraction' | 'maxInputPixels'>> & ImportOptions;
@@ -55,24 +61,49 @@ function pathOf(folder: string, rel: string): string {
   return join(folder, ...rel.split('/'));
 }
 
+/**
+ * The decoded images end up in one array, which holds at most constants.MAX_LENGTH bytes (4 GiB
+ * on 64-bit Node). Past that the import stops with this, not a RangeError after the memory is spent.
+ */
+function tooManyPixels(folder: string, opts: ResolvedOptions): ConfigError {
+  const limit = constants.MAX_LENGTH;
+  const shown = limit >= 2 ** 30 ? `${(limit / 2 ** 30).toFixed(0)} GB` : `${limit.toLocaleString('en')} bytes`;
+  const room = Math.floor(limit / (opts.size * opts.size * opts.channels));
+  return new ConfigError(
+    'BAD_CONFIG',
+    `${folder} holds more images than one import can keep at ${opts.size} x ${opts.size} x ${opts.channels} pixels (${shown}, room for ${room.toLocaleString('en')}); choose a smaller size or a smaller folder.`,
+  );
+}
+
 async function decodeFolder(folder: string, files: readonly ScannedFile[], opts: ResolvedOptions): Promise<DecodedFolder> {
   const per = opts.size * opts.size * opts.channels;
-  // One slot per file, compacted at the end: no second copy of every image.
-  const slots = new Uint8Array(files.length * per);
+  const blocks: (Uint8Array | undefined)[] = [];
+  const slot = (i: number): Uint8Array => {
+    const b = Math.floor(i / BLOCK_FILES);
+    const block = (blocks[b] ??= new Uint8Array(Math.min(BLOCK_FILES, files.length - b * BLOCK_FILES) * per));
+    return block.subarray((i % BLOCK_FILES) * per, ((i % BLOCK_FILES) + 1) * per);
+  };
   const used = new Array<boolean>(files.length).fill(false);
+  let count = 0;
+  let failure: ConfigError | null = null;
   const skipped: DecodedFolder['skipped'] = [];
   let ignored = 0;
   const report = throttledProgress(opts.onProgress, files.length, 'Decoding images');
   let next = 0;
   let done = 0;
   const work = async () => {
-    while (next < files.length && !opts.signal?.aborted) {
+    while (next < files.length && !opts.signal?.aborted && failure === null) {
       const i = next++;
       try {
         const bytes = await readFolderFile(pathOf(folder, files[i].rel), opts.maxInputPixels);
         if (bytes === null) ignored++;
         else {
-          slots.set(await decodeImageBuffer(bytes, opts), i * per);
+          const pixels = await decodeImageBuffer(bytes, opts);
+          if (++count * per > constants.MAX_LENGTH) {
+            failure ??= tooManyPixels(folder, opts);
+            return;
+          }
+          slot(i).set(pixels);
           used[i] = true;
         }
       } catch (err) {
@@ -83,15 +114,20 @@ async function decodeFolder(folder: string, files: readonly ScannedFile[], opts:
     }
   };
   await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, files.length) }, work));
+  if (failure) throw failure;
   throwIfCancelled(opts.signal, folder);
+  const pixels = new Uint8Array(count * per);
   const rels: string[] = [];
   files.forEach((f, i) => {
-    if (!used[i]) return;
-    slots.copyWithin(rels.length * per, i * per, (i + 1) * per);
-    rels.push(f.rel);
+    if (used[i]) {
+      pixels.set(slot(i), rels.length * per);
+      rels.push(f.rel);
+    }
+    // Each block is let go once copied, so the two copies never both hold every image.
+    if (i % BLOCK_FILES === BLOCK_FILES - 1) blocks[Math.floor(i / BLOCK_FILES)] = undefined;
   });
   skipped.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { rels, pixels: slots.subarray(0, rels.length * per), skipped, ignored };
+  return { rels, pixels, skipped, ignored };
 }
 
 function noImagesError(folder: string, found: number, ignored: number, skipped: SkippedFile[]): DataError {

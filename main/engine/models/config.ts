@@ -47,22 +47,30 @@ export type ResolvedRealNvpConfig = Required<RealNvpConfig>;
 export type ResolvedNiceConfig = Required<NiceConfig>;
 export type ResolvedModelConfig = ResolvedGlowConfig | ResolvedRealNvpConfig | ResolvedNiceConfig;
 
+/** An untrusted value as a person reads it: JSON.stringify writes Infinity (1e400 in a file) as null. */
+function shown(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value)).slice(0, 80);
+}
+
 function intIn(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError('BAD_CONFIG', `${field} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}.`);
+    throw new ConfigError('BAD_CONFIG', `${field} must be a whole number from ${min} to ${max}, got ${shown(value)}.`);
   }
   return value;
 }
 
 function oneOf<T extends string | number>(value: unknown, field: string, options: readonly T[]): T {
   if (!options.includes(value as T)) {
-    throw new ConfigError('BAD_CONFIG', `${field} must be one of ${options.join(', ')}, got ${JSON.stringify(value)}.`);
+    throw new ConfigError('BAD_CONFIG', `${field} must be one of ${options.join(', ')}, got ${shown(value)}.`);
   }
   return value as T;
 }
 
 export function resolveModelConfig(config: ModelConfig): ResolvedModelConfig {
-  const kind = oneOf(config?.kind, 'model', ['glow', 'realnvp', 'nice'] as const);
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ConfigError('BAD_CONFIG', `a model config must be an object with a "kind", got ${shown(config)}.`);
+  }
+  const kind = oneOf(config.kind, 'kind', ['glow', 'realnvp', 'nice'] as const);
   const size = intIn(config.size ?? 32, 'size', 2, 512);
   const channels = oneOf(config.channels ?? 3, 'channels', [1, 3] as const);
   if (kind === 'nice') {

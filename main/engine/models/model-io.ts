@@ -41,7 +41,7 @@ export function exportWeights(model: FlowModel): Record<string, NamedArray> {
 /** Checks a parsed model.json and returns it typed; `source` names the file in errors. */
 export function parseModelJson(value: unknown, source: string): ModelJson {
   const v = value as Partial<ModelJson> | null;
-  if (!v || typeof v !== 'object') throw new CheckpointError('BAD_CHECKPOINT', `${source}: not a JSON object.`);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new CheckpointError('BAD_CHECKPOINT', `${source}: not a JSON object.`);
   if (v.format !== MODEL_FORMAT) {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "format" must be "${MODEL_FORMAT}", got ${JSON.stringify(v.format)}.`);
   }
@@ -52,8 +52,9 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "initialised" must be true or false.`);
   }
   if (!Number.isInteger(v.nBits) || v.nBits! < 1 || v.nBits! > 8) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "nBits" must be a whole number from 1 to 8.`);
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "nBits" must be a whole number from 1 to 8, got ${typeof v.nBits === 'number' ? v.nBits : JSON.stringify(v.nBits)}.`);
   }
+  if (v.config === undefined) throw new CheckpointError('BAD_CHECKPOINT', `${source}: "config" is missing; it describes the model (kind, size, levels...).`);
   let config: ResolvedModelConfig;
   try {
     config = resolveModelConfig(v.config as ModelConfig);
@@ -97,8 +98,48 @@ export function importWeights(model: FlowModel, weights: Record<string, NamedArr
   });
 }
 
+/**
+ * Fewest values a model of this config holds: its coupling networks' weights alone (biases,
+ * ActNorm, 1x1 convolutions and priors only add). A lower bound, so no real checkpoint is
+ * refused by comparing against it; model-json-hostile.test checks it stays within a factor of 2.
+ */
+export function minParameterCount(c: ResolvedModelConfig): number {
+  if (c.kind === 'nice') {
+    const half = (c.size * c.size * c.channels) / 2;
+    return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);
+  }
+  const net = (inChannels: number, outChannels: number) => 9 * inChannels * c.hidden + c.hidden * c.hidden + 9 * c.hidden * outChannels;
+  let channels = c.channels;
+  let total = 0;
+  for (let level = 0; level < c.levels; level++) {
+    const last = level === c.levels - 1;
+    if (c.kind === 'glow') {
+      channels *= 4;
+      const transformed = channels / 2;
+      total += c.depth * net(channels / 2, c.coupling === 'affine' ? 2 * transformed : transformed);
+    } else {
+      total += (last ? c.depth + 1 : c.depth) * net(channels, 2 * channels);
+      if (last) break;
+      channels *= 4;
+      total += c.depth * net(channels / 2, channels);
+    }
+    if (!last) channels /= 2;
+  }
+  return total;
+}
+
 /** A model rebuilt from model.json and its weights. */
 export function loadModel(json: ModelJson, weights: Record<string, NamedArray>, source: string): FlowModel {
+  // Building comes before the name-by-name check, so a config that lies about the model's size
+  // (billions of parameters beside a small weights file) must be caught first, or it exhausts memory.
+  const needed = minParameterCount(json.config);
+  const held = Object.values(weights).reduce((sum, w) => sum + w.data.length, 0);
+  if (needed > held) {
+    throw new CheckpointError(
+      'BAD_CHECKPOINT',
+      `${source}: holds ${held.toLocaleString('en')} values, but model.json describes a ${json.config.kind} model of at least ${needed.toLocaleString('en')} parameters; the two files do not belong together.`,
+    );
+  }
   let model: FlowModel;
   try {
     model = createModel(json.config, 0);
