@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'scratch/**', 'runs/**', 'renderer/**/*.vue'] },
+  { ignores: ['**/out/**', 'dist/**', 'node_modules/**', '**/scratch/**', 'runs/**', 'renderer/**/*.vue'] },
   ...tseslint.configs.recommended,
   {
     rules: {

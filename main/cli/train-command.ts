@@ -1,6 +1,6 @@
 // `flowdesk train`: start a run on a folder (or the bundled digits) or resume one, with a
 // progress bar, and Ctrl-C that stops after writing a checkpoint.
-import type { BackendName } from '../engine/backend.ts';
+import { BACKEND_ORDER, type BackendName } from '../engine/backend.ts';
 import { announceBackend } from './announce-backend.ts';
 import { resolveModelConfig, type ModelConfig, type ModelKind } from '../engine/models/config.ts';
 import { presetConfig, type PresetName } from '../engine/models/presets.ts';
@@ -39,7 +39,7 @@ Training:
   --checkpoint-every N  steps between checkpoints (default 100)
   --out DIR          folder for run folders (default ./runs)
   --name NAME        run folder name (default: time and model)
-  --backend node-gpu|node|wasm|cpu  force a compute backend (or FLOWDESK_BACKEND)
+  --backend node-gpu|webgpu|node|wasm|cpu  force a compute backend (or FLOWDESK_BACKEND)
   --resume RUN       continue RUN from its last whole checkpoint
   --json             print events as JSON lines instead of a progress bar`;
 
@@ -70,7 +70,6 @@ const options = {
   json: { type: 'boolean' },
 } as const;
 
-const BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 
 function modelFromArgs(values: Record<string, string | boolean | undefined>, bundled: boolean): ModelConfig {
   const kind = choiceOption(values, 'model', ['glow', 'realnvp', 'nice'] as const) ?? ('glow' as ModelKind);
@@ -148,7 +147,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     log(trainUsage);
     return 0;
   }
-  const backend = choiceOption(values, 'backend', BACKENDS) as BackendName | undefined;
+  const backend = choiceOption(values, 'backend', BACKEND_ORDER) as BackendName | undefined;
   const json = values.json === true;
   const controller = new AbortController();
   let interrupts = 0;
