@@ -23,7 +23,8 @@ export interface BackendReport {
   adapter?: { description: string; software: boolean };
 }
 
-const require = createRequire(import.meta.url);
+// Not named `require`: the CommonJS bundle of the app worker already declares one.
+const requireOptional = createRequire(import.meta.url);
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
@@ -37,7 +38,7 @@ async function load(name: BackendName, forced: boolean, allowSoftwareGpu: boolea
     case 'node': {
       const pkg = name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
       try {
-        require(pkg);
+        requireOptional(pkg);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'MODULE_NOT_FOUND') throw new Error(`${pkg} is not installed (its libtensorflow download is optional)`);
@@ -54,7 +55,7 @@ async function load(name: BackendName, forced: boolean, allowSoftwareGpu: boolea
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       // Point at the .wasm files explicitly so this also works when the engine is bundled.
-      const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+      const dir = dirname(requireOptional.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths(`${join(dir, 'dist')}/`);
       if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend failed to initialise');
       return { tfBackend: 'wasm', simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true };
@@ -124,7 +125,7 @@ function isSoftwareAdapter(info: GpuAdapterInfo): boolean {
 /** The file URL of the optional `webgpu` package, resolved (not imported, so it stays out of bundles). */
 function dawnEntry(): string {
   try {
-    return pathToFileURL(require.resolve('webgpu')).href;
+    return pathToFileURL(requireOptional.resolve('webgpu')).href;
   } catch {
     throw new Error('the webgpu package (Dawn) is not installed (it is optional)');
   }
