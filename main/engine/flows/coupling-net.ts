@@ -1,7 +1,7 @@
 // The network inside a coupling layer: conv3x3 -> ReLU -> conv1x1 -> ReLU -> zero-initialised
 // conv3x3, as in Glow. Its zero start makes every coupling begin as the identity.
 import * as tf from '../tf.ts';
-import { conv1x1, conv2d } from '../ops/conv2d.ts';
+import { conv1x1Bias, conv2dBias } from '../ops/conv2d.ts';
 import type { Rng } from '../random.ts';
 import { heNormal } from './init.ts';
 import type { ParamScope } from './params.ts';
@@ -24,8 +24,8 @@ export class CouplingNet {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const h1 = tf.relu(tf.add(conv2d(x, this.w1 as tf.Tensor4D, 'same'), this.b1)) as tf.Tensor4D;
-      const h2 = tf.relu(tf.add(conv1x1(h1, this.w2 as tf.Tensor2D), this.b2)) as tf.Tensor4D;
+      const h1 = conv2dBias(x, this.w1 as tf.Tensor4D, this.b1 as tf.Tensor1D, 'relu');
+      const h2 = conv1x1Bias(h1, this.w2 as tf.Tensor2D, this.b2 as tf.Tensor1D, 'relu');
       return this.out.apply(h2);
     });
   }

@@ -24,9 +24,13 @@ export function gaussianLogDensity(z: tf.Tensor4D, p: GaussianParams | null): tf
 /** mean + temperature * std * eps, with eps drawn from `rng` (so a seed fixes the sample). */
 export function sampleGaussian(shape: number[], p: GaussianParams | null, temperature: number, rng: Rng): tf.Tensor4D {
   const size = shape.reduce((a, b) => a * b, 1);
-  const eps = rng.fillNormal(new Float32Array(size), temperature);
+  return gaussianFromNoise(rng.fillNormal(new Float32Array(size), temperature), shape, p);
+}
+
+/** mean + std * noise, for standard-normal noise already multiplied by the temperature. */
+export function gaussianFromNoise(noise: Float32Array, shape: number[], p: GaussianParams | null): tf.Tensor4D {
   return tf.tidy(() => {
-    const e = tf.tensor4d(eps, shape as [number, number, number, number]);
+    const e = tf.tensor4d(noise, shape as [number, number, number, number]);
     return p ? (tf.add(p.mean, tf.mul(tf.exp(p.logs), e)) as tf.Tensor4D) : e;
   });
 }

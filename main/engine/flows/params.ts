@@ -7,12 +7,19 @@ export class ParamStore {
   readonly variables = new Map<string, tf.Variable>();
   /** Fixed tensors saved with the weights but never trained (variables so loading can assign). */
   readonly buffers = new Map<string, tf.Variable>();
+  private readonly disposeHooks: (() => void)[] = [];
 
   scope(prefix: string): ParamScope {
     return new ParamScope(this, prefix);
   }
 
+  /** Runs `hook` when the store is disposed (helpers tied to a model's life, such as its replicas). */
+  onDispose(hook: () => void): void {
+    this.disposeHooks.push(hook);
+  }
+
   dispose(): void {
+    for (const hook of this.disposeHooks.splice(0)) hook();
     for (const v of this.variables.values()) v.dispose();
     for (const b of this.buffers.values()) b.dispose();
     this.variables.clear();

@@ -1,6 +1,7 @@
 // Stride-1 NHWC convolutions for the flows, with gradients written in tfjs ops where a backend
 // lacks the native kernels: wasm has no Conv2DBackpropFilter, and its conv2dTranspose and
-// transposed matMul are several times slower than a forward conv or a plain matMul.
+// transposed matMul are several times slower than a forward conv or a plain matMul. The *Bias
+// variants fuse bias and ReLU into the forward kernel (see docs/performance.md for the profile).
 import * as tf from '../tf.ts';
 
 /** Backends whose native conv gradients are missing or slow; others use tfjs's own. */
@@ -10,9 +11,18 @@ function useCustomGradient(): boolean {
   return CUSTOM_GRADIENT_BACKENDS.has(tf.getBackend());
 }
 
-/** [kh, kw, in, out] -> spatially flipped [kh, kw, out, in], the filter of the input gradient. */
+/**
+ * [kh, kw, in, out] -> spatially flipped [kh, kw, out, in], the filter of the input gradient.
+ * The flip is a product with the anti-identity over the kh*kw taps: wasm's Reverse (and Gather)
+ * take about ten times as long for a 3x3x128x48 filter.
+ */
 function flippedTransposed(filter: tf.Tensor4D): tf.Tensor4D {
-  return tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+  const [kh, kw, cin, cout] = filter.shape;
+  const taps = kh * kw;
+  const anti = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) anti[t * taps + (taps - 1 - t)] = 1;
+  const flipped = tf.matMul(tf.tensor2d(anti, [taps, taps]), tf.reshape(filter, [taps, cin * cout]));
+  return tf.transpose(tf.reshape(flipped, [kh, kw, cin, cout]), [0, 1, 3, 2]);
 }
 
 /** [N, H', W', kh*kw*C] patches in the filter's (i, j, c) order: im2col as one concat. */
@@ -29,27 +39,51 @@ function samePadding(k: number): [number, number] {
   return [Math.floor((k - 1) / 2), Math.ceil((k - 1) / 2)];
 }
 
-/** dL/dfilter = im2col(x)^T dy, with the transpose made explicit (fast on wasm). */
-function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], padding: 'same' | 'valid'): tf.Tensor4D {
+/**
+ * dL/dfilter, and with `withBias` the bias gradient (dy summed over pixels). Wide inputs and
+ * narrow outputs (a coupling net's last conv): one convolution with the batch as channels,
+ * x^T [in, H, W, N] with dy^T [H, W, N, out] as the filter, so no patches are copied. Otherwise
+ * im2col(x)^T dy with the transpose made explicit (fast on wasm).
+ */
+function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], padding: 'same' | 'valid', withBias = false): [tf.Tensor4D, tf.Tensor1D | null] {
   const [kh, kw, cin, cout] = filterShape;
   const [, outH, outW] = dy.shape;
+  const dy2d = tf.reshape(dy, [-1, cout]) as tf.Tensor2D;
+  if ((kh > 1 || kw > 1) && cout <= 8 * cin) {
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = padding === 'same' ? [[0, 0], samePadding(kh), samePadding(kw), [0, 0]] : [[0, 0], [0, 0], [0, 0], [0, 0]];
+    const byChannel = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
+    const dyAsFilter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    const dw = tf.transpose(tf.conv2d(byChannel, dyAsFilter, 1, pad), [1, 2, 0, 3]) as tf.Tensor4D;
+    return [dw, withBias ? columnSums(dy2d) : null];
+  }
   const padded = padding === 'same' ? tf.pad(x, [[0, 0], samePadding(kh), samePadding(kw), [0, 0]]) : x;
   const cols = tf.reshape(patches(padded, kh, kw, outH, outW), [-1, kh * kw * cin]);
-  const dy2d = tf.reshape(dy, [-1, cout]);
-  return tf.reshape(tf.matMul(tf.transpose(cols), dy2d), [kh, kw, cin, cout]);
+  if (!withBias) return [tf.reshape(tf.matMul(tf.transpose(cols), dy2d), [kh, kw, cin, cout]), null];
+  const [dw, db] = weightAndBiasGradient(tf.transpose(cols) as tf.Tensor2D, dy2d);
+  return [tf.reshape(dw, [kh, kw, cin, cout]), db];
+}
+
+/**
+ * xT g and g summed over its rows from one matMul: a row of ones appended to xT [K, M] (one
+ * contiguous copy) saves packing g [M, N] a second time, which costs about as much as the sum.
+ */
+function weightAndBiasGradient(xT: tf.Tensor2D, g: tf.Tensor2D): [tf.Tensor2D, tf.Tensor1D] {
+  const [k, m] = xT.shape;
+  const both = tf.matMul(tf.concat([xT, tf.ones([1, m])], 0), g);
+  return [tf.slice(both, [0, 0], [k, -1]) as tf.Tensor2D, tf.reshape(tf.slice(both, [k, 0], [1, -1]), [g.shape[1]]) as tf.Tensor1D];
 }
 
 /** dL/dx = conv(dy, flipped filter): full correlation for 'valid', same-size for odd 'same'. */
 function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, padding: 'same' | 'valid'): tf.Tensor4D {
   const [kh, kw] = filter.shape;
-  const flipped = flippedTransposed(filter);
+  const flipped = kh === 1 && kw === 1 ? (tf.transpose(filter, [0, 1, 3, 2]) as tf.Tensor4D) : flippedTransposed(filter);
   if (padding === 'same') {
     // For an even kernel the forward pads more at the end; the gradient pads the mirror image.
     const [pt, pb] = samePadding(kh);
     const [pl, pr] = samePadding(kw);
-    return tf.conv2d(tf.pad(dy, [[0, 0], [pb, pt], [pr, pl], [0, 0]]), flipped, 1, 'valid');
+    return tf.conv2d(dy, flipped, 1, [[0, 0], [pb, pt], [pr, pl], [0, 0]]);
   }
-  return tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), flipped, 1, 'valid');
+  return tf.conv2d(dy, flipped, 1, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
 }
 
 type BinaryOp = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -64,7 +98,7 @@ function convWithCustomGradient(padding: 'same' | 'valid'): BinaryOp {
       gradFunc: (dy, saved) => {
         const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor4D];
         const g = dy as tf.Tensor4D;
-        return [inputGradient(g, sf, padding), filterGradient(sx, g, sf.shape, padding)];
+        return [inputGradient(g, sf, padding), filterGradient(sx, g, sf.shape, padding)[0]];
       },
     };
   }) as unknown as BinaryOp;
@@ -101,6 +135,81 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 export function conv1x1(x: tf.Tensor4D, w: tf.Tensor2D): tf.Tensor4D {
   const [n, h, wd, c] = x.shape;
   return tf.reshape(dense(tf.reshape(x, [n * h * wd, c]), w), [n, h, wd, w.shape[1]]);
+}
+
+export type Activation = 'linear' | 'relu';
+
+/** Sum over every row of [M, C]: a matMul with ones, far faster on wasm than Sum over axis 0. */
+function columnSums(g: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(tf.matMul(tf.ones([1, g.shape[0]]), g), [g.shape[1]]) as tf.Tensor1D;
+}
+
+/** dy through the activation, read from the layer's output (relu' is 1 where the output is positive). */
+function throughActivation(dy: tf.Tensor, y: tf.Tensor, activation: Activation): tf.Tensor {
+  return activation === 'relu' ? tf.mul(dy, tf.step(y)) : dy;
+}
+
+type TernaryOp = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
+
+function convBiasWithCustomGradient(activation: Activation): TernaryOp {
+  return tf.customGrad((x, filter, bias, save) => {
+    const xs = x as tf.Tensor4D;
+    const f = filter as tf.Tensor4D;
+    const y = tf.fused.conv2d({ x: xs, filter: f, strides: 1, pad: 'same', bias: bias as tf.Tensor, activation });
+    (save as unknown as (t: tf.Tensor[]) => void)([xs, f, y]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [sx, sf, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const g = throughActivation(dy as tf.Tensor, sy, activation) as tf.Tensor4D;
+        const [dw, db] = filterGradient(sx, g, sf.shape, 'same', true);
+        return [inputGradient(g, sf, 'same'), dw, db!];
+      },
+    };
+  }) as unknown as TernaryOp;
+}
+
+const customConvBias = { linear: convBiasWithCustomGradient('linear'), relu: convBiasWithCustomGradient('relu') };
+
+/**
+ * activation(conv2d(x, filter, 'same') + bias): one fused kernel forward (bias and ReLU ride on
+ * the convolution), and on wasm hand-written gradients with the bias gradient as a matMul.
+ */
+export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor4D {
+  if (!useCustomGradient()) return tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation });
+  return customConvBias[activation](x, filter, bias) as tf.Tensor4D;
+}
+
+function denseBiasWithCustomGradient(activation: Activation): TernaryOp {
+  return tf.customGrad((x, w, bias, save) => {
+    const x2 = x as tf.Tensor2D;
+    const w2 = w as tf.Tensor2D;
+    const y = tf.fused.matMul({ a: x2, b: w2, bias: bias as tf.Tensor, activation });
+    (save as unknown as (t: tf.Tensor[]) => void)([x2, w2, y]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const g = throughActivation(dy as tf.Tensor, sy, activation) as tf.Tensor2D;
+        const [dw, db] = weightAndBiasGradient(tf.transpose(sx) as tf.Tensor2D, g);
+        return [tf.matMul(g, tf.transpose(sw)), dw, db];
+      },
+    };
+  }) as unknown as TernaryOp;
+}
+
+const customDenseBias = { linear: denseBiasWithCustomGradient('linear'), relu: denseBiasWithCustomGradient('relu') };
+
+/** activation(x w + bias) for x [M, K], w [K, N]: one fused kernel forward, as conv2dBias. */
+export function denseBias(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor2D {
+  if (!useCustomGradient()) return tf.fused.matMul({ a: x, b: w, bias, activation }) as tf.Tensor2D;
+  return customDenseBias[activation](x, w, bias) as tf.Tensor2D;
+}
+
+/** activation(1x1 convolution + bias) as a fused matMul over pixels: x [N, H, W, C], w [C, C']. */
+export function conv1x1Bias(x: tf.Tensor4D, w: tf.Tensor2D, bias: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor4D {
+  const [n, h, wd, c] = x.shape;
+  return tf.reshape(denseBias(tf.reshape(x, [n * h * wd, c]), w, bias, activation), [n, h, wd, w.shape[1]]);
 }
 
 /**

@@ -23,6 +23,36 @@ function bytesPerImage(c: ResolvedModelConfig): number {
   return total * OVERHEAD;
 }
 
+/**
+ * Multiply-adds of one image's forward pass through the coupling networks (they dominate the
+ * cost): each conv weight is used once per pixel of its level, each MLP weight once.
+ */
+export function forwardMacsPerImage(c: ResolvedModelConfig): number {
+  const net = (condition: number, out: number) => 9 * condition * c.hidden + c.hidden * c.hidden + 9 * c.hidden * out;
+  if (c.kind === 'nice') {
+    const half = (c.size * c.size * c.channels) / 2;
+    return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);
+  }
+  let side = c.size;
+  let channels = c.channels;
+  let total = 0;
+  for (let level = 0; level < c.levels; level++) {
+    const last = level === c.levels - 1;
+    if (c.kind === 'realnvp') {
+      // Checkerboard couplings see every channel and predict a scale and shift for each.
+      total += (last ? c.depth + 1 : c.depth) * side * side * net(channels, 2 * channels);
+      if (last) break;
+    }
+    side /= 2;
+    channels *= 4;
+    const transformed = channels / 2;
+    const out = c.kind === 'glow' && c.coupling === 'additive' ? transformed : 2 * transformed;
+    total += c.depth * side * side * net(channels / 2, out);
+    if (!last) channels /= 2;
+  }
+  return total;
+}
+
 /** Largest micro-batch (a divisor-free cap) whose activations fit the budget; at least 1. */
 export function autoMicroBatch(config: ResolvedModelConfig, batch: number): number {
   return Math.max(1, Math.min(batch, Math.floor(ACTIVATION_BUDGET / bytesPerImage(config))));
@@ -35,27 +65,37 @@ export interface StepGradients {
   grads: Record<string, tf.Tensor>;
 }
 
-export function batchGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number): StepGradients {
+/**
+ * Loss and gradients of the mean bits per dim over `total` images, from the `batch` images in
+ * `data` (all of them unless a data-parallel share), in near-equal passes of at most `microBatch`.
+ */
+export function batchGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, total = batch): StepGradients {
   const { size, channels } = model.config;
   const per = size * size * channels;
   const names = [...model.params.variables.keys()];
   const vars = [...model.params.variables.values()];
   const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]));
+  const passes = Math.ceil(batch / Math.max(1, microBatch));
   let loss = 0;
-  let sum: Record<string, tf.Tensor> = {};
-  for (let start = 0; start < batch; start += microBatch) {
-    const n = Math.min(microBatch, batch - start);
-    const weight = n / batch;
+  let sum: Record<string, tf.Tensor> | null = null;
+  for (let pass = 0, start = 0; pass < passes; pass++) {
+    const n = Math.floor((batch * (pass + 1)) / passes) - start;
     const x = tf.tensor4d(data.subarray(start * per, (start + n) * per), [n, size, size, channels]);
-    const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(model, x, nBits)) as tf.Scalar, vars);
-    loss += value.dataSync()[0] * weight;
-    const next: Record<string, tf.Tensor> = {};
-    for (const [k, g] of Object.entries(grads)) {
-      const name = nameOf.get(k)!;
-      next[name] = tf.tidy(() => (sum[name] ? tf.add(sum[name], tf.mul(g, weight)) : weight === 1 ? tf.clone(g) : tf.mul(g, weight)));
+    // The pass's share of the mean, weighted before backprop: its gradients need no rescaling.
+    const weight = n / total;
+    const { value, grads } = tf.variableGrads(() => tf.mul(tf.mean(bitsPerDim(model, x, nBits)), weight) as tf.Scalar, vars);
+    loss += value.dataSync()[0];
+    tf.dispose([x, value]);
+    const named: Record<string, tf.Tensor> = {};
+    for (const [k, g] of Object.entries(grads)) named[nameOf.get(k)!] = g;
+    if (sum) {
+      const previous: Record<string, tf.Tensor> = sum;
+      sum = Object.fromEntries(Object.entries(named).map(([name, g]) => [name, tf.add(previous[name], g)]));
+      tf.dispose([...Object.values(previous), ...Object.values(named)]);
+    } else {
+      sum = named;
     }
-    tf.dispose([x, value, ...Object.values(grads), ...Object.values(sum)]);
-    sum = next;
+    start += n;
   }
-  return { loss, grads: sum };
+  return { loss, grads: sum ?? {} };
 }
