@@ -6,7 +6,16 @@ import { rendererConfig } from './renderer/vite.config.ts';
 
 export default defineConfig({
   main: {
-    build: { rolldownOptions: { input: { index: resolve(__dirname, 'main/index.ts'), worker: resolve(__dirname, 'main/worker/entry.ts') } } },
+    build: {
+      rolldownOptions: {
+        input: {
+          index: resolve(__dirname, 'main/index.ts'),
+          worker: resolve(__dirname, 'main/worker/entry.ts'),
+          // Replica threads for data-parallel training and sampling (models/model-replicas.ts finds it by this name).
+          'model-replica': resolve(__dirname, 'main/engine/models/model-replica-entry.ts'),
+        },
+      },
+    },
   },
   preload: {
     build: {

@@ -1,17 +1,27 @@
 // Latent exploration on a loaded model: reconstruct images, interpolate between two or four,
 // build and apply attribute directions, and rank images by bits per dimension. Images go in
 // and come out as NHWC uint8 pixels; inputs sit at the centre of their n-bit bins, so an
-// invertible model reconstructs them exactly up to float error.
+// invertible model reconstructs them exactly up to float error. Batches of images are split
+// across the model's replica threads (one wasm instance each).
 import * as tf from '../tf.ts';
 import type { ImageSet } from '../data/index.ts';
-import { toPixels } from '../data/index.ts';
-import type { FlowModel } from '../models/flow-model.ts';
-import { bitsPerDimOfSet } from '../train/evaluate.ts';
+import { dequantize, gatherBatch, toPixels } from '../data/index.ts';
+import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import { defaultThreads, ModelReplicas } from '../models/model-replicas.ts';
+import { throwIfAborted } from '../progress.ts';
+import { Rng } from '../random.ts';
 import { flatten, gridPoint, mix, unflatten, type Latents } from './latents.ts';
 
 export interface Explorer {
   model: FlowModel;
   nBits: number;
+  /** Threads a batch of images is split across (wasm and cpu backends). Defaults to min(2, the cores available). */
+  threads?: number;
+}
+
+/** The model's replicas when a batch of `n` images is worth splitting. */
+function replicas(e: Explorer, n: number): ModelReplicas | null {
+  return n >= 2 ? ModelReplicas.for(e.model, e.threads ?? defaultThreads()) : null;
 }
 
 /** Pixels to model space at the centre of each n-bit bin (no dequantization noise). */
@@ -24,11 +34,18 @@ export function centred(pixels: Uint8Array, nBits: number): Float32Array {
 function encodePixels(e: Explorer, pixels: Uint8Array): Latents {
   const { size, channels } = e.model.config;
   const n = pixels.length / (size * size * channels);
-  return tf.tidy(() => e.model.encode(tf.tensor4d(centred(pixels, e.nBits), [n, size, size, channels])));
+  const x = centred(pixels, e.nBits);
+  const split = replicas(e, n);
+  return split ? split.encode(x, n) : tf.tidy(() => e.model.encode(tf.tensor4d(x, [n, size, size, channels])));
 }
 
 function decodeToPixels(e: Explorer, zs: Latents): Uint8Array {
-  return tf.tidy(() => toPixels(e.model.decode(zs).dataSync(), e.nBits));
+  const split = replicas(e, zs[0].shape[0]);
+  const images = split ? split.decode(zs) : e.model.decode(zs);
+  // Read outside tf.tidy: tidy would walk every element of a returned typed array.
+  const pixels = toPixels(images.dataSync() as Float32Array, e.nBits);
+  images.dispose();
+  return pixels;
 }
 
 export interface Reconstruction {
@@ -138,8 +155,30 @@ export interface RankedImage {
   bpd: number;
 }
 
-/** Every image's bits per dim, least typical (highest) first. */
+/** Images scored per batch in ranking; split across the threads. */
+const RANK_BATCH = 128;
+
+/**
+ * Every image's bits per dim, least typical (highest) first. Dequantization noise is seeded (0)
+ * and drawn in image order, as the evaluation's is, so scores do not depend on the batch size.
+ */
 export function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): RankedImage[] {
-  const bpd = bitsPerDimOfSet(e.model, set, { nBits: e.nBits, seed: 0, onBatch, signal });
+  const rng = new Rng(0);
+  const bpd = new Float64Array(set.count);
+  const { size, channels } = set;
+  const split = replicas(e, Math.min(RANK_BATCH, set.count));
+  for (let start = 0; start < set.count; start += RANK_BATCH) {
+    throwIfAborted(signal, 'Ranking');
+    const n = Math.min(RANK_BATCH, set.count - start);
+    const x = dequantize(gatherBatch(set, Int32Array.from({ length: n }, (_, i) => start + i)), e.nBits, rng);
+    if (split && n >= 2) {
+      bpd.set(split.bitsPerDim(x, n, e.nBits), start);
+    } else {
+      const t = tf.tidy(() => bitsPerDim(e.model, tf.tensor4d(x, [n, size, size, channels]), e.nBits));
+      bpd.set(t.dataSync(), start);
+      t.dispose();
+    }
+    onBatch?.(start + n, set.count);
+  }
   return set.paths.map((path, i) => ({ path, bpd: bpd[i] })).sort((a, b) => b.bpd - a.bpd);
 }

@@ -29,7 +29,19 @@ export interface FlowModel {
   decode(zs: tf.Tensor4D[]): tf.Tensor4D;
   /** n images with every level's prior standard deviation scaled by `temperature`. */
   sample(n: number, temperature: number, rng: Rng): tf.Tensor4D;
+  /** Shapes [H, W, C] of the standard-normal noise `sample` draws, in the order it draws them. */
+  readonly noiseShapes: readonly [number, number, number][];
+  /**
+   * `sample` with its noise given (see `drawNoise`): noise[i] holds n * H * W * C values for
+   * noiseShapes[i], already multiplied by the temperature. Lets a batch of samples be split.
+   */
+  sampleFromNoise(noise: readonly Float32Array[], n: number): tf.Tensor4D;
   dispose(): void;
+}
+
+/** The noise `model.sample(n, temperature, rng)` draws, in its order: sample = sampleFromNoise(drawNoise(...)). */
+export function drawNoise(model: FlowModel, n: number, temperature: number, rng: Rng): Float32Array[] {
+  return model.noiseShapes.map(([h, w, c]) => rng.fillNormal(new Float32Array(n * h * w * c), temperature));
 }
 
 /** bits/dim = -(log p(x) - D log 2^n) / (D log 2), per example. */

@@ -3,13 +3,13 @@
 import * as tf from '../tf.ts';
 import { ActNorm } from '../flows/actnorm.ts';
 import { forwardAll, inverseAll, type FlowLayer } from '../flows/flow-layer.ts';
-import { gaussianLogDensity, sampleGaussian } from '../flows/gaussian.ts';
+import { gaussianFromNoise, gaussianLogDensity } from '../flows/gaussian.ts';
 import type { ParamStore } from '../flows/params.ts';
 import type { Prior } from '../flows/priors.ts';
 import { squeeze, unsqueeze } from '../flows/squeeze.ts';
 import type { Rng } from '../random.ts';
 import type { ResolvedModelConfig } from './config.ts';
-import type { FlowModel, FlowOutput } from './flow-model.ts';
+import { drawNoise, type FlowModel, type FlowOutput } from './flow-model.ts';
 
 export interface Level {
   /** Layers before the squeeze (RealNVP's checkerboard couplings). */
@@ -65,8 +65,18 @@ export class MultiscaleFlow implements FlowModel {
     return this.invert((level) => zs[level]);
   }
 
+  /** Drawn from the top level down, as decoding runs. */
+  get noiseShapes(): [number, number, number][] {
+    return [...this.latentShapes].reverse();
+  }
+
   sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
-    return this.invert((_level, prior, h, shape) => sampleGaussian([n, ...shape], prior.params(h), temperature, rng));
+    return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
+  }
+
+  sampleFromNoise(noise: readonly Float32Array[], n: number): tf.Tensor4D {
+    const top = this.levels.length - 1;
+    return this.invert((level, prior, h, shape) => gaussianFromNoise(noise[top - level], [n, ...shape], prior.params(h)));
   }
 
   dispose(): void {

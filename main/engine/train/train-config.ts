@@ -34,6 +34,13 @@ export interface TrainConfig extends OptimizerConfig {
   maxRollbacks?: number;
   /** Images per forward/backward pass (gradients of the passes are summed); null picks what fits in memory. Defaults to null. */
   microBatch?: number | null;
+  /**
+   * Threads a step's batch is split across, each with its own wasm instance, gradients summed
+   * through shared memory (wasm and cpu backends; tfjs-node threads by itself); 1 keeps one
+   * thread. Defaults to null: min(2, the cores available), except for models so small that a
+   * share of the batch is too little work to gain from a second thread (see stepThreads).
+   */
+  threads?: number | null;
 }
 
 export type ResolvedTrainConfig = Required<Omit<TrainConfig, keyof OptimizerConfig>> & { optimizer: ResolvedOptimizerConfig };
@@ -73,6 +80,7 @@ export function resolveTrainConfig(c: TrainConfig = {}): ResolvedTrainConfig {
     maxNonFinite: int(c.maxNonFinite ?? 10, 'maxNonFinite', 1, 100_000),
     maxRollbacks: int(c.maxRollbacks ?? 3, 'maxRollbacks', 0, 1000),
     microBatch: c.microBatch == null ? null : int(c.microBatch, 'microBatch', 1, 4096),
+    threads: c.threads == null ? null : int(c.threads, 'threads', 1, 64),
     optimizer,
   };
 }

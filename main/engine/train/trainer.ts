@@ -20,7 +20,8 @@ import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
-import { autoMicroBatch, batchGradients } from './gradients.ts';
+import { parallelGradients, stepThreads } from './gradient-workers.ts';
+import { autoMicroBatch } from './gradients.ts';
 import { Optimizer } from './optimizer.ts';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
@@ -263,7 +264,8 @@ function trainStep(s: Session): { loss: number; gradNorm: number; lr: number; ap
   const cfg = s.run.train;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
   const microBatch = cfg.microBatch ?? autoMicroBatch(s.model.config, cfg.batch);
-  const { loss, grads } = batchGradients(s.model, data, cfg.batch, cfg.nBits, microBatch);
+  const threads = stepThreads(s.model.config, cfg.batch, cfg.threads);
+  const { loss, grads } = parallelGradients(s.model, data, cfg.batch, cfg.nBits, microBatch, threads);
   try {
     const gradNorm = Optimizer.gradNorm(grads);
     const lr = s.optimizer.learningRate();

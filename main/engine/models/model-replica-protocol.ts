@@ -1,0 +1,52 @@
+// What ModelReplicas (the calling thread) and a replica's worker thread say to each other: a
+// few counters in shared memory to wake and wait, commands and replies as port messages.
+import type { MessagePort } from 'node:worker_threads';
+import type { NamedArray } from '../checkpoint/safetensors.ts';
+import type { ModelJson } from './model-io.ts';
+
+/** Slots of the control Int32Array: a command counter, the last finished command, the state. */
+export const SLOT = { request: 0, done: 1, state: 2 } as const;
+export const SLOT_COUNT = 4;
+
+export const STATE = { starting: 0, ready: 1, failed: 2, exited: 3 } as const;
+
+/** Where one trainable variable lives in the shared weights array. */
+export interface VariableSlot {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+/** workerData of a replica thread. */
+export interface ReplicaInit {
+  ctrl: Int32Array;
+  /** Commands in, replies out. */
+  port: MessagePort;
+  backend: 'wasm' | 'cpu';
+  model: ModelJson;
+  weights: Record<string, NamedArray>;
+  /** Every trainable variable as float32 in shared memory, written by the calling thread. */
+  shared: Float32Array;
+  slots: VariableSlot[];
+}
+
+interface Compute {
+  /** Indices into `slots` of the variables to refresh from shared memory first. */
+  changed: number[];
+  count: number;
+  /** Shared memory the replica writes its result into. */
+  output: Float32Array;
+}
+
+export type ReplicaCommand =
+  | (Compute & { op: 'gradients'; input: Float32Array; total: number; nBits: number; microBatch: number })
+  | (Compute & { op: 'sample'; noise: Float32Array[] })
+  /** `input` holds each level's latents of the share one level after another, in `shapes` [H, W, C]. */
+  | (Compute & { op: 'decode'; input: Float32Array; shapes: [number, number, number][] })
+  | (Compute & { op: 'encode'; input: Float32Array })
+  | (Compute & { op: 'bitsPerDim'; input: Float32Array; nBits: number })
+  | { op: 'close' };
+
+/** `tensors`: the replica's live tensor count after the command (leak checks). */
+export type ReplicaReply = { ok: true; loss?: number; tensors: number } | { ok: false; message: string; stack?: string };
