@@ -151,22 +151,37 @@ function throughActivation(dy: tf.Tensor, y: tf.Tensor, activation: Activation):
 
 type TernaryOp = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
 
-function convBiasWithCustomGradient(activation: Activation): TernaryOp {
-  return tf.customGrad((x, filter, bias, save) => {
-    const xs = x as tf.Tensor4D;
-    const f = filter as tf.Tensor4D;
-    const y = tf.fused.conv2d({ x: xs, filter: f, strides: 1, pad: 'same', bias: bias as tf.Tensor, activation });
-    (save as unknown as (t: tf.Tensor[]) => void)([xs, f, y]);
+/**
+ * activation(op(x, w) + bias) as one fused kernel, with hand-written gradients: `backward`
+ * gets the gradient already taken back through the activation and returns [dx, dw, dbias].
+ */
+function fusedWithCustomGradient<T extends tf.Tensor>(
+  forward: (x: T, w: T, bias: tf.Tensor) => T,
+  backward: (x: T, w: T, g: T) => tf.Tensor[],
+  activation: Activation,
+): TernaryOp {
+  return tf.customGrad((x, w, bias, save) => {
+    const y = forward(x as T, w as T, bias as tf.Tensor);
+    (save as unknown as (t: tf.Tensor[]) => void)([x as T, w as T, y]);
     return {
       value: y,
       gradFunc: (dy, saved) => {
-        const [sx, sf, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-        const g = throughActivation(dy as tf.Tensor, sy, activation) as tf.Tensor4D;
-        const [dw, db] = filterGradient(sx, g, sf.shape, 'same', true);
-        return [inputGradient(g, sf, 'same'), dw, db!];
+        const [sx, sw, sy] = saved as [T, T, T];
+        return backward(sx, sw, throughActivation(dy as tf.Tensor, sy, activation) as T);
       },
     };
   }) as unknown as TernaryOp;
+}
+
+function convBiasWithCustomGradient(activation: Activation): TernaryOp {
+  return fusedWithCustomGradient<tf.Tensor4D>(
+    (x, filter, bias) => tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation }),
+    (x, filter, g) => {
+      const [dw, db] = filterGradient(x, g, filter.shape, 'same', true);
+      return [inputGradient(g, filter, 'same'), dw, db!];
+    },
+    activation,
+  );
 }
 
 const customConvBias = { linear: convBiasWithCustomGradient('linear'), relu: convBiasWithCustomGradient('relu') };
@@ -181,21 +196,14 @@ export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1
 }
 
 function denseBiasWithCustomGradient(activation: Activation): TernaryOp {
-  return tf.customGrad((x, w, bias, save) => {
-    const x2 = x as tf.Tensor2D;
-    const w2 = w as tf.Tensor2D;
-    const y = tf.fused.matMul({ a: x2, b: w2, bias: bias as tf.Tensor, activation });
-    (save as unknown as (t: tf.Tensor[]) => void)([x2, w2, y]);
-    return {
-      value: y,
-      gradFunc: (dy, saved) => {
-        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const g = throughActivation(dy as tf.Tensor, sy, activation) as tf.Tensor2D;
-        const [dw, db] = weightAndBiasGradient(tf.transpose(sx) as tf.Tensor2D, g);
-        return [tf.matMul(g, tf.transpose(sw)), dw, db];
-      },
-    };
-  }) as unknown as TernaryOp;
+  return fusedWithCustomGradient<tf.Tensor2D>(
+    (x, w, bias) => tf.fused.matMul({ a: x, b: w, bias, activation }) as tf.Tensor2D,
+    (x, w, g) => {
+      const [dw, db] = weightAndBiasGradient(tf.transpose(x) as tf.Tensor2D, g);
+      return [tf.matMul(g, tf.transpose(w)), dw, db];
+    },
+    activation,
+  );
 }
 
 const customDenseBias = { linear: denseBiasWithCustomGradient('linear'), relu: denseBiasWithCustomGradient('relu') };
