@@ -5,3 +5,14 @@
 import '@tensorflow/tfjs';
 
 export * from '@tensorflow/tfjs-core';
+
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/** A tensor's values, read without blocking the thread, and the tensor freed. */
+export async function readAndDispose(t: Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}

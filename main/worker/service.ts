@@ -10,6 +10,7 @@ import { describeBackend, initBackend } from '../engine/backend.ts';
 import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
+import { sampleImages } from '../engine/models/model-replicas.ts';
 import { Rng } from '../engine/random.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
@@ -120,7 +121,7 @@ export class EngineService {
   async sample(req: SampleRequest): Promise<string> {
     const { model, nBits } = await this.models.forRun(await this.runDir(req.runId));
     const { size, channels } = model.config;
-    const pixels = tf.tidy(() => toPixels(model.sample(req.n, req.temperature, new Rng(req.seed)).dataSync(), nBits));
+    const pixels = toPixels(await tf.readAndDispose(sampleImages(model, req.n, req.temperature, new Rng(req.seed))), nBits);
     return pngDataUrl(await encodeImageGrid(pixels, req.n, size, channels));
   }
 

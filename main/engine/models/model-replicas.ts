@@ -27,6 +27,15 @@ export function defaultThreads(): number {
   return Math.min(2, availableParallelism());
 }
 
+/**
+ * `n` images from the model at `temperature`, split across `threads` threads when there is more
+ * than one image; the same images as model.sample(n, temperature, rng) either way.
+ */
+export function sampleImages(model: FlowModel, n: number, temperature: number, rng: Rng, threads = defaultThreads()): tf.Tensor4D {
+  const pool = n >= 2 ? ModelReplicas.for(model, threads) : null;
+  return pool ? pool.sample(n, temperature, rng) : model.sample(n, temperature, rng);
+}
+
 /** Backends whose kernels run on the calling thread only, so more threads mean more cores. */
 const SPLITTABLE_BACKENDS = new Set(['wasm', 'cpu']);
 /** Longest wait for a replica to load TensorFlow.js and build its model. */
