@@ -19,15 +19,16 @@ import { createModel } from '../main/engine/models/create-model.ts';
 import type { FlowModel } from '../main/engine/models/flow-model.ts';
 import { ModelReplicas } from '../main/engine/models/model-replicas.ts';
 import { Rng } from '../main/engine/random.ts';
-import { parallelGradients } from '../main/engine/train/gradient-workers.ts';
-import { autoMicroBatch } from '../main/engine/train/gradients.ts';
 import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
+import { stepSource } from '../main/engine/train/step-source.ts';
+import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const all = args.includes('--all');
 const backendArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
-const threads = Number(args.find((a) => a.startsWith('--threads='))?.split('=')[1] ?? Math.min(2, availableParallelism()));
+const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.find((a) => a.startsWith('--threads='))!.split('=')[1]) : null;
+const threads = threadsArg ?? Math.min(2, availableParallelism());
 const withPytorch = !args.includes('--no-pytorch');
 const emit = (obj: object): void => {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -63,30 +64,34 @@ function randomImages(n: number, rng: Rng): Float32Array {
   return rng.fillUniform(new Float32Array(n * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5);
 }
 
-/** Training steps as trainStep takes them: split gradients across `threads`, clipped Adam update. */
-function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): { imgPerSec: number; line: Record<string, unknown> } {
+/** Training steps as the trainer takes them (its step source for the backend, clipped Adam update). */
+async function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): Promise<{ imgPerSec: number; line: Record<string, unknown> }> {
   const rng = new Rng(1);
   const model = benchModel(depth, hidden, rng);
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
-  const microBatch = autoMicroBatch(model.config, BATCH);
-  const step = () => {
-    const { grads } = parallelGradients(model, randomImages(BATCH, rng), BATCH, 8, microBatch, threads);
+  const cfg = resolveTrainConfig({ batch: BATCH, threads: threadsArg });
+  const t0 = performance.now();
+  const source = await stepSource(model, backend, cfg);
+  const setupMs = performance.now() - t0;
+  const step = async () => {
+    const { grads } = await source.gradients(randomImages(BATCH, rng));
     optimizer.apply(grads, Optimizer.gradNorm(grads));
     tf.dispose(Object.values(grads));
   };
-  step(); // warm-up: threads, kernel set-up and first allocations
+  await step(); // warm-up: threads, kernel set-up and first allocations
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push((performance.now() - t0) / 1000);
+    const t1 = performance.now();
+    await step();
+    times.push((performance.now() - t1) / 1000);
   }
   // The median step: robust to other work on a shared machine (the PyTorch side does the same).
   const imgPerSec = BATCH / median(times);
-  const used = ModelReplicas.for(model, threads)?.size ?? 1;
+  const used = backend === 'onnx' ? (threadsArg ?? availableParallelism()) : (ModelReplicas.for(model, threads)?.size ?? 1);
+  await source.dispose();
   optimizer.dispose();
   model.dispose();
-  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, micro_batch: microBatch, backend, threads: used, steps, img_per_s: round(imgPerSec) };
+  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: used, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec) };
   return { imgPerSec, line };
 }
 
@@ -117,8 +122,8 @@ function pytorchSpeed(depth: number, hidden: number, steps: number): { imgPerSec
   return { imgPerSec: out.img_per_s, threads: out.threads, torch: out.torch };
 }
 
-function trainAndCompare(depth: number, hidden: number, backend: BackendName, steps: number): void {
-  const ours = trainSpeed(depth, hidden, backend, steps);
+async function trainAndCompare(depth: number, hidden: number, backend: BackendName, steps: number): Promise<void> {
+  const ours = await trainSpeed(depth, hidden, backend, steps);
   if (backend === 'cpu') return emit(ours.line);
   // Right after ours, on the same machine and configuration.
   const torch = pytorchSpeed(depth, hidden, 5);
@@ -201,7 +206,7 @@ for (const backend of await loadableBackends()) {
   const measured = backend === 'cpu' && !all ? configs.slice(0, 1) : configs;
   for (const [depth, hidden] of measured) {
     // One timed step is enough to rank plain cpu.
-    trainAndCompare(depth, hidden, backend, backend === 'cpu' ? 1 : 5);
+    await trainAndCompare(depth, hidden, backend, backend === 'cpu' ? 1 : 5);
   }
   if (backend === 'cpu' && !all && configs.length > 1) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
   if (backend === 'cpu' && !all) continue;

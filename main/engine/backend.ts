@@ -1,5 +1,6 @@
 // Chooses the TensorFlow.js backend at run time: CUDA (tfjs-node-gpu), a hardware WebGPU adapter
-// (Dawn via the `webgpu` package), native CPU (tfjs-node), WebAssembly, then plain JavaScript,
+// (Dawn via the `webgpu` package), native CPU (tfjs-node), onnxruntime's native CPU kernels for
+// training steps over WebAssembly for the rest ('onnx'), WebAssembly alone, then plain JavaScript,
 // recording why each earlier one was skipped so the CLI, the app and run.json can say what runs.
 // A flag or FLOWDESK_BACKEND forces one.
 import { execFile } from 'node:child_process';
@@ -8,16 +9,17 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from './tf.ts';
 import { BackendError } from './errors.ts';
+import { loadOrt } from './onnx/runtime.ts';
 
-export type BackendName = 'node-gpu' | 'webgpu' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'webgpu', 'node', 'wasm', 'cpu'];
+export type BackendName = 'node-gpu' | 'webgpu' | 'node' | 'onnx' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'webgpu', 'node', 'onnx', 'wasm', 'cpu'];
 
 export interface BackendReport {
   name: BackendName;
   /** The tfjs backend id in use ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
   tfBackend: string;
   skipped: { name: BackendName; reason: string }[];
-  /** Whether wasm runs with SIMD (only for wasm). */
+  /** Whether wasm runs with SIMD (wasm and onnx). */
   simd?: boolean;
   /** The WebGPU adapter in use (only for webgpu); `software` for lavapipe, SwiftShader and the like. */
   adapter?: { description: string; software: boolean };
@@ -59,6 +61,12 @@ async function load(name: BackendName, forced: boolean, allowSoftwareGpu: boolea
       wasm.setWasmPaths(`${join(dir, 'dist')}/`);
       if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend failed to initialise');
       return { tfBackend: 'wasm', simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true };
+    }
+    case 'onnx': {
+      // Training steps run as one onnxruntime graph (onnx/onnx-gradients.ts); tfjs runs wasm.
+      const ort = loadOrt();
+      if ('reason' in ort) throw new Error(ort.reason);
+      return load('wasm', forced, allowSoftwareGpu);
     }
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
@@ -363,7 +371,7 @@ let current: { key: string; report: BackendReport } | null = null;
 
 /**
  * Picks and activates a backend. `force` (else $FLOWDESK_BACKEND) names exactly one; without it,
- * the first of node-gpu, webgpu, node, wasm, cpu that loads wins. WebGPU takes a software
+ * the first of node-gpu, webgpu, node, onnx, wasm, cpu that loads wins. WebGPU takes a software
  * adapter (lavapipe, SwiftShader) only when forced or with FLOWDESK_WEBGPU_SOFTWARE=1. Calling
  * again with the same choice returns the same report.
  */
@@ -401,7 +409,7 @@ export async function initBackend(opts: { force?: BackendName } = {}): Promise<B
 /** One line for people: what runs, and why the ones before it did not. */
 export function describeBackend(r: BackendReport): string {
   const extra =
-    r.name === 'wasm' ? ` (SIMD ${r.simd ? 'on' : 'off'})` : r.adapter ? ` (${r.adapter.software ? 'software adapter' : 'adapter'} ${r.adapter.description})` : '';
+    r.name === 'onnx' ? ` (onnxruntime for training steps, wasm with SIMD ${r.simd ? 'on' : 'off'} for the rest)` : r.name === 'wasm' ? ` (SIMD ${r.simd ? 'on' : 'off'})` : r.adapter ? ` (${r.adapter.software ? 'software adapter' : 'adapter'} ${r.adapter.description})` : '';
   const skipped = r.skipped.length ? ` — skipped ${r.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : '';
   return `backend: ${r.name}${extra}${skipped}`;
 }

@@ -1,5 +1,6 @@
 // Backend choice: the native packages are optional and absent here, so auto picks WebGPU where a
-// hardware adapter exists, else wasm, saying why each earlier one was skipped; forcing works;
+// hardware adapter exists, else onnxruntime over wasm (or wasm alone without onnxruntime-node),
+// saying why each earlier one was skipped; forcing works;
 // forcing a missing one is a clear error; a software WebGPU adapter runs only when asked.
 import { describe, expect, it } from 'vitest';
 import { describeBackend, initBackend } from '../../main/engine/backend.ts';
@@ -14,8 +15,17 @@ const nativeInstalled = (() => {
   }
 })();
 
+const ortInstalled = (() => {
+  try {
+    import.meta.resolve('onnxruntime-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 describe('initBackend', () => {
-  it.skipIf(nativeInstalled)('falls back past node-gpu to webgpu or wasm and says why', async () => {
+  it.skipIf(nativeInstalled)('falls back past node-gpu to webgpu, onnx or wasm and says why', async () => {
     const report = await initBackend();
     expect(tf.getBackend()).toBe(report.tfBackend);
     expect(report.skipped[0].name).toBe('node-gpu');
@@ -26,10 +36,17 @@ describe('initBackend', () => {
       expect(describeBackend(report)).toMatch(/^backend: webgpu \(adapter .+\) — skipped node-gpu: /);
       return;
     }
-    expect(report.name).toBe('wasm');
-    expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'webgpu', 'node']);
+    expect(report.tfBackend).toBe('wasm');
     expect(report.skipped[1].reason).toMatch(/software adapter|Dawn/);
-    expect(describeBackend(report)).toMatch(/^backend: wasm \(SIMD (on|off)\) — skipped node-gpu: .*; webgpu: .*; node: /);
+    if (ortInstalled) {
+      expect(report.name).toBe('onnx');
+      expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'webgpu', 'node']);
+      expect(describeBackend(report)).toMatch(/^backend: onnx \(onnxruntime for training steps, wasm with SIMD (on|off) for the rest\) — skipped node-gpu: .*; webgpu: .*; node: /);
+    } else {
+      expect(report.name).toBe('wasm');
+      expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'webgpu', 'node', 'onnx']);
+      expect(describeBackend(report)).toMatch(/^backend: wasm \(SIMD (on|off)\) — skipped node-gpu: .*; webgpu: .*; node: .*; onnx: onnxruntime-node /);
+    }
   });
 
   it.skipIf(nativeInstalled)('takes a software WebGPU adapter only with FLOWDESK_WEBGPU_SOFTWARE=1', async (ctx) => {

@@ -65,7 +65,7 @@ describe('flowdesk CLI', () => {
   it('trains, evaluates and samples a run', () => {
     const t = flowdesk('train', images.dir, '--size', '8', '--channels', '1', '--levels', '2', '--depth', '1', '--hidden', '8', '--batch', '8', '--steps', '6', '--eval-every', '3', '--out', runs, '--name', 'cli');
     expect(t.code, t.err).toBe(0);
-    expect(t.err).toMatch(/^backend: wasm/m);
+    expect(t.err).toMatch(/^backend: (onnx|wasm)/m);
     expect(t.out).toMatch(/validation bits\/dim: [\d.]+ at start -> [\d.]+ now/);
     const e = flowdesk('eval', join(runs, 'cli'), images.dir, '--json');
     expect(e.code, e.err).toBe(0);

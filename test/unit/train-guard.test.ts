@@ -10,14 +10,21 @@ import { makeImageFolder } from '../helpers/image-folder.ts';
 
 /** Steps (1-based calls) whose loss the fake reports as NaN. */
 const poisoned = vi.hoisted(() => ({ calls: new Set<number>(), count: 0 }));
-vi.mock('../../main/engine/train/gradients.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../main/engine/train/gradients.ts')>();
+// Poison the step source, whichever backend computes it (onnxruntime or tfjs).
+vi.mock('../../main/engine/train/step-source.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../main/engine/train/step-source.ts')>();
   return {
     ...real,
-    batchGradients: (...args: Parameters<typeof real.batchGradients>) => {
-      const out = real.batchGradients(...args);
-      poisoned.count += 1;
-      return poisoned.calls.has(poisoned.count) ? { ...out, loss: Number.NaN } : out;
+    stepSource: async (...args: Parameters<typeof real.stepSource>) => {
+      const source = await real.stepSource(...args);
+      return {
+        gradients: async (data: Float32Array) => {
+          const out = await source.gradients(data);
+          poisoned.count += 1;
+          return poisoned.calls.has(poisoned.count) ? { ...out, loss: Number.NaN } : out;
+        },
+        dispose: () => source.dispose(),
+      };
     },
   };
 });

@@ -3,12 +3,18 @@
 // transposed matMul are several times slower than a forward conv or a plain matMul. The *Bias
 // variants fuse bias and ReLU into the forward kernel (see docs/performance.md for the profile).
 import * as tf from '../tf.ts';
+import { convAsMatMul, type Activation } from './conv-as-matmul.ts';
 
 /** Backends whose native conv gradients are missing or slow; others use tfjs's own. */
 const CUSTOM_GRADIENT_BACKENDS = new Set(['wasm']);
 
 function useCustomGradient(): boolean {
   return CUSTOM_GRADIENT_BACKENDS.has(tf.getBackend());
+}
+
+/** Recording for onnxruntime (onnx/trace-backend.ts): convolutions as matMuls, tfjs's own gradients. */
+function asMatMuls(): boolean {
+  return tf.getBackend() === 'onnx-trace';
 }
 
 /**
@@ -108,6 +114,7 @@ const customConv = { same: convWithCustomGradient('same'), valid: convWithCustom
 
 /** conv2d, stride 1, NHWC, filter [kh, kw, in, out]. */
 export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, padding: 'same' | 'valid' = 'same'): tf.Tensor4D {
+  if (asMatMuls()) return convAsMatMul(x, filter, null, 'linear', padding);
   if (!useCustomGradient()) return tf.conv2d(x, filter, 1, padding);
   return customConv[padding](x, filter) as tf.Tensor4D;
 }
@@ -137,7 +144,7 @@ export function conv1x1(x: tf.Tensor4D, w: tf.Tensor2D): tf.Tensor4D {
   return tf.reshape(dense(tf.reshape(x, [n * h * wd, c]), w), [n, h, wd, w.shape[1]]);
 }
 
-export type Activation = 'linear' | 'relu';
+export type { Activation };
 
 /** Sum over every row of [M, C]: a matMul with ones, far faster on wasm than Sum over axis 0. */
 function columnSums(g: tf.Tensor2D): tf.Tensor1D {
@@ -191,6 +198,7 @@ const customConvBias = { linear: convBiasWithCustomGradient('linear'), relu: con
  * the convolution), and on wasm hand-written gradients with the bias gradient as a matMul.
  */
 export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor4D {
+  if (asMatMuls()) return convAsMatMul(x, filter, bias, activation, 'same');
   if (!useCustomGradient()) return tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation });
   return customConvBias[activation](x, filter, bias) as tf.Tensor4D;
 }

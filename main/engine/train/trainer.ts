@@ -21,9 +21,9 @@ import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
-import { parallelGradients, stepThreads } from './gradient-workers.ts';
-import { autoMicroBatch } from './gradients.ts';
+import { stepThreads } from './gradient-workers.ts';
 import { Optimizer } from './optimizer.ts';
+import { stepSource, type StepSource } from './step-source.ts';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
 
@@ -82,6 +82,8 @@ interface Session {
   elapsedBefore: number;
   initialValBpd: number | null;
   lastValBpd: number | null;
+  /** Where steps are computed, made at the first step of this session. */
+  steps?: StepSource;
 }
 
 async function importData(folder: string | null, size: number, channels: 1 | 3, cacheDir: string | null | undefined, signal?: AbortSignal) {
@@ -208,7 +210,7 @@ async function runSession(
         break;
       }
       const t0 = Date.now();
-      const { loss, gradNorm, lr, applied } = trainStep(s);
+      const { loss, gradNorm, lr, applied } = await trainStep(s);
       s.step += 1;
       const seconds = Math.max((Date.now() - t0) / 1000, 1e-6);
       rate = rate === 0 ? cfg.batch / seconds : 0.9 * rate + 0.1 * (cfg.batch / seconds);
@@ -248,6 +250,7 @@ async function runSession(
     emit({ type: 'done', step: s.step, reason, runDir: s.runDir, valBpd: s.lastValBpd });
     return { runDir: s.runDir, step: s.step, reason, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd };
   } finally {
+    await s.steps?.dispose();
     await lock.release();
   }
 }
@@ -261,12 +264,11 @@ function initialiseFromData(s: Session): void {
   tf.tidy(() => s.model.initialise(tf.tensor4d(x, [n, size, size, channels])));
 }
 
-function trainStep(s: Session): { loss: number; gradNorm: number; lr: number; applied: boolean } {
+async function trainStep(s: Session): Promise<{ loss: number; gradNorm: number; lr: number; applied: boolean }> {
   const cfg = s.run.train;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
-  const microBatch = cfg.microBatch ?? autoMicroBatch(s.model.config, cfg.batch);
-  const threads = stepThreads(s.model.config, cfg.batch, cfg.threads);
-  const { loss, grads } = parallelGradients(s.model, data, cfg.batch, cfg.nBits, microBatch, threads);
+  s.steps ??= await stepSource(s.model, s.run.backend.name, cfg);
+  const { loss, grads } = await s.steps.gradients(data);
   try {
     const gradNorm = Optimizer.gradNorm(grads);
     const lr = s.optimizer.learningRate();

@@ -1,0 +1,138 @@
+// Records a tfjs computation as an ONNX graph by running it once on a backend that hands every
+// kernel to wasm and writes down what it did. The model code, autodiff included, stays the one
+// definition: the graph is whatever those ops computed, with real values for constants and
+// real shapes, so nothing is re-derived by hand.
+import * as tf from '../tf.ts';
+import { EMITTERS, SHAPE_ONLY_KERNELS } from './kernel-emitters.ts';
+import { GraphBuilder, TraceError, type TensorRef } from './graph-builder.ts';
+import type { OnnxGraph } from './onnx-proto.ts';
+
+/** The backend name tfjs sees while a trace runs; conv2d.ts treats it as wasm. */
+export const TRACE_BACKEND = 'onnx-trace';
+const INNER_BACKEND = 'wasm';
+
+type DataId = object;
+
+class TraceBackend extends tf.KernelBackend {
+  recorder: GraphBuilder | null = null;
+
+  constructor(readonly inner: tf.KernelBackend) {
+    super();
+  }
+
+  override write(values: tf.BackendValues | null, shape: number[], dtype: tf.DataType): DataId {
+    return this.inner.write(values as tf.BackendValues, shape, dtype);
+  }
+  override move(dataId: DataId, values: tf.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.inner.move(dataId, values, shape, dtype, refCount);
+  }
+  override readSync(dataId: DataId): tf.BackendValues {
+    this.refuseComputedRead(dataId);
+    return this.inner.readSync(dataId);
+  }
+  override read(dataId: DataId): Promise<tf.BackendValues> {
+    this.refuseComputedRead(dataId);
+    return this.inner.read(dataId);
+  }
+  override disposeData(dataId: DataId, force?: boolean): boolean {
+    return this.inner.disposeData(dataId, force);
+  }
+  override incRef(dataId: DataId): void {
+    this.inner.incRef(dataId);
+  }
+  override refCount(dataId: DataId): number {
+    return this.inner.refCount(dataId);
+  }
+  override numDataIds(): number {
+    return this.inner.numDataIds();
+  }
+  override memory(): { unreliable: boolean } {
+    return this.inner.memory();
+  }
+  override timerAvailable(): boolean {
+    return false;
+  }
+  override floatPrecision(): 32 {
+    return 32;
+  }
+  override epsilon(): number {
+    return this.inner.epsilon();
+  }
+  /** The wasm backend it borrows is not its to free. */
+  override dispose(): void {}
+
+  /** A value computed from graph inputs read back into JS would be baked in as a constant. */
+  private refuseComputedRead(dataId: DataId): void {
+    if (this.recorder?.isComputed(dataId)) {
+      throw new TraceError('the traced code reads back a value computed from its inputs, which an ONNX graph cannot do');
+    }
+  }
+}
+
+let instance: TraceBackend | null = null;
+
+/** Registers the trace backend and a recording copy of every wasm kernel, once. */
+function traceBackend(): TraceBackend {
+  if (instance) return instance;
+  const inner = tf.findBackend(INNER_BACKEND);
+  if (!inner) throw new TraceError('tracing to ONNX needs the wasm backend, which is not initialised');
+  const backend = new TraceBackend(inner);
+  tf.registerBackend(TRACE_BACKEND, () => backend, -1);
+  for (const kernel of tf.getKernelsForBackend(INNER_BACKEND)) {
+    const { kernelName } = kernel;
+    tf.registerKernel({
+      kernelName,
+      backendName: TRACE_BACKEND,
+      kernelFunc: ({ inputs, attrs }) => {
+        const out = kernel.kernelFunc({ inputs, attrs, backend: inner });
+        if (backend.recorder) record(backend.recorder, kernelName, inputs as Record<string, TensorRef>, attrs ?? {}, out as TensorRef | TensorRef[]);
+        return out;
+      },
+    });
+  }
+  instance = backend;
+  return backend;
+}
+
+/** Writes down one kernel call: nothing when its outputs are constants, else its ONNX nodes. */
+function record(g: GraphBuilder, kernelName: string, inputs: Record<string, TensorRef>, attrs: Record<string, unknown>, out: TensorRef | TensorRef[]): void {
+  if (SHAPE_ONLY_KERNELS.has(kernelName)) return;
+  if (!Object.values(inputs).some((ref) => ref && g.nameOf(ref))) return;
+  const emit = EMITTERS[kernelName];
+  if (!emit) throw new TraceError(`the tfjs kernel ${kernelName} has no ONNX export yet`);
+  const outputs = Array.isArray(out) ? out : [out];
+  const names = emit(g, { inputs, attrs, outputs });
+  outputs.forEach((ref, i) => g.bind(ref, names[i]));
+}
+
+function switchTo(name: string): void {
+  void tf.setBackend(name);
+  // An initialised backend switches synchronously; the trace must not yield to other work.
+  if (tf.getBackend() !== name) throw new TraceError(`could not switch TensorFlow.js to the ${name} backend`);
+}
+
+/**
+ * The ONNX graph of `run`, whose results become the graph's outputs under their keys, with
+ * `inputs` (tensors `run` reads, such as a batch and a model's variables) as its inputs. `run`
+ * executes once for real on wasm; its results are disposed.
+ */
+export function traceToOnnx(name: string, inputs: Record<string, tf.Tensor>, run: () => Record<string, tf.Tensor>): OnnxGraph {
+  const previous = tf.getBackend();
+  if (previous !== INNER_BACKEND) throw new TraceError(`tracing to ONNX runs on wasm, but the backend is ${previous}`);
+  const backend = traceBackend();
+  const g = new GraphBuilder((ref) => backend.inner.readSync(ref.dataId) as ArrayLike<number>);
+  for (const [inputName, t] of Object.entries(inputs)) g.input(inputName, t as unknown as TensorRef);
+  backend.recorder = g;
+  switchTo(TRACE_BACKEND);
+  try {
+    const results = run();
+    try {
+      return g.build(name, Object.entries(results).map(([outName, t]) => ({ name: outName, value: g.value(t as unknown as TensorRef), ref: t as unknown as TensorRef })));
+    } finally {
+      tf.dispose(Object.values(results));
+    }
+  } finally {
+    backend.recorder = null;
+    switchTo(previous);
+  }
+}

@@ -1,0 +1,107 @@
+// Stride-1 NHWC convolutions written as matrix products and shifted slices, for backends that
+// run them as one native graph (onnxruntime, through onnx/trace-backend.ts). No layout changes:
+// a narrow input is unfolded into patches (im2col) before one product; a wide input multiplies
+// every tap at once and the narrow per-tap results are folded, summed at their offsets. Unfold
+// and fold are each other's gradients, so backward passes stay products plus small copies.
+import * as tf from '../tf.ts';
+
+export type Activation = 'linear' | 'relu';
+
+/** Zero padding [top, bottom, left, right] of a convolution's spatial axes. */
+type Pads = [number, number, number, number];
+
+function samePadding(k: number): [number, number] {
+  return [Math.floor((k - 1) / 2), Math.ceil((k - 1) / 2)];
+}
+
+function padded(x: tf.Tensor4D, [t, b, l, r]: Pads): tf.Tensor4D {
+  return t + b + l + r === 0 ? x : tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]]);
+}
+
+/** The pads of the adjoint shift: what one side added, the other side's kernel overhang removes. */
+function adjointPads([t, b, l, r]: Pads, kh: number, kw: number): Pads {
+  return [kh - 1 - t, kh - 1 - b, kw - 1 - l, kw - 1 - r];
+}
+
+/** Tap (i, j) in the channel-block order of a (possibly reversed) unfold or fold. */
+function block(i: number, j: number, kh: number, kw: number, reversed: boolean): number {
+  return reversed ? (kh - 1 - i) * kw + (kw - 1 - j) : i * kw + j;
+}
+
+interface Shift {
+  kh: number;
+  kw: number;
+  pads: Pads;
+  /** Taps in reverse order, as the adjoint of the opposite operation needs. */
+  reversed: boolean;
+}
+
+/** out[n, y, x, block(i, j)] = pad(x)[n, y + i, x + j]: im2col with the filter's (i, j, c) order. */
+function unfoldRaw(x: tf.Tensor4D, s: Shift): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const outH = h + s.pads[0] + s.pads[1] - s.kh + 1;
+  const outW = w + s.pads[2] + s.pads[3] - s.kw + 1;
+  const src = padded(x, s.pads);
+  const blocks: tf.Tensor4D[] = new Array(s.kh * s.kw);
+  for (let i = 0; i < s.kh; i++) {
+    for (let j = 0; j < s.kw; j++) blocks[block(i, j, s.kh, s.kw, s.reversed)] = tf.slice(src, [0, i, j, 0], [-1, outH, outW, -1]);
+  }
+  return tf.concat(blocks, 3);
+}
+
+/** out[n, y, x] = sum over taps of pad(z)[n, y + i, x + j, block(i, j)]: the transpose of unfold. */
+function foldRaw(z: tf.Tensor4D, s: Shift): tf.Tensor4D {
+  const [, h, w, c] = z.shape;
+  const channels = c / (s.kh * s.kw);
+  const outH = h + s.pads[0] + s.pads[1] - s.kh + 1;
+  const outW = w + s.pads[2] + s.pads[3] - s.kw + 1;
+  const src = padded(z, s.pads);
+  const taps: tf.Tensor4D[] = [];
+  for (let i = 0; i < s.kh; i++) {
+    for (let j = 0; j < s.kw; j++) taps.push(tf.slice(src, [0, i, j, block(i, j, s.kh, s.kw, s.reversed) * channels], [-1, outH, outW, channels]));
+  }
+  return taps.length === 1 ? taps[0] : tf.addN(taps);
+}
+
+function adjoint(s: Shift): Shift {
+  return { ...s, pads: adjointPads(s.pads, s.kh, s.kw), reversed: !s.reversed };
+}
+
+/** unfold with fold as its gradient (tfjs's own would pad every slice to full size and add). */
+function unfold(x: tf.Tensor4D, s: Shift): tf.Tensor4D {
+  const op = tf.customGrad((input) => ({ value: unfoldRaw(input as tf.Tensor4D, s), gradFunc: (dy) => foldRaw(dy as tf.Tensor4D, adjoint(s)) }));
+  return op(x) as tf.Tensor4D;
+}
+
+/** fold with unfold as its gradient. */
+function fold(z: tf.Tensor4D, s: Shift): tf.Tensor4D {
+  const op = tf.customGrad((input) => ({ value: foldRaw(input as tf.Tensor4D, s), gradFunc: (dy) => unfoldRaw(dy as tf.Tensor4D, adjoint(s)) }));
+  return op(z) as tf.Tensor4D;
+}
+
+/** activation(conv2d(x, filter, padding) + bias) from matMuls, pads and slices only. */
+export function convAsMatMul(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | null, activation: Activation, padding: 'same' | 'valid'): tf.Tensor4D {
+  const [kh, kw, cin, cout] = filter.shape;
+  const [n, h, w] = x.shape;
+  const [pt, pb] = padding === 'same' ? samePadding(kh) : [0, 0];
+  const [pl, pr] = padding === 'same' ? samePadding(kw) : [0, 0];
+  const shift: Shift = { kh, kw, pads: [pt, pb, pl, pr], reversed: false };
+  const outH = h + pt + pb - kh + 1;
+  const outW = w + pl + pr - kw + 1;
+  if (cin <= cout) {
+    const cols = kh * kw === 1 && pt + pb + pl + pr === 0 ? x : unfold(x, shift);
+    const y = tf.fused.matMul({
+      a: tf.reshape(cols, [-1, kh * kw * cin]) as tf.Tensor2D,
+      b: tf.reshape(filter, [kh * kw * cin, cout]) as tf.Tensor2D,
+      bias: bias ?? undefined,
+      activation,
+    });
+    return tf.reshape(y, [n, outH, outW, cout]);
+  }
+  // z[p, block(i, j), o] = x[p] . filter[i, j, :, o], then each output pixel sums its taps.
+  const perTap = tf.reshape(tf.transpose(filter, [2, 0, 1, 3]), [cin, kh * kw * cout]) as tf.Tensor2D;
+  const z = tf.reshape(tf.matMul(tf.reshape(x, [-1, cin]) as tf.Tensor2D, perTap), [n, h, w, kh * kw * cout]) as tf.Tensor4D;
+  let y = fold(z, shift);
+  if (bias) y = tf.add(y, bias);
+  return activation === 'relu' ? tf.relu(y) : y;
+}
