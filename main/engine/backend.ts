@@ -406,6 +406,11 @@ export async function initBackend(opts: { force?: BackendName } = {}): Promise<B
   );
 }
 
+/** The backend initBackend last chose, while tfjs still runs it; null before any choice. */
+export function activeBackend(): BackendName | null {
+  return current && tf.getBackend() === current.report.tfBackend ? current.report.name : null;
+}
+
 /** One line for people: what runs, and why the ones before it did not. */
 export function describeBackend(r: BackendReport): string {
   const extra =

@@ -4,13 +4,12 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import * as tf from '../engine/tf.ts';
 import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest, TrainSettings } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
-import { sampleImages } from '../engine/models/model-replicas.ts';
+import { samplePixels } from '../engine/models/sampling.ts';
 import { Rng } from '../engine/random.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
@@ -121,7 +120,7 @@ export class EngineService {
   async sample(req: SampleRequest): Promise<string> {
     const { model, nBits } = await this.models.forRun(await this.runDir(req.runId));
     const { size, channels } = model.config;
-    const pixels = toPixels(await tf.readAndDispose(sampleImages(model, req.n, req.temperature, new Rng(req.seed))), nBits);
+    const pixels = toPixels(await samplePixels(model, req.n, req.temperature, new Rng(req.seed)), nBits);
     return pngDataUrl(await encodeImageGrid(pixels, req.n, size, channels));
   }
 

@@ -28,9 +28,9 @@ export function sampleGaussian(shape: number[], p: GaussianParams | null, temper
 }
 
 /** mean + std * noise, for standard-normal noise already multiplied by the temperature. */
-export function gaussianFromNoise(noise: Float32Array, shape: number[], p: GaussianParams | null): tf.Tensor4D {
+export function gaussianFromNoise(noise: Float32Array | tf.Tensor4D, shape: number[], p: GaussianParams | null): tf.Tensor4D {
   return tf.tidy(() => {
-    const e = tf.tensor4d(noise, shape as [number, number, number, number]);
+    const e = noise instanceof tf.Tensor ? noise : tf.tensor4d(noise, shape as [number, number, number, number]);
     return p ? (tf.add(p.mean, tf.mul(tf.exp(p.logs), e)) as tf.Tensor4D) : e;
   });
 }

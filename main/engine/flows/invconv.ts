@@ -16,6 +16,8 @@ export class InvConv1x1 implements FlowLayer {
   readonly logs: tf.Variable;
   private readonly lowerMask: tf.Tensor2D;
   private readonly eye: tf.Tensor2D;
+  /** (W^-1)^T for the weights it was computed from, told apart by their data (assign replaces it). */
+  private inverseCache: { from: object[]; value: tf.Tensor2D } | null = null;
 
   constructor(scope: ParamScope, private readonly channels: number, rng: Rng) {
     const c = channels;
@@ -38,6 +40,8 @@ export class InvConv1x1 implements FlowLayer {
     this.logs = scope.variable('logs', tf.tensor1d(diag));
     this.lowerMask = tf.keep(tf.tidy(() => tf.sub(tf.linalg.bandPart(tf.ones([c, c]), -1, 0), tf.eye(c)))) as tf.Tensor2D;
     this.eye = tf.keep(tf.eye(c));
+    scope.derived('inverse_t', () => this.inverseTransposed());
+    scope.onDispose(() => this.inverseCache?.value.dispose());
   }
 
   /** The C x C weight as a tensor, differentiable in lower, upper and logs. */
@@ -61,11 +65,21 @@ export class InvConv1x1 implements FlowLayer {
   }
 
   inverse(y: tf.Tensor4D): tf.Tensor4D {
+    const invT = this.inverseTransposed();
+    return tf.tidy(() => conv1x1(y, invT));
+  }
+
+  /** (W^-1)^T, inverted in float64 once per change of the weights; owned by the layer. */
+  inverseTransposed(): tf.Tensor2D {
+    const from = [this.lower, this.upper, this.logs, this.sign, this.rowOrder].map((v) => (v as unknown as { dataId: object }).dataId);
+    if (this.inverseCache?.from.every((id, i) => id === from[i])) return this.inverseCache.value;
     const inv = invert(this.weightFloat64());
     const c = this.channels;
     const invT = new Float32Array(c * c);
     for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) invT[j * c + i] = inv.data[i * c + j];
-    return tf.tidy(() => conv1x1(y, tf.tensor2d(invT, [c, c])));
+    this.inverseCache?.value.dispose();
+    this.inverseCache = { from, value: tf.keep(tf.tensor2d(invT, [c, c])) };
+    return this.inverseCache.value;
   }
 
   /** W rebuilt in float64 from the parameters, so the inverse is as exact as possible. */

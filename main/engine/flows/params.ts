@@ -7,6 +7,11 @@ export class ParamStore {
   readonly variables = new Map<string, tf.Variable>();
   /** Fixed tensors saved with the weights but never trained (variables so loading can assign). */
   readonly buffers = new Map<string, tf.Variable>();
+  /**
+   * Tensors computed from the weights in plain JS (an exact inverse), by name: not saved, but
+   * inputs of exported graphs, which cannot run that JS. Each getter returns the current value.
+   */
+  readonly derived = new Map<string, () => tf.Tensor>();
   private readonly disposeHooks: (() => void)[] = [];
 
   scope(prefix: string): ParamScope {
@@ -56,10 +61,20 @@ export class ParamScope {
     return v;
   }
 
+  /** Registers a tensor computed from the weights outside tfjs ops (see ParamStore.derived). */
+  derived(name: string, current: () => tf.Tensor): void {
+    this.store.derived.set(this.claim(name), current);
+  }
+
+  /** Runs `hook` when the store is disposed. */
+  onDispose(hook: () => void): void {
+    this.store.onDispose(hook);
+  }
+
   /** The full name of a new parameter; two parameters may never share one. */
   private claim(n: string): string {
     const full = this.name(n);
-    if (this.store.variables.has(full) || this.store.buffers.has(full)) throw new Error(`duplicate parameter name ${full}`);
+    if (this.store.variables.has(full) || this.store.buffers.has(full) || this.store.derived.has(full)) throw new Error(`duplicate parameter name ${full}`);
     return full;
   }
 

@@ -35,7 +35,7 @@ export interface FlowModel {
    * `sample` with its noise given (see `drawNoise`): noise[i] holds n * H * W * C values for
    * noiseShapes[i], already multiplied by the temperature. Lets a batch of samples be split.
    */
-  sampleFromNoise(noise: readonly Float32Array[], n: number): tf.Tensor4D;
+  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D;
   dispose(): void;
 }
 

@@ -74,7 +74,7 @@ export class MultiscaleFlow implements FlowModel {
     return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
   }
 
-  sampleFromNoise(noise: readonly Float32Array[], n: number): tf.Tensor4D {
+  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
     const top = this.levels.length - 1;
     return this.invert((level, prior, h, shape) => gaussianFromNoise(noise[top - level], [n, ...shape], prior.params(h)));
   }

@@ -116,7 +116,7 @@ export class Nice implements FlowModel {
     return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
   }
 
-  sampleFromNoise(noise: readonly Float32Array[], n: number): tf.Tensor4D {
+  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
     const { size, channels } = this.config;
     return tf.tidy(() => this.decode([gaussianFromNoise(noise[0], [n, size, size, channels], null)]));
   }

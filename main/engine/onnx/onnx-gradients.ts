@@ -5,6 +5,7 @@ import * as tf from '../tf.ts';
 import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
 import type { StepGradients } from '../train/gradients.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
+import { weightFeeds, weightInputs } from './model-weights.ts';
 import { traceToOnnx } from './trace-backend.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 
@@ -17,7 +18,7 @@ export function trainingGraph(model: FlowModel, batch: number, nBits: number): O
   const vars = [...model.params.variables.values()];
   const x = tf.zeros([batch, size, size, channels]) as tf.Tensor4D;
   try {
-    return traceToOnnx('flowdesk-train', { x, ...Object.fromEntries(model.params.variables) }, () => {
+    return traceToOnnx('flowdesk-train', { x, ...weightInputs(model) }, () => {
       const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(model, x, nBits)) as tf.Scalar, vars);
       const out: Record<string, tf.Tensor> = { loss: value };
       vars.forEach((v, i) => (out[GRAD_PREFIX + names[i]] = grads[v.name]));
@@ -46,12 +47,8 @@ export class OnnxGradients {
   /** Mean bits per dim of the `batch` images in `data` and its gradients, as tensors the caller disposes. */
   async gradients(data: Float32Array): Promise<StepGradients> {
     const { size, channels } = this.model.config;
-    const feeds: Record<string, OrtModuleTensor> = {};
-    const wanted = new Set(this.session.inputNames);
+    const feeds = weightFeeds(this.ort, this.model, this.session.inputNames);
     feeds.x = new this.ort.Tensor('float32', data.subarray(0, this.batch * size * size * channels), [this.batch, size, size, channels]);
-    for (const [name, v] of this.model.params.variables) {
-      if (wanted.has(name)) feeds[name] = new this.ort.Tensor('float32', v.dataSync() as Float32Array, v.shape);
-    }
     const results = await this.session.run(feeds);
     const grads: Record<string, tf.Tensor> = {};
     for (const [name, v] of this.model.params.variables) grads[name] = tf.tensor(results[GRAD_PREFIX + name].data as Float32Array, v.shape);
@@ -62,5 +59,3 @@ export class OnnxGradients {
     await this.session.release();
   }
 }
-
-type OrtModuleTensor = InstanceType<Ort['Tensor']>;

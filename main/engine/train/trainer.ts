@@ -15,7 +15,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
-import { sampleImages } from '../models/model-replicas.ts';
+import { samplePixels } from '../models/sampling.ts';
 import { Rng } from '../random.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
@@ -287,7 +287,7 @@ async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEve
   await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed });
   const { size, channels } = s.model.config;
   const threads = stepThreads(s.model.config, cfg.sampleCount, cfg.threads);
-  const pixels = toPixels(await tf.readAndDispose(sampleImages(s.model, cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3)), threads)), cfg.nBits);
+  const pixels = toPixels(await samplePixels(s.model, cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3)), threads), cfg.nBits);
   const path = join(s.runDir, 'samples', `step-${s.step}.png`);
   try {
     await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);

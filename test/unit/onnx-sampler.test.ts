@@ -1,0 +1,68 @@
+// Sampling on onnxruntime: the traced decoder gives the images tfjs gives from the same noise,
+// for every kind of flow, and stays right after the weights change (the invertible 1x1
+// convolution's inverse is a graph input recomputed from the new weights, not a stale constant).
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../../main/engine/tf.ts';
+import { initBackend } from '../../main/engine/backend.ts';
+import type { ModelConfig } from '../../main/engine/models/config.ts';
+import { createModel } from '../../main/engine/models/create-model.ts';
+import { drawNoise } from '../../main/engine/models/flow-model.ts';
+import { samplePixels } from '../../main/engine/models/sampling.ts';
+import { OnnxSampler } from '../../main/engine/onnx/onnx-sampler.ts';
+import { loadOrt } from '../../main/engine/onnx/runtime.ts';
+import { Rng } from '../../main/engine/random.ts';
+import { expectClose } from '../helpers/expect-close.ts';
+import { perturb } from '../helpers/perturb.ts';
+
+const loaded = loadOrt();
+const ort = 'ort' in loaded ? loaded.ort : null;
+const why = 'reason' in loaded ? ` — skipped: ${loaded.reason}` : '';
+
+describe.skipIf(!ort)(`ONNX sampling${why}`, () => {
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+  });
+
+  const models: [string, ModelConfig][] = [
+    ['Glow', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16 }],
+    ['RealNVP', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8 }],
+    ['NICE', { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32 }],
+  ];
+  for (const [name, config] of models) {
+    it(`draws tfjs's images from the same noise, before and after the weights change: ${name}`, async () => {
+      const model = createModel(config, 0);
+      perturb(model.params, 0.05);
+      const sampler = await OnnxSampler.create(ort!, model, 5, 1);
+      try {
+        for (const round of [0, 1]) {
+          if (round === 1) perturb(model.params, 0.05, 11);
+          const noise = drawNoise(model, 5, 0.8, new Rng(round));
+          const want = model.sampleFromNoise(noise, 5);
+          expectClose(await sampler.sample(noise), want, 1e-4, 1e-4);
+          want.dispose();
+        }
+      } finally {
+        await sampler.dispose();
+        model.dispose();
+      }
+    });
+  }
+
+  it('is what samplePixels uses on the onnx backend, with model.sample\'s images', async () => {
+    await initBackend({ force: 'onnx' });
+    const model = createModel(models[0][1], 1);
+    perturb(model.params, 0.05);
+    try {
+      const want = model.sample(4, 0.7, new Rng(3));
+      expectClose(await samplePixels(model, 4, 0.7, new Rng(3), 1), want, 1e-4, 1e-4);
+      want.dispose();
+      // A second call reuses the session: the tensor count does not grow.
+      const before = tf.memory().numTensors;
+      await samplePixels(model, 4, 0.7, new Rng(4), 1);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      model.dispose();
+      await initBackend({ force: 'wasm' });
+    }
+  });
+});
