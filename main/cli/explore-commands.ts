@@ -63,7 +63,7 @@ export async function interpolateCommand(argv: string[], log: Log): Promise<numb
   try {
     const { size, channels } = model.config;
     const pixels = await loadImages(images, size, channels);
-    const frames = interpolate({ model, nBits: json.nBits }, pixels, images.length as 2 | 4, { steps, spherical: values.spherical === true, temperature });
+    const frames = await interpolate({ model, nBits: json.nBits }, pixels, images.length as 2 | 4, { steps, spherical: values.spherical === true, temperature });
     const count = images.length === 2 ? steps : steps * steps;
     if (ext === '.png') await writeImageGrid(out, frames, count, size, channels, steps);
     else await writeFileAtomically(out, await encodeAnimation(frames, steps, size, channels, ext === '.webp' ? 'webp' : 'gif'));
@@ -102,8 +102,8 @@ export async function attributeCommand(argv: string[], log: Log): Promise<number
     const explorer = { model, nBits: json.nBits };
     const withSet = (await importAllImages(values.with, { size, channels })).set;
     const withoutSet = (await importAllImages(values.without, { size, channels })).set;
-    const direction = attributeDirection(explorer, withSet, withoutSet);
-    const frames = applyDirection(explorer, await loadImages([values.image], size, channels), direction, alphas);
+    const direction = await attributeDirection(explorer, withSet, withoutSet);
+    const frames = await applyDirection(explorer, await loadImages([values.image], size, channels), direction, alphas);
     tf.dispose(direction);
     await writeImageGrid(out, frames, alphas.length, size, channels, alphas.length);
     log(`direction from ${withSet.count} images with and ${withoutSet.count} without; wrote alphas ${alphas.join(', ')} to ${out}`);
@@ -123,7 +123,7 @@ export async function rankCommand(argv: string[], log: Log): Promise<number> {
     const { size, channels } = model.config;
     const { set } = await importAllImages(positionals[1], { size, channels });
     const bar = new ProgressBar();
-    const ranked = rankByBitsPerDim({ model, nBits: json.nBits }, set, (done, total) => bar.update(done, total, `${done}/${total} images`));
+    const ranked = await rankByBitsPerDim({ model, nBits: json.nBits }, set, (done, total) => bar.update(done, total, `${done}/${total} images`));
     bar.clear();
     for (const r of ranked) log(values.json ? JSON.stringify({ path: r.path, bpd: r.bpd }) : `${r.bpd.toFixed(4)}  ${r.path}`);
     if (typeof values.csv === 'string') {

@@ -28,7 +28,7 @@ export class ExploreService {
   async reconstruct(req: { runId: string; image: string }): Promise<ReconstructResult> {
     const e = await this.explorer(req.runId);
     const pixels = await this.pixels(e, req.image, 'the image');
-    const r = reconstruct(e, pixels);
+    const r = await reconstruct(e, pixels);
     return { original: await this.png(e, pixels), reconstruction: await this.png(e, r.pixels), maxError: r.maxError, meanError: r.meanError };
   }
 
@@ -38,7 +38,7 @@ export class ExploreService {
     const per = size * size * channels;
     const all = new Uint8Array(req.images.length * per);
     for (let i = 0; i < req.images.length; i++) all.set(await this.pixels(e, req.images[i], `image ${i + 1}`), i * per);
-    const frames = interpolate(e, all, req.images.length as 2 | 4, { steps: req.steps, spherical: req.spherical, temperature: req.temperature });
+    const frames = await interpolate(e, all, req.images.length as 2 | 4, { steps: req.steps, spherical: req.spherical, temperature: req.temperature });
     const count = req.images.length === 2 ? req.steps : req.steps * req.steps;
     const image = dataUrl(await encodeImageGrid(frames, count, size, channels, req.steps));
     const animation = req.images.length === 2 ? dataUrl(await encodeAnimation(frames, req.steps, size, channels, 'webp'), 'image/webp') : null;
@@ -51,7 +51,7 @@ export class ExploreService {
     const { size, channels } = e.model.config;
     const withSet = (await importAllImages(req.withFolder, { size, channels })).set;
     const withoutSet = (await importAllImages(req.withoutFolder, { size, channels })).set;
-    const direction = attributeDirection(e, withSet, withoutSet);
+    const direction = await attributeDirection(e, withSet, withoutSet);
     const tensors = Object.fromEntries(direction.map((z, i) => [`level.${i}`, { dtype: 'float32' as const, shape: [...z.shape], data: Float32Array.from(z.dataSync()) }]));
     tf.dispose(direction);
     await mkdir(join(runDir, 'directions'), { recursive: true });
@@ -84,7 +84,7 @@ export class ExploreService {
       return tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]);
     });
     try {
-      const out = applyDirection(e, await this.pixels(e, req.image, 'the image'), direction, [req.alpha]);
+      const out = await applyDirection(e, await this.pixels(e, req.image, 'the image'), direction, [req.alpha]);
       return this.png(e, out);
     } finally {
       tf.dispose(direction);
@@ -95,7 +95,7 @@ export class ExploreService {
     const e = await this.explorer(req.runId);
     const { size, channels } = e.model.config;
     const { set } = await importAllImages(req.folder, { size, channels });
-    const ranked = rankByBitsPerDim(e, set);
+    const ranked = await rankByBitsPerDim(e, set);
     const index = new Map(set.paths.map((p, i) => [p, i]));
     const strip = async (paths: string[]) => {
       const pixels = gatherBatch(set, paths.map((p) => index.get(p)!));

@@ -9,7 +9,7 @@ import { describeBackend, initBackend } from '../engine/backend.ts';
 import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
-import { samplePixels } from '../engine/models/sampling.ts';
+import { samplePixels } from '../engine/models/inference.ts';
 import { Rng } from '../engine/random.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';

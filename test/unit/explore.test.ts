@@ -38,19 +38,19 @@ function tinyExplorer() {
 }
 
 describe('exploration', () => {
-  it('reconstructs images exactly up to quantization', () => {
+  it('reconstructs images exactly up to quantization', async () => {
     const { explorer, pixels } = tinyExplorer();
-    const r = reconstruct(explorer, pixels);
+    const r = await reconstruct(explorer, pixels);
     expect(r.maxError).toBeLessThanOrEqual(1);
     expect(r.meanError).toBeLessThan(0.01);
   });
 
-  it('starts and ends interpolations at the reconstructions, linear and spherical', () => {
+  it('starts and ends interpolations at the reconstructions, linear and spherical', async () => {
     const { explorer, pixels } = tinyExplorer();
     const two = pixels.subarray(0, 128);
-    const rec = reconstruct(explorer, two).pixels;
+    const rec = (await reconstruct(explorer, two)).pixels;
     for (const spherical of [false, true]) {
-      const strip = interpolate(explorer, two, 2, { steps: 5, spherical });
+      const strip = await interpolate(explorer, two, 2, { steps: 5, spherical });
       expect(strip.length).toBe(5 * 64);
       expect(Array.from(strip.subarray(0, 64))).toEqual(Array.from(rec.subarray(0, 64)));
       expect(Array.from(strip.subarray(4 * 64))).toEqual(Array.from(rec.subarray(64)));
@@ -59,11 +59,11 @@ describe('exploration', () => {
     }
   });
 
-  it('puts the four images at the corners of the grid formula', () => {
+  it('puts the four images at the corners of the grid formula', async () => {
     const { explorer, pixels } = tinyExplorer();
-    const rec = reconstruct(explorer, pixels).pixels;
+    const rec = (await reconstruct(explorer, pixels)).pixels;
     const n = 4;
-    const grid = interpolate(explorer, pixels, 4, { steps: n });
+    const grid = await interpolate(explorer, pixels, 4, { steps: n });
     const frame = (r: number, c: number) => Array.from(grid.subarray((r * n + c) * 64, (r * n + c + 1) * 64));
     const image = (i: number) => Array.from(rec.subarray(i * 64, (i + 1) * 64));
     // a = 0, b = 0 -> z1; a = 0, b = pi/2 -> z2; a = pi/2, b = 0 -> z3; a = pi/2, b = pi/2 -> z4.
@@ -74,12 +74,12 @@ describe('exploration', () => {
     expect(close(frame(n - 1, n - 1), image(3))).toBe(true);
   });
 
-  it('applies an attribute direction: alpha 0 is the reconstruction', () => {
+  it('applies an attribute direction: alpha 0 is the reconstruction', async () => {
     const { explorer, pixels } = tinyExplorer();
     const set = (p: Uint8Array) => ({ size: 8, channels: 1 as const, count: p.length / 64, pixels: p, paths: [] });
-    const direction = attributeDirection(explorer, set(pixels.subarray(0, 128)), set(pixels.subarray(128)));
-    const out = applyDirection(explorer, pixels.subarray(0, 64), direction, [-1, 0, 1]);
-    expect(Array.from(out.subarray(64, 128))).toEqual(Array.from(reconstruct(explorer, pixels.subarray(0, 64)).pixels));
+    const direction = await attributeDirection(explorer, set(pixels.subarray(0, 128)), set(pixels.subarray(128)));
+    const out = await applyDirection(explorer, pixels.subarray(0, 64), direction, [-1, 0, 1]);
+    expect(Array.from(out.subarray(64, 128))).toEqual(Array.from((await reconstruct(explorer, pixels.subarray(0, 64))).pixels));
     expect(Array.from(out.subarray(0, 64))).not.toEqual(Array.from(out.subarray(128)));
   });
 
@@ -111,7 +111,7 @@ describe('exploration', () => {
     });
     const { model, json } = await loadModelDir(await resolveCheckpointDir(run.runDir));
     const { set } = await importAllImages(rankDir, { size: 8, channels: 1, cacheDir: null });
-    const ranked = rankByBitsPerDim({ model, nBits: json.nBits }, set);
+    const ranked = await rankByBitsPerDim({ model, nBits: json.nBits }, set);
     expect(ranked).toHaveLength(33);
     expect(ranked.slice(0, 3).map((r) => r.path.split('/').pop()).sort()).toEqual([...planted].sort());
     for (let i = 1; i < ranked.length; i++) expect(ranked[i - 1].bpd).toBeGreaterThanOrEqual(ranked[i].bpd);

@@ -13,7 +13,10 @@ import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { OnnxGradients } from '../../main/engine/onnx/onnx-gradients.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
-import { traceToOnnx } from '../../main/engine/onnx/trace-backend.ts';
+import { forwardGraph } from '../../main/engine/onnx/onnx-forward.ts';
+import { samplingGraph } from '../../main/engine/onnx/onnx-sampler.ts';
+import { setTraceShapeCheck, traceToOnnx } from '../../main/engine/onnx/trace-backend.ts';
+import { trainingGraph } from '../../main/engine/onnx/onnx-gradients.ts';
 import { convAsMatMul } from '../../main/engine/ops/conv-as-matmul.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { batchGradients } from '../../main/engine/train/gradients.ts';
@@ -88,6 +91,22 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
       }
     });
   }
+
+  it('skips computing traced kernels only where its shape rules agree with the kernels', () => {
+    // With the check on, every kernel runs for real and its outputs must match the rule's.
+    setTraceShapeCheck(true);
+    try {
+      for (const [, config] of models) {
+        const model = createModel(config, 0);
+        const { size, channels } = model.config;
+        model.initialise(tf.tensor4d(new Rng(1).fillUniform(new Float32Array(2 * size * size * channels)).map((v) => v - 0.5), [2, size, size, channels]));
+        for (const graph of [trainingGraph(model, 2, 8), samplingGraph(model, 2), forwardGraph(model, 2)]) expect(graph.nodes.length).toBeGreaterThan(10);
+        model.dispose();
+      }
+    } finally {
+      setTraceShapeCheck(false);
+    }
+  });
 
   it('refuses to trace code that reads a computed value back, or a kernel it cannot write', () => {
     const x = tf.ones([2, 2]);

@@ -1,12 +1,13 @@
 // Latent exploration on a loaded model: reconstruct images, interpolate between two or four,
 // build and apply attribute directions, and rank images by bits per dimension. Images go in
 // and come out as NHWC uint8 pixels; inputs sit at the centre of their n-bit bins, so an
-// invertible model reconstructs them exactly up to float error. Batches of images are split
-// across the model's replica threads (one wasm instance each).
+// invertible model reconstructs them exactly up to float error. Encoding and scoring go through
+// models/inference.ts (onnxruntime on the 'onnx' backend, else the model's replica threads).
 import * as tf from '../tf.ts';
 import type { ImageSet } from '../data/index.ts';
 import { dequantize, gatherBatch, toPixels } from '../data/index.ts';
-import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import { encodeImages, imageBitsPerDim } from '../models/inference.ts';
 import { defaultThreads, ModelReplicas } from '../models/model-replicas.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
@@ -31,12 +32,9 @@ export function centred(pixels: Uint8Array, nBits: number): Float32Array {
   return Float32Array.from(pixels, (p) => (Math.floor(p / drop) + 0.5) / bins - 0.5);
 }
 
-function encodePixels(e: Explorer, pixels: Uint8Array): Latents {
+function encodePixels(e: Explorer, pixels: Uint8Array): Promise<Latents> {
   const { size, channels } = e.model.config;
-  const n = pixels.length / (size * size * channels);
-  const x = centred(pixels, e.nBits);
-  const split = replicas(e, n);
-  return split ? split.encode(x, n) : tf.tidy(() => e.model.encode(tf.tensor4d(x, [n, size, size, channels])));
+  return encodeImages(e.model, centred(pixels, e.nBits), pixels.length / (size * size * channels), e.threads);
 }
 
 function decodeToPixels(e: Explorer, zs: Latents): Uint8Array {
@@ -55,8 +53,8 @@ export interface Reconstruction {
   meanError: number;
 }
 
-export function reconstruct(e: Explorer, pixels: Uint8Array): Reconstruction {
-  const zs = encodePixels(e, pixels);
+export async function reconstruct(e: Explorer, pixels: Uint8Array): Promise<Reconstruction> {
+  const zs = await encodePixels(e, pixels);
   const out = decodeToPixels(e, zs);
   tf.dispose(zs);
   const input = toPixels(centred(pixels, e.nBits), e.nBits);
@@ -80,10 +78,10 @@ export interface InterpolateOptions {
 }
 
 /** Two images (a strip of `steps` frames) or four (a steps x steps grid, row by row). */
-export function interpolate(e: Explorer, pixels: Uint8Array, count: 2 | 4, opts: InterpolateOptions = {}): Uint8Array {
+export async function interpolate(e: Explorer, pixels: Uint8Array, count: 2 | 4, opts: InterpolateOptions = {}): Promise<Uint8Array> {
   const steps = opts.steps ?? 8;
   const temperature = opts.temperature ?? 1;
-  const zs = encodePixels(e, pixels);
+  const zs = await encodePixels(e, pixels);
   const flat = flatten(zs);
   const rows = tf.tidy(() => {
     const pick = (i: number) => tf.slice(flat, [i, 0], [1, -1]) as tf.Tensor2D;
@@ -109,14 +107,14 @@ export function interpolate(e: Explorer, pixels: Uint8Array, count: 2 | 4, opts:
 }
 
 /** Mean latent of the images with an attribute minus that of those without, per level. */
-export function attributeDirection(e: Explorer, withAttr: ImageSet, without: ImageSet): Latents {
-  const mean = (set: ImageSet): tf.Tensor2D => {
+export async function attributeDirection(e: Explorer, withAttr: ImageSet, without: ImageSet): Promise<Latents> {
+  const mean = async (set: ImageSet): Promise<tf.Tensor2D> => {
     let sum: tf.Tensor2D | null = null;
     const batch = 64;
     for (let start = 0; start < set.count; start += batch) {
       const n = Math.min(batch, set.count - start);
       const per = set.size * set.size * set.channels;
-      const zs = encodePixels(e, set.pixels.subarray(start * per, (start + n) * per));
+      const zs = await encodePixels(e, set.pixels.subarray(start * per, (start + n) * per));
       const flat = flatten(zs);
       const part = tf.sum(flat, 0, true) as tf.Tensor2D;
       const next: tf.Tensor2D = sum ? (tf.add(sum, part) as tf.Tensor2D) : part;
@@ -128,19 +126,19 @@ export function attributeDirection(e: Explorer, withAttr: ImageSet, without: Ima
     sum!.dispose();
     return out;
   };
-  const a = mean(withAttr);
-  const b = mean(without);
+  const a = await mean(withAttr);
+  const b = await mean(without);
   const diff = tf.sub(a, b) as tf.Tensor2D;
   const { size, channels } = e.model.config;
-  const like = encodePixels(e, new Uint8Array(size * size * channels));
+  const like = await encodePixels(e, new Uint8Array(size * size * channels));
   const direction = unflatten(diff, like);
   tf.dispose([a, b, diff, ...like]);
   return direction;
 }
 
 /** decode(z(image) + alpha * direction) for each alpha: one image per alpha. */
-export function applyDirection(e: Explorer, pixels: Uint8Array, direction: Latents, alphas: number[]): Uint8Array {
-  const zs = encodePixels(e, pixels);
+export async function applyDirection(e: Explorer, pixels: Uint8Array, direction: Latents, alphas: number[]): Promise<Uint8Array> {
+  const zs = await encodePixels(e, pixels);
   const flat = flatten(zs);
   const dir = flatten(direction);
   const rows = tf.tidy(() => tf.concat(alphas.map((alpha) => tf.add(flat, tf.mul(dir, alpha))), 0) as tf.Tensor2D);
@@ -155,29 +153,21 @@ export interface RankedImage {
   bpd: number;
 }
 
-/** Images scored per batch in ranking; split across the threads. */
+/** Images scored per batch in ranking (progress is reported per batch). */
 const RANK_BATCH = 128;
 
 /**
  * Every image's bits per dim, least typical (highest) first. Dequantization noise is seeded (0)
  * and drawn in image order, as the evaluation's is, so scores do not depend on the batch size.
  */
-export function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): RankedImage[] {
+export async function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<RankedImage[]> {
   const rng = new Rng(0);
   const bpd = new Float64Array(set.count);
-  const { size, channels } = set;
-  const split = replicas(e, Math.min(RANK_BATCH, set.count));
   for (let start = 0; start < set.count; start += RANK_BATCH) {
     throwIfAborted(signal, 'Ranking');
     const n = Math.min(RANK_BATCH, set.count - start);
     const x = dequantize(gatherBatch(set, Int32Array.from({ length: n }, (_, i) => start + i)), e.nBits, rng);
-    if (split && n >= 2) {
-      bpd.set(split.bitsPerDim(x, n, e.nBits), start);
-    } else {
-      const t = tf.tidy(() => bitsPerDim(e.model, tf.tensor4d(x, [n, size, size, channels]), e.nBits));
-      bpd.set(t.dataSync(), start);
-      t.dispose();
-    }
+    bpd.set(await imageBitsPerDim(e.model, x, n, e.nBits, e.threads), start);
     onBatch?.(start + n, set.count);
   }
   return set.paths.map((path, i) => ({ path, bpd: bpd[i] })).sort((a, b) => b.bpd - a.bpd);

@@ -4,6 +4,7 @@
 // real shapes, so nothing is re-derived by hand.
 import * as tf from '../tf.ts';
 import { EMITTERS, SHAPE_ONLY_KERNELS } from './kernel-emitters.ts';
+import { outputSpecs, type OutputSpec } from './kernel-shapes.ts';
 import { GraphBuilder, TraceError, type TensorRef } from './graph-builder.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 
@@ -84,8 +85,17 @@ function traceBackend(): TraceBackend {
       kernelName,
       backendName: TRACE_BACKEND,
       kernelFunc: ({ inputs, attrs }) => {
-        const out = kernel.kernelFunc({ inputs, attrs, backend: inner });
-        if (backend.recorder) record(backend.recorder, kernelName, inputs as Record<string, TensorRef>, attrs ?? {}, out as TensorRef | TensorRef[]);
+        const g = backend.recorder;
+        const refs = inputs as Record<string, TensorRef>;
+        const a = attrs ?? {};
+        const traced = g !== null && computes(g, kernelName, refs);
+        // Values computed from graph inputs are never read, so only their shapes need making.
+        const specs = traced && !checkShapes ? outputSpecs(kernelName, refs, a) : null;
+        const out = specs ? placeholders(inner, specs) : kernel.kernelFunc({ inputs, attrs, backend: inner });
+        if (traced) {
+          if (checkShapes) assertSpecs(kernelName, outputSpecs(kernelName, refs, a), out as TensorRef | TensorRef[]);
+          record(g, kernelName, refs, a, out as TensorRef | TensorRef[]);
+        }
         return out;
       },
     });
@@ -94,10 +104,34 @@ function traceBackend(): TraceBackend {
   return backend;
 }
 
-/** Writes down one kernel call: nothing when its outputs are constants, else its ONNX nodes. */
+/** Whether a kernel call computes from graph inputs (so is written down as nodes). */
+function computes(g: GraphBuilder, kernelName: string, inputs: Record<string, TensorRef>): boolean {
+  return !SHAPE_ONLY_KERNELS.has(kernelName) && Object.values(inputs).some((ref) => ref && g.nameOf(ref));
+}
+
+/** With checkShapes on, every kernel also runs, and its real outputs must match the shape rules. */
+let checkShapes = false;
+
+/** Runs every traced kernel for real and checks kernel-shapes.ts against it (for tests). */
+export function setTraceShapeCheck(on: boolean): void {
+  checkShapes = on;
+}
+
+function assertSpecs(kernelName: string, specs: ReturnType<typeof outputSpecs>, out: TensorRef | TensorRef[]): void {
+  if (!specs) return;
+  const real = Array.isArray(out) ? out : [out];
+  const same = specs.length === real.length && specs.every((s, i) => s.dtype === real[i].dtype && s.shape.join() === real[i].shape.join());
+  if (!same) throw new TraceError(`shape rule for ${kernelName} gives ${JSON.stringify(specs)}, the kernel ${JSON.stringify(real.map((r) => [r.shape, r.dtype]))}`);
+}
+
+/** Uncomputed outputs of the given shapes (a single one unwrapped, as kernels return it). */
+function placeholders(inner: tf.KernelBackend, specs: OutputSpec[]): tf.TensorInfo | tf.TensorInfo[] {
+  const infos = specs.map(({ shape, dtype }) => ({ dataId: inner.write(null as unknown as tf.BackendValues, shape, dtype), shape, dtype }));
+  return infos.length === 1 ? infos[0] : infos;
+}
+
+/** Writes down the ONNX nodes of one kernel call that computes from graph inputs. */
 function record(g: GraphBuilder, kernelName: string, inputs: Record<string, TensorRef>, attrs: Record<string, unknown>, out: TensorRef | TensorRef[]): void {
-  if (SHAPE_ONLY_KERNELS.has(kernelName)) return;
-  if (!Object.values(inputs).some((ref) => ref && g.nameOf(ref))) return;
   const emit = EMITTERS[kernelName];
   if (!emit) throw new TraceError(`the tfjs kernel ${kernelName} has no ONNX export yet`);
   const outputs = Array.isArray(out) ? out : [out];

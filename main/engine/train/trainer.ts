@@ -15,7 +15,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
-import { samplePixels } from '../models/sampling.ts';
+import { samplePixels } from '../models/inference.ts';
 import { Rng } from '../random.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';

@@ -1,13 +1,15 @@
-// Sampling on onnxruntime: the traced decoder gives the images tfjs gives from the same noise,
+// Inference on onnxruntime: the traced decoder gives the images tfjs gives from the same noise,
 // for every kind of flow, and stays right after the weights change (the invertible 1x1
-// convolution's inverse is a graph input recomputed from the new weights, not a stale constant).
+// convolution's inverse is a graph input recomputed from the new weights, not a stale constant);
+// encoding and bits per dim match tfjs across padded batches.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { drawNoise } from '../../main/engine/models/flow-model.ts';
-import { samplePixels } from '../../main/engine/models/sampling.ts';
+import { encodeImages, imageBitsPerDim, samplePixels } from '../../main/engine/models/inference.ts';
+import { bitsPerDim } from '../../main/engine/models/flow-model.ts';
 import { OnnxSampler } from '../../main/engine/onnx/onnx-sampler.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
@@ -18,7 +20,7 @@ const loaded = loadOrt();
 const ort = 'ort' in loaded ? loaded.ort : null;
 const why = 'reason' in loaded ? ` — skipped: ${loaded.reason}` : '';
 
-describe.skipIf(!ort)(`ONNX sampling${why}`, () => {
+describe.skipIf(!ort)(`ONNX inference${why}`, () => {
   beforeAll(async () => {
     await initBackend({ force: 'wasm' });
   });
@@ -60,6 +62,28 @@ describe.skipIf(!ort)(`ONNX sampling${why}`, () => {
       const before = tf.memory().numTensors;
       await samplePixels(model, 4, 0.7, new Rng(4), 1);
       expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      model.dispose();
+      await initBackend({ force: 'wasm' });
+    }
+  });
+
+  it('encodes and scores as tfjs does, in padded batches of the traced size and below it', async () => {
+    await initBackend({ force: 'onnx' });
+    const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 8 }, 2);
+    perturb(model.params, 0.05);
+    try {
+      for (const n of [70, 5]) {
+        const x = new Rng(n).fillUniform(new Float32Array(n * 64)).map((v) => v - 0.5);
+        const input = tf.tensor4d(x, [n, 8, 8, 1]);
+        const wantZs = model.encode(input);
+        const wantBpd = bitsPerDim(model, input, 5);
+        const gotZs = await encodeImages(model, x, n, 1);
+        expect(gotZs.length).toBe(wantZs.length);
+        gotZs.forEach((z, i) => expectClose(z, wantZs[i], 1e-4, 1e-4));
+        expectClose(await imageBitsPerDim(model, x, n, 5, 1), wantBpd, 1e-4, 1e-5);
+        tf.dispose([input, ...wantZs, wantBpd, ...gotZs]);
+      }
     } finally {
       model.dispose();
       await initBackend({ force: 'wasm' });
