@@ -29,7 +29,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     const { size, channels } = model.config;
     const { set: all, report } = await importAllImages(positionals[1], { size, channels });
     const bar = new ProgressBar();
-    const bpd = meanBitsPerDim(model, all, {
+    const bpd = await meanBitsPerDim(model, all, {
       nBits: json.nBits,
       limit,
       seed,

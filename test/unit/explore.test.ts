@@ -122,7 +122,7 @@ describe('exploration', () => {
     const importedRun = await importModel(exported, join(root, 'runs'));
     const back = await loadModelDir(await resolveCheckpointDir(importedRun));
     const opts = { nBits: json.nBits, seed: 1 };
-    expect(meanBitsPerDim(back.model, set, opts)).toBe(meanBitsPerDim(model, set, opts));
+    expect(await meanBitsPerDim(back.model, set, opts)).toBe(await meanBitsPerDim(model, set, opts));
     await expect(exportModel(await resolveCheckpointDir(run.runDir), exported)).rejects.toThrow(/already holds/);
 
     const damaged = join(root, 'damaged');

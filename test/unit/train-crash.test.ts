@@ -93,7 +93,7 @@ async function checkCheckpoints(runDir: string): Promise<number[]> {
     const ckpt = await readCheckpoint(ref.dir);
     const model = loadModel(parseModelJson(ckpt.model, ref.dir), ckpt.weights, ref.dir);
     try {
-      const bpd = meanBitsPerDim(model, valSet, { nBits: 8, limit: 500, seed: mixSeed(0, 7) });
+      const bpd = await meanBitsPerDim(model, valSet, { nBits: 8, limit: 500, seed: mixSeed(0, 7) });
       expect(Math.abs(bpd - evals.get(ref.step)!), `checkpoint ${ref.step}`).toBeLessThan(1e-4);
     } finally {
       model.dispose();

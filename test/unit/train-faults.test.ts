@@ -76,7 +76,7 @@ async function expectWholeCheckpoint(runDir: string, step: number, events: Train
   const loaded = loadModel(parseModelJson(ckpt.model, latest!.dir), ckpt.weights, latest!.dir);
   try {
     const { val } = await importImageFolder(folder.dir, { size: 8, channels: 1, cacheDir: null });
-    const bpd = meanBitsPerDim(loaded, val, { nBits: 8, limit: settings.valImages, seed: mixSeed(0, 7) });
+    const bpd = await meanBitsPerDim(loaded, val, { nBits: 8, limit: settings.valImages, seed: mixSeed(0, 7) });
     const measured = events.find((e) => e.type === 'eval' && e.step === step) as Extract<TrainEvent, { type: 'eval' }>;
     expect(Math.abs(bpd - measured.valBpd)).toBeLessThan(1e-5);
   } finally {

@@ -1,8 +1,9 @@
 // Bits per dimension of a model over a set of images, in batches, with seeded dequantization
-// noise so that evaluations at different steps (and the CLI's eval) are comparable.
-import * as tf from '../tf.ts';
+// noise so that evaluations at different steps (and the CLI's eval) are comparable. Batches go
+// through models/inference.ts: onnxruntime on the 'onnx' backend, else the replica threads.
 import { dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
-import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import { imageBitsPerDim } from '../models/inference.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
 
@@ -20,7 +21,7 @@ export interface EvaluateOptions {
 }
 
 /** Bits per dim of every image, in the set's order. */
-export function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): Float64Array {
+export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): Promise<Float64Array> {
   const nBits = opts.nBits ?? 8;
   const batch = opts.batch ?? 64;
   const total = Math.min(opts.limit ?? set.count, set.count);
@@ -31,16 +32,15 @@ export function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: EvaluateO
     const n = Math.min(batch, total - start);
     const indices = Int32Array.from({ length: n }, (_, i) => start + i);
     const x = dequantize(gatherBatch(set, indices), nBits, rng);
-    const bpd = tf.tidy(() => bitsPerDim(model, tf.tensor4d(x, [n, set.size, set.size, set.channels]), nBits).dataSync());
-    out.set(bpd, start);
+    out.set(await imageBitsPerDim(model, x, n, nBits), start);
     opts.onBatch?.(start + n, total);
   }
   return out;
 }
 
 /** Mean bits per dim over (the first `limit` images of) a set. */
-export function meanBitsPerDim(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): number {
-  const values = bitsPerDimOfSet(model, set, opts);
+export async function meanBitsPerDim(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): Promise<number> {
+  const values = await bitsPerDimOfSet(model, set, opts);
   let sum = 0;
   for (const v of values) sum += v;
   return sum / values.length;

@@ -282,7 +282,7 @@ async function trainStep(s: Session): Promise<{ loss: number; gradNorm: number; 
 
 async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
-  const valBpd = meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
+  const valBpd = await meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
   emit({ type: 'eval', step: s.step, valBpd, elapsed });
   await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed });
   const { size, channels } = s.model.config;
