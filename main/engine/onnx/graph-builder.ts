@@ -81,6 +81,13 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A float32 initializer of ones. */
+  ones(dims: number[]): string {
+    const name = this.fresh('ones');
+    this.initializers.push({ name, dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1) });
+    return name;
+  }
+
   /** A float32 scalar initializer. */
   scalar(value: number): string {
     const name = this.fresh('f32');
