@@ -1,8 +1,10 @@
-// How each tfjs kernel a flow's forward and backward pass runs becomes ONNX nodes. Kernels see
-// concrete shapes, so shapes, axes and paddings are written as constants. NHWC convolutions run
-// as NCHW Conv between transposes, which onnxruntime's layout optimiser cancels pairwise.
+// How each tfjs kernel a flow's forward and backward pass runs becomes ONNX nodes: exactly the
+// kernels Glow, RealNVP and NICE run while traced (convolutions arrive as matMuls, see
+// ops/conv-as-matmul.ts); any other fails the trace naming it. Kernels see concrete shapes, so
+// shapes, axes and paddings are written as constants.
 import type { OnnxAttribute } from './onnx-proto.ts';
 import { TraceError, type GraphBuilder, type TensorRef } from './graph-builder.ts';
+import { axesOf, numberedKeys } from './kernel-shapes.ts';
 
 export interface KernelCall {
   inputs: Record<string, TensorRef | undefined>;
@@ -18,7 +20,6 @@ export const SHAPE_ONLY_KERNELS = new Set(['Fill', 'ZerosLike', 'OnesLike']);
 
 const ints = (name: string, value: number[]): OnnxAttribute => ({ name, type: 'ints', value });
 const int = (name: string, value: number): OnnxAttribute => ({ name, type: 'int', value });
-const float = (name: string, value: number): OnnxAttribute => ({ name, type: 'float', value });
 
 function input(g: GraphBuilder, k: KernelCall, key: string): string {
   const ref = k.inputs[key];
@@ -28,15 +29,7 @@ function input(g: GraphBuilder, k: KernelCall, key: string): string {
 
 /** The numbered inputs of a variadic kernel (Concat, AddN), in order. */
 function listed(g: GraphBuilder, k: KernelCall): string[] {
-  return Object.keys(k.inputs)
-    .filter((key) => /^\d+$/.test(key))
-    .sort((a, b) => Number(a) - Number(b))
-    .map((key) => input(g, k, key));
-}
-
-function axesOf(attr: unknown, rank: number): number[] {
-  const list = Array.isArray(attr) ? (attr as number[]) : attr === undefined || attr === null ? Array.from({ length: rank }, (_, i) => i) : [attr as number];
-  return list.map((a) => (a < 0 ? a + rank : a));
+  return numberedKeys(k.inputs).map((key) => input(g, k, key));
 }
 
 function unary(op: string): Emitter {
@@ -50,41 +43,8 @@ function binary(op: string): Emitter {
 function activate(g: GraphBuilder, value: string, activation: unknown): string {
   if (activation === undefined || activation === null || activation === 'linear') return value;
   if (activation === 'relu') return g.op('Relu', [value]);
-  if (activation === 'sigmoid') return g.op('Sigmoid', [value]);
   throw new TraceError(`fused activation ${String(activation)} has no ONNX export`);
 }
-
-/** [begin..., end...] pads for the spatial axes of a 2-D convolution from tfjs's `pad` attribute. */
-function convPads(pad: unknown, filter: number[], dilations: number[]): number[] {
-  const [kh, kw] = filter;
-  if (pad === 'valid') return [0, 0, 0, 0];
-  if (pad === 'same') {
-    const th = (kh - 1) * dilations[0];
-    const tw = (kw - 1) * dilations[1];
-    return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
-  }
-  if (Array.isArray(pad)) {
-    const [, [t, b], [l, r]] = pad as number[][];
-    return [t, l, b, r];
-  }
-  throw new TraceError(`convolution padding ${String(pad)} has no ONNX export`);
-}
-
-function pair(v: unknown): number[] {
-  return Array.isArray(v) ? (v as number[]) : [(v as number) ?? 1, (v as number) ?? 1];
-}
-
-const conv2d: Emitter = (g, k) => {
-  const { attrs } = k;
-  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') throw new TraceError(`conv2d data format ${String(attrs.dataFormat)} has no ONNX export`);
-  const filterShape = k.inputs.filter!.shape;
-  const dilations = pair(attrs.dilations);
-  const x = g.op('Transpose', [input(g, k, 'x')], [ints('perm', [0, 3, 1, 2])]);
-  const w = g.op('Transpose', [input(g, k, 'filter')], [ints('perm', [3, 2, 0, 1])]);
-  const args = k.inputs.bias ? [x, w, input(g, k, 'bias')] : [x, w];
-  const y = g.op('Conv', args, [ints('pads', convPads(attrs.pad, filterShape, dilations)), ints('strides', pair(attrs.strides)), ints('dilations', dilations)]);
-  return [g.op('Transpose', [activate(g, y, attrs.activation)], [ints('perm', [0, 2, 3, 1])])];
-};
 
 /** a times b with tfjs's transpose flags: Gemm for matrices (no copies), MatMul otherwise. */
 function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
@@ -141,62 +101,32 @@ export const EMITTERS: Record<string, Emitter> = {
   Sub: binary('Sub'),
   Multiply: binary('Mul'),
   RealDiv: binary('Div'),
-  Maximum: binary('Max'),
-  Minimum: binary('Min'),
-  Pow: binary('Pow'),
-  Greater: binary('Greater'),
-  GreaterEqual: binary('GreaterOrEqual'),
-  Less: binary('Less'),
-  LessEqual: binary('LessOrEqual'),
-  Equal: binary('Equal'),
-  LogicalAnd: binary('And'),
-  SquaredDifference: (g, k) => {
-    const d = g.op('Sub', [input(g, k, 'a'), input(g, k, 'b')]);
-    return [g.op('Mul', [d, d])];
-  },
   Neg: unary('Neg'),
   Exp: unary('Exp'),
-  Log: unary('Log'),
-  Sqrt: unary('Sqrt'),
-  Abs: unary('Abs'),
   Sigmoid: unary('Sigmoid'),
   Softplus: unary('Softplus'),
-  Tanh: unary('Tanh'),
   Relu: unary('Relu'),
-  Reciprocal: unary('Reciprocal'),
-  Floor: unary('Floor'),
-  Sign: unary('Sign'),
   Identity: unary('Identity'),
   Square: (g, k) => {
     const x = input(g, k, 'x');
     return [g.op('Mul', [x, x])];
   },
-  Rsqrt: (g, k) => [g.op('Reciprocal', [g.op('Sqrt', [input(g, k, 'x')])])],
-  Log1p: (g, k) => [g.op('Log', [g.op('Add', [input(g, k, 'x'), g.scalar(1)])])],
   // tfjs: 1 where x > 0, else alpha.
   Step: (g, k) => {
     const positive = g.op('Cast', [g.op('Greater', [input(g, k, 'x'), g.scalar(0)])], [int('to', 1)]);
     const alpha = (k.attrs.alpha as number) ?? 0;
     return [alpha === 0 ? positive : g.op('Add', [g.op('Mul', [positive, g.scalar(1 - alpha)]), g.scalar(alpha)])];
   },
-  LeakyRelu: (g, k) => [g.op('LeakyRelu', [input(g, k, 'x')], [float('alpha', k.attrs.alpha as number)])],
-  ClipByValue: (g, k) => [g.op('Clip', [input(g, k, 'x'), g.scalar(k.attrs.clipValueMin as number), g.scalar(k.attrs.clipValueMax as number)])],
   Cast: (g, k) => {
     const to = TYPE_CODES[k.attrs.dtype as string];
     if (to === undefined) throw new TraceError(`cast to ${String(k.attrs.dtype)} has no ONNX export`);
     return [g.op('Cast', [input(g, k, 'x')], [int('to', to)])];
   },
-  Select: (g, k) => [g.op('Where', [input(g, k, 'condition'), input(g, k, 't'), input(g, k, 'e')])],
   AddN: (g, k) => [g.op('Sum', listed(g, k))],
   Sum: reduce('ReduceSum'),
   Mean: reduce('ReduceMean'),
-  Max: reduce('ReduceMax'),
-  Min: reduce('ReduceMin'),
-  Prod: reduce('ReduceProd'),
   Reshape: (g, k) => [g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])],
   Transpose: (g, k) => [g.op('Transpose', [input(g, k, 'x')], [ints('perm', k.attrs.perm as number[])])],
-  BroadcastTo: (g, k) => [g.op('Expand', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])],
-  Tile: (g, k) => [g.op('Tile', [input(g, k, 'x'), g.int64s(k.attrs.reps as number[])])],
   Slice: (g, k) => {
     const shape = k.inputs.x!.shape;
     const begin = k.attrs.begin as number[];
@@ -236,6 +166,4 @@ export const EMITTERS: Record<string, Emitter> = {
     const bias = k.inputs.bias ? input(g, k, 'bias') : null;
     return [activate(g, matMul(g, k, bias), k.attrs.activation)];
   },
-  Conv2D: conv2d,
-  FusedConv2D: conv2d,
 };

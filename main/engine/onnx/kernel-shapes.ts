@@ -7,21 +7,25 @@ import type { TensorRef } from './graph-builder.ts';
 
 export type OutputSpec = { shape: number[]; dtype: tf.DataType };
 
-const UNARY = new Set(['Neg', 'Exp', 'Log', 'Sqrt', 'Abs', 'Sigmoid', 'Softplus', 'Tanh', 'Relu', 'Reciprocal', 'Floor', 'Sign', 'Square', 'Rsqrt', 'Log1p', 'Step', 'LeakyRelu', 'ClipByValue', 'Identity']);
-const BINARY = new Set(['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference']);
-const COMPARISON = new Set(['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'LogicalAnd']);
-const REDUCTION = new Set(['Sum', 'Mean', 'Max', 'Min', 'Prod']);
+const UNARY = new Set(['Neg', 'Exp', 'Sigmoid', 'Softplus', 'Relu', 'Square', 'Step', 'Identity']);
+const BINARY = new Set(['Add', 'Sub', 'Multiply', 'RealDiv']);
+const REDUCTION = new Set(['Sum', 'Mean']);
 
-function axes(attr: unknown, rank: number): number[] {
+/** A kernel's axis attribute as non-negative axes; absent means every axis. */
+export function axesOf(attr: unknown, rank: number): number[] {
   const list = Array.isArray(attr) ? (attr as number[]) : attr === undefined || attr === null ? Array.from({ length: rank }, (_, i) => i) : [attr as number];
   return list.map((a) => (a < 0 ? a + rank : a));
 }
 
-function numbered(inputs: Record<string, TensorRef | undefined>): TensorRef[] {
+/** The keys of a variadic kernel's inputs (Concat, AddN, Pack), in order. */
+export function numberedKeys(inputs: Record<string, unknown>): string[] {
   return Object.keys(inputs)
     .filter((k) => /^\d+$/.test(k))
-    .sort((a, b) => Number(a) - Number(b))
-    .map((k) => inputs[k]!);
+    .sort((a, b) => Number(a) - Number(b));
+}
+
+function numbered(inputs: Record<string, TensorRef | undefined>): TensorRef[] {
+  return numberedKeys(inputs).map((k) => inputs[k]!);
 }
 
 function matMulShape(a: TensorRef, b: TensorRef, attrs: Record<string, unknown>): number[] {
@@ -35,12 +39,11 @@ function matMulShape(a: TensorRef, b: TensorRef, attrs: Record<string, unknown>)
 export function outputSpecs(kernel: string, inputs: Record<string, TensorRef | undefined>, attrs: Record<string, unknown>): OutputSpec[] | null {
   const x = inputs.x;
   if (UNARY.has(kernel) && x) return [{ shape: [...x.shape], dtype: x.dtype as tf.DataType }];
-  if ((BINARY.has(kernel) || COMPARISON.has(kernel)) && inputs.a && inputs.b) {
-    const shape = tf.broadcast_util.assertAndGetBroadcastShape(inputs.a.shape, inputs.b.shape);
-    return [{ shape, dtype: COMPARISON.has(kernel) ? 'bool' : (inputs.a.dtype as tf.DataType) }];
+  if (BINARY.has(kernel) && inputs.a && inputs.b) {
+    return [{ shape: tf.broadcast_util.assertAndGetBroadcastShape(inputs.a.shape, inputs.b.shape), dtype: inputs.a.dtype as tf.DataType }];
   }
   if (REDUCTION.has(kernel) && x) {
-    const reduced = new Set(axes(attrs.axis ?? attrs.reductionIndices, x.shape.length));
+    const reduced = new Set(axesOf(attrs.axis ?? attrs.reductionIndices, x.shape.length));
     const shape = x.shape.flatMap((d, i) => (!reduced.has(i) ? [d] : attrs.keepDims ? [1] : []));
     return [{ shape, dtype: x.dtype as tf.DataType }];
   }
@@ -55,7 +58,7 @@ export function outputSpecs(kernel: string, inputs: Record<string, TensorRef | u
       return [{ shape: x!.shape.map((d, i) => d + (attrs.paddings as number[][])[i][0] + (attrs.paddings as number[][])[i][1]), dtype: x!.dtype as tf.DataType }];
     case 'Concat': {
       const parts = numbered(inputs);
-      const axis = axes(attrs.axis, parts[0].shape.length)[0];
+      const axis = axesOf(attrs.axis, parts[0].shape.length)[0];
       const shape = [...parts[0].shape];
       shape[axis] = parts.reduce((sum, p) => sum + p.shape[axis], 0);
       return [{ shape, dtype: parts[0].dtype as tf.DataType }];

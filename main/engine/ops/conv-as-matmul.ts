@@ -8,9 +8,10 @@ import * as tf from '../tf.ts';
 export type Activation = 'linear' | 'relu';
 
 /** Zero padding [top, bottom, left, right] of a convolution's spatial axes. */
-type Pads = [number, number, number, number];
+export type Pads = [number, number, number, number];
 
-function samePadding(k: number): [number, number] {
+/** A 'same' convolution's padding of one axis, [before, after], for a kernel of size k. */
+export function samePadding(k: number): [number, number] {
   return [Math.floor((k - 1) / 2), Math.ceil((k - 1) / 2)];
 }
 
@@ -38,6 +39,7 @@ interface Shift {
 
 /** out[n, y, x, block(i, j)] = pad(x)[n, y + i, x + j]: im2col with the filter's (i, j, c) order. */
 function unfoldRaw(x: tf.Tensor4D, s: Shift): tf.Tensor4D {
+  if (s.kh * s.kw === 1 && s.pads.every((p) => p === 0)) return x;
   const [, h, w] = x.shape;
   const outH = h + s.pads[0] + s.pads[1] - s.kh + 1;
   const outW = w + s.pads[2] + s.pads[3] - s.kw + 1;
@@ -63,12 +65,18 @@ function foldRaw(z: tf.Tensor4D, s: Shift): tf.Tensor4D {
   return taps.length === 1 ? taps[0] : tf.addN(taps);
 }
 
+/** im2col of x zero-padded by `pads`: [N, H', W', kh*kw*C] in the filter's (i, j, c) order. */
+export function patches(x: tf.Tensor4D, kh: number, kw: number, pads: Pads): tf.Tensor4D {
+  return unfoldRaw(x, { kh, kw, pads, reversed: false });
+}
+
 function adjoint(s: Shift): Shift {
   return { ...s, pads: adjointPads(s.pads, s.kh, s.kw), reversed: !s.reversed };
 }
 
 /** unfold with fold as its gradient (tfjs's own would pad every slice to full size and add). */
 function unfold(x: tf.Tensor4D, s: Shift): tf.Tensor4D {
+  if (s.kh * s.kw === 1 && s.pads.every((p) => p === 0)) return x;
   const op = tf.customGrad((input) => ({ value: unfoldRaw(input as tf.Tensor4D, s), gradFunc: (dy) => foldRaw(dy as tf.Tensor4D, adjoint(s)) }));
   return op(x) as tf.Tensor4D;
 }
@@ -89,7 +97,7 @@ export function convAsMatMul(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tenso
   const outH = h + pt + pb - kh + 1;
   const outW = w + pl + pr - kw + 1;
   if (cin <= cout) {
-    const cols = kh * kw === 1 && pt + pb + pl + pr === 0 ? x : unfold(x, shift);
+    const cols = unfold(x, shift);
     const y = tf.fused.matMul({
       a: tf.reshape(cols, [-1, kh * kw * cin]) as tf.Tensor2D,
       b: tf.reshape(filter, [kh * kw * cin, cout]) as tf.Tensor2D,

@@ -3,7 +3,7 @@
 // transposed matMul are several times slower than a forward conv or a plain matMul. The *Bias
 // variants fuse bias and ReLU into the forward kernel (see docs/performance.md for the profile).
 import * as tf from '../tf.ts';
-import { convAsMatMul, type Activation } from './conv-as-matmul.ts';
+import { convAsMatMul, patches, samePadding, type Activation, type Pads } from './conv-as-matmul.ts';
 
 /** Backends whose native conv gradients are missing or slow; others use tfjs's own. */
 const CUSTOM_GRADIENT_BACKENDS = new Set(['wasm']);
@@ -31,20 +31,6 @@ function flippedTransposed(filter: tf.Tensor4D): tf.Tensor4D {
   return tf.transpose(tf.reshape(flipped, [kh, kw, cin, cout]), [0, 1, 3, 2]);
 }
 
-/** [N, H', W', kh*kw*C] patches in the filter's (i, j, c) order: im2col as one concat. */
-function patches(x: tf.Tensor4D, kh: number, kw: number, outH: number, outW: number): tf.Tensor4D {
-  if (kh === 1 && kw === 1) return x;
-  const slices: tf.Tensor4D[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) slices.push(tf.slice(x, [0, i, j, 0], [-1, outH, outW, -1]));
-  }
-  return tf.concat(slices, 3);
-}
-
-function samePadding(k: number): [number, number] {
-  return [Math.floor((k - 1) / 2), Math.ceil((k - 1) / 2)];
-}
-
 /**
  * dL/dfilter, and with `withBias` the bias gradient (dy summed over pixels). Wide inputs and
  * narrow outputs (a coupling net's last conv): one convolution with the batch as channels,
@@ -53,7 +39,6 @@ function samePadding(k: number): [number, number] {
  */
 function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], padding: 'same' | 'valid', withBias = false): [tf.Tensor4D, tf.Tensor1D | null] {
   const [kh, kw, cin, cout] = filterShape;
-  const [, outH, outW] = dy.shape;
   const dy2d = tf.reshape(dy, [-1, cout]) as tf.Tensor2D;
   if ((kh > 1 || kw > 1) && cout <= 8 * cin) {
     const pad: [[number, number], [number, number], [number, number], [number, number]] = padding === 'same' ? [[0, 0], samePadding(kh), samePadding(kw), [0, 0]] : [[0, 0], [0, 0], [0, 0], [0, 0]];
@@ -62,8 +47,8 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], 
     const dw = tf.transpose(tf.conv2d(byChannel, dyAsFilter, 1, pad), [1, 2, 0, 3]) as tf.Tensor4D;
     return [dw, withBias ? columnSums(dy2d) : null];
   }
-  const padded = padding === 'same' ? tf.pad(x, [[0, 0], samePadding(kh), samePadding(kw), [0, 0]]) : x;
-  const cols = tf.reshape(patches(padded, kh, kw, outH, outW), [-1, kh * kw * cin]);
+  const pads: Pads = padding === 'same' ? [...samePadding(kh), ...samePadding(kw)] : [0, 0, 0, 0];
+  const cols = tf.reshape(patches(x, kh, kw, pads), [-1, kh * kw * cin]);
   if (!withBias) return [tf.reshape(tf.matMul(tf.transpose(cols), dy2d), [kh, kw, cin, cout]), null];
   const [dw, db] = weightAndBiasGradient(tf.transpose(cols) as tf.Tensor2D, dy2d);
   return [tf.reshape(dw, [kh, kw, cin, cout]), db];
