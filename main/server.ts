@@ -170,7 +170,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
 
   // Events: a WebSocket at /events?token=..., same Host/Origin rules as every request.
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  // Every socket has its error handled: a bad client (a frame over maxPayload, a reserved
+  // opcode, invalid UTF-8, a reset connection) loses its own socket, never the process.
+  sockets.on('error', () => undefined);
   server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
     const url = parseUrl(req);
     const origin = req.headers.origin;
     const ok =
@@ -184,7 +188,10 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       return;
     }
     sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const unsubscribe = opts.subscribe?.((e) => ws.send(JSON.stringify(e)));
+      const unsubscribe = opts.subscribe?.((e) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e), () => undefined);
+      });
+      ws.on('error', () => ws.terminate());
       ws.on('close', () => unsubscribe?.());
     });
   });

@@ -23,8 +23,13 @@ export function nodeWorker(runsDir: string): SpawnWorker {
       process.stderr.write(chunk);
       stderr = (stderr + chunk.toString()).slice(-2000);
     });
+    // A send racing the worker's death, or a failed spawn, is an 'error' event: unhandled it
+    // would end the server. The exit that follows (or the kill) fails the pending calls.
+    child.on('error', () => child.kill());
     return {
-      send: (m: HostMessage) => child.send(m),
+      send: (m: HostMessage) => {
+        if (child.connected) child.send(m, (err) => err && child.kill());
+      },
       onMessage: (l) => child.on('message', (m) => l(m as WorkerMessage)),
       onExit: (l) => child.on('exit', (code, signal) => l(code ?? (signal ? 128 + constants.signals[signal] : null), lastLine(stderr) ?? (signal ? `killed by ${signal}` : ''))),
       kill: () => child.kill(),

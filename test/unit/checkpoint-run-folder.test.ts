@@ -82,40 +82,39 @@ describe('metrics.jsonl', () => {
     await expect(appendMetric(dir, [1] as unknown as object)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
   });
 
-  it('repairs a torn last line: cut back to the last newline, reported, appends continue cleanly', async () => {
+  it('reads a torn last line as missing without changing the file; resume cuts it and appends continue cleanly', async () => {
     const dir = await createRunDir(root, 'r');
-    expect(await readMetrics(dir)).toEqual({ rows: [], repaired: 0, skipped: 0 });
+    expect(await readMetrics(dir)).toEqual({ rows: [], torn: false, skipped: 0 });
     for (let step = 1; step <= 5; step++) await appendMetric(dir, { type: 'train', step, loss: 1 / step });
     const whole = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
     await appendFile(join(dir, 'metrics.jsonl'), '{"type":"train","st');
     const first = await readMetrics(dir);
     expect(first.rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
-    expect(first.repaired).toBe(1);
+    expect(first.torn).toBe(true);
+    expect(await readFile(join(dir, 'metrics.jsonl'), 'utf8')).toBe(`${whole}{"type":"train","st`);
+    const lock = await acquireRunLock(dir);
+    await truncateMetricsAfter(dir, 5);
+    await lock.release();
     expect(await readFile(join(dir, 'metrics.jsonl'), 'utf8')).toBe(whole);
     await appendMetric(dir, { type: 'train', step: 6, loss: 1 / 6 });
-    expect(await readMetrics(dir)).toMatchObject({ repaired: 0, skipped: 0 });
+    expect(await readMetrics(dir)).toMatchObject({ torn: false, skipped: 0 });
     expect((await readMetrics(dir)).rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('skips garbled whole lines without failing, and counts them', async () => {
     const dir = await createRunDir(root, 'r');
     await writeFile(join(dir, 'metrics.jsonl'), '{"step":1}\nnot json\n[1,2]\n\n{"step":2}\n');
-    expect(await readMetrics(dir)).toEqual({ rows: [{ step: 1 }, { step: 2 }], repaired: 0, skipped: 2 });
+    expect(await readMetrics(dir)).toEqual({ rows: [{ step: 1 }, { step: 2 }], torn: false, skipped: 2 });
   });
 
   it('never cuts the file while a live process holds the run: its last line may be a write in progress', async () => {
     const dir = await createRunDir(root, 'r');
     await writeFile(join(dir, 'metrics.jsonl'), '{"step":1}\n{"step":2,"lo');
     const pid = await lockedByAnotherProcess(dir);
-    expect(await readMetrics(dir)).toEqual({ rows: [{ step: 1 }], repaired: 0, skipped: 0 });
+    expect(await readMetrics(dir)).toEqual({ rows: [{ step: 1 }], torn: true, skipped: 0 });
     expect(await readFile(join(dir, 'metrics.jsonl'), 'utf8')).toBe('{"step":1}\n{"step":2,"lo');
     await expect(truncateMetricsAfter(dir, 0)).rejects.toMatchObject({ code: 'RUN_LOCKED', message: expect.stringContaining(`process ${pid}`) });
-    // This process holding the lock (a trainer reading its own run) also leaves the tail alone.
-    await rm(join(dir, '.lock'));
-    const lock = await acquireRunLock(dir);
-    expect((await readMetrics(dir)).repaired).toBe(0);
-    await lock.release();
-    expect((await readMetrics(dir)).repaired).toBe(1);
+    expect(await readFile(join(dir, 'metrics.jsonl'), 'utf8')).toBe('{"step":1}\n{"step":2,"lo');
   });
 
   it('on resume drops rows after the checkpoint step and any torn tail, rewriting atomically', async () => {
@@ -123,17 +122,23 @@ describe('metrics.jsonl', () => {
     for (let step = 1; step <= 6; step++) await appendMetric(dir, { type: step % 3 === 0 ? 'eval' : 'train', step });
     await appendMetric(dir, { type: 'note' }); // rows without a step are kept
     await appendFile(join(dir, 'metrics.jsonl'), '{"type":"tr');
+    const before = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
+    // Without the lock, nothing is rewritten.
+    await expect(truncateMetricsAfter(dir, 3)).rejects.toMatchObject({ code: 'RUN_LOCKED' });
+    expect(await readFile(join(dir, 'metrics.jsonl'), 'utf8')).toBe(before);
+    const lock = await acquireRunLock(dir);
     await truncateMetricsAfter(dir, 3);
     expect(await readFile(join(dir, 'metrics.jsonl'), 'utf8')).toBe(
       ['{"type":"train","step":1}', '{"type":"train","step":2}', '{"type":"eval","step":3}', '{"type":"note"}', ''].join('\n'),
     );
     expect((await readdir(dir)).filter((n) => n.includes('tmp'))).toEqual([]);
-    // Holding the lock itself, a trainer may truncate.
-    const lock = await acquireRunLock(dir);
     await truncateMetricsAfter(dir, 1);
     await lock.release();
     expect((await readMetrics(dir)).rows).toEqual([{ type: 'train', step: 1 }, { type: 'note' }]);
-    await truncateMetricsAfter(join(root, 'no-metrics-yet'), 5);
+    const empty = await createRunDir(root, 'no-metrics-yet');
+    const emptyLock = await acquireRunLock(empty);
+    await truncateMetricsAfter(empty, 5);
+    await emptyLock.release();
   });
 });
 

@@ -2,7 +2,7 @@
 // step or evaluation, appended whole; a line torn by a crash is repaired on read), samples/
 // and checkpoints/. Nothing here ever overwrites another run.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
@@ -141,39 +141,30 @@ async function readMetricsBytes(path: string): Promise<Buffer | null> {
 }
 
 /**
- * Every whole metrics row. A last line without its newline, torn by a crash mid-write, is cut
- * off the file so later appends start on a clean line; `repaired` counts the lines cut (0 or 1).
- * While a live process holds the run's lock the file is never changed: a partial last line
- * is then a write in progress, left out of `rows` but not cut. `skipped` counts whole lines
- * that are not JSON objects; they are left out, never fatal.
+ * Every whole metrics row. Reading never changes the file, whoever holds the run: a last line
+ * without its newline (torn by a crash, or being written now) is left out of `rows` and
+ * reported as `torn`; only the run's lock holder cuts it (`truncateMetricsAfter`, on resume).
+ * `skipped` counts whole lines that are not JSON objects; they are left out, never fatal.
  */
-export async function readMetrics(runDir: string): Promise<{ rows: Record<string, unknown>[]; repaired: number; skipped: number }> {
-  const path = join(runDir, 'metrics.jsonl');
-  const bytes = await readMetricsBytes(path);
-  if (!bytes) return { rows: [], repaired: 0, skipped: 0 };
+export async function readMetrics(runDir: string): Promise<{ rows: Record<string, unknown>[]; torn: boolean; skipped: number }> {
+  const bytes = await readMetricsBytes(join(runDir, 'metrics.jsonl'));
+  if (!bytes) return { rows: [], torn: false, skipped: 0 };
   const parsed = parseMetrics(bytes);
-  let repaired = 0;
-  if (parsed.torn && !(await runLockHolder(runDir))) {
-    try {
-      await truncate(path, parsed.wholeBytes);
-    } catch (err) {
-      throw new CheckpointError('IO_ERROR', `Cannot repair the torn last line of ${path}: ${ioCause(err)}.`);
-    }
-    repaired = 1;
-  }
-  return { rows: parsed.rows, repaired, skipped: parsed.garbled };
+  return { rows: parsed.rows, torn: parsed.torn, skipped: parsed.garbled };
 }
 
 /**
  * Drops rows whose step is after `step` (a resumed run redoes those steps, so the curve has no
  * duplicates), along with a torn last line and garbled lines; the file is rewritten atomically.
- * Refused while another process holds the run's lock: it may be appending.
+ * Only the run's lock holder may rewrite it (another process may be appending), so the caller
+ * must hold the lock (`acquireRunLock`).
  */
 export async function truncateMetricsAfter(runDir: string, step: number): Promise<void> {
   const holder = await runLockHolder(runDir);
   if (holder && holder.pid !== process.pid) {
     throw new CheckpointError('RUN_LOCKED', `run ${runDir} is in use by process ${holder.pid} since ${holder.since}; stop it first.`);
   }
+  if (!holder) throw new CheckpointError('RUN_LOCKED', `run ${runDir} must be locked by this process before its metrics are rewritten.`);
   const path = join(runDir, 'metrics.jsonl');
   const bytes = await readMetricsBytes(path);
   if (!bytes) return;

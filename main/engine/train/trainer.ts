@@ -105,6 +105,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const { size, channels } = model.config;
     const data = await importData(opts.folder, size, channels, opts.cacheDir, opts.signal);
     const runDir = await createRunDir(opts.runsDir ?? 'runs', opts.name);
+    const lock = await acquireRunLock(runDir);
     const run: RunJson = {
       format: RUN_FORMAT,
       version: 1,
@@ -116,27 +117,46 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       backend,
       versions: { flowdesk: FLOWDESK_VERSION, tfjs: tf.version_core, node: process.versions.node },
     };
-    await writeRunJson(runDir, run);
     const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
-    const session: Session = {
-      runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
-    };
     try {
+      await writeRunJson(runDir, run);
+      const session: Session = {
+        runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
+      };
       return await runSession(session, false, data.report, opts.onEvent, opts.signal);
     } finally {
       optimizer.dispose();
+      await lock.release();
     }
   } finally {
     model.dispose();
   }
 }
 
-/** Continues a run from its last whole checkpoint. */
+/**
+ * Continues a run from its last whole checkpoint. Nothing in the run folder changes before its
+ * lock is held: a resume refused because another process trains the run leaves it untouched.
+ */
 export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<TrainResult> {
+  await readStoredRun(runDir); // a folder that is not a run gets no lock file
+  const lock = await acquireRunLock(runDir);
+  try {
+    return await resumeLocked(runDir, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function readStoredRun(runDir: string): Promise<RunJson> {
   const stored = (await readRunJson(runDir)) as unknown as RunJson;
   if (stored?.format !== RUN_FORMAT) {
     throw new CheckpointError('BAD_CHECKPOINT', `${join(runDir, 'run.json')} is not a FlowDesk run description.`);
   }
+  return stored;
+}
+
+async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainResult> {
+  const stored = await readStoredRun(runDir);
   const cfg = resolveTrainConfig({
     ...stored.train,
     ...stored.train.optimizer,
@@ -179,7 +199,6 @@ async function runSession(
 ): Promise<TrainResult> {
   const emit = (e: TrainEvent) => onEvent?.(e);
   const cfg = s.run.train;
-  const lock = await acquireRunLock(s.runDir);
   try {
     // Half-written checkpoints of a killed earlier session: never loaded, only in the way.
     await removeStaleTemporaries(s.runDir);
@@ -251,7 +270,6 @@ async function runSession(
     return { runDir: s.runDir, step: s.step, reason, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd };
   } finally {
     await s.steps?.dispose();
-    await lock.release();
   }
 }
 
