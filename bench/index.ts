@@ -1,11 +1,15 @@
-// `npm run bench`: prints one JSON object per line — training images/s for Glow on 32x32x3
-// (batch 32, L=3) at (K=4, hidden 128) and (K=8, hidden 256) on every backend that loads, each
-// followed by the same configuration in bench/pytorch_glow.py (its img/s and our ratio to it),
-// the latency to sample 64 images, encoding 1,000 images, preprocessing throughput over 1,000
-// JPEGs, and peak RSS. `--quick` runs the small configuration only; `--backends=wasm,cpu` picks
-// backends; `--threads=N` sets the threads a step or a sample batch is split across (defaults to
-// min(2, cores), as training does); `--no-pytorch` skips the reference. Plain cpu (about 100x
-// slower than wasm) times only the small configuration unless `--all` is given.
+// `npm run bench`: what users get, as one JSON object per line. With no `--backends` it times
+// the backend `auto` picks (the one the app and CLI use here) first, then each one after it in
+// auto's order that loads, except plain cpu (about 100x slower than wasm), which runs only when
+// named, as does a software WebGPU adapter. Per backend: training images/s for Glow on 32x32x3
+// (batch 32, L=3) at (K=4, hidden 128) and (K=8, hidden 256), each train line with
+// bench/pytorch_glow.py's figure for the same configuration run right after it (its img/s and
+// our ratio); the latency to sample 64 images (on onnx, onnxruntime's) and to encode 1,000, at
+// K=8, hidden 256; then preprocessing throughput over 1,000 JPEGs and peak RSS. `--quick` times
+// only the small training configuration (under 3 minutes on 2 cores); `--backends=onnx,wasm`
+// names backends, in order; `--threads=N` sets the threads a step or a sample batch is split
+// across (defaults to min(2, cores), as training does); `--no-pytorch` skips the reference;
+// `--all` also times K=8 on plain cpu (tens of minutes a step).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -13,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '../main/engine/tf.ts';
-import { initBackend, type BackendName } from '../main/engine/backend.ts';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../main/engine/backend.ts';
 import { importImageFolder } from '../main/engine/data/index.ts';
 import { createModel } from '../main/engine/models/create-model.ts';
 import type { FlowModel } from '../main/engine/models/flow-model.ts';
@@ -40,16 +44,37 @@ const CHANNELS = 3;
 const BATCH = 32;
 const LEVELS = 3;
 
-async function loadableBackends(): Promise<BackendName[]> {
-  const wanted = (backendArg?.split(',') ?? ['node-gpu', 'node', 'wasm', 'cpu']) as BackendName[];
-  const ok: BackendName[] = [];
-  for (const name of wanted) {
-    try {
-      await initBackend({ force: name });
-      ok.push(name);
-    } catch (err) {
-      emit({ bench: 'backend', backend: name, available: false, reason: (err as Error).message });
+/** Whether `name` loads here; says why not on its own line. Software WebGPU is only timed when named. */
+async function loads(name: BackendName, named: boolean): Promise<boolean> {
+  try {
+    const report = await initBackend({ force: name });
+    if (report.adapter?.software && !named) {
+      emit({ bench: 'backend', backend: name, available: false, reason: `only a software adapter (${report.adapter.description}); name it in --backends to time it` });
+      return false;
     }
+    return true;
+  } catch (err) {
+    emit({ bench: 'backend', backend: name, available: false, reason: (err as Error).message });
+    return false;
+  }
+}
+
+/**
+ * The backends to time, in order: those named, else auto's choice and then every later one in
+ * auto's order that loads, but plain cpu (the earlier ones auto tried, and its line says why not).
+ */
+async function backendsToTime(): Promise<BackendName[]> {
+  const named = backendArg?.split(',') as BackendName[] | undefined;
+  const ok: BackendName[] = [];
+  if (named) {
+    for (const name of named) if (await loads(name, true)) ok.push(name);
+    return ok;
+  }
+  const auto = await initBackend();
+  emit({ bench: 'backend', backend: auto.name, auto: true, skipped: auto.skipped });
+  ok.push(auto.name);
+  for (const name of BACKEND_NAMES.slice(BACKEND_NAMES.indexOf(auto.name) + 1)) {
+    if (name !== 'cpu' && (await loads(name, false))) ok.push(name);
   }
   return ok;
 }
@@ -125,14 +150,13 @@ function pytorchSpeed(depth: number, hidden: number, steps: number): { imgPerSec
 
 async function trainAndCompare(depth: number, hidden: number, backend: BackendName, steps: number): Promise<void> {
   const ours = await trainSpeed(depth, hidden, backend, steps);
-  if (backend === 'cpu') return emit(ours.line);
   // Right after ours, on the same machine and configuration.
   const torch = pytorchSpeed(depth, hidden, 5);
   if ('reason' in torch) return emit({ ...ours.line, pytorch_skipped: torch.reason });
   emit({ ...ours.line, pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ours.imgPerSec / torch.imgPerSec, 3) });
 }
 
-/** 64 images at temperature 0.7 as the app and training's grids draw them (samplePixels). */
+/** 64 images at temperature 0.7 as the app and training's grids draw them (samplePixels: onnxruntime on onnx). */
 async function sampleLatency(depth: number, hidden: number, backend: BackendName): Promise<void> {
   const model = benchModel(depth, hidden, new Rng(2));
   const draw = () => samplePixels(model, 64, 0.7, new Rng(0), threads);
@@ -145,7 +169,7 @@ async function sampleLatency(depth: number, hidden: number, backend: BackendName
     await draw();
     times.push(performance.now() - t1);
   }
-  emit({ bench: 'sample', n: 64, size: SIZE, depth, hidden, backend, ms: round(median(times)), first_call_ms: round(firstMs) });
+  emit({ bench: 'sample', n: 64, size: SIZE, depth, hidden, backend, runs_on: backend === 'onnx' ? 'onnxruntime' : `tfjs ${tf.getBackend()}`, ms: round(median(times)), first_call_ms: round(firstMs) });
   model.dispose();
 }
 
@@ -200,14 +224,14 @@ function round(v: number, digits = 2): number {
 }
 
 const configs = quick ? [[4, 128]] : [[4, 128], [8, 256]];
-for (const backend of await loadableBackends()) {
+for (const backend of await backendsToTime()) {
   await initBackend({ force: backend });
   const measured = backend === 'cpu' && !all ? configs.slice(0, 1) : configs;
   for (const [depth, hidden] of measured) {
     // One timed step is enough to rank plain cpu.
     await trainAndCompare(depth, hidden, backend, backend === 'cpu' ? 1 : 5);
   }
-  if (backend === 'cpu' && !all && configs.length > 1) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
+  if (measured.length < configs.length) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
   if (backend === 'cpu' && !all) continue;
   // The issue's inference figures: K=8, hidden 256, whatever --quick says.
   await sampleLatency(8, 256, backend);
