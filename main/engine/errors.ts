@@ -43,6 +43,12 @@ export interface AppError {
   message: string;
 }
 
+/** The first line of any thrown value's message, cut to 200 characters: a reason that fits one line of a report. */
+export function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0].slice(0, 200);
+}
+
 /** Plain-object form of any thrown value, safe to send over IPC or JSON. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof FlowDeskError) return { code: err.code, message: err.message };
