@@ -3,9 +3,9 @@
 // definition: the graph is whatever those ops computed, with real values for constants and
 // real shapes, so nothing is re-derived by hand.
 import * as tf from '../tf.ts';
-import { EMITTERS, SHAPE_ONLY_KERNELS } from './kernel-emitters.ts';
-import { outputSpecs, type OutputSpec } from './kernel-shapes.ts';
 import { GraphBuilder, TraceError, type TensorRef } from './graph-builder.ts';
+import type { OutputSpec } from './kernel-call.ts';
+import { SHAPE_ONLY_KERNELS, tracedKernel } from './traced-kernels.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 
 /** The backend name tfjs sees while a trace runs; conv2d.ts treats it as wasm. */
@@ -88,14 +88,16 @@ function traceBackend(): TraceBackend {
         const g = backend.recorder;
         const refs = inputs as Record<string, TensorRef>;
         const a = attrs ?? {};
-        const traced = g !== null && computes(g, kernelName, refs);
+        if (g === null || !computes(g, kernelName, refs)) return kernel.kernelFunc({ inputs, attrs, backend: inner });
+        const traced = tracedKernel(kernelName);
+        if (!traced) throw new TraceError(`the tfjs kernel ${kernelName} has no ONNX export yet`);
         // Values computed from graph inputs are never read, so only their shapes need making.
-        const specs = traced && !checkShapes ? outputSpecs(kernelName, refs, a) : null;
-        const out = specs ? placeholders(inner, specs) : kernel.kernelFunc({ inputs, attrs, backend: inner });
-        if (traced) {
-          if (checkShapes) assertSpecs(kernelName, outputSpecs(kernelName, refs, a), out as TensorRef | TensorRef[]);
-          record(g, kernelName, refs, a, out as TensorRef | TensorRef[]);
-        }
+        const specs = traced.shape?.({ inputs: refs, attrs: a }) ?? null;
+        const out = specs && !checkShapes ? placeholders(inner, specs) : kernel.kernelFunc({ inputs, attrs, backend: inner });
+        const outputs = (Array.isArray(out) ? out : [out]) as TensorRef[];
+        if (checkShapes && specs) assertSpecs(kernelName, specs, outputs);
+        const names = traced.emit(g, { inputs: refs, attrs: a, outputs });
+        outputs.forEach((ref, i) => g.bind(ref, names[i]));
         return out;
       },
     });
@@ -112,14 +114,12 @@ function computes(g: GraphBuilder, kernelName: string, inputs: Record<string, Te
 /** With checkShapes on, every kernel also runs, and its real outputs must match the shape rules. */
 let checkShapes = false;
 
-/** Runs every traced kernel for real and checks kernel-shapes.ts against it (for tests). */
+/** Runs every traced kernel for real and checks its shape rule against it (for tests). */
 export function setTraceShapeCheck(on: boolean): void {
   checkShapes = on;
 }
 
-function assertSpecs(kernelName: string, specs: ReturnType<typeof outputSpecs>, out: TensorRef | TensorRef[]): void {
-  if (!specs) return;
-  const real = Array.isArray(out) ? out : [out];
+function assertSpecs(kernelName: string, specs: OutputSpec[], real: TensorRef[]): void {
   const same = specs.length === real.length && specs.every((s, i) => s.dtype === real[i].dtype && s.shape.join() === real[i].shape.join());
   if (!same) throw new TraceError(`shape rule for ${kernelName} gives ${JSON.stringify(specs)}, the kernel ${JSON.stringify(real.map((r) => [r.shape, r.dtype]))}`);
 }
@@ -128,15 +128,6 @@ function assertSpecs(kernelName: string, specs: ReturnType<typeof outputSpecs>, 
 function placeholders(inner: tf.KernelBackend, specs: OutputSpec[]): tf.TensorInfo | tf.TensorInfo[] {
   const infos = specs.map(({ shape, dtype }) => ({ dataId: inner.write(null as unknown as tf.BackendValues, shape, dtype), shape, dtype }));
   return infos.length === 1 ? infos[0] : infos;
-}
-
-/** Writes down the ONNX nodes of one kernel call that computes from graph inputs. */
-function record(g: GraphBuilder, kernelName: string, inputs: Record<string, TensorRef>, attrs: Record<string, unknown>, out: TensorRef | TensorRef[]): void {
-  const emit = EMITTERS[kernelName];
-  if (!emit) throw new TraceError(`the tfjs kernel ${kernelName} has no ONNX export yet`);
-  const outputs = Array.isArray(out) ? out : [out];
-  const names = emit(g, { inputs, attrs, outputs });
-  outputs.forEach((ref, i) => g.bind(ref, names[i]));
 }
 
 function switchTo(name: string): void {

@@ -1,0 +1,222 @@
+// Every tfjs kernel a flow's forward and backward pass runs while traced, as one record each:
+// how it becomes ONNX nodes and (where known) its output shapes. Exactly the kernels Glow,
+// RealNVP and NICE run (convolutions arrive as matMuls, see ops/conv-as-matmul.ts); any other
+// fails the trace naming it. Kernels see concrete shapes, so shapes, axes and paddings are
+// written as constants.
+import * as tf from '../tf.ts';
+import { TraceError, type GraphBuilder, type TensorRef } from './graph-builder.ts';
+import { arg, axesOf, input, int, ints, listed, numbered, type KernelCall, type OutputSpec, type TracedKernel } from './kernel-call.ts';
+
+/** Kernels whose outputs depend only on their inputs' shapes: constants whatever the inputs. */
+export const SHAPE_ONLY_KERNELS = new Set(['Fill', 'ZerosLike', 'OnesLike']);
+
+const spec = (shape: number[], like: TensorRef): OutputSpec[] => [{ shape, dtype: like.dtype as tf.DataType }];
+
+/** The shape rule of kernels whose output is shaped and typed as their input `x`. */
+const likeX: TracedKernel['shape'] = (k) => spec([...arg(k, 'x').shape], arg(k, 'x'));
+
+function unary(op: string): TracedKernel {
+  return { emit: (g, k) => [g.op(op, [input(g, k, 'x')])], shape: likeX };
+}
+
+function binary(op: string): TracedKernel {
+  return {
+    emit: (g, k) => [g.op(op, [input(g, k, 'a'), input(g, k, 'b')])],
+    shape: (k) => spec(tf.broadcast_util.assertAndGetBroadcastShape(arg(k, 'a').shape, arg(k, 'b').shape), arg(k, 'a')),
+  };
+}
+
+function activate(g: GraphBuilder, value: string, activation: unknown): string {
+  if (activation === undefined || activation === null || activation === 'linear') return value;
+  if (activation === 'relu') return g.op('Relu', [value]);
+  throw new TraceError(`fused activation ${String(activation)} has no ONNX export`);
+}
+
+/** a times b with tfjs's transpose flags: Gemm for matrices (no copies), MatMul otherwise. */
+function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
+  const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
+  const a = arg(k, 'a');
+  const b = arg(k, 'b');
+  if (a.shape.length === 2 && b.shape.length === 2) {
+    const args = [input(g, k, 'a'), input(g, k, 'b')];
+    if (bias) args.push(bias);
+    return g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
+  }
+  const swap = (name: string, rank: number) => {
+    const perm = Array.from({ length: rank }, (_, i) => i);
+    [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+    return g.op('Transpose', [name], [ints('perm', perm)]);
+  };
+  const left = transposeA ? swap(input(g, k, 'a'), a.shape.length) : input(g, k, 'a');
+  const right = transposeB ? swap(input(g, k, 'b'), b.shape.length) : input(g, k, 'b');
+  const product = g.op('MatMul', [left, right]);
+  return bias ? g.op('Add', [product, bias]) : product;
+}
+
+const matMulShape: TracedKernel['shape'] = (k) => {
+  const [a, b] = [arg(k, 'a'), arg(k, 'b')];
+  const m = k.attrs.transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+  const n = k.attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const batch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return [{ shape: [...batch, m, n], dtype: 'float32' }];
+};
+
+const reducedAxes = (k: Omit<KernelCall, 'outputs'>) => axesOf(k.attrs.axis ?? k.attrs.reductionIndices, arg(k, 'x').shape.length);
+
+function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
+  return {
+    emit: (g, k) => {
+      const x = arg(k, 'x');
+      const rank = x.shape.length;
+      const axes = reducedAxes(k).sort((a, b) => a - b);
+      const out = g.int64s(k.outputs[0].shape);
+      const leading = axes.every((a, i) => a === i);
+      const trailing = axes.every((a, i) => a === rank - axes.length + i);
+      const split = leading ? axes.length : rank - axes.length;
+      const rows = x.shape.slice(0, split).reduce((a, b) => a * b, 1);
+      if (op === 'ReduceSum' && leading && axes.length < rank) {
+        // Column sums as a product with a row of ones: onnxruntime's ReduceSum over the rows of a
+        // narrow matrix (a bias gradient, [8192, 12]) runs several times slower than its Gemm.
+        const matrix = g.op('Reshape', [input(g, k, 'x'), g.int64s([rows, -1])]);
+        return [g.op('Reshape', [g.op('Gemm', [g.ones([1, rows]), matrix]), out])];
+      }
+      // Over the trailing axes: one axis of a matrix, which runs faster than several of a 4-D tensor.
+      const flat = rank > 2 && axes.length > 1 && trailing;
+      const value = flat ? g.op('Reshape', [input(g, k, 'x'), g.int64s([rows, -1])]) : input(g, k, 'x');
+      const reduceAxes = flat ? [1] : axes;
+      // ReduceSum takes its axes as an input from opset 13, the others from opset 18.
+      const keep = int('keepdims', 0);
+      const reduced = op === 'ReduceSum' ? g.op(op, [value, g.int64s(reduceAxes)], [keep]) : g.op(op, [value], [ints('axes', reduceAxes), keep]);
+      return [g.op('Reshape', [reduced, out])];
+    },
+    shape: (k) => {
+      const x = arg(k, 'x');
+      const reduced = new Set(reducedAxes(k));
+      return spec(
+        x.shape.flatMap((d, i) => (!reduced.has(i) ? [d] : k.attrs.keepDims ? [1] : [])),
+        x,
+      );
+    },
+  };
+}
+
+const TYPE_CODES: Record<string, number> = { float32: 1, int32: 6, bool: 9 };
+
+const TRACED_KERNELS: Record<string, TracedKernel> = {
+  Add: binary('Add'),
+  Sub: binary('Sub'),
+  Multiply: binary('Mul'),
+  RealDiv: binary('Div'),
+  Neg: unary('Neg'),
+  Exp: unary('Exp'),
+  Sigmoid: unary('Sigmoid'),
+  Softplus: unary('Softplus'),
+  Relu: unary('Relu'),
+  Identity: unary('Identity'),
+  Square: {
+    emit: (g, k) => {
+      const x = input(g, k, 'x');
+      return [g.op('Mul', [x, x])];
+    },
+    shape: likeX,
+  },
+  // tfjs: 1 where x > 0, else alpha.
+  Step: {
+    emit: (g, k) => {
+      const positive = g.op('Cast', [g.op('Greater', [input(g, k, 'x'), g.scalar(0)])], [int('to', 1)]);
+      const alpha = (k.attrs.alpha as number) ?? 0;
+      return [alpha === 0 ? positive : g.op('Add', [g.op('Mul', [positive, g.scalar(1 - alpha)]), g.scalar(alpha)])];
+    },
+    shape: likeX,
+  },
+  Cast: {
+    emit: (g, k) => {
+      const to = TYPE_CODES[k.attrs.dtype as string];
+      if (to === undefined) throw new TraceError(`cast to ${String(k.attrs.dtype)} has no ONNX export`);
+      return [g.op('Cast', [input(g, k, 'x')], [int('to', to)])];
+    },
+    shape: (k) => [{ shape: [...arg(k, 'x').shape], dtype: k.attrs.dtype as tf.DataType }],
+  },
+  AddN: {
+    emit: (g, k) => [g.op('Sum', listed(g, k))],
+    shape: (k) => spec([...numbered(k)[0].shape], numbered(k)[0]),
+  },
+  Sum: reduce('ReduceSum'),
+  Mean: reduce('ReduceMean'),
+  Reshape: { emit: (g, k) => [g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])] },
+  Transpose: {
+    emit: (g, k) => [g.op('Transpose', [input(g, k, 'x')], [ints('perm', k.attrs.perm as number[])])],
+    shape: (k) => spec((k.attrs.perm as number[]).map((p) => arg(k, 'x').shape[p]), arg(k, 'x')),
+  },
+  Slice: {
+    emit: (g, k) => {
+      const shape = arg(k, 'x').shape;
+      const begin = k.attrs.begin as number[];
+      const size = k.attrs.size as number[];
+      const ends = begin.map((b, i) => (size[i] === -1 ? shape[i] : b + size[i]));
+      return [g.op('Slice', [input(g, k, 'x'), g.int64s(begin), g.int64s(ends), g.int64s(begin.map((_, i) => i))])];
+    },
+    shape: (k) => {
+      const x = arg(k, 'x');
+      const begin = k.attrs.begin as number[];
+      return spec((k.attrs.size as number[]).map((s, i) => (s === -1 ? x.shape[i] - begin[i] : s)), x);
+    },
+  },
+  Concat: {
+    emit: (g, k) => {
+      const rank = k.outputs[0].shape.length;
+      return [g.op('Concat', listed(g, k), [int('axis', axesOf(k.attrs.axis, rank)[0])])];
+    },
+    shape: (k) => {
+      const parts = numbered(k);
+      const axis = axesOf(k.attrs.axis, parts[0].shape.length)[0];
+      const shape = [...parts[0].shape];
+      shape[axis] = parts.reduce((sum, p) => sum + p.shape[axis], 0);
+      return spec(shape, parts[0]);
+    },
+  },
+  Pack: {
+    emit: (g, k) => {
+      const axis = axesOf(k.attrs.axis, k.outputs[0].shape.length)[0];
+      const axes = g.int64s([axis]);
+      return [g.op('Concat', listed(g, k).map((t) => g.op('Unsqueeze', [t, axes])), [int('axis', axis)])];
+    },
+  },
+  Unpack: {
+    emit: (g, k) => {
+      const axis = axesOf(k.attrs.axis, arg(k, 'value').shape.length)[0];
+      const axes = g.int64s([axis]);
+      const parts = g.node('Split', [input(g, k, 'value'), g.int64s(k.outputs.map(() => 1))], [int('axis', axis)], k.outputs.length);
+      return parts.map((p) => g.op('Squeeze', [p, axes]));
+    },
+  },
+  SplitV: {
+    emit: (g, k) => {
+      const axis = axesOf(k.attrs.axis, arg(k, 'x').shape.length)[0];
+      const sizes = k.outputs.map((o) => o.shape[axis]);
+      return g.node('Split', [input(g, k, 'x'), g.int64s(sizes)], [int('axis', axis)], sizes.length);
+    },
+  },
+  PadV2: {
+    emit: (g, k) => {
+      const paddings = k.attrs.paddings as [number, number][];
+      const pads = [...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])];
+      return [g.op('Pad', [input(g, k, 'x'), g.int64s(pads), g.scalar((k.attrs.constantValue as number) ?? 0)])];
+    },
+    shape: (k) => spec(arg(k, 'x').shape.map((d, i) => d + (k.attrs.paddings as number[][])[i][0] + (k.attrs.paddings as number[][])[i][1]), arg(k, 'x')),
+  },
+  BatchMatMul: { emit: (g, k) => [matMul(g, k, null)], shape: matMulShape },
+  _FusedMatMul: {
+    emit: (g, k) => {
+      if (k.inputs.preluActivationWeights) throw new TraceError('prelu activations have no ONNX export');
+      const bias = k.inputs.bias ? input(g, k, 'bias') : null;
+      return [activate(g, matMul(g, k, bias), k.attrs.activation)];
+    },
+    shape: matMulShape,
+  },
+};
+
+/** The record of a kernel the trace can export, or null. */
+export function tracedKernel(name: string): TracedKernel | null {
+  return Object.hasOwn(TRACED_KERNELS, name) ? TRACED_KERNELS[name] : null;
+}
