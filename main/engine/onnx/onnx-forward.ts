@@ -3,25 +3,19 @@
 // batches are padded to the traced size and the padding's results dropped.
 import * as tf from '../tf.ts';
 import type { FlowModel } from '../models/flow-model.ts';
-import { weightFeeds, weightInputs } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
-import { traceToOnnx } from './trace-backend.ts';
+import { imagesShape, traceModelGraph, TracedSession } from './traced-session.ts';
 
 /** The graph from images `x` [batch, H, W, C] and the weights to latents `z.<level>` and `logp` (nats per image). */
 export function forwardGraph(model: FlowModel, batch: number): OnnxGraph {
-  const { size, channels } = model.config;
-  const x = tf.zeros([batch, size, size, channels]) as tf.Tensor4D;
-  try {
-    return traceToOnnx('flowdesk-forward', { x, ...weightInputs(model) }, () => {
-      const { zs, logdet, logpz } = model.forward(x);
-      const out: Record<string, tf.Tensor> = { logp: tf.add(logdet, logpz) };
-      zs.forEach((z, i) => (out[`z.${i}`] = z));
-      return out;
-    });
-  } finally {
-    x.dispose();
-  }
+  const x = tf.zeros(imagesShape(model, batch)) as tf.Tensor4D;
+  return traceModelGraph('flowdesk-forward', model, { x }, () => {
+    const { zs, logdet, logpz } = model.forward(x);
+    const out: Record<string, tf.Tensor> = { logp: tf.add(logdet, logpz) };
+    zs.forEach((z, i) => (out[`z.${i}`] = z));
+    return out;
+  });
 }
 
 export interface ForwardResult {
@@ -31,15 +25,17 @@ export interface ForwardResult {
   logp: Float32Array;
 }
 
-export class OnnxForward {
+export class OnnxForward extends TracedSession {
   private constructor(
-    private readonly ort: Ort,
-    private readonly session: OrtSession,
-    private readonly model: FlowModel,
+    ort: Ort,
+    session: OrtSession,
+    model: FlowModel,
     /** Images per run, fixed by the trace. */
     readonly batch: number,
     private readonly levels: number,
-  ) {}
+  ) {
+    super(ort, session, model);
+  }
 
   static async create(ort: Ort, model: FlowModel, batch: number, threads?: number): Promise<OnnxForward> {
     const graph = forwardGraph(model, batch);
@@ -49,14 +45,12 @@ export class OnnxForward {
 
   /** Latents and log p(x) of the n <= batch images in `x`. */
   async run(x: Float32Array, n: number): Promise<ForwardResult> {
-    const { size, channels } = this.model.config;
-    const per = size * size * channels;
     if (n > this.batch) throw new RangeError(`${n} images do not fit a forward graph for ${this.batch}`);
+    const shape = imagesShape(this.model, this.batch);
+    const per = tf.util.sizeFromShape(shape) / this.batch;
     const input = n === this.batch ? x.subarray(0, n * per) : new Float32Array(this.batch * per);
     if (n < this.batch) input.set(x.subarray(0, n * per));
-    const feeds = weightFeeds(this.ort, this.model, this.session.inputNames);
-    feeds.x = new this.ort.Tensor('float32', input, [this.batch, size, size, channels]);
-    const out = await this.session.run(feeds);
+    const out = await this.execute({ x: [input, shape] });
     const take = (values: Float32Array) => values.subarray(0, (values.length / this.batch) * n);
     return {
       zs: Array.from({ length: this.levels }, (_, i) => {
@@ -66,9 +60,5 @@ export class OnnxForward {
       }),
       logp: take(out.logp.data as Float32Array),
     };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
   }
 }

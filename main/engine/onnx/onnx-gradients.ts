@@ -4,39 +4,35 @@
 import * as tf from '../tf.ts';
 import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
 import type { StepGradients } from '../train/gradients.ts';
-import { createSession, type Ort, type OrtSession } from './runtime.ts';
-import { weightFeeds, weightInputs } from './model-weights.ts';
-import { traceToOnnx } from './trace-backend.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
+import { createSession, type Ort, type OrtSession } from './runtime.ts';
+import { imagesShape, traceModelGraph, TracedSession } from './traced-session.ts';
 
 const GRAD_PREFIX = 'grad:';
 
 /** The graph from a batch `x` [batch, H, W, C] and every trainable variable to `loss` (mean bits per dim) and `grad:<param>`. */
 export function trainingGraph(model: FlowModel, batch: number, nBits: number): OnnxGraph {
-  const { size, channels } = model.config;
   const names = [...model.params.variables.keys()];
   const vars = [...model.params.variables.values()];
-  const x = tf.zeros([batch, size, size, channels]) as tf.Tensor4D;
-  try {
-    return traceToOnnx('flowdesk-train', { x, ...weightInputs(model) }, () => {
-      const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(model, x, nBits)) as tf.Scalar, vars);
-      const out: Record<string, tf.Tensor> = { loss: value };
-      vars.forEach((v, i) => (out[GRAD_PREFIX + names[i]] = grads[v.name]));
-      return out;
-    });
-  } finally {
-    x.dispose();
-  }
+  const x = tf.zeros(imagesShape(model, batch)) as tf.Tensor4D;
+  return traceModelGraph('flowdesk-train', model, { x }, () => {
+    const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(model, x, nBits)) as tf.Scalar, vars);
+    const out: Record<string, tf.Tensor> = { loss: value };
+    vars.forEach((v, i) => (out[GRAD_PREFIX + names[i]] = grads[v.name]));
+    return out;
+  });
 }
 
-export class OnnxGradients {
+export class OnnxGradients extends TracedSession {
   private constructor(
-    private readonly ort: Ort,
-    private readonly session: OrtSession,
-    private readonly model: FlowModel,
+    ort: Ort,
+    session: OrtSession,
+    model: FlowModel,
     /** Images per step, fixed by the trace. */
     readonly batch: number,
-  ) {}
+  ) {
+    super(ort, session, model);
+  }
 
   /** Traces `model` at this batch size and opens its session; `threads` defaults to every core. */
   static async create(ort: Ort, model: FlowModel, batch: number, nBits: number, threads?: number): Promise<OnnxGradients> {
@@ -46,16 +42,10 @@ export class OnnxGradients {
 
   /** Mean bits per dim of the `batch` images in `data` and its gradients, as tensors the caller disposes. */
   async gradients(data: Float32Array): Promise<StepGradients> {
-    const { size, channels } = this.model.config;
-    const feeds = weightFeeds(this.ort, this.model, this.session.inputNames);
-    feeds.x = new this.ort.Tensor('float32', data.subarray(0, this.batch * size * size * channels), [this.batch, size, size, channels]);
-    const results = await this.session.run(feeds);
+    const shape = imagesShape(this.model, this.batch);
+    const results = await this.execute({ x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape] });
     const grads: Record<string, tf.Tensor> = {};
     for (const [name, v] of this.model.params.variables) grads[name] = tf.tensor(results[GRAD_PREFIX + name].data as Float32Array, v.shape);
     return { loss: (results.loss.data as Float32Array)[0], grads };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
   }
 }

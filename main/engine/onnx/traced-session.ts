@@ -1,0 +1,46 @@
+// A model's computation traced once into an ONNX graph and opened as an onnxruntime session,
+// then run with the model's current weights as inputs, so it stays valid as training changes
+// them. The training step, the sampler and the forward pass build on it with their own inputs.
+import * as tf from '../tf.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import { weightFeeds, weightInputs } from './model-weights.ts';
+import type { OnnxGraph } from './onnx-proto.ts';
+import type { Ort, OrtSession } from './runtime.ts';
+import { traceToOnnx } from './trace-backend.ts';
+
+/** The NHWC shape of `n` of the model's images. */
+export function imagesShape(model: FlowModel, n: number): [number, number, number, number] {
+  const { size, channels } = model.config;
+  return [n, size, size, channels];
+}
+
+/**
+ * The graph of `run` with the model's weights and `placeholders` (zeros shaped as the graph's
+ * own inputs, which `run` reads) as inputs. The placeholders are disposed.
+ */
+export function traceModelGraph(name: string, model: FlowModel, placeholders: Record<string, tf.Tensor>, run: () => Record<string, tf.Tensor>): OnnxGraph {
+  try {
+    return traceToOnnx(name, { ...placeholders, ...weightInputs(model) }, run);
+  } finally {
+    tf.dispose(Object.values(placeholders));
+  }
+}
+
+export abstract class TracedSession {
+  protected constructor(
+    protected readonly ort: Ort,
+    private readonly session: OrtSession,
+    protected readonly model: FlowModel,
+  ) {}
+
+  /** The graph's outputs for `inputs` (float32 values and shape by input name) and the current weights. */
+  protected execute(inputs: Record<string, [Float32Array, readonly number[]]>): ReturnType<OrtSession['run']> {
+    const feeds = weightFeeds(this.ort, this.model, this.session.inputNames);
+    for (const [name, [values, shape]] of Object.entries(inputs)) feeds[name] = new this.ort.Tensor('float32', values, shape);
+    return this.session.run(feeds);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
