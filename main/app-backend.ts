@@ -1,10 +1,11 @@
-// The Api as both transports serve it: validation first, then the host's own answers
-// (app info, folder dialog) or the worker's. Electron's IPC and browser mode's HTTP call this.
-import type { ApiMethod, AppInfo, Result } from '../preload/api.ts';
+// The Api as both transports serve it: validation first, then the host's own slice (app info,
+// the folder dialog) or the worker's. Electron's IPC and browser mode's HTTP call this.
+import type { ApiSlice, AppInfo, Result } from '../preload/api.ts';
 import { validateRequest } from './api-validation.ts';
-import { toAppError } from './engine/errors.ts';
 import { FLOWDESK_VERSION } from './engine/version.ts';
+import { asResult } from './ipc-guard.ts';
 import type { WorkerHost } from './worker/host.ts';
+import type { HostMethod, WorkerMethod } from './worker/protocol.ts';
 
 export interface AppBackendOptions {
   mode: AppInfo['mode'];
@@ -16,26 +17,23 @@ export interface AppBackendOptions {
 
 export function createAppBackend(opts: AppBackendOptions) {
   let backendLine: string | null = null;
-  return async function call(method: string, arg: unknown): Promise<Result<unknown>> {
-    let checked: unknown;
-    try {
-      checked = validateRequest(method, arg);
-    } catch (err) {
-      return { ok: false, error: toAppError(err) };
-    }
-    switch (method as ApiMethod) {
-      case 'getAppInfo': {
-        if (backendLine === null) {
-          const r = await opts.host.call<string>('backend');
-          if (r.ok) backendLine = r.value;
-        }
-        const info: AppInfo = { version: FLOWDESK_VERSION, mode: opts.mode, platform: process.platform, runsDir: opts.runsDir, backend: backendLine };
-        return { ok: true, value: info };
+  const hostCalls: ApiSlice<HostMethod> = {
+    async getAppInfo() {
+      if (backendLine === null) {
+        const r = await opts.host.call<string>('backend');
+        if (r.ok) backendLine = r.value;
       }
-      case 'chooseFolder':
-        return { ok: true, value: opts.chooseFolder ? await opts.chooseFolder() : null };
-      default:
-        return opts.host.call(method as Exclude<ApiMethod, 'getAppInfo' | 'chooseFolder'>, checked);
-    }
+      return { version: FLOWDESK_VERSION, mode: opts.mode, platform: process.platform, runsDir: opts.runsDir, backend: backendLine };
+    },
+    async chooseFolder() {
+      return opts.chooseFolder ? opts.chooseFolder() : null;
+    },
+  };
+  return async function call(method: string, arg: unknown): Promise<Result<unknown>> {
+    const checked = await asResult(() => validateRequest(method, arg));
+    if (!checked.ok) return checked;
+    // validateRequest knows only the Api's calls, so a name that passed it is one of them.
+    if (Object.hasOwn(hostCalls, method)) return asResult<unknown>(() => hostCalls[method as HostMethod]());
+    return opts.host.call(method as WorkerMethod, checked.value);
   };
 }

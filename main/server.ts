@@ -9,6 +9,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppEvent, Result } from '../preload/api.ts';
+import { HEADER_CSP } from './csp.ts';
 import { FlowDeskError, toAppError } from './engine/errors.ts';
 
 export interface ServeOptions {
@@ -78,7 +79,7 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type =
     'content-type': type,
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    'content-security-policy': HEADER_CSP,
   });
   res.end(body);
 }

@@ -205,3 +205,13 @@ export interface Api {
 
 /** The request/response calls, by name: what both transports route. */
 export type ApiMethod = Exclude<keyof Api, 'onEvent' | 'pathOfDroppedFile'>;
+
+/** The value call `K` answers with when it succeeds. */
+export type ApiValue<K extends ApiMethod> = Awaited<ReturnType<Api[K]>> extends Result<infer T> ? T : never;
+
+/**
+ * The calls `K` as the side that answers them implements them (VS Code's ProxyChannel model: one
+ * interface serves both ends). Same arguments; the plain value instead of a Result, because a
+ * failure is thrown (a FlowDeskError with its code) and the transport wraps it (`asResult`).
+ */
+export type ApiSlice<K extends ApiMethod> = { [M in K]: (...args: Parameters<Api[M]>) => Promise<ApiValue<M>> };

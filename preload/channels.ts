@@ -1,5 +1,7 @@
 // Every IPC channel between renderer and main, in one enum both sides import; no channel name
 // is written anywhere else.
+import type { ApiMethod } from './api.ts';
+
 export enum IpcChannel {
   /** invoke(method, arg): every request/response call of the Api. */
   Call = 'api:call',
@@ -7,25 +9,29 @@ export enum IpcChannel {
   Event = 'api:event',
 }
 
-/** The Api's request/response calls; the preload builds exactly these. */
-export const API_METHODS = [
-  'getAppInfo',
-  'chooseFolder',
-  'importFolder',
-  'startTraining',
-  'pauseTraining',
-  'cancelTraining',
-  'resumeTraining',
-  'listRuns',
-  'getRun',
-  'getSampleGrid',
-  'sample',
-  'reconstruct',
-  'interpolate',
-  'computeDirection',
-  'listDirections',
-  'applyDirection',
-  'rankFolder',
-  'exportModel',
-  'importModel',
-] as const;
+// Every request/response call of the Api, once: as a record keyed by ApiMethod, the compiler
+// refuses a call the Api has and this lacks, or one it names that the Api does not have.
+const CALLS: Record<ApiMethod, true> = {
+  getAppInfo: true,
+  chooseFolder: true,
+  importFolder: true,
+  startTraining: true,
+  pauseTraining: true,
+  cancelTraining: true,
+  resumeTraining: true,
+  listRuns: true,
+  getRun: true,
+  getSampleGrid: true,
+  sample: true,
+  reconstruct: true,
+  interpolate: true,
+  computeDirection: true,
+  listDirections: true,
+  applyDirection: true,
+  rankFolder: true,
+  exportModel: true,
+  importModel: true,
+};
+
+/** The Api's request/response calls; the preload and browser mode's client build exactly these. */
+export const API_METHODS = Object.keys(CALLS) as readonly ApiMethod[];

@@ -1,8 +1,7 @@
 // The worker process: runs the engine (all tensors) away from the window's main thread and
 // answers the host's calls. Runs as an Electron utilityProcess or a forked Node process.
 import type { AppEvent } from '../../preload/api.ts';
-import { API_METHODS } from '../../preload/channels.ts';
-import { asResult } from '../ipc-guard.ts';
+import { createDispatch } from './dispatch.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
 import { ModelCache } from './model-cache.ts';
@@ -19,17 +18,14 @@ const runsDir = process.env.FLOWDESK_RUNS;
 if (!runsDir) throw new Error('FLOWDESK_RUNS is not set');
 
 const models = new ModelCache();
-const services: object[] = [new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models), new ExploreService(runsDir, models)];
+const dispatch = createDispatch({
+  engine: new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models),
+  explore: new ExploreService(runsDir, models),
+});
 
 async function handle(msg: HostMessage): Promise<void> {
   if (msg?.kind !== 'call') return;
-  // Only the Api's calls: the services' other methods are not for the host to reach.
-  const allowed = msg.method === 'backend' || (API_METHODS as readonly string[]).includes(msg.method);
-  const service = !allowed ? undefined : services.find((s) => typeof (s as Record<string, unknown>)[msg.method] === 'function') as Record<string, (arg: unknown) => unknown> | undefined;
-  const result = service
-    ? await asResult(() => service[msg.method](msg.arg))
-    : { ok: false as const, error: { code: 'BAD_ARGUMENT', message: `Unknown call ${msg.method}.` } };
-  send({ kind: 'result', id: msg.id, result });
+  send({ kind: 'result', id: msg.id, result: await dispatch(msg.method, msg.arg) });
 }
 
 if (parentPort) parentPort.on('message', (e) => void handle(e.data));

@@ -13,13 +13,14 @@ import { FlowDeskError } from '../engine/errors.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
 import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
 import type { ModelCache } from './model-cache.ts';
+import type { ServiceSlice } from './routes.ts';
 import { runDirOf } from './run-ids.ts';
 
 function dataUrl(bytes: Buffer, type = 'image/png'): string {
   return `data:${type};base64,${bytes.toString('base64')}`;
 }
 
-export class ExploreService {
+export class ExploreService implements ServiceSlice<'explore'> {
   constructor(
     readonly runsDir: string,
     private readonly models: ModelCache,

@@ -15,6 +15,7 @@ import { defaultImageFolder } from '../engine/resources.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import type { ModelCache } from './model-cache.ts';
+import type { ServiceSlice } from './routes.ts';
 import { runDirOf } from './run-ids.ts';
 import { readRunStatus, writeRunStatus } from './run-status.ts';
 
@@ -29,7 +30,7 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
-export class EngineService {
+export class EngineService implements ServiceSlice<'engine'> {
   private active: ActiveRun | null = null;
   constructor(
     readonly runsDir: string,

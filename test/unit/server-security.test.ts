@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AppEvent } from '../../preload/api.ts';
+import { HEADER_CSP } from '../../main/csp.ts';
 import { serve, type RunningServer } from '../../main/server.ts';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-RENDERER';
@@ -278,6 +279,12 @@ describe('browser-mode server: static files', () => {
   it('refuses other methods on files', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
       expect((await raw(withToken('/index.html'), { method })).status, method).toBe(405);
+    }
+  });
+
+  it('sends the one CSP of main/csp.ts on every answer, refusals included', async () => {
+    for (const path of [withToken('/'), '/', withToken('/missing.js'), withToken('/index.html')]) {
+      expect((await raw(path)).headers['content-security-policy'], path).toBe(HEADER_CSP);
     }
   });
 });

@@ -1,0 +1,33 @@
+// Which worker service answers each call the worker takes: the one place a call is assigned.
+// The record must name every WorkerMethod exactly once (the compiler refuses a missing or an
+// unknown call), and each service's class header implements the slice derived from it.
+import type { WorkerMethod, WorkerSlice } from './protocol.ts';
+
+export const WORKER_ROUTES = {
+  backend: 'engine',
+  importFolder: 'engine',
+  startTraining: 'engine',
+  pauseTraining: 'engine',
+  cancelTraining: 'engine',
+  resumeTraining: 'engine',
+  listRuns: 'engine',
+  getRun: 'engine',
+  getSampleGrid: 'engine',
+  sample: 'engine',
+  reconstruct: 'explore',
+  interpolate: 'explore',
+  computeDirection: 'explore',
+  listDirections: 'explore',
+  applyDirection: 'explore',
+  rankFolder: 'explore',
+  exportModel: 'explore',
+  importModel: 'explore',
+} as const satisfies Record<WorkerMethod, 'engine' | 'explore'>;
+
+export type ServiceName = (typeof WORKER_ROUTES)[WorkerMethod];
+
+/** The calls service `S` answers. */
+export type CallsOf<S extends ServiceName> = { [K in WorkerMethod]: (typeof WORKER_ROUTES)[K] extends S ? K : never }[WorkerMethod];
+
+/** What service `S` implements: its calls, typed from the Api. */
+export type ServiceSlice<S extends ServiceName> = WorkerSlice<CallsOf<S>>;
