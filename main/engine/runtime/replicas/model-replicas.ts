@@ -7,8 +7,6 @@ import type { Rng } from '../../random.ts';
 import { bitsPerDim, drawNoise, type FlowModel } from '../../models/flow-model.ts';
 import { ReplicaPool } from './replica-pool.ts';
 
-export { ReplicaError, liveReplicaThreads } from './replica-thread.ts';
-
 /** Threads a batch is split across unless told otherwise: two cores are where the gain is measured. */
 export function defaultThreads(): number {
   return Math.min(2, availableParallelism());
