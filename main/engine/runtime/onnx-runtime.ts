@@ -110,7 +110,8 @@ export class OnnxRuntime implements ComputeRuntime {
     const sessions: (Promise<Released> | null)[] = [...this.samplers.values(), this.forward, this.decoder];
     this.samplers.clear();
     this.forward = this.decoder = null;
-    await Promise.all(sessions.map((p) => p?.then((s) => s.dispose(), () => undefined)));
+    // A session that failed to open, or to close, holds nothing more to release.
+    await Promise.all(sessions.map((p) => p?.then((s) => s.dispose()).catch(() => undefined)));
     await this.small.dispose();
   }
 }
