@@ -11,8 +11,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'main/index.ts'),
           worker: resolve(__dirname, 'main/worker/entry.ts'),
-          // Replica threads for data-parallel training and sampling (models/model-replicas.ts finds it by this name).
-          'model-replica': resolve(__dirname, 'main/engine/models/model-replica-entry.ts'),
+          // Replica threads for data-parallel training and sampling (runtime/replicas/replica-thread.ts finds it by this name).
+          'model-replica': resolve(__dirname, 'main/engine/runtime/replicas/replica-entry.ts'),
         },
       },
     },

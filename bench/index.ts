@@ -21,9 +21,8 @@ import { BACKEND_NAMES, initBackend, type BackendName } from '../main/engine/bac
 import { importImageFolder } from '../main/engine/data/index.ts';
 import { createModel } from '../main/engine/models/create-model.ts';
 import type { FlowModel } from '../main/engine/models/flow-model.ts';
-import { ModelReplicas } from '../main/engine/models/model-replicas.ts';
-import { encodeImages, samplePixels } from '../main/engine/models/inference.ts';
 import { Rng } from '../main/engine/random.ts';
+import { runtimeFor } from '../main/engine/runtime/runtime-for.ts';
 import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
 import { stepSource } from '../main/engine/train/step-source.ts';
 import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
@@ -33,7 +32,6 @@ const quick = args.includes('--quick');
 const all = args.includes('--all');
 const backendArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
 const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.find((a) => a.startsWith('--threads='))!.split('=')[1]) : null;
-const threads = threadsArg ?? Math.min(2, availableParallelism());
 const withPytorch = !args.includes('--no-pytorch');
 const emit = (obj: object): void => {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -97,7 +95,7 @@ async function trainSpeed(depth: number, hidden: number, backend: BackendName, s
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
   const cfg = resolveTrainConfig({ batch: BATCH, threads: threadsArg });
   const t0 = performance.now();
-  const source = await stepSource(model, backend, cfg);
+  const source = await stepSource(runtimeFor(model, { backend, threads: threadsArg }), cfg);
   const setupMs = performance.now() - t0;
   const step = async () => {
     const { grads } = await source.gradients(randomImages(BATCH, rng));
@@ -113,11 +111,10 @@ async function trainSpeed(depth: number, hidden: number, backend: BackendName, s
   }
   // The median step: robust to other work on a shared machine (the PyTorch side does the same).
   const imgPerSec = BATCH / median(times);
-  const used = backend === 'onnx' ? (threadsArg ?? availableParallelism()) : (ModelReplicas.for(model, threads)?.size ?? 1);
   await source.dispose();
   optimizer.dispose();
   model.dispose();
-  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: used, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec) };
+  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec) };
   return { imgPerSec, line };
 }
 
@@ -156,10 +153,11 @@ async function trainAndCompare(depth: number, hidden: number, backend: BackendNa
   emit({ ...ours.line, pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ours.imgPerSec / torch.imgPerSec, 3) });
 }
 
-/** 64 images at temperature 0.7 as the app and training's grids draw them (samplePixels: onnxruntime on onnx). */
+/** 64 images at temperature 0.7 as the app, the CLI and training's grids draw them (runtime.sample). */
 async function sampleLatency(depth: number, hidden: number, backend: BackendName): Promise<void> {
   const model = benchModel(depth, hidden, new Rng(2));
-  const draw = () => samplePixels(model, 64, 0.7, new Rng(0), threads);
+  const runtime = runtimeFor(model, { backend, threads: threadsArg });
+  const draw = () => runtime.sample(64, 0.7, new Rng(0));
   const t0 = performance.now();
   await draw(); // the first call sets up threads, kernels or (onnx) traces and opens a session
   const firstMs = performance.now() - t0;
@@ -169,11 +167,11 @@ async function sampleLatency(depth: number, hidden: number, backend: BackendName
     await draw();
     times.push(performance.now() - t1);
   }
-  emit({ bench: 'sample', n: 64, size: SIZE, depth, hidden, backend, runs_on: backend === 'onnx' ? 'onnxruntime' : `tfjs ${tf.getBackend()}`, ms: round(median(times)), first_call_ms: round(firstMs) });
+  emit({ bench: 'sample', n: 64, size: SIZE, depth, hidden, backend, runs_on: runtime.kind === 'onnx' ? 'onnxruntime' : `${runtime.kind} on tfjs ${tf.getBackend()}`, ms: round(median(times)), first_call_ms: round(firstMs) });
   model.dispose();
 }
 
-/** Latents of 1,000 images in batches of 64, as the explorer encodes them (encodeImages). */
+/** Latents of 1,000 images in batches of 64, as the explorer encodes them (runtime.encode). */
 async function encodeSpeed(depth: number, hidden: number, backend: BackendName): Promise<void> {
   const rng = new Rng(3);
   const model = benchModel(depth, hidden, rng);
@@ -181,9 +179,10 @@ async function encodeSpeed(depth: number, hidden: number, backend: BackendName):
   const batch = 64;
   const x = randomImages(images, rng);
   const per = SIZE * SIZE * CHANNELS;
+  const runtime = runtimeFor(model, { backend, threads: threadsArg });
   const encodeBatch = async (start: number) => {
     const n = Math.min(batch, images - start);
-    const zs = await encodeImages(model, x.subarray(start * per, (start + n) * per), n, threads);
+    const zs = await runtime.encode(x.subarray(start * per, (start + n) * per), n);
     for (const z of zs) z.dataSync();
     tf.dispose(zs);
   };

@@ -1,8 +1,7 @@
 // `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature.
-import * as tf from '../engine/tf.ts';
 import { toPixels, writeImageGrid } from '../engine/data/index.ts';
-import { sampleImages } from '../engine/models/model-replicas.ts';
 import { Rng } from '../engine/random.ts';
+import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
@@ -32,7 +31,7 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const { model, json } = await loadModelArg(positionals[0]);
   try {
     const { size, channels } = model.config;
-    const pixels = toPixels(await tf.readAndDispose(sampleImages(model, n, temperature, new Rng(seed))), json.nBits);
+    const pixels = toPixels(await runtimeFor(model).sample(n, temperature, new Rng(seed)), json.nBits);
     await writeImageGrid(values.output, pixels, n, size, channels);
     log(`wrote ${n} samples (temperature ${temperature}, seed ${seed}) to ${values.output}`);
     return 0;

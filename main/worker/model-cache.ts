@@ -1,8 +1,10 @@
-// The most recently used run's latest checkpoint, kept loaded: dragging a temperature or alpha
-// slider asks for many images from the same model.
+// The most recently used run's latest checkpoint, kept loaded with its compute runtime (sessions
+// or threads): dragging a temperature or alpha slider asks for many images from the same model.
+import { initBackend } from '../engine/backend.ts';
 import { resolveCheckpointDir } from '../engine/checkpoint/checkpoint-store.ts';
 import type { Explorer } from '../engine/explore/explorer.ts';
 import { loadModelDir } from '../engine/models/model-files.ts';
+import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 
 export class ModelCache {
   private current: { dir: string; explorer: Explorer } | null = null;
@@ -12,7 +14,10 @@ export class ModelCache {
     if (this.current?.dir !== dir) {
       this.current?.explorer.model.dispose();
       this.current = null;
+      const backend = await initBackend();
       const { model, json } = await loadModelDir(dir);
+      // Chosen here, once, from the worker's backend; every later call on the model reuses it.
+      runtimeFor(model, { backend: backend.name });
       this.current = { dir, explorer: { model, nBits: json.nBits } };
     }
     return this.current.explorer;

@@ -9,8 +9,8 @@ import { describeBackend, initBackend } from '../engine/backend.ts';
 import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
-import { samplePixels } from '../engine/models/inference.ts';
 import { Rng } from '../engine/random.ts';
+import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
@@ -121,7 +121,7 @@ export class EngineService implements ServiceSlice<'engine'> {
   async sample(req: SampleRequest): Promise<string> {
     const { model, nBits } = await this.models.forRun(await this.runDir(req.runId));
     const { size, channels } = model.config;
-    const pixels = toPixels(await samplePixels(model, req.n, req.temperature, new Rng(req.seed)), nBits);
+    const pixels = toPixels(await runtimeFor(model).sample(req.n, req.temperature, new Rng(req.seed)), nBits);
     return pngDataUrl(await encodeImageGrid(pixels, req.n, size, channels));
   }
 

@@ -8,11 +8,11 @@ import { initBackend } from '../../main/engine/backend.ts';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { drawNoise } from '../../main/engine/models/flow-model.ts';
-import { encodeImages, imageBitsPerDim, samplePixels } from '../../main/engine/models/inference.ts';
 import { bitsPerDim } from '../../main/engine/models/flow-model.ts';
 import { OnnxSampler } from '../../main/engine/onnx/onnx-sampler.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
+import { runtimeFor } from '../../main/engine/runtime/runtime-for.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
 
@@ -50,17 +50,19 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
     });
   }
 
-  it('is what samplePixels uses on the onnx backend, with model.sample\'s images', async () => {
+  it('is what the model\'s runtime samples with on the onnx backend, with model.sample\'s images', async () => {
     await initBackend({ force: 'onnx' });
     const model = createModel(models[0][1], 1);
     perturb(model.params, 0.05);
     try {
       const want = model.sample(4, 0.7, new Rng(3));
-      expectClose(await samplePixels(model, 4, 0.7, new Rng(3), 1), want, 1e-4, 1e-4);
+      const runtime = runtimeFor(model, { threads: 1 });
+      expect(runtime.kind).toBe('onnx');
+      expectClose(await runtime.sample(4, 0.7, new Rng(3)), want, 1e-4, 1e-4);
       want.dispose();
       // A second call reuses the session: the tensor count does not grow.
       const before = tf.memory().numTensors;
-      await samplePixels(model, 4, 0.7, new Rng(4), 1);
+      await runtime.sample(4, 0.7, new Rng(4));
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       model.dispose();
@@ -73,15 +75,16 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
     const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 8 }, 2);
     perturb(model.params, 0.05);
     try {
+      const runtime = runtimeFor(model, { threads: 1 });
       for (const n of [70, 5]) {
         const x = new Rng(n).fillUniform(new Float32Array(n * 64)).map((v) => v - 0.5);
         const input = tf.tensor4d(x, [n, 8, 8, 1]);
         const wantZs = model.encode(input);
         const wantBpd = bitsPerDim(model, input, 5);
-        const gotZs = await encodeImages(model, x, n, 1);
+        const gotZs = await runtime.encode(x, n);
         expect(gotZs.length).toBe(wantZs.length);
         gotZs.forEach((z, i) => expectClose(z, wantZs[i], 1e-4, 1e-4));
-        expectClose(await imageBitsPerDim(model, x, n, 5, 1), wantBpd, 1e-4, 1e-5);
+        expectClose(await runtime.bitsPerDim(x, n, 5), wantBpd, 1e-4, 1e-5);
         tf.dispose([input, ...wantZs, wantBpd, ...gotZs]);
       }
     } finally {

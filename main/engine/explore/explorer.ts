@@ -1,28 +1,27 @@
 // Latent exploration on a loaded model: reconstruct images, interpolate between two or four,
 // build and apply attribute directions, and rank images by bits per dimension. Images go in
 // and come out as NHWC uint8 pixels; inputs sit at the centre of their n-bit bins, so an
-// invertible model reconstructs them exactly up to float error. Encoding and scoring go through
-// models/inference.ts (onnxruntime on the 'onnx' backend, else the model's replica threads).
+// invertible model reconstructs them exactly up to float error. Encoding, decoding and scoring
+// go through the model's compute runtime (runtime/runtime-for.ts).
 import * as tf from '../tf.ts';
 import type { ImageSet } from '../data/index.ts';
 import { dequantize, gatherBatch, toPixels } from '../data/index.ts';
 import type { FlowModel } from '../models/flow-model.ts';
-import { encodeImages, imageBitsPerDim } from '../models/inference.ts';
-import { defaultThreads, ModelReplicas } from '../models/model-replicas.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
+import type { ComputeRuntime } from '../runtime/compute-runtime.ts';
+import { runtimeFor } from '../runtime/runtime-for.ts';
 import { flatten, gridPoint, mix, unflatten, type Latents } from './latents.ts';
 
 export interface Explorer {
   model: FlowModel;
   nBits: number;
-  /** Threads a batch of images is split across (wasm and cpu backends). Defaults to min(2, the cores available). */
+  /** Threads a batch of images is split across (see RuntimeOptions). Defaults to the model runtime's own. */
   threads?: number;
 }
 
-/** The model's replicas when a batch of `n` images is worth splitting. */
-function replicas(e: Explorer, n: number): ModelReplicas | null {
-  return n >= 2 ? ModelReplicas.for(e.model, e.threads ?? defaultThreads()) : null;
+function runtime(e: Explorer): ComputeRuntime {
+  return runtimeFor(e.model, { threads: e.threads });
 }
 
 /** Pixels to model space at the centre of each n-bit bin (no dequantization noise). */
@@ -34,16 +33,11 @@ export function centred(pixels: Uint8Array, nBits: number): Float32Array {
 
 function encodePixels(e: Explorer, pixels: Uint8Array): Promise<Latents> {
   const { size, channels } = e.model.config;
-  return encodeImages(e.model, centred(pixels, e.nBits), pixels.length / (size * size * channels), e.threads);
+  return runtime(e).encode(centred(pixels, e.nBits), pixels.length / (size * size * channels));
 }
 
-function decodeToPixels(e: Explorer, zs: Latents): Uint8Array {
-  const split = replicas(e, zs[0].shape[0]);
-  const images = split ? split.decode(zs) : e.model.decode(zs);
-  // Read outside tf.tidy: tidy would walk every element of a returned typed array.
-  const pixels = toPixels(images.dataSync() as Float32Array, e.nBits);
-  images.dispose();
-  return pixels;
+async function decodeToPixels(e: Explorer, zs: Latents): Promise<Uint8Array> {
+  return toPixels(await runtime(e).decode(zs), e.nBits);
 }
 
 export interface Reconstruction {
@@ -55,7 +49,7 @@ export interface Reconstruction {
 
 export async function reconstruct(e: Explorer, pixels: Uint8Array): Promise<Reconstruction> {
   const zs = await encodePixels(e, pixels);
-  const out = decodeToPixels(e, zs);
+  const out = await decodeToPixels(e, zs);
   tf.dispose(zs);
   const input = toPixels(centred(pixels, e.nBits), e.nBits);
   let max = 0;
@@ -101,7 +95,7 @@ export async function interpolate(e: Explorer, pixels: Uint8Array, count: 2 | 4,
     return tf.mul(tf.concat(frames, 0), temperature) as tf.Tensor2D;
   });
   const latents = unflatten(rows, zs);
-  const out = decodeToPixels(e, latents);
+  const out = await decodeToPixels(e, latents);
   tf.dispose([...zs, flat, rows, ...latents]);
   return out;
 }
@@ -143,7 +137,7 @@ export async function applyDirection(e: Explorer, pixels: Uint8Array, direction:
   const dir = flatten(direction);
   const rows = tf.tidy(() => tf.concat(alphas.map((alpha) => tf.add(flat, tf.mul(dir, alpha))), 0) as tf.Tensor2D);
   const latents = unflatten(rows, zs);
-  const out = decodeToPixels(e, latents);
+  const out = await decodeToPixels(e, latents);
   tf.dispose([...zs, flat, dir, rows, ...latents]);
   return out;
 }
@@ -167,7 +161,7 @@ export async function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (do
     throwIfAborted(signal, 'Ranking');
     const n = Math.min(RANK_BATCH, set.count - start);
     const x = dequantize(gatherBatch(set, Int32Array.from({ length: n }, (_, i) => start + i)), e.nBits, rng);
-    bpd.set(await imageBitsPerDim(e.model, x, n, e.nBits, e.threads), start);
+    bpd.set(await runtime(e).bitsPerDim(x, n, e.nBits), start);
     onBatch?.(start + n, set.count);
   }
   return set.paths.map((path, i) => ({ path, bpd: bpd[i] })).sort((a, b) => b.bpd - a.bpd);

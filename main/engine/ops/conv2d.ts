@@ -5,16 +5,17 @@
 import * as tf from '../tf.ts';
 import { convAsMatMul, patches, samePadding, type Activation, type Pads } from './conv-as-matmul.ts';
 
-/** Backends whose native conv gradients are missing or slow; others use tfjs's own. */
-const CUSTOM_GRADIENT_BACKENDS = new Set(['wasm']);
-
-function useCustomGradient(): boolean {
-  return CUSTOM_GRADIENT_BACKENDS.has(tf.getBackend());
-}
-
 /** Recording for onnxruntime (onnx/trace-backend.ts): convolutions as matMuls, tfjs's own gradients. */
 function asMatMuls(): boolean {
   return tf.getBackend() === 'onnx-trace';
+}
+
+/**
+ * Gradients in tfjs ops where the active backend has no native filter gradient (wasm, whose
+ * transposed convolutions and matMuls are slow too, as measured); tfjs's own everywhere else.
+ */
+function useCustomGradient(): boolean {
+  return !asMatMuls() && tf.getKernel(tf.Conv2DBackpropFilter, tf.getBackend()) === undefined;
 }
 
 /**

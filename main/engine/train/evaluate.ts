@@ -1,11 +1,11 @@
 // Bits per dimension of a model over a set of images, in batches, with seeded dequantization
 // noise so that evaluations at different steps (and the CLI's eval) are comparable. Batches go
-// through models/inference.ts: onnxruntime on the 'onnx' backend, else the replica threads.
+// through the model's compute runtime (runtime/runtime-for.ts).
 import { dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
 import type { FlowModel } from '../models/flow-model.ts';
-import { imageBitsPerDim } from '../models/inference.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
+import { runtimeFor } from '../runtime/runtime-for.ts';
 
 export interface EvaluateOptions {
   /** Bits per channel the images are reduced to. Defaults to 8. */
@@ -26,13 +26,14 @@ export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: Eva
   const batch = opts.batch ?? 64;
   const total = Math.min(opts.limit ?? set.count, set.count);
   const rng = new Rng(opts.seed ?? 0);
+  const runtime = runtimeFor(model);
   const out = new Float64Array(total);
   for (let start = 0; start < total; start += batch) {
     throwIfAborted(opts.signal, 'Evaluation');
     const n = Math.min(batch, total - start);
     const indices = Int32Array.from({ length: n }, (_, i) => start + i);
     const x = dequantize(gatherBatch(set, indices), nBits, rng);
-    out.set(await imageBitsPerDim(model, x, n, nBits), start);
+    out.set(await runtime.bitsPerDim(x, n, nBits), start);
     opts.onBatch?.(start + n, total);
   }
   return out;

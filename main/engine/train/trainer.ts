@@ -15,13 +15,13 @@ import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
-import { samplePixels } from '../models/inference.ts';
 import { Rng } from '../random.ts';
+import type { ComputeRuntime } from '../runtime/compute-runtime.ts';
+import { runtimeFor } from '../runtime/runtime-for.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
-import { stepThreads } from './gradient-workers.ts';
 import { Optimizer } from './optimizer.ts';
 import { stepSource, type StepSource } from './step-source.ts';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
@@ -74,6 +74,8 @@ interface Session {
   runDir: string;
   run: RunJson;
   model: FlowModel;
+  /** Where the model's compute runs, chosen once from the run's backend. */
+  runtime: ComputeRuntime;
   optimizer: Optimizer;
   trainSet: ImageSet;
   valSet: ImageSet;
@@ -121,7 +123,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     try {
       await writeRunJson(runDir, run);
       const session: Session = {
-        runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
+        runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
+        trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
       };
       return await runSession(session, false, data.report, opts.onEvent, opts.signal);
     } finally {
@@ -176,7 +179,8 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     await writeRunJson(runDir, run);
     const state = ckpt.state as { elapsed?: number; valBpd?: number | null; initialValBpd?: number | null };
     const session: Session = {
-      runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: latest.step,
+      runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
+      trainSet: data.train, valSet: data.val, step: latest.step,
       elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
     };
     await truncateMetricsAfter(runDir, latest.step);
@@ -285,7 +289,7 @@ function initialiseFromData(s: Session): void {
 async function trainStep(s: Session): Promise<{ loss: number; gradNorm: number; lr: number; applied: boolean }> {
   const cfg = s.run.train;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
-  s.steps ??= await stepSource(s.model, s.run.backend.name, cfg);
+  s.steps ??= await stepSource(s.runtime, cfg);
   const { loss, grads } = await s.steps.gradients(data);
   try {
     const gradNorm = Optimizer.gradNorm(grads);
@@ -304,8 +308,7 @@ async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEve
   emit({ type: 'eval', step: s.step, valBpd, elapsed });
   await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed });
   const { size, channels } = s.model.config;
-  const threads = stepThreads(s.model.config, cfg.sampleCount, cfg.threads);
-  const pixels = toPixels(await samplePixels(s.model, cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3)), threads), cfg.nBits);
+  const pixels = toPixels(await s.runtime.sample(cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3))), cfg.nBits);
   const path = join(s.runDir, 'samples', `step-${s.step}.png`);
   try {
     await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);

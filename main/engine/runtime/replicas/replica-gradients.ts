@@ -1,11 +1,11 @@
 // Data-parallel gradients: the batch is split across the model's replica threads (one wasm
 // instance each), every share runs batchGradients, and the weighted gradients are summed through
 // shared memory. Equals the one-thread result up to float rounding; one thread is that result.
-import * as tf from '../tf.ts';
-import type { FlowModel } from '../models/flow-model.ts';
-import type { ResolvedModelConfig } from '../models/config.ts';
-import { defaultThreads, ModelReplicas, splitShares } from '../models/model-replicas.ts';
-import { batchGradients, forwardMacsPerImage, type StepGradients } from './gradients.ts';
+import * as tf from '../../tf.ts';
+import type { FlowModel } from '../../models/flow-model.ts';
+import type { ResolvedModelConfig } from '../../models/config.ts';
+import { batchGradients, forwardMacsPerImage, type StepGradients } from '../../train/gradients.ts';
+import { defaultThreads, ModelReplicas, splitShares } from './model-replicas.ts';
 
 /**
  * Forward multiply-adds a share of the batch needs before a second thread pays: measured on two

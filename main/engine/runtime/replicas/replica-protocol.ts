@@ -1,14 +1,19 @@
-// What ModelReplicas (the calling thread) and a replica's worker thread say to each other: a
+// What a replica pool (the calling thread) and a replica's worker thread say to each other: a
 // few counters in shared memory to wake and wait, commands and replies as port messages.
 import type { MessagePort } from 'node:worker_threads';
-import type { NamedArray } from '../checkpoint/safetensors.ts';
-import type { ModelJson } from './model-io.ts';
+import type { NamedArray } from '../../checkpoint/safetensors.ts';
+import type { ModelJson } from '../../models/model-io.ts';
 
 /** Slots of the control Int32Array: a command counter, the last finished command, the state. */
 export const SLOT = { request: 0, done: 1, state: 2 } as const;
 export const SLOT_COUNT = 4;
 
 export const STATE = { starting: 0, ready: 1, failed: 2, exited: 3 } as const;
+
+/** Float32 memory both threads see, at least one element long. */
+export function sharedFloats(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(Math.max(1, length) * 4));
+}
 
 /** Where one trainable variable lives in the shared weights array. */
 export interface VariableSlot {

@@ -1,12 +1,12 @@
-// A replica thread (see model-replicas.ts): loads the backend it is told, builds the model from
+// A replica thread (see replica-pool.ts): loads the backend it is told, builds the model from
 // model.json and its weights through model-io, then runs commands until told to close.
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import * as tf from '../tf.ts';
-import { initBackend } from '../backend.ts';
-import { batchGradients } from '../train/gradients.ts';
-import { bitsPerDim, type FlowModel } from './flow-model.ts';
-import { loadModel } from './model-io.ts';
-import { SLOT, STATE, type ReplicaCommand, type ReplicaInit, type ReplicaReply } from './model-replica-protocol.ts';
+import * as tf from '../../tf.ts';
+import { initBackend } from '../../backend.ts';
+import { bitsPerDim, type FlowModel } from '../../models/flow-model.ts';
+import { loadModel } from '../../models/model-io.ts';
+import { batchGradients } from '../../train/gradients.ts';
+import { SLOT, STATE, type ReplicaCommand, type ReplicaInit, type ReplicaReply } from './replica-protocol.ts';
 
 const init = workerData as ReplicaInit;
 const { ctrl, port } = init;

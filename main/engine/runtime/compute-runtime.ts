@@ -1,0 +1,45 @@
+// Where a model's compute runs, behind one interface: training steps, sampling, encoding,
+// decoding and bits per dim. One runtime per model, chosen once from the backend (runtime-for.ts);
+// callers never ask which backend is active. Images are NHWC floats in model space.
+import type * as tf from '../tf.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import type { Rng } from '../random.ts';
+import type { StepGradients } from '../train/gradients.ts';
+
+/** Which implementation runs: onnxruntime sessions, replica threads, or tfjs on the calling thread. */
+export type RuntimeKind = 'onnx' | 'replicas' | 'tfjs';
+
+export interface TrainingStepOptions {
+  /** Images per step. */
+  batch: number;
+  /** Bits per channel of the data. */
+  nBits: number;
+  /** Most images per tfjs pass; null picks the largest that fits the activation budget. */
+  microBatch: number | null;
+}
+
+/** A run's training step at a fixed batch size; its owner disposes it. */
+export interface TrainingStep {
+  /** Loss and gradients of the mean bits per dim of the `batch` images in `data`. */
+  gradients(data: Float32Array): Promise<StepGradients>;
+  /** Threads (or native cores) one step runs on. */
+  readonly threads: number;
+  dispose(): Promise<void>;
+}
+
+export interface ComputeRuntime {
+  readonly kind: RuntimeKind;
+  readonly model: FlowModel;
+  /** The training step for `opts` (on onnx, the model's loss and gradients are traced here, once). */
+  trainingStep(opts: TrainingStepOptions): Promise<TrainingStep>;
+  /** `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng) draws them. */
+  sample(n: number, temperature: number, rng: Rng): Promise<Float32Array>;
+  /** model.encode of the `n` images in `x`; the caller disposes the latents. */
+  encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]>;
+  /** model.decode(zs) as [n, H, W, C] floats; `zs` stay the caller's. */
+  decode(zs: tf.Tensor4D[]): Promise<Float32Array>;
+  /** Bits per dim of the `n` images in `x` (dequantized), as flow-model's bitsPerDim. */
+  bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array>;
+  /** Releases sessions and threads; the model stays usable for a new runtime. */
+  dispose(): Promise<void>;
+}

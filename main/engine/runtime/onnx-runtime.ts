@@ -1,0 +1,117 @@
+// The runtime of the 'onnx' backend: training steps, sampling, encoding, scoring and decoding as
+// onnxruntime sessions of the model's traced graphs (weights are inputs, so a session stays valid
+// as training changes them). Batches too small to gain from a padded native run go to `small`.
+import { availableParallelism } from 'node:os';
+import * as tf from '../tf.ts';
+import { drawNoise, type FlowModel } from '../models/flow-model.ts';
+import { OnnxDecoder } from '../onnx/onnx-decoder.ts';
+import { OnnxForward } from '../onnx/onnx-forward.ts';
+import { OnnxGradients } from '../onnx/onnx-gradients.ts';
+import { OnnxSampler } from '../onnx/onnx-sampler.ts';
+import type { Ort } from '../onnx/runtime.ts';
+import type { Rng } from '../random.ts';
+import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
+
+/** Images per forward or decoding run on onnxruntime; shorter batches are padded to it. */
+const NATIVE_BATCH = 64;
+/** Fewer images than this encode and decode faster on tfjs than padded to a native batch. */
+const MIN_NATIVE_IMAGES = 16;
+
+interface Released {
+  dispose(): Promise<void>;
+}
+
+export class OnnxRuntime implements ComputeRuntime {
+  readonly kind = 'onnx';
+  /** Sessions by job; each is traced on first use. */
+  private readonly samplers = new Map<number, Promise<OnnxSampler>>();
+  private forward: Promise<OnnxForward> | null = null;
+  private decoder: Promise<OnnxDecoder> | null = null;
+
+  /** `threads`: onnxruntime's threads per session, null for every core. */
+  constructor(
+    readonly model: FlowModel,
+    private readonly ort: Ort,
+    private readonly threads: number | null,
+    private readonly small: ComputeRuntime,
+  ) {}
+
+  async trainingStep({ batch, nBits }: TrainingStepOptions): Promise<TrainingStep> {
+    const session = await OnnxGradients.create(this.ort, this.model, batch, nBits, this.threads ?? undefined);
+    return {
+      // createSession's default when none is given: every core.
+      threads: this.threads ?? availableParallelism(),
+      gradients: (data) => session.gradients(data),
+      dispose: () => session.dispose(),
+    };
+  }
+
+  async sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
+    let sampler = this.samplers.get(n);
+    if (!sampler) this.samplers.set(n, (sampler = OnnxSampler.create(this.ort, this.model, n, this.threads ?? undefined)));
+    return (await sampler).sample(drawNoise(this.model, n, temperature, rng));
+  }
+
+  async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
+    if (n < MIN_NATIVE_IMAGES) return this.small.encode(x, n);
+    const parts: tf.Tensor4D[][] = [];
+    await this.forwardRuns(x, n, ({ zs }) => parts.push(zs.map((z) => tf.tensor4d(z.values, z.shape))));
+    if (parts.length === 1) return parts[0];
+    const joined = parts[0].map((_, level) => tf.concat(parts.map((p) => p[level]), 0) as tf.Tensor4D);
+    tf.dispose(parts.flat());
+    return joined;
+  }
+
+  async bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array> {
+    if (n < MIN_NATIVE_IMAGES) return this.small.bitsPerDim(x, n, nBits);
+    const { size, channels } = this.model.config;
+    const dims = size * size * channels;
+    const out = new Float32Array(n);
+    await this.forwardRuns(x, n, ({ logp }, start) => {
+      for (let i = 0; i < logp.length; i++) out[start + i] = logp[i] / (-dims * Math.LN2) + nBits;
+    });
+    return out;
+  }
+
+  /** The forward session over the n images of `x`, one native batch at a time. */
+  private async forwardRuns(x: Float32Array, n: number, take: (r: Awaited<ReturnType<OnnxForward['run']>>, start: number) => void): Promise<void> {
+    this.forward ??= OnnxForward.create(this.ort, this.model, NATIVE_BATCH, this.threads ?? undefined);
+    const f = await this.forward;
+    const { size, channels } = this.model.config;
+    const per = size * size * channels;
+    for (let start = 0; start < n; start += f.batch) {
+      const count = Math.min(f.batch, n - start);
+      take(await f.run(x.subarray(start * per, (start + count) * per), count), start);
+    }
+  }
+
+  async decode(zs: tf.Tensor4D[]): Promise<Float32Array> {
+    const n = zs[0].shape[0];
+    if (n < MIN_NATIVE_IMAGES) return this.small.decode(zs);
+    const shapes = zs.map((z) => [z.shape[1], z.shape[2], z.shape[3]] as const);
+    this.decoder ??= OnnxDecoder.create(this.ort, this.model, NATIVE_BATCH, shapes, this.threads ?? undefined);
+    const d = await this.decoder;
+    const values = zs.map((z) => z.dataSync() as Float32Array);
+    const { size, channels } = this.model.config;
+    const per = size * size * channels;
+    const out = new Float32Array(n * per);
+    for (let start = 0; start < n; start += d.batch) {
+      const count = Math.min(d.batch, n - start);
+      const part = values.map((v, l) => {
+        const [h, w, c] = shapes[l];
+        return v.subarray(start * h * w * c, (start + count) * h * w * c);
+      });
+      out.set(await d.decode(part, count), start * per);
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    const sessions: (Promise<Released> | null)[] = [...this.samplers.values(), this.forward, this.decoder];
+    this.samplers.clear();
+    this.forward = this.decoder = null;
+    // A session that failed to open, or to close, holds nothing more to release.
+    await Promise.all(sessions.map((p) => p?.then((s) => s.dispose()).catch(() => undefined)));
+    await this.small.dispose();
+  }
+}

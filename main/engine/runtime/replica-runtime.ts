@@ -1,0 +1,63 @@
+// The runtime for backends whose kernels run on the calling thread only (wasm, plain cpu):
+// batches split across the model's replica threads, one TensorFlow.js instance each; a single
+// image, or one thread, stays on the calling thread.
+import * as tf from '../tf.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import type { Rng } from '../random.ts';
+import { autoMicroBatch } from '../train/gradients.ts';
+import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
+import { defaultThreads, ModelReplicas } from './replicas/model-replicas.ts';
+import { parallelGradients, stepThreads } from './replicas/replica-gradients.ts';
+import { TfjsRuntime } from './tfjs-runtime.ts';
+
+export class ReplicaRuntime implements ComputeRuntime {
+  readonly kind = 'replicas';
+  private readonly inThread: TfjsRuntime;
+  /** Threads inference splits a batch across, the calling one included. */
+  private readonly threads: number;
+
+  /** `threads`: in all, the calling one included; null lets each job choose (see stepThreads). */
+  constructor(
+    readonly model: FlowModel,
+    private readonly requested: number | null,
+  ) {
+    this.inThread = new TfjsRuntime(model);
+    this.threads = requested ?? defaultThreads();
+  }
+
+  /** The replicas when a batch of `n` images is worth splitting. */
+  private pool(n: number): ModelReplicas | null {
+    return n >= 2 ? ModelReplicas.for(this.model, this.threads) : null;
+  }
+
+  async trainingStep({ batch, nBits, microBatch }: TrainingStepOptions): Promise<TrainingStep> {
+    const micro = microBatch ?? autoMicroBatch(this.model.config, batch);
+    const threads = stepThreads(this.model.config, batch, this.requested);
+    return {
+      threads,
+      gradients: async (data) => parallelGradients(this.model, data, batch, nBits, micro, threads),
+      dispose: async () => {},
+    };
+  }
+
+  sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
+    const pool = this.pool(n);
+    return pool ? tf.readAndDispose(pool.sample(n, temperature, rng)) : this.inThread.sample(n, temperature, rng);
+  }
+
+  async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
+    return this.pool(n)?.encode(x, n) ?? this.inThread.encode(x, n);
+  }
+
+  decode(zs: tf.Tensor4D[]): Promise<Float32Array> {
+    const pool = this.pool(zs[0].shape[0]);
+    return pool ? tf.readAndDispose(pool.decode(zs)) : this.inThread.decode(zs);
+  }
+
+  async bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array> {
+    return this.pool(n)?.bitsPerDim(x, n, nBits) ?? this.inThread.bitsPerDim(x, n, nBits);
+  }
+
+  /** The threads end with the model (ModelReplicas.for ties them to it). */
+  async dispose(): Promise<void> {}
+}
