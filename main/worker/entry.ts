@@ -7,6 +7,7 @@ import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
 import { ModelCache } from './model-cache.ts';
 import { EngineService } from './service.ts';
+import { readWorkerEnv } from './worker-env.ts';
 
 interface ParentPort {
   on(event: 'message', listener: (e: { data: HostMessage }) => void): void;
@@ -15,11 +16,11 @@ interface ParentPort {
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
 const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.send?.(m));
-const runsDir = process.env.FLOWDESK_RUNS;
-if (!runsDir) throw new Error('FLOWDESK_RUNS is not set');
+const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();
-const services: object[] = [new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models), new ExploreService(runsDir, models)];
+const engine = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models, roots);
+const services: object[] = [engine, new ExploreService(runsDir, models, roots)];
 
 async function handle(msg: HostMessage): Promise<void> {
   if (msg?.kind !== 'call') return;

@@ -35,6 +35,8 @@ export class EngineService {
     readonly runsDir: string,
     private readonly emit: (e: AppEvent) => void,
     private readonly models: ModelCache,
+    /** Real paths of the allowed roots: every image read for the page must lie inside them. */
+    private readonly roots: readonly string[],
   ) {}
 
   async backend(): Promise<string> {
@@ -43,7 +45,7 @@ export class EngineService {
 
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
-    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels });
+    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots });
     const n = Math.min(16, set.count);
     const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
     return {
@@ -62,13 +64,13 @@ export class EngineService {
 
   startTraining(req: StartRequest): Promise<{ runId: string }> {
     return this.launch((onEvent, signal) =>
-      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, onEvent, signal }),
+      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, roots: this.roots, onEvent, signal }),
     );
   }
 
   async resumeTraining(req: { runId: string; steps?: number }): Promise<{ runId: string }> {
     const runDir = await this.runDir(req.runId);
-    return this.launch((onEvent, signal) => resume(runDir, { steps: req.steps, onEvent, signal }));
+    return this.launch((onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal }));
   }
 
   async pauseTraining(): Promise<null> {

@@ -9,7 +9,7 @@ import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoi
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
 import { appendMetric, createRunDir, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
-import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportReport } from '../data/index.ts';
+import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   backend?: BackendName;
   /** Cache of decoded image folders; null disables it. Defaults to the data module's default. */
   cacheDir?: string | null;
+  /** Real paths of the folders images may come from (the app's allowed roots); absent in the CLI. */
+  roots?: readonly string[];
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
 }
@@ -52,6 +54,7 @@ export interface ResumeOptions {
   minutes?: number | null;
   backend?: BackendName;
   cacheDir?: string | null;
+  roots?: readonly string[];
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
 }
@@ -86,9 +89,9 @@ interface Session {
   steps?: StepSource;
 }
 
-async function importData(folder: string | null, size: number, channels: 1 | 3, cacheDir: string | null | undefined, signal?: AbortSignal) {
+async function importData(folder: string | null, size: number, channels: 1 | 3, opts: Pick<ImportOptions, 'cacheDir' | 'roots' | 'signal'>) {
   const path = folder ?? defaultImageFolder();
-  const imported = await importImageFolder(path, { size, channels, cacheDir, signal });
+  const imported = await importImageFolder(path, { size, channels, cacheDir: opts.cacheDir, roots: opts.roots, signal: opts.signal });
   return { path, ...imported };
 }
 
@@ -103,7 +106,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const model = createModel(opts.model, cfg.seed);
   try {
     const { size, channels } = model.config;
-    const data = await importData(opts.folder, size, channels, opts.cacheDir, opts.signal);
+    const data = await importData(opts.folder, size, channels, opts);
     const runDir = await createRunDir(opts.runsDir ?? 'runs', opts.name);
     const lock = await acquireRunLock(runDir);
     const run: RunJson = {
@@ -171,7 +174,7 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
   const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
   try {
     optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
-    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts.cacheDir, opts.signal);
+    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
     const run: RunJson = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
     const state = ckpt.state as { elapsed?: number; valBpd?: number | null; initialValBpd?: number | null };
