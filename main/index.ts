@@ -89,7 +89,17 @@ app.whenReady().then(() => {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
-  app.on('before-quit', () => host.stop());
+  // Quitting pauses the run in progress first (the worker finishes its step and writes a
+  // checkpoint), as `flowdesk serve` does on Ctrl-C; then the app quits for real.
+  let workerStopped = false;
+  app.on('before-quit', (event) => {
+    if (workerStopped) return;
+    event.preventDefault();
+    void host.shutdown().finally(() => {
+      workerStopped = true;
+      app.quit();
+    });
+  });
 });
 
 app.on('window-all-closed', () => {

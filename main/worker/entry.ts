@@ -15,15 +15,30 @@ interface ParentPort {
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.send?.(m));
+// Once the host is gone a send is dropped: an orphan still pauses its run and exits.
+const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.connected && process.send?.(m));
 const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();
 const engine = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models, roots);
 const services: object[] = [engine, new ExploreService(runsDir, models, roots)];
 
+let exiting = false;
+
+/**
+ * Pauses the run in progress (the trainer finishes its step and writes a checkpoint), then
+ * exits: asked by the host, or on our own when the host is gone, so no run trains headless.
+ */
+async function shutdown(): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  await engine.pauseForShutdown().catch(() => undefined);
+  process.exit(0);
+}
+
 async function handle(msg: HostMessage): Promise<void> {
-  if (msg?.kind !== 'call') return;
+  if (msg?.kind === 'shutdown') return shutdown();
+  if (msg?.kind !== 'call' || exiting) return;
   // Only the Api's calls: the services' other methods are not for the host to reach.
   const allowed = msg.method === 'backend' || (API_METHODS as readonly string[]).includes(msg.method);
   const service = !allowed ? undefined : services.find((s) => typeof (s as Record<string, unknown>)[msg.method] === 'function') as Record<string, (arg: unknown) => unknown> | undefined;
@@ -34,5 +49,11 @@ async function handle(msg: HostMessage): Promise<void> {
 }
 
 if (parentPort) parentPort.on('message', (e) => void handle(e.data));
-else process.on('message', (m) => void handle(m as HostMessage));
+else {
+  process.on('message', (m) => void handle(m as HostMessage));
+  // The IPC channel closes when the host dies, even by SIGKILL: this worker is then an orphan.
+  process.on('disconnect', () => void shutdown());
+  // Its stderr is a pipe to that host; a write into the closed pipe must not end the checkpoint.
+  process.stderr.on('error', () => undefined);
+}
 send({ kind: 'ready' });

@@ -18,6 +18,9 @@ export function nodeWorker(runsDir: string): SpawnWorker {
       execArgv: entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'advanced',
+      // Its own process group (a new session on POSIX): the terminal's Ctrl-C or hangup reaches
+      // only the server, which asks the worker to checkpoint and stop (WorkerHost.shutdown).
+      detached: process.platform !== 'win32',
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

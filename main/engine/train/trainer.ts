@@ -8,7 +8,7 @@ import { initBackend, type BackendName, type BackendReport } from '../backend.ts
 import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
-import { appendMetric, createRunDir, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
+import { appendMetric, createRunDir, readMetrics, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
@@ -182,6 +182,11 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
       runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: latest.step,
       elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
     };
+    // Steps logged after the last checkpoint died with the process that trained them: say so.
+    const lost = lastLoggedStep((await readMetrics(runDir)).rows) - latest.step;
+    if (lost > 0) {
+      opts.onEvent?.({ type: 'warning', step: latest.step, message: `Resumed from step ${latest.step}; ${lost} step${lost === 1 ? '' : 's'} since the last checkpoint ${lost === 1 ? 'was' : 'were'} lost.` });
+    }
     await truncateMetricsAfter(runDir, latest.step);
     if (data.report.fingerprint !== stored.data.fingerprint) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `The images in ${data.path} changed since this run started; training continues on the folder as it is now.` });
@@ -191,6 +196,10 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     optimizer.dispose();
     model.dispose();
   }
+}
+
+function lastLoggedStep(rows: readonly Record<string, unknown>[]): number {
+  return rows.reduce((last, r) => (r.type === 'train' && typeof r.step === 'number' && r.step > last ? r.step : last), 0);
 }
 
 async function runSession(
