@@ -15,8 +15,9 @@ interface ParentPort {
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-// Once the host is gone a send is dropped: an orphan still pauses its run and exits.
-const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.connected && process.send?.(m));
+// A send that fails (the host died; the channel's close may not be seen yet) is not an error
+// that ends the worker: it means the worker is an orphan, which pauses its run and exits.
+const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.connected && process.send?.(m, undefined, undefined, (err) => err && void shutdown()));
 const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();

@@ -1,8 +1,8 @@
 // The ends of a run in browser mode (issue 11, "also seen"): a real `flowdesk serve` process
 // trains a tiny model; Ctrl-C (SIGINT to its whole process group, as a terminal sends it),
 // SIGTERM or SIGHUP make the worker finish its step, write a checkpoint at the step reached and
-// exit with the server; a server killed outright leaves an orphan that does the same by itself.
-// And hostile frames on /events while it trains do not stop the run from reaching its last step.
+// exit with the server; a server killed outright leaves an orphan that does the same by itself;
+// a worker killed outright loses steps, and resuming says how many. And hostile frames on /events while it trains do not stop the run from reaching its last step.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -119,6 +119,30 @@ describe('flowdesk serve: the ends of a run', () => {
     await s.exited;
     await expect.poll(() => isProcessAlive(worker), { timeout: 15_000, interval: 100 }).toBe(false);
     await expectCheckpointAtLastStep(runDir);
+  });
+
+  it('when the worker itself is killed, the next start says how many steps were lost', async () => {
+    const s = await startServe();
+    const events: { type: string; runId?: string; message?: string }[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/events?token=${s.token}`);
+    ws.on('message', (m) => events.push(JSON.parse(String(m))));
+    await new Promise((resolve) => ws.once('open', resolve));
+    const runDir = await startRun(s);
+    const runId = runDir.slice(s.runs.length + 1);
+    process.kill(await trainingWorker(runDir), 'SIGKILL');
+    await expect.poll(() => events.some((e) => e.type === 'worker-crashed'), { timeout: 10_000 }).toBe(true);
+    const checkpoint = (await latestCheckpoint(runDir))!.step;
+    const lost = ((await trainRows(runDir)).at(-1)!.step as number) - checkpoint;
+    expect(lost).toBeGreaterThan(0);
+    expect(await call(s, 'resumeTraining', { runId, steps: checkpoint + lost + 5 })).toMatchObject({ ok: true });
+    await expect.poll(() => events.find((e) => e.type === 'train-warning'), { timeout: 60_000 }).toEqual({
+      type: 'train-warning',
+      runId,
+      message: `Resumed from step ${checkpoint}; ${lost} step${lost === 1 ? '' : 's'} since the last checkpoint ${lost === 1 ? 'was' : 'were'} lost.`,
+    });
+    ws.close();
+    s.child.kill('SIGTERM');
+    await s.exited;
   });
 
   it('trains to its last step while hostile frames hit /events', async () => {
