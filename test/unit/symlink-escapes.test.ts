@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, open, readdir, realpath, rm, symlink, unlink, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAppBackend } from '../../main/app-backend.ts';
 import { validateRequest } from '../../main/api-validation.ts';
 import { importModel } from '../../main/engine/checkpoint/model-export.ts';
 import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
@@ -17,6 +18,7 @@ import { createModel } from '../../main/engine/models/create-model.ts';
 import { exportWeights, modelJson } from '../../main/engine/models/model-io.ts';
 import * as tf from '../../main/engine/tf.ts';
 import { ExploreService } from '../../main/worker/explore-service.ts';
+import type { WorkerHost } from '../../main/worker/host.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
 import { makeImageFolder, type ImageFolder } from '../helpers/image-folder.ts';
 
@@ -216,5 +218,14 @@ describe('exports', () => {
     const service = new ExploreService(join(tmp, 'runs'), new ModelCache(), roots);
     await expect(service.exportModel({ runId: 'r', folder: join(link, 'new') })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/leads outside the folders FlowDesk may write/) });
     expect(await readdir(outside.dir)).not.toContain('new');
+  });
+});
+
+describe('the page cannot widen the roots', () => {
+  it('gains nothing from a folder the dialog returned: it is checked like any other', async () => {
+    // No worker is needed: the refusal comes before any call reaches it.
+    const call = createAppBackend({ mode: 'electron', runsDir: tmp, host: {} as WorkerHost, chooseFolder: async () => OUTSIDE_SYSTEM });
+    expect(await call('chooseFolder', null)).toEqual({ ok: true, value: OUTSIDE_SYSTEM });
+    expect(await call('importFolder', { folder: OUTSIDE_SYSTEM, size: 8, channels: 1 })).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
   });
 });
