@@ -30,6 +30,8 @@ export class WorkerHost {
   private trainingRun: string | null = null;
   /** Workers stopped on purpose: their exit is no crash. */
   private readonly retired = new WeakSet<WorkerChannel>();
+  /** A worker asked to shut down that has not exited yet: stop() still kills it. */
+  private draining: WorkerChannel | null = null;
 
   constructor(private readonly spawn: SpawnWorker) {}
 
@@ -55,17 +57,20 @@ export class WorkerHost {
   /** Kills the worker at once: a run in progress loses the steps since its last checkpoint. */
   stop(): void {
     this.retire()?.kill();
+    this.draining?.kill();
   }
 
   /** Asks the worker to pause its run (writing a checkpoint) and exit; kills it after `graceMs`. */
   async shutdown(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     const channel = this.retire();
     if (!channel) return;
+    this.draining = channel;
     const exited = new Promise<void>((resolve) => channel.onExit(() => resolve()));
     channel.send({ kind: 'shutdown' });
     const timer = setTimeout(() => channel.kill(), graceMs);
     await exited;
     clearTimeout(timer);
+    if (this.draining === channel) this.draining = null;
   }
 
   /** Takes the worker out of service; calls still waiting on it are answered. */

@@ -75,5 +75,13 @@ describe('WorkerHost', () => {
     spawned[1].die(null as unknown as number, 'killed by SIGTERM');
     await slow;
     expect(events.filter((e) => e.type === 'worker-crashed')).toHaveLength(0);
+
+    // Stopping while a shutdown waits kills the worker at once (a second Ctrl-C).
+    void host.call('listRuns');
+    const waited = host.shutdown(60_000);
+    host.stop();
+    expect(spawned[2].killed).toBe(true);
+    spawned[2].die(null as unknown as number, 'killed by SIGTERM');
+    await waited;
   });
 });
