@@ -18,7 +18,9 @@ export const serveUsage = `Usage: flowdesk serve [--port N] [--runs DIR]
 
 Serves the FlowDesk app in a browser (for machines without the Electron binary, or a remote
 GPU box reached through an SSH tunnel). Listens on 127.0.0.1 only and prints a URL with a
-random token; requests without it are refused.
+random token; requests without it are refused. Folders the page may name lie in your home,
+temp, the working folder or $FLOWDESK_ROOTS (a list like PATH). Ctrl-C pauses a run in
+progress at its next step, with a checkpoint, then stops; a second Ctrl-C stops at once.
   --port N     port to listen on (default: a free one)
   --runs DIR   folder of runs (default: $FLOWDESK_RUNS_DIR or the per-user data folder)`;
 
