@@ -49,8 +49,15 @@ async function handle(msg: HostMessage): Promise<void> {
   send({ kind: 'result', id: msg.id, result });
 }
 
-if (parentPort) parentPort.on('message', (e) => void handle(e.data));
-else {
+/** How often a utilityProcess worker checks that the app that started it is still there. */
+const ORPHAN_CHECK_MS = 1000;
+
+if (parentPort) {
+  parentPort.on('message', (e) => void handle(e.data));
+  // A utilityProcess has no 'disconnect' event: a parent pid that changed means the app is gone.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown(), ORPHAN_CHECK_MS).unref();
+} else {
   process.on('message', (m) => void handle(m as HostMessage));
   // The IPC channel closes when the host dies, even by SIGKILL: this worker is then an orphan.
   process.on('disconnect', () => void shutdown());
