@@ -1,10 +1,10 @@
 // Checks every Api call's argument before it reaches the worker: types, ranges, run ids, and
 // folders inside the allowed roots. A bad argument is a BAD_ARGUMENT error naming the field.
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, isAbsolute, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { ApiMethod } from '../preload/api.ts';
+import { allowedRoots } from './allowed-roots.ts';
 import { FlowDeskError } from './engine/errors.ts';
-import { resourcesDir } from './engine/resources.ts';
+import { isInsideRoots, realPathForCreate } from './engine/fs/real-paths.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -38,20 +38,26 @@ function oneOf<T>(o: Obj, key: string, options: readonly T[], field: string, opt
   return v as T;
 }
 
-/** Folders the app may read: home, temp, the working folder, bundled resources, $FLOWDESK_ROOTS. */
-export function allowedRoots(): string[] {
-  const extra = (process.env.FLOWDESK_ROOTS ?? '').split(delimiter).filter(Boolean);
-  return [homedir(), tmpdir(), process.cwd(), resourcesDir(), ...extra].map((r) => resolve(r));
-}
-
 function folder(o: Obj, key: string, field: string): string | null {
   const v = o[key];
   if (v === null) return null;
   if (typeof v !== 'string' || v.length === 0 || v.length > 4096 || v.includes('\0')) bad(`${field}.${key}`, 'a folder path or null', v);
   if (!isAbsolute(v)) bad(`${field}.${key}`, 'an absolute path', v);
   const path = resolve(v);
-  if (!allowedRoots().some((root) => path === root || path.startsWith(root + sep))) {
-    throw new FlowDeskError('BAD_ARGUMENT', `${v} is outside the folders FlowDesk may read (${allowedRoots().join(', ')}); add it to FLOWDESK_ROOTS.`);
+  // Judged by its real path, so a link inside a root cannot lead out; the worker checks again
+  // every file it opens, since a link can change after this check.
+  const roots = allowedRoots();
+  let real: string;
+  try {
+    real = realPathForCreate(path);
+  } catch (err) {
+    if (err instanceof FlowDeskError) throw err;
+    throw new FlowDeskError('BAD_ARGUMENT', `${v} cannot be resolved (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the folder and its links.`);
+  }
+  if (!isInsideRoots(real, roots)) {
+    // Where a link leads is not echoed: the page learns that it leaves the roots, not where to.
+    const via = real === path ? '' : ' through a link';
+    throw new FlowDeskError('BAD_ARGUMENT', `${v} is outside the folders FlowDesk may read${via} (${roots.join(', ')}); add it to FLOWDESK_ROOTS.`);
   }
   return path;
 }

@@ -11,6 +11,7 @@ import { HEADER_CSP } from './csp.ts';
 import { registerIpcHandlers } from './ipc.ts';
 import { WorkerHost, type SpawnWorker } from './worker/host.ts';
 import type { WorkerMessage } from './worker/protocol.ts';
+import { workerEnv } from './worker/worker-env.ts';
 
 function appUrl(): string {
   return process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(join(__dirname, '../renderer/index.html')).href;
@@ -26,7 +27,7 @@ function lockDownSession(): void {
 
 function utilityWorker(runsDir: string): SpawnWorker {
   return () => {
-    const child = utilityProcess.fork(join(__dirname, 'worker.js'), [], { env: { ...process.env, FLOWDESK_RUNS: runsDir }, stdio: 'pipe', serviceName: 'FlowDesk compute' });
+    const child = utilityProcess.fork(join(__dirname, 'worker.js'), [], { env: workerEnv(runsDir), stdio: 'pipe', serviceName: 'FlowDesk compute' });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-2000);
@@ -88,7 +89,17 @@ app.whenReady().then(() => {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
-  app.on('before-quit', () => host.stop());
+  // Quitting pauses the run in progress first (the worker finishes its step and writes a
+  // checkpoint), as `flowdesk serve` does on Ctrl-C; then the app quits for real.
+  let workerStopped = false;
+  app.on('before-quit', (event) => {
+    if (workerStopped) return;
+    event.preventDefault();
+    void host.shutdown().finally(() => {
+      workerStopped = true;
+      app.quit();
+    });
+  });
 });
 
 app.on('window-all-closed', () => {

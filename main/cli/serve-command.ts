@@ -1,5 +1,7 @@
 // `flowdesk serve`: browser mode. Serves the built app and its Api on 127.0.0.1 with a random
-// token and prints the URL to open; Ctrl-C stops it.
+// token and prints the URL to open. Ctrl-C, SIGTERM or a hangup pause the run in progress (the
+// worker finishes its step and writes a checkpoint) before the server stops; a second one stops
+// at once.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,22 +18,28 @@ export const serveUsage = `Usage: flowdesk serve [--port N] [--runs DIR]
 
 Serves the FlowDesk app in a browser (for machines without the Electron binary, or a remote
 GPU box reached through an SSH tunnel). Listens on 127.0.0.1 only and prints a URL with a
-random token; requests without it are refused.
+random token; requests without it are refused. Folders the page may name lie in your home,
+temp, the working folder or $FLOWDESK_ROOTS (a list like PATH). Ctrl-C pauses a run in
+progress at its next step, with a checkpoint, then stops; a second Ctrl-C stops at once.
   --port N     port to listen on (default: a free one)
   --runs DIR   folder of runs (default: $FLOWDESK_RUNS_DIR or the per-user data folder)`;
+
+/** Signals that stop the server: Ctrl-C, a service manager's stop, a closed terminal. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export function rendererDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
 }
 
-export async function serveCommand(argv: string[], log: (line: string) => void): Promise<number> {
+/** `renderer` is the built page's folder; tests pass a stand-in so they need no build. */
+export async function serveCommand(argv: string[], log: (line: string) => void, renderer = rendererDir()): Promise<number> {
   const { values } = parse(argv, { port: { type: 'string' }, runs: { type: 'string' } }, 0, serveUsage);
   if (values.help) {
     log(serveUsage);
     return 0;
   }
   const port = numberOption(values, 'port', { integer: true, min: 0, max: 65535 });
-  const dir = rendererDir();
+  const dir = renderer;
   if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`The app is not built yet (${dir} is missing); run \`npm run build\` first.`);
   const runsDir = resolve(typeof values.runs === 'string' ? values.runs : defaultAppRunsDir());
   await mkdir(runsDir, { recursive: true });
@@ -43,12 +51,12 @@ export async function serveCommand(argv: string[], log: (line: string) => void):
     subscribe: (listener) => host.onEvent(listener),
   });
   log(`FlowDesk is running in browser mode (runs in ${runsDir}). Open:\n  ${running.url}`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    for (const s of STOP_SIGNALS) process.once(s, () => resolve(s));
   });
-  host.stop();
+  log(`${signal}: pausing the run in progress, if any, at its next step (it writes a checkpoint); send it again to stop at once.`);
+  for (const s of STOP_SIGNALS) process.once(s, () => host.stop());
+  await host.shutdown();
   await running.close();
   return 0;
 }

@@ -38,6 +38,15 @@ export class BackendError extends FlowDeskError {}
 /** Training that cannot continue (non-finite losses, cancelled). */
 export class TrainError extends FlowDeskError {}
 
+/**
+ * Where JSON.parse failed (" at position N"), or ''. Its own message quotes the input, so it
+ * never goes into an error: a file's contents must not reach the page.
+ */
+export function jsonErrorPosition(err: unknown): string {
+  const position = /position (\d+)/.exec(String((err as Error)?.message))?.[1];
+  return position === undefined ? '' : ` at position ${position}`;
+}
+
 export interface AppError {
   code: ErrorCode;
   message: string;

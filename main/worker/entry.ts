@@ -6,6 +6,7 @@ import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
 import { ModelCache } from './model-cache.ts';
 import { EngineService } from './service.ts';
+import { readWorkerEnv } from './worker-env.ts';
 
 interface ParentPort {
   on(event: 'message', listener: (e: { data: HostMessage }) => void): void;
@@ -13,21 +14,47 @@ interface ParentPort {
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.send?.(m));
-const runsDir = process.env.FLOWDESK_RUNS;
-if (!runsDir) throw new Error('FLOWDESK_RUNS is not set');
+// A send that fails (the host died; the channel's close may not be seen yet) is not an error
+// that ends the worker: it means the worker is an orphan, which pauses its run and exits.
+const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.connected && process.send?.(m, undefined, undefined, (err) => err && void shutdown()));
+const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();
-const dispatch = createDispatch({
-  engine: new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models),
-  explore: new ExploreService(runsDir, models),
-});
+const engine = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models, roots);
+const dispatch = createDispatch({ engine, explore: new ExploreService(runsDir, models, roots) });
+
+let exiting = false;
+
+/**
+ * Pauses the run in progress (the trainer finishes its step and writes a checkpoint), then
+ * exits: asked by the host, or on our own when the host is gone, so no run trains headless.
+ */
+async function shutdown(): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  await engine.pauseForShutdown().catch(() => undefined);
+  process.exit(0);
+}
 
 async function handle(msg: HostMessage): Promise<void> {
-  if (msg?.kind !== 'call') return;
+  if (msg?.kind === 'shutdown') return shutdown();
+  if (msg?.kind !== 'call' || exiting) return;
   send({ kind: 'result', id: msg.id, result: await dispatch(msg.method, msg.arg) });
 }
 
-if (parentPort) parentPort.on('message', (e) => void handle(e.data));
-else process.on('message', (m) => void handle(m as HostMessage));
+/** How often a utilityProcess worker checks that the app that started it is still there. */
+const ORPHAN_CHECK_MS = 1000;
+
+if (parentPort) {
+  parentPort.on('message', (e) => void handle(e.data));
+  // A utilityProcess has no 'disconnect' event: a parent pid that changed means the app is gone.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown(), ORPHAN_CHECK_MS).unref();
+} else {
+  process.on('message', (m) => void handle(m as HostMessage));
+  // The IPC channel closes when the host dies, even by SIGKILL: this worker is then an orphan.
+  process.on('disconnect', () => void shutdown());
+  // Its stderr is a pipe to that host; a write into the closed pipe must not end the checkpoint.
+  process.stderr.on('error', () => undefined);
+}
 send({ kind: 'ready' });

@@ -12,6 +12,7 @@ import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, impor
 import { FlowDeskError } from '../engine/errors.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
 import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
+import { isInsideRoots, realPathForCreate } from '../engine/fs/real-paths.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 import { runDirOf } from './run-ids.ts';
@@ -24,6 +25,8 @@ export class ExploreService implements ServiceSlice<'explore'> {
   constructor(
     readonly runsDir: string,
     private readonly models: ModelCache,
+    /** Real paths of the allowed roots: every file read or written for the page lies inside them. */
+    private readonly roots: readonly string[],
   ) {}
 
   async reconstruct(req: { runId: string; image: string }): Promise<ReconstructResult> {
@@ -50,8 +53,8 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const runDir = runDirOf(this.runsDir, req.runId);
     const e = await this.models.forRun(runDir);
     const { size, channels } = e.model.config;
-    const withSet = (await importAllImages(req.withFolder, { size, channels })).set;
-    const withoutSet = (await importAllImages(req.withoutFolder, { size, channels })).set;
+    const withSet = (await importAllImages(req.withFolder, { size, channels, roots: this.roots })).set;
+    const withoutSet = (await importAllImages(req.withoutFolder, { size, channels, roots: this.roots })).set;
     const direction = await attributeDirection(e, withSet, withoutSet);
     const tensors = Object.fromEntries(direction.map((z, i) => [`level.${i}`, { dtype: 'float32' as const, shape: [...z.shape], data: Float32Array.from(z.dataSync()) }]));
     tf.dispose(direction);
@@ -95,7 +98,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
   async rankFolder(req: { runId: string; folder: string }): Promise<RankResult> {
     const e = await this.explorer(req.runId);
     const { size, channels } = e.model.config;
-    const { set } = await importAllImages(req.folder, { size, channels });
+    const { set } = await importAllImages(req.folder, { size, channels, roots: this.roots });
     const ranked = await rankByBitsPerDim(e, set);
     const index = new Map(set.paths.map((p, i) => [p, i]));
     const strip = async (paths: string[]) => {
@@ -119,11 +122,16 @@ export class ExploreService implements ServiceSlice<'explore'> {
   }
 
   async exportModel(req: { runId: string; folder: string }): Promise<string[]> {
-    return exportModel(await resolveCheckpointDir(runDirOf(this.runsDir, req.runId)), req.folder);
+    // Checked again here (a link may have changed since the host's check) and written through
+    // the real path, so no link on the way is followed. A folder swapped for a link in the
+    // instant between this check and the write is the one window left: Node has no openat.
+    const target = realPathForCreate(req.folder);
+    if (!isInsideRoots(target, this.roots)) throw new FlowDeskError('BAD_ARGUMENT', `${req.folder} leads outside the folders FlowDesk may write; export into a folder inside them.`);
+    return exportModel(await resolveCheckpointDir(runDirOf(this.runsDir, req.runId)), target);
   }
 
   async importModel(req: { folder: string }): Promise<{ runId: string }> {
-    return { runId: basename(await importModel(req.folder, this.runsDir)) };
+    return { runId: basename(await importModel(req.folder, this.runsDir, undefined, this.roots)) };
   }
 
   private explorer(runId: string): Promise<Explorer> {

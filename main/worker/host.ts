@@ -16,13 +16,22 @@ export interface WorkerChannel {
 
 export type SpawnWorker = () => WorkerChannel;
 
+/**
+ * How long a worker asked to shut down may take to finish its step and write a checkpoint
+ * before it is killed (the run then resumes from the checkpoint before).
+ */
+export const SHUTDOWN_GRACE_MS = 120_000;
+
 export class WorkerHost {
   private channel: WorkerChannel | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, (r: Result<unknown>) => void>();
   private readonly listeners = new Set<(e: AppEvent) => void>();
   private trainingRun: string | null = null;
-  private stopping = false;
+  /** Workers stopped on purpose: their exit is no crash. */
+  private readonly retired = new WeakSet<WorkerChannel>();
+  /** A worker asked to shut down that has not exited yet: stop() still kills it. */
+  private draining: WorkerChannel | null = null;
 
   constructor(private readonly spawn: SpawnWorker) {}
 
@@ -45,10 +54,38 @@ export class WorkerHost {
     return this.channel?.pid ?? null;
   }
 
+  /** Kills the worker at once: a run in progress loses the steps since its last checkpoint. */
   stop(): void {
-    this.stopping = true;
-    this.channel?.kill();
+    this.retire()?.kill();
+    this.draining?.kill();
+  }
+
+  /** Asks the worker to pause its run (writing a checkpoint) and exit; kills it after `graceMs`. */
+  async shutdown(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    const channel = this.retire();
+    if (!channel) return;
+    this.draining = channel;
+    const exited = new Promise<void>((resolve) => channel.onExit(() => resolve()));
+    channel.send({ kind: 'shutdown' });
+    const timer = setTimeout(() => channel.kill(), graceMs);
+    await exited;
+    clearTimeout(timer);
+    if (this.draining === channel) this.draining = null;
+  }
+
+  /** Takes the worker out of service; calls still waiting on it are answered. */
+  private retire(): WorkerChannel | null {
+    const channel = this.channel;
+    if (!channel) return null;
+    this.retired.add(channel);
     this.channel = null;
+    this.failPending({ code: 'CANCELLED', message: 'FlowDesk is stopping its compute worker; call again once it has restarted.' });
+    return channel;
+  }
+
+  private failPending(error: { code: 'CANCELLED' | 'WORKER_CRASHED'; message: string }): void {
+    for (const resolve of this.pending.values()) resolve({ ok: false, error });
+    this.pending.clear();
   }
 
   private emit(e: AppEvent): void {
@@ -59,7 +96,6 @@ export class WorkerHost {
 
   private ensure(): WorkerChannel {
     if (this.channel) return this.channel;
-    this.stopping = false;
     const channel = this.spawn();
     this.channel = channel;
     channel.onMessage((m) => {
@@ -71,11 +107,10 @@ export class WorkerHost {
       }
     });
     channel.onExit((code, detail) => {
+      if (this.retired.has(channel)) return;
       if (this.channel === channel) this.channel = null;
-      if (this.stopping) return;
       const message = `The compute worker stopped unexpectedly (exit code ${code})${detail ? `: ${detail}` : ''}.`;
-      for (const resolve of this.pending.values()) resolve({ ok: false, error: { code: 'WORKER_CRASHED', message } });
-      this.pending.clear();
+      this.failPending({ code: 'WORKER_CRASHED', message });
       const runId = this.trainingRun;
       this.trainingRun = null;
       this.emit({ type: 'worker-crashed', message: runId ? `${message} Run ${runId} can be resumed from its last checkpoint.` : message, runId });

@@ -7,16 +7,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import type { SpawnWorker } from './host.ts';
+import { workerEnv } from './worker-env.ts';
 
 export function nodeWorker(runsDir: string): SpawnWorker {
   const here = dirname(fileURLToPath(import.meta.url));
   const entry = existsSync(join(here, 'entry.js')) ? join(here, 'entry.js') : join(here, 'entry.ts');
   return () => {
     const child = fork(entry, [], {
-      env: { ...process.env, FLOWDESK_RUNS: runsDir },
+      env: workerEnv(runsDir),
       execArgv: entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'advanced',
+      // Its own process group (a new session on POSIX): the terminal's Ctrl-C or hangup reaches
+      // only the server, which asks the worker to checkpoint and stop (WorkerHost.shutdown).
+      detached: process.platform !== 'win32',
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

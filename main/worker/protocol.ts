@@ -17,7 +17,10 @@ export type WorkerMethod = Exclude<ApiMethod, HostMethod> | keyof WorkerOnlyCall
 /** The calls `K` as a worker service implements them: plain values in and out, failures thrown. */
 export type WorkerSlice<K extends WorkerMethod> = ApiSlice<Extract<K, ApiMethod>> & Pick<WorkerOnlyCalls, Extract<K, keyof WorkerOnlyCalls>>;
 
-export type HostMessage = { kind: 'call'; id: number; method: WorkerMethod; arg: unknown };
+export type HostMessage =
+  | { kind: 'call'; id: number; method: WorkerMethod; arg: unknown }
+  /** Pause the run in progress (it writes a checkpoint), then exit. */
+  | { kind: 'shutdown' };
 
 export type WorkerMessage =
   | { kind: 'result'; id: number; result: Result<unknown> }

@@ -36,6 +36,8 @@ export class EngineService implements ServiceSlice<'engine'> {
     readonly runsDir: string,
     private readonly emit: (e: AppEvent) => void,
     private readonly models: ModelCache,
+    /** Real paths of the allowed roots: every image read for the page must lie inside them. */
+    private readonly roots: readonly string[],
   ) {}
 
   async backend(): Promise<string> {
@@ -44,7 +46,7 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
-    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels });
+    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots });
     const n = Math.min(16, set.count);
     const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
     return {
@@ -62,14 +64,15 @@ export class EngineService implements ServiceSlice<'engine'> {
   }
 
   startTraining(req: StartRequest): Promise<{ runId: string }> {
-    return this.launch((onEvent, signal) =>
-      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, onEvent, signal }),
+    return this.launch(null, (onEvent, signal) =>
+      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, roots: this.roots, onEvent, signal }),
     );
   }
 
   async resumeTraining(req: { runId: string; steps?: number }): Promise<{ runId: string }> {
     const runDir = await this.runDir(req.runId);
-    return this.launch((onEvent, signal) => resume(runDir, { steps: req.steps, onEvent, signal }));
+    // The run is known before it starts, so warnings before its first step (steps lost) name it.
+    return this.launch(runDir, (onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal }));
   }
 
   async pauseTraining(): Promise<null> {
@@ -78,6 +81,11 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async cancelTraining(): Promise<null> {
     return this.stop('cancelled');
+  }
+
+  /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint. */
+  async pauseForShutdown(): Promise<void> {
+    if (this.active) await this.stop('paused');
   }
 
   async listRuns(): Promise<RunSummary[]> {
@@ -130,11 +138,12 @@ export class EngineService implements ServiceSlice<'engine'> {
     return this.active?.runDir ? basename(this.active.runDir) : null;
   }
 
-  private async launch(run: (onEvent: (e: TrainEvent) => void, signal: AbortSignal) => Promise<unknown>): Promise<{ runId: string }> {
+  private async launch(knownRunDir: string | null, run: (onEvent: (e: TrainEvent) => void, signal: AbortSignal) => Promise<unknown>): Promise<{ runId: string }> {
     if (this.active) throw new FlowDeskError('BAD_ARGUMENT', 'A run is already training; pause or cancel it first.');
     const controller = new AbortController();
     let started: (id: string) => void = () => undefined;
     const startedPromise = new Promise<string>((resolve) => (started = resolve));
+    // runDir stays null until the run starts (its lock held), so a refused resume never marks the run.
     const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', done: Promise.resolve() };
     this.active = active;
     const onEvent = (e: TrainEvent) => {
@@ -143,7 +152,7 @@ export class EngineService implements ServiceSlice<'engine'> {
         void writeRunStatus(e.runDir, { status: 'training' });
         started(basename(e.runDir));
       }
-      const event = this.toAppEvent(basename(active.runDir ?? ''), e);
+      const event = this.toAppEvent(basename(active.runDir ?? knownRunDir ?? ''), e);
       if (event) this.emit(event);
     };
     const finished = run(onEvent, controller.signal).then(

@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostMessage, WorkerMessage } from '../../main/worker/protocol.ts';
+import { workerEnv } from '../../main/worker/worker-env.ts';
 
 const bundle = join(import.meta.dirname, '..', '..', 'out', 'main', 'worker.js');
 
 describe.skipIf(!existsSync(bundle))(`the bundled worker${existsSync(bundle) ? '' : ' (skipped: run `npm run build` first; `npm test` does)'}`, () => {
   it('starts and answers calls', async () => {
     const runs = await mkdtemp(join(tmpdir(), 'flowdesk-built-worker-'));
-    const child = fork(bundle, [], { env: { ...process.env, FLOWDESK_RUNS: runs, FLOWDESK_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = fork(bundle, [], { env: { ...workerEnv(runs), FLOWDESK_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const messages: WorkerMessage[] = [];

@@ -64,7 +64,7 @@ describe('parseModelJson', () => {
     ['nBits 0', { ...goodJson, nBits: 0 }, /"nBits" must be .* got 0\./],
     ['nBits missing', { ...goodJson, nBits: undefined }, /"nBits" must be .* got undefined\./],
     ['initialised "yes"', { ...goodJson, initialised: 'yes' }, /"initialised" must be true or false/],
-    ['format of another program', { ...goodJson, format: 'pytorch' }, /"format" must be "flowdesk.model", got "pytorch"/],
+    ['format of another program', { ...goodJson, format: 'pytorch' }, /"format" must be "flowdesk.model"; this is not a FlowDesk model file\.$/],
     ['version 2', { ...goodJson, version: 2 }, /unsupported version 2/],
     ['an array', [goodJson], /not a JSON object/],
     ['null', null, /not a JSON object/],

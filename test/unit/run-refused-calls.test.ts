@@ -72,7 +72,7 @@ describe('calls refused on a run another process trains', () => {
   it("the app's resumeTraining from a second worker on the same runs folder: refused, folder unchanged", async () => {
     const before = await snapshot(runDir);
     const events: unknown[] = [];
-    const service = new EngineService(root, (e) => events.push(e), new ModelCache());
+    const service = new EngineService(root, (e) => events.push(e), new ModelCache(), [root]);
     await expect(service.resumeTraining({ runId: 'live', steps: 11 })).rejects.toMatchObject({ code: 'RUN_LOCKED' });
     expect(await snapshot(runDir)).toEqual(before);
   });

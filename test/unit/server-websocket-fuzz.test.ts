@@ -4,13 +4,14 @@
 // server keeps answering calls and delivering events to the good clients.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AppEvent } from '../../preload/api.ts';
 import { serve, type RunningServer } from '../../main/server.ts';
+import { attack, frame, HOSTILE_FRAMES } from '../helpers/ws-attacks.ts';
 
 let root: string;
 let server: RunningServer;
@@ -34,71 +35,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** One client frame: FIN, RSV bits, opcode, masked unless told otherwise. */
-function frame(opcode: number, payload: Buffer, opts: { fin?: boolean; rsv?: number; masked?: boolean } = {}): Buffer {
-  const { fin = true, rsv = 0, masked = true } = opts;
-  const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
-  const n = payload.length;
-  const maskBit = masked ? 0x80 : 0;
-  let length: Buffer;
-  if (n < 126) length = Buffer.from([maskBit | n]);
-  else if (n < 65536) {
-    length = Buffer.alloc(3);
-    length[0] = maskBit | 126;
-    length.writeUInt16BE(n, 1);
-  } else {
-    length = Buffer.alloc(9);
-    length[0] = maskBit | 127;
-    length.writeBigUInt64BE(BigInt(n), 1);
-  }
-  if (!masked) return Buffer.concat([Buffer.from(head), length, payload]);
-  const mask = randomBytes(4);
-  const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
-  return Buffer.concat([Buffer.from(head), length, mask, body]);
-}
-
-const closeFrame = (code: number | null, reason: Buffer = Buffer.alloc(0)) => {
-  if (code === null) return frame(0x8, reason);
-  const body = Buffer.alloc(2);
-  body.writeUInt16BE(code);
-  return frame(0x8, Buffer.concat([body, reason]));
-};
-
-/** A raw socket upgraded to /events with the token; resolves once the server said 101. */
-function rawSocket(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(server.port, '127.0.0.1', () => {
-      socket.write(
-        `GET /events?token=${server.token} HTTP/1.1\r\nhost: 127.0.0.1:${server.port}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n` +
-          `sec-websocket-version: 13\r\nsec-websocket-key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
-      );
-    });
-    let head = '';
-    const onData = (c: Buffer) => {
-      head += c.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      if (head.startsWith('HTTP/1.1 101')) resolve(socket);
-      else reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
-    };
-    socket.on('data', onData);
-    socket.on('error', () => undefined); // the server may reset a hostile client; that is the point
-  });
-}
-
-/** Sends `bytes` (in chunks, to cross TCP segment boundaries) and waits for the server to drop or close the socket. */
-async function attack(bytes: Buffer[], { expectClose = true } = {}): Promise<void> {
-  const socket = await rawSocket();
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  for (const b of bytes) socket.write(b);
-  if (expectClose) {
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('server did not close a hostile socket')), 5000))]);
-  } else {
-    socket.destroy();
-    await closed;
-  }
-}
-
 async function serverStillWorks(): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${server.port}/api/getAppInfo`, { method: 'POST', headers: { 'x-flowdesk-token': server.token } });
   expect(await res.json()).toEqual({ ok: true, value: 'getAppInfo' });
@@ -115,46 +51,16 @@ async function serverStillWorks(): Promise<void> {
 }
 
 describe('browser-mode server: hostile WebSocket frames', () => {
-  const text = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
-  const cases: [string, () => Buffer[]][] = [
-    ['a 2 KB text frame (over the 1 KB limit)', () => [frame(0x1, Buffer.alloc(2048, 0x61))]],
-    ['a 100 MB length header with no body', () => [frame(0x2, Buffer.alloc(0)).subarray(0, 1), Buffer.from([0xff, 0, 0, 0, 0, 0x06, 0x40, 0, 0])]],
-    ['fragments that add up past the limit', () => [frame(0x1, Buffer.alloc(600, 0x61), { fin: false }), frame(0x0, Buffer.alloc(600, 0x61), { fin: false }), frame(0x0, Buffer.alloc(10, 0x61))]],
-    ['a continuation frame with nothing to continue', () => [frame(0x0, text('x'))]],
-    ['a new text frame inside a fragmented message', () => [frame(0x1, text('a'), { fin: false }), frame(0x1, text('b'))]],
-    ...[0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op): [string, () => Buffer[]] => [`reserved opcode 0x${op.toString(16)}`, () => [frame(op, text('x'))]]),
-    ['invalid UTF-8 in a text frame', () => [frame(0x1, Buffer.from([0xc3, 0x28, 0xff, 0xfe]))]],
-    ['invalid UTF-8 split across fragments', () => [frame(0x1, Buffer.from([0xe2, 0x82]), { fin: false }), frame(0x0, Buffer.from([0x28]))]],
-    ['RSV1 set without an extension', () => [frame(0x1, text('x'), { rsv: 4 })]],
-    ['RSV2 and RSV3 set', () => [frame(0x1, text('x'), { rsv: 3 })]],
-    ['an unmasked client frame', () => [frame(0x1, text('x'), { masked: false })]],
-    ['a fragmented ping', () => [frame(0x9, text('x'), { fin: false })]],
-    ['a ping over 125 bytes', () => [frame(0x9, Buffer.alloc(200, 1))]],
-    ['close code 0', () => [closeFrame(0)]],
-    ['close code 999', () => [closeFrame(999)]],
-    ['close code 1004 (reserved)', () => [closeFrame(1004)]],
-    ['close code 1005 (never sent)', () => [closeFrame(1005)]],
-    ['close code 1006 (never sent)', () => [closeFrame(1006)]],
-    ['close code 1015 (never sent)', () => [closeFrame(1015)]],
-    ['close code 5000', () => [closeFrame(5000)]],
-    ['close code 65535', () => [closeFrame(65535)]],
-    ['a one-byte close payload', () => [closeFrame(null, Buffer.from([3]))]],
-    ['a close reason in invalid UTF-8', () => [closeFrame(1000, Buffer.from([0xff, 0xfe]))]],
-    ['a 200-byte close frame', () => [closeFrame(1000, Buffer.alloc(198, 0x61))]],
-    ['a flood of 5,000 small text frames', () => [Buffer.concat(Array.from({ length: 5000 }, (_, i) => frame(0x1, text(`m${i}`)))), closeFrame(1000)]],
-    ['a flood of 5,000 pings', () => [Buffer.concat(Array.from({ length: 5000 }, () => frame(0x9, text('p')))), closeFrame(1000)]],
-    ['an ordinary close', () => [closeFrame(1000, text('bye'))]],
-  ];
-  for (const [label, bytes] of cases) {
+  for (const [label, bytes] of HOSTILE_FRAMES) {
     it(`drops ${label}, and keeps serving`, async () => {
-      await attack(bytes());
+      await attack(server, bytes());
       await serverStillWorks();
     });
   }
 
   it('survives clients that vanish mid-frame or mid-handshake, and ones sending garbage after the upgrade', async () => {
-    await attack([frame(0x1, Buffer.alloc(100, 0x61)).subarray(0, 20)], { expectClose: false });
-    await attack([randomBytes(4096)]);
+    await attack(server, [frame(0x1, Buffer.alloc(100, 0x61)).subarray(0, 20)], { expectClose: false });
+    await attack(server, [randomBytes(4096)]);
     for (const end of ['destroy', 'resetAndDestroy'] as const) {
       const client = connect(server.port, '127.0.0.1', () => {
         client.write(`GET /events?token=${server.token} HTTP/1.1\r\nhost: 127.0.0.1:${server.port}\r\nupgrade: websocket\r\n`);
@@ -169,7 +75,7 @@ describe('browser-mode server: hostile WebSocket frames', () => {
   it('keeps delivering events to a good client while a hostile one is dropped beside it', async () => {
     const good = new WebSocket(`ws://127.0.0.1:${server.port}/events?token=${server.token}`);
     await new Promise((resolve) => good.once('open', resolve));
-    await attack([frame(0x1, Buffer.alloc(4096, 0x61))]);
+    await attack(server, [frame(0x1, Buffer.alloc(4096, 0x61))]);
     const got = new Promise<string>((resolve) => good.once('message', (m) => resolve(String(m))));
     for (const l of listeners) l({ type: 'train-warning', runId: 'r', message: 'after the attack' });
     expect(JSON.parse(await got)).toMatchObject({ message: 'after the attack' });

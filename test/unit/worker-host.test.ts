@@ -31,7 +31,7 @@ describe('WorkerHost', () => {
     host.onEvent((e) => events.push(e));
 
     const listed = host.call('listRuns');
-    const [call] = spawned[0].sent;
+    const call = spawned[0].sent[0] as Extract<HostMessage, { kind: 'call' }>;
     spawned[0].reply({ kind: 'result', id: call.id, result: { ok: true, value: [] } });
     expect(await listed).toEqual({ ok: true, value: [] });
 
@@ -52,5 +52,36 @@ describe('WorkerHost', () => {
     expect(spawned[1].killed).toBe(true);
     spawned[1].die(0, '');
     expect(events.filter((e) => e.type === 'worker-crashed')).toHaveLength(1);
+  });
+
+  it('shuts the worker down by asking it to checkpoint and exit, killing it only after the grace time', async () => {
+    const { spawn, spawned } = fakeWorker();
+    const host = new WorkerHost(spawn);
+    const events: AppEvent[] = [];
+    host.onEvent((e) => events.push(e));
+    const waiting = host.call('listRuns');
+    const done = host.shutdown(50);
+    expect(spawned[0].sent.at(-1)).toEqual({ kind: 'shutdown' });
+    expect(await waiting).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    spawned[0].die(0, '');
+    await done;
+    expect(spawned[0].killed).toBe(false);
+    expect(events.filter((e) => e.type === 'worker-crashed')).toHaveLength(0);
+
+    void host.call('listRuns');
+    const slow = host.shutdown(20);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(spawned[1].killed).toBe(true);
+    spawned[1].die(null as unknown as number, 'killed by SIGTERM');
+    await slow;
+    expect(events.filter((e) => e.type === 'worker-crashed')).toHaveLength(0);
+
+    // Stopping while a shutdown waits kills the worker at once (a second Ctrl-C).
+    void host.call('listRuns');
+    const waited = host.shutdown(60_000);
+    host.stop();
+    expect(spawned[2].killed).toBe(true);
+    spawned[2].die(null as unknown as number, 'killed by SIGTERM');
+    await waited;
   });
 });

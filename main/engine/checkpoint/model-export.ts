@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
-import { loadModelDir } from '../models/model-files.ts';
+import { loadModelDir, readModelFile } from '../models/model-files.ts';
 import { resolveTrainConfig } from '../train/train-config.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { writeCheckpointFiles } from './checkpoint-store.ts';
@@ -52,16 +52,19 @@ export async function exportModel(checkpointDir: string, outDir: string): Promis
   return written;
 }
 
-/** Checks an exported model folder and adds it to `runsDir` as a run; returns its folder. */
-export async function importModel(dir: string, runsDir: string, name?: string): Promise<string> {
+/**
+ * Checks an exported model folder and adds it to `runsDir` as a run; returns its folder. With
+ * `roots` (the app's allowed folders) every file read must really lie inside them.
+ */
+export async function importModel(dir: string, runsDir: string, name?: string, roots?: readonly string[]): Promise<string> {
   for (const file of FILES) await checkImportFile(dir, file);
-  const { model, json } = await loadModelDir(dir);
+  const { model, json } = await loadModelDir(dir, roots);
   model.dispose();
   const runDir = await createRunDir(runsDir, name ?? `imported-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'model'}`);
   // Written whole or not at all, like any checkpoint; run.json comes last, so a run that lists is complete.
   await writeCheckpointFiles(runDir, 0, {
-    'model.json': await readFile(join(dir, 'model.json')),
-    'weights.safetensors': await readFile(join(dir, 'weights.safetensors')),
+    'model.json': await readModelFile(join(dir, 'model.json'), roots),
+    'weights.safetensors': await readModelFile(join(dir, 'weights.safetensors'), roots),
     'state.json': `${JSON.stringify({ step: 0, imported: dir })}\n`,
     // No optimizer state travels with an exported model; an empty one keeps the checkpoint whole.
     'optimizer.safetensors': encodeSafetensors({}, { kind: 'none', step: '0' }),

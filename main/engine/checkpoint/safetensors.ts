@@ -1,7 +1,7 @@
 // The safetensors container (8-byte little-endian header length, JSON header, raw little-endian
 // data), written and read strictly: a truncated, lying or hostile file is refused with a
 // CheckpointError naming the file, never a crash, a RangeError or an out-of-bounds read.
-import { CheckpointError } from '../errors.ts';
+import { CheckpointError, jsonErrorPosition } from '../errors.ts';
 
 export type DType = 'float32' | 'float64' | 'int32' | 'uint8';
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -153,9 +153,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   };
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for a safetensors header (truncated?).`);
   const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (declared > BigInt(MAX_HEADER_BYTES)) fail(`header length ${declared} is absurd (over ${MAX_HEADER_BYTES} bytes); this is not a safetensors file.`);
+  if (declared > BigInt(MAX_HEADER_BYTES)) fail(`header length is absurd (over ${MAX_HEADER_BYTES} bytes); this is not a safetensors file.`);
   const n = Number(declared);
-  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the ${bytes.length}-byte file (truncated?).`);
+  if (8 + n > bytes.length) fail(`header length runs past the end of the ${bytes.length}-byte file (truncated?).`);
   let text = '';
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
@@ -166,7 +166,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   try {
     header = JSON.parse(text);
   } catch (err) {
-    fail(`header is not valid JSON (${(err as Error).message}).`);
+    fail(`header is not valid JSON${jsonErrorPosition(err)}.`);
   }
   if (!isPlainObject(header)) fail('header is not a JSON object.');
   const duplicate = firstDuplicateKey(text);

@@ -4,6 +4,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError } from '../errors.ts';
+import { LEADS_OUTSIDE, openedInsideRoots } from '../fs/real-paths.ts';
 import { hasImageExtension, imageFormatOf, isHeic, SIGNATURE_BYTES, type ImageFormat } from './image-format.ts';
 
 /** Pixels (width x height) over this count are refused before decoding: decompression bombs. */
@@ -50,7 +51,7 @@ async function readWhole(handle: FileHandle, maxInputPixels: number): Promise<Bu
   return bytes.subarray(0, filled);
 }
 
-async function readImageBytes(path: string, maxInputPixels: number, onlyIfImage: boolean): Promise<Buffer | null> {
+async function readImageBytes(path: string, maxInputPixels: number, onlyIfImage: boolean, roots?: readonly string[]): Promise<Buffer | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -58,6 +59,8 @@ async function readImageBytes(path: string, maxInputPixels: number, onlyIfImage:
     throw readFailure(err);
   }
   try {
+    // The opened file is judged, not its name: a link swapped after the folder was scanned is caught here.
+    if (roots && !(await openedInsideRoots(handle, path, roots))) throw new DataError('BAD_IMAGE', LEADS_OUTSIDE);
     if (onlyIfImage) {
       const head = Buffer.alloc(SIGNATURE_BYTES);
       const { bytesRead } = await handle.read(head, 0, SIGNATURE_BYTES, 0);
@@ -74,9 +77,10 @@ async function readImageBytes(path: string, maxInputPixels: number, onlyIfImage:
 /**
  * Reads a file found in an image folder. A file whose name is not an image's (a caption, a
  * README) is read only if its first bytes are an image's; otherwise null: not an image at all.
+ * With `roots`, a file that really lies outside them is refused with the reason LEADS_OUTSIDE.
  */
-export function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<Buffer | null> {
-  return readImageBytes(path, maxInputPixels, !hasImageExtension(path));
+export function readFolderFile(path: string, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS, roots?: readonly string[]): Promise<Buffer | null> {
+  return readImageBytes(path, maxInputPixels, !hasImageExtension(path), roots);
 }
 
 async function decodeFailure(err: unknown, bytes: Buffer, format: ImageFormat, maxPixels: number): Promise<DataError> {

@@ -95,7 +95,7 @@ async function decodeFolder(folder: string, files: readonly ScannedFile[], opts:
     while (next < files.length && !opts.signal?.aborted && failure === null) {
       const i = next++;
       try {
-        const bytes = await readFolderFile(pathOf(folder, files[i].rel), opts.maxInputPixels);
+        const bytes = await readFolderFile(pathOf(folder, files[i].rel), opts.maxInputPixels, opts.roots);
         if (bytes === null) ignored++;
         else {
           const pixels = await decodeImageBuffer(bytes, opts);
@@ -154,7 +154,7 @@ export async function importImageFolder(folder: string, options: ImportOptions =
   const started = performance.now();
   const opts = resolveOptions(options);
   const real = await checkFolder(folder);
-  const listing = await scanFolder(folder, { signal: opts.signal, onProgress: opts.onProgress });
+  const listing = await scanFolder(folder, { roots: opts.roots, signal: opts.signal, onProgress: opts.onProgress });
   const settings: DecodeSettings = { size: opts.size, channels: opts.channels, maxInputPixels: opts.maxInputPixels, crop: 'centre' };
   const fingerprint = listingFingerprint(listing.files, settings);
   const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;

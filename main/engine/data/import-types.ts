@@ -12,6 +12,11 @@ export interface ImportOptions {
   maxInputPixels?: number;
   /** Where decoded folders are cached; null disables the cache. Defaults to $FLOWDESK_CACHE or ~/.cache/flowdesk/images. */
   cacheDir?: string | null;
+  /**
+   * Real paths of the folders images may come from (the app's allowed roots): links that lead
+   * elsewhere are skipped and named in the report. Absent (the CLI): no limit.
+   */
+  roots?: readonly string[];
   /** Called while scanning (total 0: not yet known) and decoding. */
   onProgress?: (p: Progress) => void;
   /** Aborting it stops the import with DataError('CANCELLED'). */

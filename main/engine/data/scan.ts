@@ -1,9 +1,11 @@
 // Recursive listing of a folder's files for an import, one directory entry at a time: follows
 // symbolic links but never into the same real folder twice (no loops), skips hidden entries.
+// With allowed roots (the app), links that lead outside them are skipped and named.
 import type { Dir } from 'node:fs';
 import { opendir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.ts';
+import { isInsideRoots, LEADS_OUTSIDE } from '../fs/real-paths.ts';
 import { throttledProgress, type ProgressListener } from '../progress.ts';
 import type { SkippedFile } from './import-types.ts';
 
@@ -22,6 +24,8 @@ export interface FolderListing {
 }
 
 export interface ScanOptions {
+  /** Real paths of the folders the scan may enter; links leading elsewhere are skipped. Absent (the CLI): no limit. */
+  roots?: readonly string[];
   signal?: AbortSignal;
   onProgress?: ProgressListener;
 }
@@ -61,8 +65,15 @@ export async function scanFolder(root: string, opts: ScanOptions = {}): Promise<
       const real = await realpath(dir);
       if (visited.has(real)) continue;
       visited.add(real);
-      entries = await opendir(dir);
+      if (opts.roots && !isInsideRoots(real, opts.roots)) {
+        if (relDir === '') throw new DataError('BAD_ARGUMENT', `Folder ${root} leads outside the folders FlowDesk may read; choose a folder inside them.`);
+        skipped.push({ path: dir, reason: LEADS_OUTSIDE });
+        continue;
+      }
+      // The real path, checked above, is listed: a link swapped since cannot list another folder.
+      entries = await opendir(real);
     } catch (err) {
+      if (err instanceof DataError) throw err;
       if (relDir === '') throw new DataError('NO_FOLDER', `Folder ${root} cannot be opened (${linkReason(err)}); check its permissions or choose another folder.`);
       skipped.push({ path: dir, reason: `folder cannot be read (${linkReason(err)})` });
       continue;
@@ -73,6 +84,11 @@ export async function scanFolder(root: string, opts: ScanOptions = {}): Promise<
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
       let info;
       try {
+        // A file that is not a link lies in its folder, already checked; a link is followed only inside the roots.
+        if (opts.roots && entry.isSymbolicLink() && !isInsideRoots(await realpath(join(root, rel)), opts.roots)) {
+          skipped.push({ path: join(root, rel), reason: LEADS_OUTSIDE });
+          continue;
+        }
         info = await stat(join(root, rel));
       } catch (err) {
         skipped.push({ path: join(root, rel), reason: linkReason(err) });

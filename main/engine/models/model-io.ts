@@ -43,16 +43,17 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
   const v = value as Partial<ModelJson> | null;
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new CheckpointError('BAD_CHECKPOINT', `${source}: not a JSON object.`);
   if (v.format !== MODEL_FORMAT) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "format" must be "${MODEL_FORMAT}", got ${JSON.stringify(v.format)}.`);
+    // The value found is not quoted: an error must never echo a file's contents.
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "format" must be "${MODEL_FORMAT}"; this is not a FlowDesk model file.`);
   }
   if (v.version !== MODEL_FORMAT_VERSION) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${source}: unsupported version ${JSON.stringify(v.version)}; this FlowDesk reads version ${MODEL_FORMAT_VERSION}.`);
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: unsupported version${typeof v.version === 'number' ? ` ${v.version}` : ''}; this FlowDesk reads version ${MODEL_FORMAT_VERSION}.`);
   }
   if (typeof v.initialised !== 'boolean') {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "initialised" must be true or false.`);
   }
   if (!Number.isInteger(v.nBits) || v.nBits! < 1 || v.nBits! > 8) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "nBits" must be a whole number from 1 to 8, got ${typeof v.nBits === 'number' ? v.nBits : JSON.stringify(v.nBits)}.`);
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "nBits" must be a whole number from 1 to 8, got ${typeof v.nBits === 'number' || v.nBits === undefined ? v.nBits : `a ${typeof v.nBits}`}.`);
   }
   if (v.config === undefined) throw new CheckpointError('BAD_CHECKPOINT', `${source}: "config" is missing; it describes the model (kind, size, levels...).`);
   let config: ResolvedModelConfig;

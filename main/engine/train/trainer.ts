@@ -8,8 +8,8 @@ import { initBackend, type BackendName, type BackendReport } from '../backend.ts
 import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
-import { appendMetric, createRunDir, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
-import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportReport } from '../data/index.ts';
+import { appendMetric, createRunDir, readMetrics, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
+import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   backend?: BackendName;
   /** Cache of decoded image folders; null disables it. Defaults to the data module's default. */
   cacheDir?: string | null;
+  /** Real paths of the folders images may come from (the app's allowed roots); absent in the CLI. */
+  roots?: readonly string[];
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
 }
@@ -52,6 +54,7 @@ export interface ResumeOptions {
   minutes?: number | null;
   backend?: BackendName;
   cacheDir?: string | null;
+  roots?: readonly string[];
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
 }
@@ -88,9 +91,9 @@ interface Session {
   steps?: StepSource;
 }
 
-async function importData(folder: string | null, size: number, channels: 1 | 3, cacheDir: string | null | undefined, signal?: AbortSignal) {
+async function importData(folder: string | null, size: number, channels: 1 | 3, opts: Pick<ImportOptions, 'cacheDir' | 'roots' | 'signal'>) {
   const path = folder ?? defaultImageFolder();
-  const imported = await importImageFolder(path, { size, channels, cacheDir, signal });
+  const imported = await importImageFolder(path, { size, channels, cacheDir: opts.cacheDir, roots: opts.roots, signal: opts.signal });
   return { path, ...imported };
 }
 
@@ -105,7 +108,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const model = createModel(opts.model, cfg.seed);
   try {
     const { size, channels } = model.config;
-    const data = await importData(opts.folder, size, channels, opts.cacheDir, opts.signal);
+    const data = await importData(opts.folder, size, channels, opts);
     const runDir = await createRunDir(opts.runsDir ?? 'runs', opts.name);
     const lock = await acquireRunLock(runDir);
     const run: RunJson = {
@@ -174,7 +177,7 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
   const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
   try {
     optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
-    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts.cacheDir, opts.signal);
+    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
     const run: RunJson = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
     const state = ckpt.state as { elapsed?: number; valBpd?: number | null; initialValBpd?: number | null };
@@ -183,6 +186,11 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
       trainSet: data.train, valSet: data.val, step: latest.step,
       elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
     };
+    // Steps logged after the last checkpoint died with the process that trained them: say so.
+    const lost = lastLoggedStep((await readMetrics(runDir)).rows) - latest.step;
+    if (lost > 0) {
+      opts.onEvent?.({ type: 'warning', step: latest.step, message: `Resumed from step ${latest.step}; ${lost} step${lost === 1 ? '' : 's'} since the last checkpoint ${lost === 1 ? 'was' : 'were'} lost.` });
+    }
     await truncateMetricsAfter(runDir, latest.step);
     if (data.report.fingerprint !== stored.data.fingerprint) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `The images in ${data.path} changed since this run started; training continues on the folder as it is now.` });
@@ -192,6 +200,10 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     optimizer.dispose();
     model.dispose();
   }
+}
+
+function lastLoggedStep(rows: readonly Record<string, unknown>[]): number {
+  return rows.reduce((last, r) => (r.type === 'train' && typeof r.step === 'number' && r.step > last ? r.step : last), 0);
 }
 
 async function runSession(
