@@ -1,5 +1,6 @@
 // Every model setting, declared once: the engine's config, the Api's checks, the CLI's options
-// and the Train view's inputs are all read from here.
+// and the Train view's inputs are all read from here. The defaults are the "small" preset, a
+// model that trains in minutes on a laptop CPU (presets.ts holds the larger shapes).
 import { MODEL_KINDS, type ChoiceField, type Field, type ModelKind, type SettingValues } from './field.ts';
 
 /** The model family. Not a field of the table below: it decides which of them apply. */
@@ -24,20 +25,20 @@ export const modelFields = {
     label: 'Channels', help: '1 for grayscale, 3 for RGB',
   },
   levels: {
-    type: 'int', min: 1, max: 6, default: 3, kinds: ['glow', 'realnvp'], view: 'main',
+    type: 'int', min: 1, max: 6, default: 2, kinds: ['glow', 'realnvp'], view: 'main',
     label: 'Levels', help: 'multiscale levels (L): each squeezes the image to half its side; the size must be divisible by 2^levels',
   },
   depth: {
-    type: 'int', min: 1, max: 64, default: { glow: 8, realnvp: 3, nice: 4 }, view: 'main',
+    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4 }, view: 'main',
     label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings' },
     help: 'flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), or coupling layers (NICE)',
   },
   hidden: {
-    type: 'int', min: 1, max: 4096, default: { glow: 256, realnvp: 256, nice: 1000 }, unit: 'units', view: 'main',
+    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256 }, unit: 'units', view: 'main',
     label: 'Hidden width', help: 'width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE)',
   },
   mlpLayers: {
-    type: 'int', min: 1, max: 16, default: 4, kinds: ['nice'], unit: 'layers', view: 'main',
+    type: 'int', min: 1, max: 16, default: 2, kinds: ['nice'], unit: 'layers', view: 'main',
     label: 'MLP depth', help: 'hidden layers in each NICE coupling network',
   },
   coupling: {

@@ -12,26 +12,27 @@ export const presetHelp: Readonly<Record<PresetName, string>> = {
   small: 'trains in minutes on a laptop CPU',
   medium: 'an hour or so on a laptop CPU; clearly better samples',
   large: 'hours on a laptop CPU; for a GPU or a long run',
-  'glow-paper': "the Glow paper's L3 K32 h512 (Glow only; needs a GPU)",
+  'glow-paper': "the Glow paper's shape for 32x32 images (Glow only; needs a GPU)",
 };
 
 type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers', number>>;
 
+/** Each preset's shape, over the fields' defaults; "small" is the defaults themselves. */
 const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = {
   glow: {
-    small: { levels: 2, depth: 4, hidden: 64 },
+    small: {},
     medium: { levels: 3, depth: 8, hidden: 128 },
     large: { levels: 3, depth: 16, hidden: 256 },
     'glow-paper': { levels: 3, depth: 32, hidden: 512 },
   },
   realnvp: {
-    small: { levels: 2, depth: 2, hidden: 64 },
+    small: {},
     medium: { levels: 3, depth: 3, hidden: 128 },
     large: { levels: 3, depth: 4, hidden: 256 },
   },
   // large is the NICE paper's MNIST shape: 4 couplings of 5 hidden layers of 1000 units.
   nice: {
-    small: { depth: 4, hidden: 256, mlpLayers: 2 },
+    small: {},
     medium: { depth: 4, hidden: 512, mlpLayers: 3 },
     large: { depth: 4, hidden: 1000, mlpLayers: 5 },
   },
