@@ -93,12 +93,12 @@ export const trainFields = {
     label: 'Rollbacks', help: 'rollbacks (each halving the learning rate) tried before training stops with an error',
   },
   microBatch: {
-    type: 'int', min: 1, max: MAX_BATCH, default: null, nullMeans: 'auto: what fits in memory', unit: 'images', view: 'advanced',
-    label: 'Micro-batch', help: 'images per forward/backward pass; the passes of a step sum their gradients',
+    type: 'int', min: 1, max: MAX_BATCH, default: null, nullMeans: 'auto', unit: 'images', view: 'advanced',
+    label: 'Micro-batch', help: 'images per forward/backward pass, the passes of a step summing their gradients; auto takes what fits in memory',
   },
   threads: {
-    type: 'int', min: 1, max: 64, default: null, nullMeans: 'auto: up to 2, where the model is large enough to gain', view: 'advanced',
-    label: 'Threads', help: "threads a step's batch is split across on the wasm and cpu backends (tfjs-node threads by itself)",
+    type: 'int', min: 1, max: 64, default: null, nullMeans: 'auto', view: 'advanced',
+    label: 'Threads', help: "threads a step's batch is split across on the wasm and cpu backends; auto takes up to 2 where the model is large enough to gain",
   },
 } as const satisfies Readonly<Record<string, Field>>;
 
