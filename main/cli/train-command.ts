@@ -55,7 +55,8 @@ export const trainOptions = {
 export function modelFromArgs(values: Parsed['values'], bundled: boolean): ResolvedModelSettings {
   const kind = choiceOption(values, 'model', MODEL_KINDS) ?? modelKindField.default;
   const preset = choiceOption(values, 'preset', presetsFor(kind)) ?? DEFAULT_PRESET;
-  const base = bundled ? presetModel(kind, preset, DIGITS.size, DIGITS.channels) : presetModel(kind, preset, defaultOf(modelFields.size) as number, defaultOf(modelFields.channels) as 1 | 3);
+  const images = bundled ? DIGITS : { size: defaultOf(modelFields.size) as number, channels: defaultOf(modelFields.channels) as 1 | 3 };
+  const base = presetModel(kind, preset, images.size, images.channels);
   const fields = { kind: modelKindField, ...modelFields };
   return settingsOrUsage(checkModelSettings({ ...base, ...givenSettings(modelFields, values, kind) }, 'person'), fields);
 }
