@@ -1,6 +1,9 @@
 // Checks every Api call's argument before it reaches the worker: types, ranges, run ids, and
 // folders inside the allowed roots. A bad argument is a BAD_ARGUMENT error naming the field.
 import { isAbsolute, resolve } from 'node:path';
+import { checkModelSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
+import { modelFields } from '../common/settings/model-fields.ts';
+import { trainFields } from '../common/settings/train-fields.ts';
 import type { ApiMethod } from '../preload/api.ts';
 import { allowedRoots } from './allowed-roots.ts';
 import { FlowDeskError } from './engine/errors.ts';
@@ -68,37 +71,18 @@ function runId(o: Obj, field: string): string {
   return v as string;
 }
 
+/** A settings check's value, or BAD_ARGUMENT naming the field as `model.hidden`. */
+function settings<T>(checked: Checked<T>, prefix: string): T {
+  if (!checked.ok) throw new FlowDeskError('BAD_ARGUMENT', checked.problem.describe(`${prefix}.${checked.problem.field}`));
+  return checked.value;
+}
+
 function model(v: unknown) {
-  const o = object(v, 'model');
-  const kind = oneOf(o, 'kind', ['glow', 'realnvp', 'nice'] as const, 'model')!;
-  return {
-    kind,
-    size: int(o, 'size', 4, 256, 'model')!,
-    channels: oneOf(o, 'channels', [1, 3] as const, 'model')!,
-    depth: int(o, 'depth', 1, 64, 'model')!,
-    hidden: int(o, 'hidden', 1, 4096, 'model')!,
-    ...(kind === 'nice' ? {} : { levels: int(o, 'levels', 1, 6, 'model')! }),
-    ...(kind === 'glow'
-      ? { coupling: oneOf(o, 'coupling', ['affine', 'additive'] as const, 'model', true), permutation: oneOf(o, 'permutation', ['invconv', 'shuffle', 'reverse'] as const, 'model', true) }
-      : {}),
-  };
+  return settings(checkModelSettings(object(v, 'model'), 'person'), 'model');
 }
 
 function train(v: unknown) {
-  const o = object(v, 'train');
-  const minutes = o.minutes;
-  if (minutes !== undefined && minutes !== null && !(typeof minutes === 'number' && minutes > 0 && minutes <= 100_000)) bad('train.minutes', 'null or a positive number', minutes);
-  return {
-    batch: int(o, 'batch', 1, 1024, 'train')!,
-    steps: int(o, 'steps', 1, 10_000_000, 'train')!,
-    lr: num(o, 'lr', 1e-7, 1, 'train'),
-    warmup: int(o, 'warmup', 0, 1_000_000, 'train')!,
-    nBits: int(o, 'nBits', 1, 8, 'train')!,
-    seed: int(o, 'seed', 0, 2 ** 31 - 1, 'train')!,
-    evalEvery: int(o, 'evalEvery', 1, 10_000_000, 'train')!,
-    checkpointEvery: int(o, 'checkpointEvery', 1, 10_000_000, 'train')!,
-    minutes: (minutes as number | null | undefined) ?? null,
-  };
+  return settings(checkTrainSettings(object(v, 'train'), 'person'), 'train');
 }
 
 /** Image files travel as base64 text; 16 MB of file is plenty for a picture to explore. */
@@ -131,7 +115,8 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   cancelTraining: () => null,
   importFolder: (arg) => {
     const o = object(arg, 'request');
-    return { folder: folder(o, 'folder', 'request'), size: int(o, 'size', 4, 256, 'request'), channels: oneOf(o, 'channels', [1, 3] as const, 'request') };
+    const { size, channels } = modelFields;
+    return { folder: folder(o, 'folder', 'request'), size: int(o, 'size', size.min, size.max, 'request'), channels: oneOf(o, 'channels', channels.options, 'request') };
   },
   startTraining: (arg) => {
     const o = object(arg, 'request');
@@ -139,7 +124,7 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   },
   resumeTraining: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), steps: int(o, 'steps', 1, 10_000_000, 'request', true) };
+    return { runId: runId(o, 'request'), steps: int(o, 'steps', trainFields.steps.min, trainFields.steps.max, 'request', true) };
   },
   getRun: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
   getSampleGrid: (arg) => {

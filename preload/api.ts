@@ -1,5 +1,8 @@
 // The one contract between the renderer and the rest of FlowDesk. Both transports (Electron IPC
 // and browser mode's HTTP + WebSocket) implement it; the renderer imports only these types.
+import type { ModelKind } from '../common/settings/field.ts';
+import type { ModelSettings } from '../common/settings/model-fields.ts';
+import type { TrainSettings } from '../common/settings/train-fields.ts';
 
 export interface AppError {
   /** Stable code a program can test, e.g. NO_FOLDER, BAD_ARGUMENT. */
@@ -21,31 +24,8 @@ export interface AppInfo {
   backend: string | null;
 }
 
-export type ModelKind = 'glow' | 'realnvp' | 'nice';
-
-/** Model settings as the app edits them (the engine fills and checks the rest). */
-export interface ModelSettings {
-  kind: ModelKind;
-  size: number;
-  channels: 1 | 3;
-  levels?: number;
-  depth: number;
-  hidden: number;
-  coupling?: 'affine' | 'additive';
-  permutation?: 'invconv' | 'shuffle' | 'reverse';
-}
-
-export interface TrainSettings {
-  batch: number;
-  steps: number;
-  lr: number;
-  warmup: number;
-  nBits: number;
-  seed: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  minutes?: number | null;
-}
+// Model and training settings (defaults, bounds, help) are declared once, in common/settings/.
+export type { ModelKind, ModelSettings, TrainSettings };
 
 export interface ImportRequest {
   /** Folder of images, or null for the bundled digits. */

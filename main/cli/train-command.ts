@@ -1,14 +1,22 @@
 // `flowdesk train`: start a run on a folder (or the bundled digits) or resume one, with a
 // progress bar, and Ctrl-C that stops after writing a checkpoint.
+import { checkModelSettings, checkTrainSettings } from '../../common/settings/check.ts';
+import { defaultOf, MODEL_KINDS, pickFields } from '../../common/settings/field.ts';
+import { modelFields, modelKindField, type ResolvedModelSettings } from '../../common/settings/model-fields.ts';
+import { DEFAULT_PRESET, PRESET_NAMES, presetHelp, presetModel, presetsFor } from '../../common/settings/presets.ts';
+import { trainFields, type TrainSettings } from '../../common/settings/train-fields.ts';
 import { BACKEND_ORDER, type BackendName } from '../engine/backend.ts';
 import { announceBackend } from './announce-backend.ts';
-import { resolveModelConfig, type ModelConfig, type ModelKind } from '../engine/models/config.ts';
-import { presetConfig, type PresetName } from '../engine/models/presets.ts';
-import { resolveTrainConfig, type TrainConfig } from '../engine/train/train-config.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
-import { choiceOption, numberOption, parse, UsageError } from './options.ts';
+import { choiceOption, parse, UsageError, type Parsed } from './options.ts';
 import { formatDuration, ProgressBar } from './progress-bar.ts';
+import { givenSettings, givenSettingsChecked, settingOptions, settingsHelp, settingsOrUsage } from './settings-options.ts';
+
+/** The bundled MNIST digits' own shape, used when no FOLDER is given. */
+const DIGITS = { size: 16, channels: 1 } as const;
+/** What `--steps` and `--minutes` may change when a run resumes. */
+const resumeFields = pickFields(trainFields, ['steps', 'minutes']);
 
 export const trainUsage = `Usage: flowdesk train [FOLDER] [options]
        flowdesk train --resume RUN [--steps S] [--minutes M]
@@ -17,52 +25,25 @@ Trains a flow model on a folder of images (searched recursively). With no FOLDER
 on the bundled MNIST digits. Ctrl-C stops after writing a checkpoint; press it twice to quit at once.
 
 Model:
-  --model glow|realnvp|nice   model family (default glow)
-  --preset small|medium|large sizes for levels/depth/hidden (default small)
-  --size N                    image side in pixels (default 16 for the digits, else 32)
-  --channels 1|3              grayscale or RGB (default 1 for the digits, else 3)
-  --levels L                  multiscale levels (Glow, RealNVP)
-  --depth K                   steps per level (Glow), couplings per scale (RealNVP), couplings (NICE)
-  --hidden H                  width of the coupling networks
-  --coupling affine|additive  Glow coupling type (default affine)
-  --permutation invconv|shuffle|reverse  Glow channel mixing (default invconv)
+${settingsHelp({ kind: modelKindField })}
+  --preset ${PRESET_NAMES.join('|')}
+                          named model shape, default ${DEFAULT_PRESET}; the options above and below override it:
+${PRESET_NAMES.map((name) => `${' '.repeat(28)}${name}: ${presetHelp[name]}`).join('\n')}
+${settingsHelp(modelFields, { size: ` (${DIGITS.size} for the bundled digits)`, channels: ` (${DIGITS.channels} for the bundled digits)` })}
 Training:
-  --batch B          images per step (default 32)
-  --steps S          total steps (default 1000)
-  --minutes M        stop after M minutes, whichever comes first
-  --lr X             peak learning rate (default 0.001)
-  --warmup W         learning-rate warmup steps (default 200)
-  --optimizer adam|adamax (default adam)
-  --n-bits N         bits per channel, 1-8 (default 8)
-  --seed S           seed of weights, batches and noise (default 0)
-  --eval-every N     steps between validation and sample grids (default 100)
-  --checkpoint-every N  steps between checkpoints (default 100)
+${settingsHelp(trainFields)}
+Runs:
   --out DIR          folder for run folders (default ./runs)
   --name NAME        run folder name (default: time and model)
-  --backend node-gpu|webgpu|node|wasm|cpu  force a compute backend (or FLOWDESK_BACKEND)
+  --backend ${BACKEND_ORDER.join('|')}  force a compute backend (or FLOWDESK_BACKEND)
   --resume RUN       continue RUN from its last whole checkpoint
   --json             print events as JSON lines instead of a progress bar`;
 
-const options = {
+export const trainOptions = {
   model: { type: 'string' },
   preset: { type: 'string' },
-  size: { type: 'string' },
-  channels: { type: 'string' },
-  levels: { type: 'string' },
-  depth: { type: 'string' },
-  hidden: { type: 'string' },
-  coupling: { type: 'string' },
-  permutation: { type: 'string' },
-  batch: { type: 'string' },
-  steps: { type: 'string' },
-  minutes: { type: 'string' },
-  lr: { type: 'string' },
-  warmup: { type: 'string' },
-  optimizer: { type: 'string' },
-  'n-bits': { type: 'string' },
-  seed: { type: 'string' },
-  'eval-every': { type: 'string' },
-  'checkpoint-every': { type: 'string' },
+  ...settingOptions(modelFields),
+  ...settingOptions(trainFields),
   out: { type: 'string' },
   name: { type: 'string' },
   backend: { type: 'string' },
@@ -70,46 +51,19 @@ const options = {
   json: { type: 'boolean' },
 } as const;
 
-
-function modelFromArgs(values: Record<string, string | boolean | undefined>, bundled: boolean): ModelConfig {
-  const kind = choiceOption(values, 'model', ['glow', 'realnvp', 'nice'] as const) ?? ('glow' as ModelKind);
-  const preset = choiceOption(values, 'preset', ['small', 'medium', 'large'] as const) ?? ('small' as PresetName);
-  const size = numberOption(values, 'size', { integer: true, min: 2, max: 512 }) ?? (bundled ? 16 : 32);
-  const channelsRaw = numberOption(values, 'channels', { integer: true, min: 1, max: 3 });
-  if (channelsRaw === 2) throw new UsageError('--channels must be 1 or 3, got "2"');
-  const channels = (channelsRaw ?? (bundled ? 1 : 3)) as 1 | 3;
-  const config = { ...presetConfig(kind, preset, size, channels) } as Record<string, unknown>;
-  const levels = numberOption(values, 'levels', { integer: true, min: 1, max: 8 });
-  const depth = numberOption(values, 'depth', { integer: true, min: 1, max: 64 });
-  const hidden = numberOption(values, 'hidden', { integer: true, min: 1, max: 8192 });
-  if (levels !== undefined) {
-    if (kind === 'nice') throw new UsageError('--levels does not apply to NICE (it has no multiscale levels)');
-    config.levels = levels;
-  }
-  if (depth !== undefined) config.depth = depth;
-  if (hidden !== undefined) config.hidden = hidden;
-  const coupling = choiceOption(values, 'coupling', ['affine', 'additive'] as const);
-  const permutation = choiceOption(values, 'permutation', ['invconv', 'shuffle', 'reverse'] as const);
-  if ((coupling || permutation) && kind !== 'glow') throw new UsageError('--coupling and --permutation apply to Glow only');
-  if (coupling) config.coupling = coupling;
-  if (permutation) config.permutation = permutation;
-  return config as unknown as ModelConfig;
+/** The model the options describe: a preset of the family, then every model option given on top. */
+export function modelFromArgs(values: Parsed['values'], bundled: boolean): ResolvedModelSettings {
+  const kind = choiceOption(values, 'model', MODEL_KINDS) ?? modelKindField.default;
+  const preset = choiceOption(values, 'preset', presetsFor(kind)) ?? DEFAULT_PRESET;
+  const images = bundled ? DIGITS : { size: defaultOf(modelFields.size) as number, channels: defaultOf(modelFields.channels) as 1 | 3 };
+  const base = presetModel(kind, preset, images.size, images.channels);
+  const fields = { kind: modelKindField, ...modelFields };
+  return settingsOrUsage(checkModelSettings({ ...base, ...givenSettings(modelFields, values, kind) }, 'person'), fields);
 }
 
-function trainFromArgs(values: Record<string, string | boolean | undefined>): TrainConfig {
-  const cfg: TrainConfig = {
-    batch: numberOption(values, 'batch', { integer: true, min: 1, max: 4096 }),
-    steps: numberOption(values, 'steps', { integer: true, min: 1 }),
-    minutes: numberOption(values, 'minutes', { min: 0.01 }),
-    lr: numberOption(values, 'lr', { min: 1e-8, max: 1 }),
-    warmup: numberOption(values, 'warmup', { integer: true, min: 0 }),
-    kind: choiceOption(values, 'optimizer', ['adam', 'adamax'] as const),
-    nBits: numberOption(values, 'n-bits', { integer: true, min: 1, max: 8 }),
-    seed: numberOption(values, 'seed', { integer: true, min: 0, max: 2 ** 31 - 1 }),
-    evalEvery: numberOption(values, 'eval-every', { integer: true, min: 1 }),
-    checkpointEvery: numberOption(values, 'checkpoint-every', { integer: true, min: 1 }),
-  };
-  return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined));
+/** Every training setting: the options given, defaults for the rest. */
+export function trainFromArgs(values: Parsed['values']): TrainSettings {
+  return settingsOrUsage(checkTrainSettings(givenSettings(trainFields, values), 'person'), trainFields);
 }
 
 function printer(json: boolean) {
@@ -142,7 +96,7 @@ function printer(json: boolean) {
 }
 
 export async function trainCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, options, 1, trainUsage);
+  const { values, positionals } = parse(argv, trainOptions, 1, trainUsage);
   if (values.help) {
     log(trainUsage);
     return 0;
@@ -164,17 +118,15 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
       if (positionals.length > 0) throw new UsageError('--resume takes the run folder; do not also give an image FOLDER');
       await announceBackend(backend);
       result = await resume(values.resume, {
-        steps: numberOption(values, 'steps', { integer: true, min: 1 }),
-        minutes: numberOption(values, 'minutes', { min: 0.01 }),
+        ...givenSettingsChecked(resumeFields, values),
         backend,
         onEvent: printer(json),
         signal: controller.signal,
       });
     } else {
       const folder = positionals[0] ?? null;
-      const model = resolveModelConfig(modelFromArgs(values, folder === null));
+      const model = modelFromArgs(values, folder === null);
       const trainConfig = trainFromArgs(values);
-      resolveTrainConfig(trainConfig);
       await announceBackend(backend);
       result = await train({
         folder,

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest, TrainSettings } from '../../preload/api.ts';
+import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
@@ -12,6 +12,7 @@ import { FlowDeskError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
+import { trainSettingsOf, type ResolvedTrainConfig } from '../engine/train/train-config.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import type { ModelCache } from './model-cache.ts';
@@ -215,17 +216,16 @@ export class EngineService implements ServiceSlice<'engine'> {
   }
 
   private async summary(dir: string, rows?: Record<string, unknown>[]): Promise<RunSummary> {
-    const run = (await readRunJson(dir)) as { created: string; model: ModelSettings; train: TrainSettings & { optimizer: { lr: number; warmup: number } }; data: { folder: string } };
+    const run = (await readRunJson(dir)) as { created: string; model: ModelSettings; train: ResolvedTrainConfig; data: { folder: string } };
     const metrics = rows ?? (await readMetrics(dir)).rows;
     const last = metrics.at(-1);
     const lastEval = [...metrics].reverse().find((r) => r.type === 'eval');
     const status = await readRunStatus(dir, this.active?.runDir ?? null);
-    const { optimizer, ...trainRest } = run.train;
     return {
       id: basename(dir),
       created: run.created,
       model: run.model,
-      train: { ...trainRest, lr: optimizer.lr, warmup: optimizer.warmup },
+      train: trainSettingsOf(run.train),
       folder: run.data.folder,
       step: typeof last?.step === 'number' ? last.step : 0,
       lastValBpd: typeof lastEval?.valBpd === 'number' ? lastEval.valBpd : null,

@@ -40,7 +40,7 @@ describe('validateRequest', () => {
     refused('startTraining', { folder: null, model: { ...model, hidden: 1.5 }, train }, /model.hidden must be a whole number/);
     refused('startTraining', { folder: null, model, train: { ...train, lr: 'fast' } }, /train.lr must be a number/);
     refused('startTraining', { folder: null, model, train: { ...train, lr: Infinity } }, /train.lr must be a number/);
-    refused('startTraining', { folder: null, model, train: { ...train, minutes: -1 } }, /train.minutes must be null or a positive number/);
+    refused('startTraining', { folder: null, model, train: { ...train, minutes: -1 } }, /train.minutes must be null \(no time limit\) or a number from 0.01 to 100000, got -1/);
     refused('getRun', { runId: '../../etc' }, /request.runId must be a run id/);
     refused('getSampleGrid', { runId: 'ok', step: -1 }, /request.step must be a whole number/);
     refused('sample', { runId: 'ok', n: 10_000, temperature: 0.7, seed: 0 }, /request.n must be a whole number from 1 to 256/);

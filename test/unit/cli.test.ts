@@ -47,7 +47,7 @@ describe('flowdesk CLI', () => {
       [['train', '--lr', 'fast'], /--lr must be a number/],
       [['train', '--model', 'vae'], /--model must be one of glow, realnvp, nice/],
       [['train', '--size', '15'], /size 15 must be divisible by 2\^levels/],
-      [['train', '--channels', '2'], /--channels must be 1 or 3/],
+      [['train', '--channels', '2'], /--channels must be one of 1, 3, got 2/],
       [['train', '--bogus'], /Unknown option '--bogus'/],
       [['train', join(runs, 'missing-folder')], /does not exist/],
       [['eval', join(runs, 'nope'), images.dir], /nope does not exist; give a run folder/],

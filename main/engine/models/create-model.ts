@@ -5,8 +5,12 @@ import { createRealNvp } from './realnvp.ts';
 import { resolveModelConfig, type ModelConfig } from './config.ts';
 import type { FlowModel } from './flow-model.ts';
 
+/**
+ * Builds any config of a valid shape, including a stored one whose fields exceed today's bounds;
+ * new settings are held to the bounds where they come in (Api, CLI, `train`).
+ */
 export function createModel(config: ModelConfig, seed = 0): FlowModel {
-  const resolved = resolveModelConfig(config);
+  const resolved = resolveModelConfig(config, 'stored');
   switch (resolved.kind) {
     case 'glow':
       return createGlow(resolved, seed);

@@ -58,7 +58,7 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
   if (v.config === undefined) throw new CheckpointError('BAD_CHECKPOINT', `${source}: "config" is missing; it describes the model (kind, size, levels...).`);
   let config: ResolvedModelConfig;
   try {
-    config = resolveModelConfig(v.config as ModelConfig);
+    config = resolveModelConfig(v.config as ModelConfig, 'stored'); // types and shape only: a bound tightened since never refuses it
   } catch (err) {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: bad "config": ${(err as Error).message}`);
   }

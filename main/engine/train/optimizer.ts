@@ -1,38 +1,29 @@
 // Adam and Adamax with linear learning-rate warmup and global gradient-norm clipping. Their
 // moment estimates are plain named tensors so a checkpoint saves them and resume is exact.
 import * as tf from '../tf.ts';
+import { checkSettings } from '../../../common/settings/check.ts';
+import { pickFields } from '../../../common/settings/field.ts';
+import { trainFields, type TrainSettings } from '../../../common/settings/train-fields.ts';
 import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
+import { settingsOrThrow } from '../models/config.ts';
 
-export interface OptimizerConfig {
-  /** 'adam' or 'adamax' (Adam with an infinity-norm second moment). Defaults to 'adam'. */
-  kind?: 'adam' | 'adamax';
-  /** Peak learning rate. Defaults to 1e-3. */
-  lr?: number;
-  /** Steps over which the learning rate rises linearly from lr/warmup to lr. Defaults to 200. */
-  warmup?: number;
-  /** Largest global gradient norm; larger gradients are scaled down. Defaults to 50. */
-  clipNorm?: number;
-  /** Defaults to 0.9. */
-  beta1?: number;
-  /** Defaults to 0.999. */
-  beta2?: number;
-  /** Defaults to 1e-8. */
-  epsilon?: number;
+/** The training settings run.json keeps under `train.optimizer` (the `optimizer` choice as `kind`). */
+export const OPTIMIZER_KEYS = ['optimizer', 'lr', 'warmup', 'clipNorm', 'beta1', 'beta2', 'epsilon'] as const;
+const optimizerFields = pickFields(trainFields, OPTIMIZER_KEYS);
+
+type OptimizerSettings = Pick<TrainSettings, (typeof OPTIMIZER_KEYS)[number]>;
+/** Adam or Adamax, their learning rate, warmup, clipping and moment decays (defaults in common/settings/train-fields.ts). */
+export type ResolvedOptimizerConfig = { kind: OptimizerSettings['optimizer'] } & Omit<OptimizerSettings, 'optimizer'>;
+export type OptimizerConfig = Partial<ResolvedOptimizerConfig>;
+
+/** The flat settings' optimizer part, shaped as run.json stores it. */
+export function optimizerConfigOf(settings: OptimizerSettings): ResolvedOptimizerConfig {
+  return Object.fromEntries(OPTIMIZER_KEYS.map((key) => [key === 'optimizer' ? 'kind' : key, settings[key]])) as ResolvedOptimizerConfig;
 }
 
-export type ResolvedOptimizerConfig = Required<OptimizerConfig>;
-
-export function resolveOptimizerConfig(c: OptimizerConfig = {}): ResolvedOptimizerConfig {
-  return {
-    kind: c.kind ?? 'adam',
-    lr: c.lr ?? 1e-3,
-    warmup: c.warmup ?? 200,
-    clipNorm: c.clipNorm ?? 50,
-    beta1: c.beta1 ?? 0.9,
-    beta2: c.beta2 ?? 0.999,
-    epsilon: c.epsilon ?? 1e-8,
-  };
+export function resolveOptimizerConfig({ kind, ...rest }: OptimizerConfig = {}): ResolvedOptimizerConfig {
+  return optimizerConfigOf(settingsOrThrow(checkSettings<OptimizerSettings>(optimizerFields, { ...rest, optimizer: kind }, 'person')));
 }
 
 export interface StepReport {

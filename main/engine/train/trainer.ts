@@ -11,7 +11,7 @@ import { acquireRunLock } from '../checkpoint/run-lock.ts';
 import { appendMetric, createRunDir, readMetrics, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
-import type { ModelConfig } from '../models/config.ts';
+import { resolveModelConfig, type ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
@@ -24,7 +24,7 @@ import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer } from './optimizer.ts';
 import { stepSource, type StepSource } from './step-source.ts';
-import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
+import { readStoredTrainConfig, resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
 
 export interface TrainOptions {
@@ -105,7 +105,7 @@ function dataSummary(path: string, bundled: boolean, report: ImportReport): RunJ
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const cfg = resolveTrainConfig(opts.train);
   const backend = await initBackend({ force: opts.backend });
-  const model = createModel(opts.model, cfg.seed);
+  const model = createModel(resolveModelConfig(opts.model), cfg.seed);
   try {
     const { size, channels } = model.config;
     const data = await importData(opts.folder, size, channels, opts);
@@ -163,9 +163,7 @@ async function readStoredRun(runDir: string): Promise<RunJson> {
 
 async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainResult> {
   const stored = await readStoredRun(runDir);
-  const cfg = resolveTrainConfig({
-    ...stored.train,
-    ...stored.train.optimizer,
+  const cfg = readStoredTrainConfig(stored.train, {
     steps: opts.steps ?? stored.train.steps,
     minutes: opts.minutes === undefined ? stored.train.minutes : opts.minutes,
   });

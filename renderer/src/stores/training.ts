@@ -1,9 +1,10 @@
 // Training state: the settings being edited, the run in progress with its live curves, speed
 // and ETA, and the controls (start, pause, resume, cancel). Fed by the worker's events.
 import { defineStore } from 'pinia';
+import { modelKindField } from '../../../common/settings/model-fields.ts';
+import { DEFAULT_PRESET, defaultTrainSettings, presetModel, presetsFor, type PresetName } from '../../../common/settings/presets.ts';
 import type { AppEvent, ModelKind, ModelSettings, RunStatus, TrainSettings } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
-import { defaultTrain, presetModel, type PresetSize } from '../presets.ts';
 import { useAppStore } from './app.ts';
 import { useDataStore } from './data.ts';
 
@@ -16,35 +17,44 @@ export interface CurvePoint {
 export type Phase = 'idle' | 'starting' | 'training' | 'stopping' | 'crashed' | Exclude<RunStatus, 'training'>;
 
 export const useTrainingStore = defineStore('training', {
-  state: () => ({
-    kind: 'glow' as ModelKind,
-    presetSize: 'small' as PresetSize,
-    model: presetModel('glow', 'small', 16, 1) as ModelSettings,
-    train: defaultTrain() as TrainSettings,
-    phase: 'idle' as Phase,
-    runId: null as string | null,
-    backend: null as string | null,
-    step: 0,
-    totalSteps: 0,
-    imgPerSec: 0,
-    eta: null as number | null,
-    elapsed: 0,
-    trainCurve: [] as CurvePoint[],
-    valCurve: [] as CurvePoint[],
-    latestSampleStep: null as number | null,
-    warning: null as string | null,
-    crash: null as string | null,
-  }),
+  state: () => {
+    // The first preset is sized to the images the Data view starts with.
+    const data = useDataStore();
+    return {
+      kind: modelKindField.default as ModelKind,
+      presetSize: DEFAULT_PRESET as PresetName,
+      model: presetModel(modelKindField.default, DEFAULT_PRESET, data.size, data.channels) as ModelSettings,
+      train: defaultTrainSettings() as TrainSettings,
+      phase: 'idle' as Phase,
+      runId: null as string | null,
+      backend: null as string | null,
+      step: 0,
+      totalSteps: 0,
+      imgPerSec: 0,
+      eta: null as number | null,
+      elapsed: 0,
+      trainCurve: [] as CurvePoint[],
+      valCurve: [] as CurvePoint[],
+      latestSampleStep: null as number | null,
+      warning: null as string | null,
+      crash: null as string | null,
+    };
+  },
   getters: {
     busy: (s) => s.phase === 'starting' || s.phase === 'training' || s.phase === 'stopping',
     progress: (s) => (s.totalSteps > 0 ? s.step / s.totalSteps : 0),
   },
   actions: {
-    applyPreset(kind: ModelKind, size: PresetSize) {
+    /** The family's preset (or the default one, where the family does not offer that preset). */
+    applyPreset(kind: ModelKind, preset: PresetName) {
       const data = useDataStore();
       this.kind = kind;
-      this.presetSize = size;
-      this.model = presetModel(kind, size, data.size, data.channels);
+      this.presetSize = presetsFor(kind).includes(preset) ? preset : DEFAULT_PRESET;
+      this.model = presetModel(kind, this.presetSize, data.size, data.channels);
+    },
+    /** One field edited in the Train view (its input comes from the field's declaration). */
+    setSetting(group: 'model' | 'train', key: string, value: unknown) {
+      (this[group] as Record<string, unknown>)[key] = value;
     },
     resetLive(runId: string | null) {
       this.runId = runId;
@@ -99,7 +109,7 @@ export const useTrainingStore = defineStore('training', {
       // Show the run's own settings, so Resume and a fresh Start begin from what it used.
       this.kind = d.summary.model.kind;
       this.model = { ...d.summary.model };
-      this.train = { ...defaultTrain(), ...d.summary.train };
+      this.train = { ...defaultTrainSettings(), ...d.summary.train };
       this.phase = d.summary.status;
       this.step = d.summary.step;
       this.totalSteps = d.summary.train.steps;

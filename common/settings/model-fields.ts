@@ -1,0 +1,61 @@
+// Every model setting, declared once: the engine's config, the Api's checks, the CLI's options
+// and the Train view's inputs are all read from here. The defaults are the "small" preset, a
+// model that trains in minutes on a laptop CPU (presets.ts holds the larger shapes).
+import { MODEL_KINDS, type ChoiceField, type Field, type ModelKind, type SettingValues } from './field.ts';
+
+/** The model family. Not a field of the table below: it decides which of them apply. */
+export const modelKindField = {
+  type: 'choice',
+  options: MODEL_KINDS,
+  default: 'glow',
+  label: 'Model family',
+  help: 'Glow (ActNorm, 1x1 convolutions, affine couplings), RealNVP (masked affine couplings) or NICE (additive couplings on flattened pixels)',
+  view: 'main',
+  flag: 'model',
+  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE' },
+} as const satisfies ChoiceField<ModelKind>;
+
+export const modelFields = {
+  size: {
+    type: 'int', min: 4, max: 256, default: 32, unit: 'px', view: 'data',
+    label: 'Image size', help: 'side of the square images the model sees; pictures are centre-cropped and resized to it',
+  },
+  channels: {
+    type: 'choice', options: [1, 3], default: 3, view: 'data', optionLabels: { 1: 'gray', 3: 'RGB' },
+    label: 'Channels', help: '1 for grayscale, 3 for RGB',
+  },
+  levels: {
+    type: 'int', min: 1, max: 6, default: 2, kinds: ['glow', 'realnvp'], view: 'main',
+    label: 'Levels', help: 'multiscale levels (L): each squeezes the image to half its side; the size must be divisible by 2^levels',
+  },
+  depth: {
+    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4 }, view: 'main',
+    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings' },
+    help: 'flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), or coupling layers (NICE)',
+  },
+  hidden: {
+    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256 }, unit: 'units', view: 'main',
+    label: 'Hidden width', help: 'width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE)',
+  },
+  mlpLayers: {
+    type: 'int', min: 1, max: 16, default: 2, kinds: ['nice'], unit: 'layers', view: 'main',
+    label: 'MLP depth', help: 'hidden layers in each NICE coupling network',
+  },
+  coupling: {
+    type: 'choice', options: ['affine', 'additive'], default: 'affine', kinds: ['glow'], view: 'main',
+    label: 'Coupling', help: 'affine couplings scale and shift; additive ones only shift (volume-preserving, as in NICE)',
+  },
+  permutation: {
+    type: 'choice', options: ['invconv', 'shuffle', 'reverse'], default: 'invconv', kinds: ['glow'], view: 'main',
+    optionLabels: { invconv: '1×1 conv' },
+    label: 'Permutation', help: 'how channels mix between couplings: a learned invertible 1x1 convolution, a fixed shuffle, or a reversal',
+  },
+} as const satisfies Readonly<Record<string, Field>>;
+
+export type ModelFields = typeof modelFields;
+
+/** Every setting of one model kind, filled in. */
+export type ResolvedModelSettingsOf<K extends ModelKind> = { kind: K } & SettingValues<ModelFields, K>;
+export type ResolvedModelSettings = { [K in ModelKind]: ResolvedModelSettingsOf<K> }[ModelKind];
+/** Model settings as a person or a program gives them: the kind, and any of its fields (defaults fill the rest). */
+export type ModelSettings = { [K in ModelKind]: { kind: K } & Partial<SettingValues<ModelFields, K>> }[ModelKind];

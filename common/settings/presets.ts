@@ -1,0 +1,60 @@
+// The named model shapes the app and the CLI both offer, and the default settings they start
+// from. small, medium and large are sized for a laptop CPU; glow-paper is the Glow paper's shape.
+import { appliesTo, defaultOf, type ModelKind } from './field.ts';
+import { modelFields, type ResolvedModelSettings } from './model-fields.ts';
+import { trainFields, type TrainSettings } from './train-fields.ts';
+
+export const PRESET_NAMES = ['small', 'medium', 'large', 'glow-paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+export const DEFAULT_PRESET: PresetName = 'small';
+
+export const presetHelp: Readonly<Record<PresetName, string>> = {
+  small: 'trains in minutes on a laptop CPU',
+  medium: 'an hour or so on a laptop CPU; clearly better samples',
+  large: 'hours on a laptop CPU; for a GPU or a long run',
+  'glow-paper': "the Glow paper's shape for 32x32 images (Glow only; needs a GPU)",
+};
+
+type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers', number>>;
+
+/** Each preset's shape, over the fields' defaults; "small" is the defaults themselves. */
+const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = {
+  glow: {
+    small: {},
+    medium: { levels: 3, depth: 8, hidden: 128 },
+    large: { levels: 3, depth: 16, hidden: 256 },
+    'glow-paper': { levels: 3, depth: 32, hidden: 512 },
+  },
+  realnvp: {
+    small: {},
+    medium: { levels: 3, depth: 3, hidden: 128 },
+    large: { levels: 3, depth: 4, hidden: 256 },
+  },
+  // large is the NICE paper's MNIST shape: 4 couplings of 5 hidden layers of 1000 units.
+  nice: {
+    small: {},
+    medium: { depth: 4, hidden: 512, mlpLayers: 3 },
+    large: { depth: 4, hidden: 1000, mlpLayers: 5 },
+  },
+};
+
+/** The presets a model kind has, smallest first. */
+export function presetsFor(kind: ModelKind): PresetName[] {
+  return PRESET_NAMES.filter((name) => shapes[kind][name] !== undefined);
+}
+
+/** Every setting of `kind` at a preset's shape (defaults for what the preset leaves open). */
+export function presetModel(kind: ModelKind, preset: PresetName, size: number, channels: 1 | 3): ResolvedModelSettings {
+  const shape = shapes[kind][preset];
+  if (!shape) throw new Error(`preset ${preset} is not offered for ${kind}; choose one of ${presetsFor(kind).join(', ')}.`);
+  const settings: Record<string, unknown> = { kind };
+  for (const [key, field] of Object.entries(modelFields)) {
+    if (appliesTo(field, kind)) settings[key] = shape[key as keyof Shape] ?? defaultOf(field, kind);
+  }
+  return { ...settings, size, channels } as ResolvedModelSettings;
+}
+
+/** Every training setting at its default. */
+export function defaultTrainSettings(): TrainSettings {
+  return Object.fromEntries(Object.entries(trainFields).map(([key, field]) => [key, defaultOf(field)])) as TrainSettings;
+}

@@ -1,0 +1,48 @@
+// The Train view's inputs, built from the settings declarations (common/settings/): label, help,
+// bounds, step and options of each field, and whether it sits under "Advanced".
+import { appliesTo, byKind, flagOf, ruleOf, type Field, type ModelKind } from '../../common/settings/field.ts';
+import { modelFields } from '../../common/settings/model-fields.ts';
+import { trainFields } from '../../common/settings/train-fields.ts';
+
+export interface SettingInput {
+  key: string;
+  label: string;
+  /** Tooltip: what the field does, what it may be, and its unit. */
+  help: string;
+  /** data-testid: the CLI option's name. */
+  testId: string;
+  advanced: boolean;
+  control: 'number' | 'select';
+  min?: number;
+  max?: number;
+  step?: number | 'any';
+  options?: { value: string | number; label: string }[];
+  /** What an empty input means (null), shown as its placeholder; absent: empty is not a value. */
+  nullMeans?: string;
+}
+
+function settingInput(key: string, field: Field, kind?: ModelKind): SettingInput {
+  const common = {
+    key,
+    label: byKind(field.label, kind),
+    help: `${field.help} (${ruleOf(field)}${field.unit ? ` ${field.unit}` : ''})`,
+    testId: flagOf(key, field),
+    advanced: field.view === 'advanced',
+  };
+  if (field.type === 'choice') {
+    const labels: Partial<Record<string | number, string>> = field.optionLabels ?? {};
+    return { ...common, control: 'select', options: field.options.map((value) => ({ value, label: labels[value] ?? String(value) })) };
+  }
+  return { ...common, control: 'number', min: field.min, max: field.max, step: field.type === 'int' ? 1 : 'any', nullMeans: field.nullMeans };
+}
+
+/** Inputs for the model fields of `kind` (image size and channels are chosen in the Data view). */
+export function modelInputs(kind: ModelKind): SettingInput[] {
+  return Object.entries(modelFields)
+    .filter(([, field]) => field.view !== 'data' && appliesTo(field, kind))
+    .map(([key, field]) => settingInput(key, field, kind));
+}
+
+export function trainInputs(): SettingInput[] {
+  return Object.entries(trainFields).map(([key, field]) => settingInput(key, field));
+}
