@@ -5,6 +5,7 @@ import { delimiter, isAbsolute, resolve, sep } from 'node:path';
 import type { ApiMethod } from '../preload/api.ts';
 import { FlowDeskError } from './engine/errors.ts';
 import { resourcesDir } from './engine/resources.ts';
+import { isRunId, RUN_ID_RULE } from './engine/runs/run-id.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -58,8 +59,8 @@ function folder(o: Obj, key: string, field: string): string | null {
 
 function runId(o: Obj, field: string): string {
   const v = o.runId;
-  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v)) bad(`${field}.runId`, 'a run id', v);
-  return v as string;
+  if (!isRunId(v)) bad(`${field}.runId`, `a run id (${RUN_ID_RULE})`, v);
+  return v;
 }
 
 function model(v: unknown) {

@@ -8,10 +8,11 @@ import { resolveTrainConfig, type TrainConfig } from '../engine/train/train-conf
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import { choiceOption, numberOption, parse, UsageError } from './options.ts';
+import { runArg, RUNS_HELP, runsDirOf } from './runs-folder.ts';
 import { formatDuration, ProgressBar } from './progress-bar.ts';
 
 export const trainUsage = `Usage: flowdesk train [FOLDER] [options]
-       flowdesk train --resume RUN [--steps S] [--minutes M]
+       flowdesk train --resume RUN [--steps S] [--minutes M]   (RUN: a run id or folder)
 
 Trains a flow model on a folder of images (searched recursively). With no FOLDER it trains
 on the bundled MNIST digits. Ctrl-C stops after writing a checkpoint; press it twice to quit at once.
@@ -37,10 +38,11 @@ Training:
   --seed S           seed of weights, batches and noise (default 0)
   --eval-every N     steps between validation and sample grids (default 100)
   --checkpoint-every N  steps between checkpoints (default 100)
-  --out DIR          folder for run folders (default ./runs)
+${RUNS_HELP}
+  --out DIR          the same as --runs (the older name; never an existing run)
   --name NAME        run folder name (default: time and model)
   --backend node-gpu|webgpu|node|wasm|cpu  force a compute backend (or FLOWDESK_BACKEND)
-  --resume RUN       continue RUN from its last whole checkpoint
+  --resume RUN       continue RUN (its id or folder) from its last whole checkpoint
   --json             print events as JSON lines instead of a progress bar`;
 
 const options = {
@@ -163,7 +165,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     if (typeof values.resume === 'string') {
       if (positionals.length > 0) throw new UsageError('--resume takes the run folder; do not also give an image FOLDER');
       await announceBackend(backend);
-      result = await resume(values.resume, {
+      result = await resume(runArg(values.resume, values), {
         steps: numberOption(values, 'steps', { integer: true, min: 1 }),
         minutes: numberOption(values, 'minutes', { min: 0.01 }),
         backend,
@@ -180,7 +182,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
         folder,
         model,
         train: trainConfig,
-        runsDir: typeof values.out === 'string' ? values.out : undefined,
+        runsDir: runsDirOf(values),
         name: typeof values.name === 'string' ? values.name : undefined,
         backend,
         onEvent: printer(json),

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints, readCheckpoint } from '../../main/engine/checkpoint/checkpoint-store.ts';
-import { readMetrics } from '../../main/engine/checkpoint/run-folder.ts';
+import { readMetrics } from '../../main/engine/runs/metrics.ts';
 import { importImageFolder, type ImageSet } from '../../main/engine/data/index.ts';
 import { loadModel, parseModelJson } from '../../main/engine/models/model-io.ts';
 import { Rng } from '../../main/engine/random.ts';

@@ -8,7 +8,6 @@ import { initBackend, type BackendName, type BackendReport } from '../backend.ts
 import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
-import { appendMetric, createRunDir, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportReport } from '../data/index.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
@@ -18,13 +17,18 @@ import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } fr
 import { samplePixels } from '../models/inference.ts';
 import { Rng } from '../random.ts';
 import { defaultImageFolder } from '../resources.ts';
+import { defaultRunsDir } from '../app-paths.ts';
+import { createRunDir } from '../runs/create-run.ts';
+import { appendMetric, truncateMetricsAfter } from '../runs/metrics.ts';
+import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
+import { MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { stepThreads } from './gradient-workers.ts';
 import { Optimizer } from './optimizer.ts';
 import { stepSource, type StepSource } from './step-source.ts';
-import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
+import { resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
 
 export interface TrainOptions {
@@ -33,7 +37,7 @@ export interface TrainOptions {
   /** Model settings; `size` and `channels` also set how images are imported. */
   model: ModelConfig;
   train?: TrainConfig;
-  /** Parent folder of run folders. Defaults to ./runs. */
+  /** Parent folder of run folders. Defaults to the per-user runs folder (app-paths.ts). */
   runsDir?: string;
   /** Name of the run folder. Defaults to a timestamp and the model kind. */
   name?: string;
@@ -56,23 +60,12 @@ export interface ResumeOptions {
   signal?: AbortSignal;
 }
 
-export const RUN_FORMAT = 'flowdesk.run';
-
-export interface RunJson {
-  format: typeof RUN_FORMAT;
-  version: 1;
-  name: string;
-  created: string;
-  model: ReturnType<typeof modelJson>['config'];
-  train: ResolvedTrainConfig;
-  data: { folder: string; bundled: boolean; fingerprint: string; train: number; val: number; skipped: number };
-  backend: BackendReport;
-  versions: { flowdesk: string; tfjs: string; node: string };
-}
+/** A run being trained: it has a backend. */
+type LiveRun = RunJson & { backend: BackendReport };
 
 interface Session {
   runDir: string;
-  run: RunJson;
+  run: LiveRun;
   model: FlowModel;
   optimizer: Optimizer;
   trainSet: ImageSet;
@@ -104,11 +97,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     const { size, channels } = model.config;
     const data = await importData(opts.folder, size, channels, opts.cacheDir, opts.signal);
-    const runDir = await createRunDir(opts.runsDir ?? 'runs', opts.name);
+    const runDir = await createRunDir(opts.runsDir ?? defaultRunsDir(), opts.name);
     const lock = await acquireRunLock(runDir);
-    const run: RunJson = {
+    const run: LiveRun = {
       format: RUN_FORMAT,
-      version: 1,
+      version: RUN_VERSION,
       name: runDir.split(/[\\/]/).pop()!,
       created: new Date().toISOString(),
       model: model.config,
@@ -138,7 +131,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
  * lock is held: a resume refused because another process trains the run leaves it untouched.
  */
 export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<TrainResult> {
-  await readStoredRun(runDir); // a folder that is not a run gets no lock file
+  await readRunJson(runDir); // a folder that is not a run (or a damaged one) gets no lock file
   const lock = await acquireRunLock(runDir);
   try {
     return await resumeLocked(runDir, opts);
@@ -147,16 +140,8 @@ export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<
   }
 }
 
-async function readStoredRun(runDir: string): Promise<RunJson> {
-  const stored = (await readRunJson(runDir)) as unknown as RunJson;
-  if (stored?.format !== RUN_FORMAT) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${join(runDir, 'run.json')} is not a FlowDesk run description.`);
-  }
-  return stored;
-}
-
 async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainResult> {
-  const stored = await readStoredRun(runDir);
+  const stored = await readRunJson(runDir);
   const cfg = resolveTrainConfig({
     ...stored.train,
     ...stored.train.optimizer,
@@ -167,14 +152,14 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
   if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${runDir} has no whole checkpoint to resume from; start a new run instead.`);
   const backend = await initBackend({ force: opts.backend });
   const ckpt = await readCheckpoint(latest.dir);
-  const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, 'model.json')), ckpt.weights, join(latest.dir, 'weights.safetensors'));
+  const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, MODEL_JSON)), ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
   try {
     optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
     const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts.cacheDir, opts.signal);
-    const run: RunJson = { ...stored, train: cfg, backend };
+    const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
-    const state = ckpt.state as { elapsed?: number; valBpd?: number | null; initialValBpd?: number | null };
+    const state = ckpt.state;
     const session: Session = {
       runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: latest.step,
       elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
@@ -306,7 +291,7 @@ async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEve
   const { size, channels } = s.model.config;
   const threads = stepThreads(s.model.config, cfg.sampleCount, cfg.threads);
   const pixels = toPixels(await samplePixels(s.model, cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3)), threads), cfg.nBits);
-  const path = join(s.runDir, 'samples', `step-${s.step}.png`);
+  const path = samplePath(s.runDir, s.step);
   try {
     await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);
   } catch (err) {
@@ -326,10 +311,10 @@ async function rollBack(s: Session, badSteps: number, emit: (e: TrainEvent) => v
   if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${s.runDir} has no whole checkpoint to roll back to after ${badSteps} non-finite steps.`);
   const ckpt = await readCheckpoint(latest.dir);
   const lrScale = s.optimizer.lrScale / 2;
-  importWeights(s.model, ckpt.weights, join(latest.dir, 'weights.safetensors'));
+  importWeights(s.model, ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   s.optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
   s.optimizer.lrScale = lrScale;
-  const state = ckpt.state as { valBpd?: number | null };
+  const state = ckpt.state;
   s.step = latest.step;
   s.lastValBpd = state.valBpd ?? s.lastValBpd;
   await truncateMetricsAfter(s.runDir, latest.step);
