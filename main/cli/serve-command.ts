@@ -30,9 +30,9 @@ export async function serveCommand(argv: string[], log: (line: string) => void):
     return 0;
   }
   const port = numberOption(values, 'port', { integer: true, min: 0, max: 65535 });
+  const runsDir = runsDirOf(values);
   const dir = rendererDir();
   if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`The app is not built yet (${dir} is missing); run \`npm run build\` first.`);
-  const runsDir = runsDirOf(values);
   await mkdir(runsDir, { recursive: true });
   const host = new WorkerHost(nodeWorker(runsDir));
   const running = await serve({

@@ -191,6 +191,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     }
     if (!json) {
       const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
+      log(`run: ${result.runDir}`);
       log(`validation bits/dim: ${fmt(result.initialValBpd)} at start -> ${fmt(result.valBpd)} now`);
     }
     return result.reason === 'cancelled' ? 130 : 0;

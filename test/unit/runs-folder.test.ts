@@ -86,14 +86,15 @@ describe('run folders', () => {
     await writeFile(join(dir, 'run.json'), '[1, 2]');
     await expect(readRunJson(dir)).rejects.toMatchObject({ code: 'BAD_CHECKPOINT', message: expect.stringContaining('run.json: the top level is wrong') });
     const path = join(dir, 'run.json');
-    const damaged: [string, (r: Record<string, any>) => void, RegExp][] = [
-      ['train.optimizer', (r) => delete r.train.optimizer, /run\.json: "train\.optimizer" is wrong/],
-      ['format', (r) => (r.format = 'other'), /run\.json: "format" is wrong/],
-      ['data.train', (r) => (r.data.train = -1), /run\.json: "data\.train" is wrong/],
-      ['model.kind', (r) => (r.model.kind = 3), /run\.json: "model\.kind" is wrong/],
+    type Loose = Record<string, Record<string, unknown>>;
+    const damaged: [(r: Loose) => void, RegExp][] = [
+      [(r) => delete r.train.optimizer, /run\.json: "train\.optimizer" is wrong/],
+      [(r) => ((r as Record<string, unknown>).format = 'other'), /run\.json: "format" is wrong/],
+      [(r) => (r.data.train = -1), /run\.json: "data\.train" is wrong/],
+      [(r) => (r.model.kind = 3), /run\.json: "model\.kind" is wrong/],
     ];
-    for (const [, damage, message] of damaged) {
-      const copy = structuredClone(run) as Record<string, any>;
+    for (const [damage, message] of damaged) {
+      const copy = structuredClone(run) as unknown as Loose;
       damage(copy);
       await writeFile(path, JSON.stringify(copy));
       await expect(readRunJson(dir)).rejects.toMatchObject({ code: 'BAD_CHECKPOINT', message: expect.stringMatching(message) });

@@ -164,7 +164,8 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
       runDir, run, model, optimizer, trainSet: data.train, valSet: data.val, step: latest.step,
       elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
     };
-    await truncateMetricsAfter(runDir, latest.step);
+    const dropped = await truncateMetricsAfter(runDir, latest.step);
+    if (dropped) opts.onEvent?.({ type: 'warning', step: latest.step, message: dropped });
     if (data.report.fingerprint !== stored.data.fingerprint) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `The images in ${data.path} changed since this run started; training continues on the folder as it is now.` });
     }
