@@ -33,7 +33,7 @@ function runJson(changes: Partial<RunJson> = {}): RunJson {
     model: { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, coupling: 'affine', permutation: 'invconv' } as RunJson['model'],
     train: { steps: 10, nBits: 8, optimizer: { kind: 'adam', lr: 0.001, warmup: 0 } } as unknown as RunJson['train'],
     data: { folder: '/images', bundled: false, fingerprint: 'abc', train: 8, val: 2, skipped: 0 },
-    backend: { name: 'cpu', tfBackend: 'cpu', skipped: [] },
+    backend: { name: 'cpu', tfBackend: 'cpu' },
     versions: { flowdesk: '0.0.0', node: process.versions.node },
     ...changes,
   };
