@@ -1,7 +1,7 @@
 // The runs of a runs folder as the app's Runs view and `flowdesk runs` show them: id, created,
 // settings, progress, last validation bits/dim and status, newest first.
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
 import { latestMetrics } from './metrics.ts';
@@ -30,7 +30,7 @@ export async function summariseRun(dir: string): Promise<RunSummary> {
   const { last, lastEval } = await latestMetrics(dir);
   const step = last?.step ?? 0;
   const status = await readRunStatus(dir, step >= run.train.steps);
-  return { dir, id: dir.split(/[\\/]/).pop()!, run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status };
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status };
 }
 
 export interface RunListing {
