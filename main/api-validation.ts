@@ -8,6 +8,7 @@ import type { ApiMethod } from '../preload/api.ts';
 import { allowedRoots } from './allowed-roots.ts';
 import { FlowDeskError } from './engine/errors.ts';
 import { isInsideRoots, realPathForCreate } from './engine/fs/real-paths.ts';
+import { isRunId, RUN_ID_RULE } from './engine/runs/run-id.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -67,8 +68,8 @@ function folder(o: Obj, key: string, field: string): string | null {
 
 function runId(o: Obj, field: string): string {
   const v = o.runId;
-  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v)) bad(`${field}.runId`, 'a run id', v);
-  return v as string;
+  if (!isRunId(v)) bad(`${field}.runId`, `a run id (${RUN_ID_RULE})`, v);
+  return v;
 }
 
 /** A settings check's value, or BAD_ARGUMENT naming the field as `model.hidden`. */

@@ -5,6 +5,7 @@ import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
 import { attributeCommand, attributeUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './cli/model-commands.ts';
+import { runsCommand, runsUsage } from './cli/runs-command.ts';
 import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
 import { serveCommand, serveUsage } from './cli/serve-command.ts';
 import { trainCommand, trainUsage } from './cli/train-command.ts';
@@ -13,6 +14,7 @@ const usage = `Usage: flowdesk <command> [options]
 
 Commands:
   train [FOLDER]                 train Glow, RealNVP or NICE on a folder of images (or the bundled digits)
+  runs [--json]                  the runs in the runs folder, newest first, with their status
   eval RUN_OR_CHECKPOINT FOLDER  bits per dimension of a model over a folder
   sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature
   interpolate RUN A B [C D] -o F a strip (or 4-image grid) between images in latent space
@@ -23,10 +25,13 @@ Commands:
   serve [--port N]               the app in a browser (127.0.0.1, with a token)
   help [COMMAND]                 this text, or a command's options
 
+Runs live in one folder shared with the app ($FLOWDESK_RUNS_DIR, else the per-user data
+folder); every command takes --runs DIR to use another, and RUN may be a run id or a folder.
 Run 'flowdesk <command> --help' for a command's options.`;
 
 const helpOf: Record<string, string> = {
   train: trainUsage,
+  runs: runsUsage,
   eval: evalUsage,
   sample: sampleUsage,
   interpolate: interpolateUsage,
@@ -39,6 +44,7 @@ const helpOf: Record<string, string> = {
 
 const commands: Record<string, (argv: string[], log: (line: string) => void) => Promise<number>> = {
   train: trainCommand,
+  runs: runsCommand,
   eval: evalCommand,
   sample: sampleCommand,
   interpolate: interpolateCommand,

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, session, shell, utilityProcess } from 'electron';
 import { IpcChannel } from '../preload/channels.ts';
 import { createAppBackend } from './app-backend.ts';
+import { checkedRunsDir, defaultRunsDir } from './engine/app-paths.ts';
 import { HEADER_CSP } from './csp.ts';
 import { registerIpcHandlers } from './ipc.ts';
 import { WorkerHost, type SpawnWorker } from './worker/host.ts';
@@ -74,7 +75,8 @@ function createWindow(): BrowserWindow {
 
 app.whenReady().then(() => {
   lockDownSession();
-  const runsDir = process.env.FLOWDESK_RUNS_DIR ?? join(app.getPath('userData'), 'runs');
+  // The same runs folder as `flowdesk serve` and the CLI, so runs trained anywhere show here.
+  const runsDir = checkedRunsDir(defaultRunsDir());
   mkdirSync(runsDir, { recursive: true });
   const host = new WorkerHost(utilityWorker(runsDir));
   host.onEvent((event) => {

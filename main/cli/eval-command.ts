@@ -4,6 +4,7 @@ import { meanBitsPerDim } from '../engine/train/evaluate.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
+import { RUNS_HELP } from './runs-folder.ts';
 import { ProgressBar } from './progress-bar.ts';
 
 export const evalUsage = `Usage: flowdesk eval RUN_OR_CHECKPOINT FOLDER [--json] [--limit N] [--seed S]
@@ -12,7 +13,8 @@ Prints the model's mean bits per dimension over every image in FOLDER (lower is 
 measured with the model's own bit depth and seeded dequantization noise.
   --json      print {"bpd": ..., "images": ...} instead of text
   --limit N   use only the first N images
-  --seed S    seed of the dequantization noise (default 0)`;
+  --seed S    seed of the dequantization noise (default 0)
+${RUNS_HELP}`;
 
 export async function evalCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, limit: { type: 'string' }, seed: { type: 'string' } }, 2, evalUsage);
@@ -24,7 +26,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
   const limit = numberOption(values, 'limit', { integer: true, min: 1 });
   const seed = numberOption(values, 'seed', { integer: true, min: 0 }) ?? 0;
   await announceBackend();
-  const { model, json } = await loadModelArg(positionals[0]);
+  const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
     const { set: all, report } = await importAllImages(positionals[1], { size, channels });

@@ -8,6 +8,7 @@ import * as tf from '../engine/tf.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
+import { RUNS_HELP } from './runs-folder.ts';
 import { ProgressBar } from './progress-bar.ts';
 
 export const interpolateUsage = `Usage: flowdesk interpolate RUN A B [C D] --steps N [--spherical] [--temperature T] -o out.png
@@ -15,17 +16,20 @@ export const interpolateUsage = `Usage: flowdesk interpolate RUN A B [C D] --ste
 Two images: a strip of N frames between them (linear, or spherical with --spherical); -o may
 end in .webp or .gif for an animation. Four images: an N x N grid with
 z = cos(a)(z1 cos(b) + z2 sin(b)) + sin(a)(z3 cos(b) + z4 sin(b)), a and b from 0 to pi/2,
-row by row. End frames are the reconstructions of the inputs; --temperature scales every z.`;
+row by row. End frames are the reconstructions of the inputs; --temperature scales every z.
+${RUNS_HELP}`;
 
 export const attributeUsage = `Usage: flowdesk attribute RUN --with DIR --without DIR --image IMG [--alphas -2,-1,0,1,2] -o out.png
 
 The attribute direction is the mean latent of the images in --with minus that of --without;
-writes IMG decoded at z + alpha * direction for each alpha, left to right.`;
+writes IMG decoded at z + alpha * direction for each alpha, left to right.
+${RUNS_HELP}`;
 
 export const rankUsage = `Usage: flowdesk rank RUN FOLDER [--json] [--csv FILE]
 
 Bits per dimension of every image in FOLDER under the model, highest (least typical) first:
-one line per image, {"path": ..., "bpd": ...} with --json; --csv also writes path,bpd rows.`;
+one line per image, {"path": ..., "bpd": ...} with --json; --csv also writes path,bpd rows.
+${RUNS_HELP}`;
 
 type Log = (line: string) => void;
 
@@ -59,7 +63,7 @@ export async function interpolateCommand(argv: string[], log: Log): Promise<numb
   if (!['.png', '.webp', '.gif'].includes(ext)) throw new UsageError(`-o must end in .png, .webp or .gif, got ${JSON.stringify(out)}`);
   if (ext !== '.png' && images.length === 4) throw new UsageError('a four-image grid is a still image: use -o grid.png');
   await announceBackend();
-  const { model, json } = await loadModelArg(positionals[0]);
+  const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
     const pixels = await loadImages(images, size, channels);
@@ -96,7 +100,7 @@ export async function attributeCommand(argv: string[], log: Log): Promise<number
     throw new UsageError(`--alphas must be up to 32 comma-separated numbers from -10 to 10, got ${JSON.stringify(values.alphas)}`);
   }
   await announceBackend();
-  const { model, json } = await loadModelArg(positionals[0]);
+  const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
     const explorer = { model, nBits: json.nBits };
@@ -118,7 +122,7 @@ export async function rankCommand(argv: string[], log: Log): Promise<number> {
   if (values.help) return (log(rankUsage), 0);
   if (positionals.length < 2) throw new UsageError(`rank needs a run and a folder\n\n${rankUsage}`);
   await announceBackend();
-  const { model, json } = await loadModelArg(positionals[0]);
+  const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
     const { set } = await importAllImages(positionals[1], { size, channels });

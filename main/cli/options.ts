@@ -11,10 +11,11 @@ export interface Parsed {
   positionals: string[];
 }
 
+/** Parses a command's arguments; every command also takes `--runs DIR` (see runs-folder.ts) and `--help`. */
 export function parse(argv: string[], options: OptionSpec, maxPositionals: number, usage: string): Parsed {
   let parsed: Parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed;
+    parsed = parseArgs({ args: argv, options: { ...options, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed;
   } catch (err) {
     throw new UsageError(`${(err as Error).message.replace(/^TypeError \[\w+\]: /, '')}\n\n${usage}`);
   }

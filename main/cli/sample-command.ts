@@ -5,11 +5,13 @@ import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
+import { RUNS_HELP } from './runs-folder.ts';
 
 export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] -o grid.png
 
 Draws N images with every level's prior standard deviation scaled by the temperature
-(0 gives the most typical image, 1 the model's own spread) and writes them as a square grid.`;
+(0 gives the most typical image, 1 the model's own spread) and writes them as a square grid.
+${RUNS_HELP}`;
 
 export async function sampleCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const { values, positionals } = parse(
@@ -28,7 +30,7 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const temperature = numberOption(values, 'temperature', { min: 0, max: 2 }) ?? 0.7;
   const seed = numberOption(values, 'seed', { integer: true, min: 0 }) ?? 0;
   await announceBackend();
-  const { model, json } = await loadModelArg(positionals[0]);
+  const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
     const pixels = toPixels(await runtimeFor(model).sample(n, temperature, new Rng(seed)), json.nBits);

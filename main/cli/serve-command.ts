@@ -3,16 +3,15 @@
 // worker finishes its step and writes a checkpoint) before the server stops; a second one stops
 // at once.
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { createAppBackend } from '../app-backend.ts';
-import { defaultAppRunsDir } from '../engine/app-paths.ts';
 import { serve } from '../server.ts';
 import { WorkerHost } from '../worker/host.ts';
 import { nodeWorker } from '../worker/node-worker.ts';
 import { numberOption, parse, UsageError } from './options.ts';
+import { RUNS_HELP, runsDirOf } from './runs-folder.ts';
 
 export const serveUsage = `Usage: flowdesk serve [--port N] [--runs DIR]
 
@@ -22,7 +21,7 @@ random token; requests without it are refused. Folders the page may name lie in 
 temp, the working folder or $FLOWDESK_ROOTS (a list like PATH). Ctrl-C pauses a run in
 progress at its next step, with a checkpoint, then stops; a second Ctrl-C stops at once.
   --port N     port to listen on (default: a free one)
-  --runs DIR   folder of runs (default: $FLOWDESK_RUNS_DIR or the per-user data folder)`;
+${RUNS_HELP}`;
 
 /** Signals that stop the server: Ctrl-C, a service manager's stop, a closed terminal. */
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -33,15 +32,15 @@ export function rendererDir(): string {
 
 /** `renderer` is the built page's folder; tests pass a stand-in so they need no build. */
 export async function serveCommand(argv: string[], log: (line: string) => void, renderer = rendererDir()): Promise<number> {
-  const { values } = parse(argv, { port: { type: 'string' }, runs: { type: 'string' } }, 0, serveUsage);
+  const { values } = parse(argv, { port: { type: 'string' } }, 0, serveUsage);
   if (values.help) {
     log(serveUsage);
     return 0;
   }
   const port = numberOption(values, 'port', { integer: true, min: 0, max: 65535 });
+  const runsDir = runsDirOf(values);
   const dir = renderer;
   if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`The app is not built yet (${dir} is missing); run \`npm run build\` first.`);
-  const runsDir = resolve(typeof values.runs === 'string' ? values.runs : defaultAppRunsDir());
   await mkdir(runsDir, { recursive: true });
   const host = new WorkerHost(nodeWorker(runsDir));
   const running = await serve({

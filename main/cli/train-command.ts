@@ -10,6 +10,7 @@ import { announceBackend } from './announce-backend.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import { choiceOption, parse, UsageError, type Parsed } from './options.ts';
+import { runArg, RUNS_HELP, runsDirOf } from './runs-folder.ts';
 import { formatDuration, ProgressBar } from './progress-bar.ts';
 import { givenSettings, givenSettingsChecked, settingOptions, settingsHelp, settingsOrUsage } from './settings-options.ts';
 
@@ -19,7 +20,7 @@ const DIGITS = { size: 16, channels: 1 } as const;
 const resumeFields = pickFields(trainFields, ['steps', 'minutes']);
 
 export const trainUsage = `Usage: flowdesk train [FOLDER] [options]
-       flowdesk train --resume RUN [--steps S] [--minutes M]
+       flowdesk train --resume RUN [--steps S] [--minutes M]   (RUN: a run id or folder)
 
 Trains a flow model on a folder of images (searched recursively). With no FOLDER it trains
 on the bundled MNIST digits. Ctrl-C stops after writing a checkpoint; press it twice to quit at once.
@@ -33,10 +34,11 @@ ${settingsHelp(modelFields, { size: ` (${DIGITS.size} for the bundled digits)`, 
 Training:
 ${settingsHelp(trainFields)}
 Runs:
-  --out DIR          folder for run folders (default ./runs)
+${RUNS_HELP}
+  --out DIR          the same as --runs (the older name; never an existing run)
   --name NAME        run folder name (default: time and model)
   --backend ${BACKEND_ORDER.join('|')}  force a compute backend (or FLOWDESK_BACKEND)
-  --resume RUN       continue RUN from its last whole checkpoint
+  --resume RUN       continue RUN (its id or folder) from its last whole checkpoint
   --json             print events as JSON lines instead of a progress bar`;
 
 export const trainOptions = {
@@ -117,7 +119,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     if (typeof values.resume === 'string') {
       if (positionals.length > 0) throw new UsageError('--resume takes the run folder; do not also give an image FOLDER');
       await announceBackend(backend);
-      result = await resume(values.resume, {
+      result = await resume(runArg(values.resume, values), {
         ...givenSettingsChecked(resumeFields, values),
         backend,
         onEvent: printer(json),
@@ -132,7 +134,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
         folder,
         model,
         train: trainConfig,
-        runsDir: typeof values.out === 'string' ? values.out : undefined,
+        runsDir: runsDirOf(values),
         name: typeof values.name === 'string' ? values.name : undefined,
         backend,
         onEvent: printer(json),
@@ -141,6 +143,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     }
     if (!json) {
       const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
+      log(`run: ${result.runDir}`);
       log(`validation bits/dim: ${fmt(result.initialValBpd)} at start -> ${fmt(result.valBpd)} now`);
     }
     return result.reason === 'cancelled' ? 130 : 0;

@@ -1,12 +1,29 @@
-// Where the app keeps its runs when nothing else is said: $FLOWDESK_RUNS_DIR, else the
-// platform's per-user data folder.
+// The one runs folder the app, `flowdesk serve` and every CLI command share when nothing else
+// is said: $FLOWDESK_RUNS_DIR, else the platform's per-user data folder. A runs folder on a
+// virtual file system (/proc, /sys, /dev) is refused: reading there can block forever.
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { FlowDeskError } from './errors.ts';
+import { realPathForCreate } from './fs/real-paths.ts';
 
-export function defaultAppRunsDir(): string {
-  if (process.env.FLOWDESK_RUNS_DIR) return process.env.FLOWDESK_RUNS_DIR;
+/** Where runs live: $FLOWDESK_RUNS_DIR, else e.g. $XDG_DATA_HOME/flowdesk/runs or ~/.local/share/flowdesk/runs on Linux. */
+export function defaultRunsDir(): string {
+  if (process.env.FLOWDESK_RUNS_DIR) return resolve(process.env.FLOWDESK_RUNS_DIR);
   const home = homedir();
   if (process.platform === 'win32') return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'FlowDesk', 'runs');
   if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'FlowDesk', 'runs');
-  return join(process.env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'flowdesk', 'runs');
+  // The XDG spec ignores a relative XDG_DATA_HOME.
+  const xdg = process.env.XDG_DATA_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.local', 'share'), 'flowdesk', 'runs');
+}
+
+const VIRTUAL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
+
+/** `dir` made absolute; BAD_ARGUMENT when it lies on a virtual file system. */
+export function checkedRunsDir(dir: string): string {
+  const absolute = resolve(dir);
+  const real = realPathForCreate(absolute);
+  const system = VIRTUAL_FILE_SYSTEMS.find((root) => real === root || real.startsWith(`${root}/`));
+  if (system) throw new FlowDeskError('BAD_ARGUMENT', `The runs folder ${dir} is under ${system}, a virtual file system that cannot hold runs; choose a folder on a disk.`);
+  return absolute;
 }

@@ -2,20 +2,20 @@
 // attribute directions (saved with the run), odd-one-out ranking, and model export/import.
 // Images arrive as base64 file bytes and leave as PNG (or animated WebP) data URLs.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import * as tf from '../engine/tf.ts';
 import type { DirectionRequest, InterpolateRequest, RankResult, ReconstructResult } from '../../preload/api.ts';
-import { resolveCheckpointDir } from '../engine/checkpoint/checkpoint-store.ts';
-import { exportModel, importModel } from '../engine/checkpoint/model-export.ts';
 import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
 import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, importAllImages } from '../engine/data/index.ts';
 import { FlowDeskError } from '../engine/errors.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
 import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
 import { isInsideRoots, realPathForCreate } from '../engine/fs/real-paths.ts';
+import { exportModel, importModel } from '../engine/runs/model-export.ts';
+import { directionNameOf, directionPath, directionsDir } from '../engine/runs/run-layout.ts';
+import { runDirOf } from '../engine/runs/run-locate.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
-import { runDirOf } from './run-ids.ts';
 
 function dataUrl(bytes: Buffer, type = 'image/png'): string {
   return `data:${type};base64,${bytes.toString('base64')}`;
@@ -58,22 +58,21 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const direction = await attributeDirection(e, withSet, withoutSet);
     const tensors = Object.fromEntries(direction.map((z, i) => [`level.${i}`, { dtype: 'float32' as const, shape: [...z.shape], data: Float32Array.from(z.dataSync()) }]));
     tf.dispose(direction);
-    await mkdir(join(runDir, 'directions'), { recursive: true });
+    await mkdir(directionsDir(runDir), { recursive: true });
     const meta = { with: req.withFolder, without: req.withoutFolder, withCount: String(withSet.count), withoutCount: String(withoutSet.count) };
-    await writeFileAtomically(join(runDir, 'directions', `${req.name}.safetensors`), encodeSafetensors(tensors, meta));
+    await writeFileAtomically(directionPath(runDir, req.name), encodeSafetensors(tensors, meta));
     return { name: req.name, withCount: withSet.count, withoutCount: withoutSet.count };
   }
 
   async listDirections(req: { runId: string }): Promise<string[]> {
-    const dir = join(runDirOf(this.runsDir, req.runId), 'directions');
-    const names = await readdir(dir).catch(() => [] as string[]);
-    return names.filter((n) => n.endsWith('.safetensors')).map((n) => n.slice(0, -'.safetensors'.length)).sort();
+    const names = await readdir(directionsDir(runDirOf(this.runsDir, req.runId))).catch(() => [] as string[]);
+    return names.map(directionNameOf).filter((n) => n !== null).sort();
   }
 
   async applyDirection(req: { runId: string; image: string; direction: string; alpha: number }): Promise<string> {
     const runDir = runDirOf(this.runsDir, req.runId);
     const e = await this.models.forRun(runDir);
-    const path = join(runDir, 'directions', `${req.direction}.safetensors`);
+    const path = directionPath(runDir, req.direction);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -127,7 +126,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
     // instant between this check and the write is the one window left: Node has no openat.
     const target = realPathForCreate(req.folder);
     if (!isInsideRoots(target, this.roots)) throw new FlowDeskError('BAD_ARGUMENT', `${req.folder} leads outside the folders FlowDesk may write; export into a folder inside them.`);
-    return exportModel(await resolveCheckpointDir(runDirOf(this.runsDir, req.runId)), target);
+    return exportModel(runDirOf(this.runsDir, req.runId), target, this.runsDir);
   }
 
   async importModel(req: { folder: string }): Promise<{ runId: string }> {

@@ -1,24 +1,25 @@
 // The engine behind the app's Api, living in the worker process: imports, one training run at
 // a time (start, pause, cancel, resume), runs on disk, and sampling from their checkpoints.
 // Results are plain JSON; images travel as PNG data URLs.
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
-import { listRuns, readMetrics, readRunJson } from '../engine/checkpoint/run-folder.ts';
 import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
-import { trainSettingsOf, type ResolvedTrainConfig } from '../engine/train/train-config.ts';
+import { trainSettingsOf } from '../engine/train/train-config.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
+import { readMetrics, type MetricRecord } from '../engine/runs/metrics.ts';
+import { listRuns, summariseRun, type RunSummary as StoredRun } from '../engine/runs/run-list.ts';
+import { sampleStepOf, samplePath, samplesDir } from '../engine/runs/run-layout.ts';
+import { runDirOf } from '../engine/runs/run-locate.ts';
+import { writeRunStatus } from '../engine/runs/run-status.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
-import { runDirOf } from './run-ids.ts';
-import { readRunStatus, writeRunStatus } from './run-status.ts';
 
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
@@ -89,37 +90,30 @@ export class EngineService implements ServiceSlice<'engine'> {
     if (this.active) await this.stop('paused');
   }
 
+  /** Runs with a damaged file are left out (`flowdesk runs` names the file and field). */
   async listRuns(): Promise<RunSummary[]> {
-    const runs = await listRuns(this.runsDir);
-    const out: RunSummary[] = [];
-    for (const r of runs) {
-      try {
-        out.push(await this.summary(r.dir));
-      } catch {
-        // A run folder from another version or a broken one is left out of the list.
-      }
-    }
-    return out;
+    return (await listRuns(this.runsDir)).runs.map(toApiSummary);
   }
 
   async getRun(req: { runId: string }): Promise<RunDetail> {
     const dir = await this.runDir(req.runId);
     const { rows } = await readMetrics(dir);
-    const metrics: MetricRow[] = rows.map((r) => ({
-      type: r.type as MetricRow['type'],
-      step: Number(r.step),
-      time: Number(r.time ?? 0),
+    const shown = new Set<string>(['train', 'eval', 'skip'] satisfies MetricRow['type'][]);
+    const metrics = rows.filter((r): r is MetricRecord & { type: MetricRow['type'] } => shown.has(r.type)).map((r) => ({
+      type: r.type,
+      step: r.step,
+      time: r.time ?? 0,
       ...(typeof r.loss === 'number' ? { loss: r.loss } : {}),
-      ...(typeof r.valBpd === 'number' ? { valBpd: r.valBpd } : {}),
+      ...(r.valBpd !== undefined ? { valBpd: r.valBpd } : {}),
     }));
-    const names = existsSync(join(dir, 'samples')) ? await readdir(join(dir, 'samples')) : [];
-    const sampleSteps = names.map((n) => /^step-(\d+)\.png$/.exec(n)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => a - b);
-    return { summary: await this.summary(dir, rows), metrics, sampleSteps };
+    const names = await readdir(samplesDir(dir)).catch(() => [] as string[]);
+    const sampleSteps = names.map(sampleStepOf).filter((s) => s !== null).sort((a, b) => a - b);
+    return { summary: toApiSummary(await summariseRun(dir)), metrics, sampleSteps };
   }
 
   async getSampleGrid(req: { runId: string; step: number }): Promise<string> {
     const dir = await this.runDir(req.runId);
-    const path = join(dir, 'samples', `step-${req.step}.png`);
+    const path = samplePath(dir, req.step);
     try {
       return pngDataUrl(await readFile(path));
     } catch {
@@ -214,22 +208,18 @@ export class EngineService implements ServiceSlice<'engine'> {
   private async runDir(runId: string): Promise<string> {
     return runDirOf(this.runsDir, runId);
   }
+}
 
-  private async summary(dir: string, rows?: Record<string, unknown>[]): Promise<RunSummary> {
-    const run = (await readRunJson(dir)) as { created: string; model: ModelSettings; train: ResolvedTrainConfig; data: { folder: string } };
-    const metrics = rows ?? (await readMetrics(dir)).rows;
-    const last = metrics.at(-1);
-    const lastEval = [...metrics].reverse().find((r) => r.type === 'eval');
-    const status = await readRunStatus(dir, this.active?.runDir ?? null);
-    return {
-      id: basename(dir),
-      created: run.created,
-      model: run.model,
-      train: trainSettingsOf(run.train),
-      folder: run.data.folder,
-      step: typeof last?.step === 'number' ? last.step : 0,
-      lastValBpd: typeof lastEval?.valBpd === 'number' ? lastEval.valBpd : null,
-      status: status.status,
-    };
-  }
+/** A stored run as the Api's RunSummary: the train settings flattened as the Train view has them. */
+function toApiSummary(r: StoredRun): RunSummary {
+  return {
+    id: r.id,
+    created: r.created,
+    model: r.run.model as ModelSettings,
+    train: trainSettingsOf(r.run.train),
+    folder: r.run.data.folder,
+    step: r.step,
+    lastValBpd: r.lastValBpd,
+    status: r.status.status,
+  };
 }

@@ -1,5 +1,5 @@
 // Browser mode as the e2e tests use it: the real server, app backend and forked worker over a
-// fresh runs folder.
+// fresh runs folder, or over `runsDir` when given (left in place on stop).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,8 @@ import { serve } from '../../main/server.ts';
 import { WorkerHost } from '../../main/worker/host.ts';
 import { nodeWorker } from '../../main/worker/node-worker.ts';
 
-export async function startAppServer() {
-  const runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-app-runs-'));
+export async function startAppServer(given?: string) {
+  const runsDir = given ?? (await mkdtemp(join(tmpdir(), 'flowdesk-app-runs-')));
   const host = new WorkerHost(nodeWorker(runsDir));
   const server = await serve({ rendererDir: rendererDir(), call: createAppBackend({ mode: 'browser', runsDir, host }), subscribe: (l) => host.onEvent(l) });
   return {
@@ -20,7 +20,7 @@ export async function startAppServer() {
     async stop() {
       host.stop();
       await server.close();
-      await rm(runsDir, { recursive: true, force: true });
+      if (!given) await rm(runsDir, { recursive: true, force: true });
     },
   };
 }

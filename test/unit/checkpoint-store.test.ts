@@ -12,10 +12,10 @@ import {
   listCheckpoints,
   readCheckpoint,
   removeStaleTemporaries,
-  resolveCheckpointDir,
   writeCheckpoint,
   type CheckpointData,
 } from '../../main/engine/checkpoint/checkpoint-store.ts';
+import { resolveModelDir } from '../../main/engine/runs/model-folder.ts';
 import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
 import { CheckpointError } from '../../main/engine/errors.ts';
 
@@ -203,10 +203,11 @@ describe('reading damaged checkpoints', () => {
   const damages: [string, (dir: string) => Promise<void>, string, RegExp][] = [
     ['a missing state.json', (d) => rm(join(d, 'state.json')), 'state.json', /is missing/],
     ['a missing weights file', (d) => rm(join(d, 'weights.safetensors')), 'weights.safetensors', /is missing/],
-    ['state.json that is not JSON', (d) => writeFile(join(d, 'state.json'), '{"step": 1'), 'state.json', /not valid UTF-8 JSON/],
-    ['state.json that is an array', (d) => writeFile(join(d, 'state.json'), '[1]'), 'state.json', /not a JSON object/],
-    ['state.json without a step', (d) => writeFile(join(d, 'state.json'), '{"elapsed": 1}'), 'state.json', /no valid "step"/],
-    ['state.json with a negative step', (d) => writeFile(join(d, 'state.json'), '{"step": -3}'), 'state.json', /no valid "step"/],
+    ['state.json that is not JSON', (d) => writeFile(join(d, 'state.json'), '{"step": 1'), 'state.json', /state\.json is not valid JSON/],
+    ['state.json that is an array', (d) => writeFile(join(d, 'state.json'), '[1]'), 'state.json', /state\.json: the top level is wrong/],
+    ['state.json without a step', (d) => writeFile(join(d, 'state.json'), '{"elapsed": 1}'), 'state.json', /state\.json: "step" is wrong/],
+    ['state.json with a negative step', (d) => writeFile(join(d, 'state.json'), '{"step": -3}'), 'state.json', /state\.json: "step" is wrong/],
+    ['state.json with a text elapsed time', (d) => writeFile(join(d, 'state.json'), '{"step": 10, "elapsed": "1h"}'), 'state.json', /state\.json: "elapsed" is wrong/],
     ['state.json of another step', (d) => writeFile(join(d, 'state.json'), '{"step": 11}'), 'state.json', /says step 11 but its folder is step-10/],
     ['model.json that is null', (d) => writeFile(join(d, 'model.json'), 'null'), 'model.json', /not a JSON object/],
     ['model.json that is not UTF-8', (d) => writeFile(join(d, 'model.json'), Buffer.from([0x7b, 0xff, 0x7d])), 'model.json', /not valid UTF-8/],
@@ -242,14 +243,25 @@ describe('resolving a RUN_OR_CHECKPOINT argument', () => {
     await writeCheckpoint(run, data(10));
     await writeCheckpoint(run, data(20));
     const newest = join(run, 'checkpoints', 'step-20');
-    expect(await resolveCheckpointDir(run)).toBe(newest);
-    expect(await resolveCheckpointDir(join(run, 'checkpoints'))).toBe(newest);
-    expect(await resolveCheckpointDir(join(run, 'checkpoints', 'step-10'))).toBe(join(run, 'checkpoints', 'step-10'));
+    expect(await resolveModelDir(run)).toBe(newest);
+    expect(await resolveModelDir(join(run, 'checkpoints'))).toBe(newest);
+    expect(await resolveModelDir(join(run, 'checkpoints', 'step-10'))).toBe(join(run, 'checkpoints', 'step-10'));
     const exported = join(root, 'exported');
     await mkdir(exported);
     await writeFile(join(exported, 'model.json'), '{}');
     await writeFile(join(exported, 'weights.safetensors'), encodeSafetensors({}));
-    expect(await resolveCheckpointDir(exported)).toBe(exported);
+    expect(await resolveModelDir(exported)).toBe(exported);
+  });
+
+  it("takes a run's model only from its own checkpoints, never from a stray copy at its top level", async () => {
+    await writeCheckpoint(run, data(10));
+    // An export written over the run by an earlier version: model files beside run.json.
+    await writeFile(join(run, 'run.json'), '{}');
+    await writeFile(join(run, 'model.json'), '{}');
+    await writeFile(join(run, 'weights.safetensors'), encodeSafetensors({}));
+    expect(await resolveModelDir(run)).toBe(join(run, 'checkpoints', 'step-10'));
+    await rm(join(run, 'checkpoints'), { recursive: true });
+    await expectCode(resolveModelDir(run), 'NO_CHECKPOINT', run, 'has no whole checkpoint');
   });
 
   it('skips a damaged newest checkpoint, telling the caller', async () => {
@@ -257,17 +269,17 @@ describe('resolving a RUN_OR_CHECKPOINT argument', () => {
     await writeCheckpoint(run, data(20));
     await rm(join(run, 'checkpoints', 'step-20', 'weights.safetensors'));
     const warnings: string[] = [];
-    expect(await resolveCheckpointDir(run, (w) => warnings.push(w))).toBe(join(run, 'checkpoints', 'step-10'));
+    expect(await resolveModelDir(run, (w) => warnings.push(w))).toBe(join(run, 'checkpoints', 'step-10'));
     expect(warnings[0]).toContain('step-20');
   });
 
   it('refuses, with NO_CHECKPOINT and the path, anything that holds no model', async () => {
-    await expectCode(resolveCheckpointDir(run), 'NO_CHECKPOINT', run, 'holds no model');
-    await expectCode(resolveCheckpointDir(join(root, 'nope')), 'NO_CHECKPOINT', 'does not exist');
+    await expectCode(resolveModelDir(run), 'NO_CHECKPOINT', run, 'holds no model');
+    await expectCode(resolveModelDir(join(root, 'nope')), 'NO_CHECKPOINT', 'does not exist');
     await writeFile(join(root, 'a-file'), 'x');
-    await expectCode(resolveCheckpointDir(join(root, 'a-file')), 'NO_CHECKPOINT', 'is a file');
+    await expectCode(resolveModelDir(join(root, 'a-file')), 'NO_CHECKPOINT', 'is a file');
     await writeCheckpoint(run, data(10));
     await rm(join(run, 'checkpoints', 'step-10', 'state.json'));
-    await expectCode(resolveCheckpointDir(run), 'NO_CHECKPOINT', 'none reads back whole');
+    await expectCode(resolveModelDir(run), 'NO_CHECKPOINT', 'none reads back whole');
   });
 });

@@ -1,27 +1,34 @@
 // The command line as a person uses it: help on every command, clear one-line errors with a
-// non-zero exit for bad arguments (never a stack trace), and train -> eval -> sample end to end.
+// non-zero exit for bad arguments (never a stack trace), train -> eval -> sample end to end, and
+// one runs folder shared by every command (and the app), with runs named by id.
+// Every spawned command gets a throwaway home (test/helpers/cli-env.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BIN, cliEnv, defaultRunsIn } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flowdesk.mjs');
-
-function flowdesk(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: cache } });
+function flowdeskWith(opts: { env?: Record<string, string>; cwd?: string }, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd, env: cliEnv(home, { FLOWDESK_CACHE: cache, ...opts.env }) });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+function flowdesk(...args: string[]) {
+  return flowdeskWith({}, ...args);
+}
+
+let home: string;
 let cache: string;
 let runs: string;
 let images: Awaited<ReturnType<typeof makeImageFolder>>;
 
 beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'flowdesk-cli-home-'));
   cache = await mkdtemp(join(tmpdir(), 'flowdesk-cli-cache-'));
   runs = await mkdtemp(join(tmpdir(), 'flowdesk-cli-runs-'));
   images = await makeImageFolder({ count: 24, size: 8, channels: 1 });
@@ -29,15 +36,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await images.cleanup();
   await rm(cache, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
   await rm(runs, { recursive: true, force: true });
 });
 
 describe('flowdesk CLI', () => {
   it('prints help for every command', () => {
-    for (const cmd of ['train', 'eval', 'sample', 'interpolate', 'attribute', 'rank', 'export', 'import', 'serve']) {
+    for (const cmd of ['train', 'runs', 'eval', 'sample', 'interpolate', 'attribute', 'rank', 'export', 'import', 'serve']) {
       const r = flowdesk(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^Usage: flowdesk ${cmd}`));
+      expect(r.out).toContain('--runs DIR');
     }
     expect(flowdesk('--help').out).toMatch(/Commands:/);
   });
@@ -50,7 +59,9 @@ describe('flowdesk CLI', () => {
       [['train', '--channels', '2'], /--channels must be one of 1, 3, got 2/],
       [['train', '--bogus'], /Unknown option '--bogus'/],
       [['train', join(runs, 'missing-folder')], /does not exist/],
-      [['eval', join(runs, 'nope'), images.dir], /nope does not exist; give a run folder/],
+      [['eval', join(runs, 'nope'), images.dir], /nope does not exist; give a run \(its folder or id\)/],
+      [['serve', '--runs', '/proc/self/runs'], /runs folder \/proc\/self\/runs is under \/proc, a virtual file system/],
+      [['runs', '--runs', '/sys/x'], /under \/sys, a virtual file system/],
       [['sample', runs], /sample needs an output file/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ];
@@ -81,7 +92,7 @@ describe('flowdesk CLI', () => {
 
   it('stops on Ctrl-C after writing a checkpoint, and resumes from it', async () => {
     const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '100000', '--out', runs, '--name', 'interrupted', '--json'], {
-      env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: cache },
+      env: cliEnv(home, { FLOWDESK_CACHE: cache }),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -100,7 +111,7 @@ describe('flowdesk CLI', () => {
 
   it('refuses a second writer on a run that is training, naming the process that holds it', async () => {
     const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '2', '--out', runs, '--name', 'busy', '--json'], {
-      env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: cache },
+      env: cliEnv(home, { FLOWDESK_CACHE: cache }),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -150,5 +161,112 @@ describe('flowdesk CLI', () => {
     const before = JSON.parse(flowdesk('eval', run, images.dir, '--json').out).bpd;
     const after = JSON.parse(flowdesk('eval', join(runs, 'back'), images.dir, '--json').out).bpd;
     expect(after).toBe(before);
+  });
+
+  it('keeps runs in one per-user folder by default, lists them, and takes a run id wherever it takes a run', async () => {
+    const defaultRuns = defaultRunsIn(home);
+    const t = flowdesk('train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '8', '--steps', '2', '--eval-every', '2', '--name', 'by-default');
+    expect(t.code, t.err).toBe(0);
+    const runDir = join(defaultRuns, 'by-default');
+    expect(t.out).toContain(`run: ${runDir}`);
+    expect(existsSync(join(runDir, 'run.json'))).toBe(true);
+
+    let r = flowdesk('runs', '--json');
+    expect(r.code, r.err).toBe(0);
+    const [row] = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(row).toMatchObject({ id: 'by-default', model: 'glow 8x8x1', step: 2, steps: 2, status: 'finished', dir: runDir });
+    expect(row.lastValBpd).toBeGreaterThan(0);
+    r = flowdesk('runs');
+    expect(r.out).toContain(`1 run in ${defaultRuns}`);
+    expect(r.out).toMatch(/ID +CREATED \(UTC\) +MODEL +STEP +VAL BITS\/DIM +STATUS\nby-default +\S+ \S+ +glow 8x8x1 +2\/2 +[\d.]+ +finished/);
+
+    const grid = join(home, 'grid.png');
+    r = flowdesk('sample', 'by-default', '--n', '4', '-o', grid);
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(grid)).toBe(true);
+    r = flowdesk('train', '--resume', 'by-default', '--steps', '3');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`Resuming ${runDir} from step 2 to 3`);
+    expect(JSON.parse(flowdesk('runs', '--json').out)).toMatchObject({ id: 'by-default', step: 3 });
+
+    // FLOWDESK_RUNS_DIR and --runs move the folder for every command.
+    expect(flowdeskWith({ env: { FLOWDESK_RUNS_DIR: runs } }, 'runs').out).toContain(`in ${runs}`);
+    expect(flowdesk('runs', '--runs', runs).out).toContain(`in ${runs}`);
+    expect(flowdesk('sample', 'by-default', '--runs', runs, '-o', grid).err).toMatch(/by-default does not exist/);
+  });
+
+  it('refuses train --out EXISTING_RUN instead of nesting a run inside it', async () => {
+    const existing = join(runs, 'cli');
+    const before = (await readdir(existing)).sort();
+    const r = flowdesk('train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--steps', '1', '--out', existing);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(`${existing} is a run, not a folder of runs`);
+    expect((await readdir(existing)).sort()).toEqual(before);
+  });
+
+  it('refuses to export into a run or the runs folder', async () => {
+    for (const target of [join(runs, 'cli'), join(runs, 'cli', 'checkpoints', 'step-99999999'), join(runs, 'elsewhere')]) {
+      const r = flowdesk('export', 'cli', '--runs', runs, '-o', target);
+      expect(r.code, target).not.toBe(0);
+      expect(r.err).toMatch(/Cannot export into .*: it is inside the (runs folder|run )/);
+    }
+    expect(existsSync(join(runs, 'cli', 'model.json'))).toBe(false);
+    expect(existsSync(join(runs, 'elsewhere'))).toBe(false);
+  });
+
+  it('points once at runs an earlier version left in ./runs, with the command to move them', async () => {
+    const project = join(home, 'project');
+    await mkdir(join(project, 'runs', 'old'), { recursive: true });
+    await writeFile(join(project, 'runs', 'old', 'run.json'), '{}');
+    const r = flowdeskWith({ cwd: project }, 'runs');
+    expect(r.code, r.err).toBe(0);
+    const notices = r.err.match(/holds runs from an earlier FlowDesk/g) ?? [];
+    expect(notices).toHaveLength(1);
+    expect(r.err).toContain(`mv ./runs/* '${defaultRunsIn(home)}'/`);
+    // A ./runs without run folders (some other project's) is not mentioned.
+    await rm(join(project, 'runs', 'old', 'run.json'));
+    expect(flowdeskWith({ cwd: project }, 'runs').err).toBe('');
+  });
+
+  it('names the file and the field when a file it reads back is damaged', async () => {
+    const damaged = async (name: string, edit: (dir: string) => Promise<void>) => {
+      const dir = join(runs, 'damaged', name);
+      await cp(join(runs, 'cli'), dir, { recursive: true });
+      await rm(join(dir, '.lock'), { force: true });
+      await edit(dir);
+      return dir;
+    };
+    const editJson = async (path: string, change: (v: Record<string, unknown>) => void) => {
+      const v = JSON.parse(await readFile(path, 'utf8'));
+      change(v);
+      await writeFile(path, JSON.stringify(v));
+    };
+    const newestCheckpoint = async (dir: string) => {
+      const steps = (await readdir(join(dir, 'checkpoints'))).map((n) => Number(n.slice('step-'.length))).sort((a, b) => a - b);
+      return join(dir, 'checkpoints', `step-${steps.at(-1)}`);
+    };
+
+    const noOptimizer = await damaged('run-json', (d) => editJson(join(d, 'run.json'), (v) => delete (v.train as Record<string, unknown>).optimizer));
+    let r = flowdesk('train', '--resume', noOptimizer);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(`${join(noOptimizer, 'run.json')}: "train.optimizer" is wrong`);
+    expect(r.err).not.toMatch(/Cannot read properties/);
+
+    await damaged('status', (d) => writeFile(join(d, 'status.json'), '{"status":"sleeping"}'));
+    r = flowdesk('runs', '--runs', join(runs, 'damaged'));
+    expect(r.err).toMatch(/status\.json: "status" is wrong/);
+
+    const badState = await damaged('state', async (d) => editJson(join(await newestCheckpoint(d), 'state.json'), (v) => (v.step = 'six')));
+    r = flowdesk('sample', badState, '-o', join(home, 'x.png'));
+    expect(r.err).toMatch(/state\.json: "step" is wrong/);
+
+    const badModel = await damaged('model', async (d) => editJson(join(await newestCheckpoint(d), 'model.json'), (v) => (v.nBits = 12)));
+    r = flowdesk('eval', await newestCheckpoint(badModel), images.dir);
+    expect(r.err).toMatch(/model\.json: "nBits" must be/);
+
+    const badMetrics = await damaged('metrics', (d) => writeFile(join(d, 'metrics.jsonl'), '{"type":"train","step":1,"loss":2}\n{"type":"train","step":"two"}\n', { flag: 'a' }));
+    r = flowdesk('train', '--resume', badMetrics, '--steps', '7');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/metrics\.jsonl line \d+: "step" is wrong .*1 unreadable line\(s\) dropped/);
   });
 });

@@ -8,12 +8,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
-import { resolveCheckpointDir } from '../../main/engine/checkpoint/checkpoint-store.ts';
-import { exportModel, importModel } from '../../main/engine/checkpoint/model-export.ts';
+import { exportModel, importModel } from '../../main/engine/runs/model-export.ts';
+import { loadModelFolder } from '../../main/engine/runs/model-folder.ts';
 import { encodeAnimation, importAllImages } from '../../main/engine/data/index.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct } from '../../main/engine/explore/explorer.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
-import { loadModelDir } from '../../main/engine/models/model-files.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { defaultImageFolder } from '../../main/engine/resources.ts';
 import { meanBitsPerDim } from '../../main/engine/train/evaluate.ts';
@@ -109,7 +108,7 @@ describe('exploration', () => {
       runsDir: join(root, 'runs'),
       cacheDir: null,
     });
-    const { model, json } = await loadModelDir(await resolveCheckpointDir(run.runDir));
+    const { model, json } = await loadModelFolder(run.runDir);
     const { set } = await importAllImages(rankDir, { size: 8, channels: 1, cacheDir: null });
     const ranked = await rankByBitsPerDim({ model, nBits: json.nBits }, set);
     expect(ranked).toHaveLength(33);
@@ -118,12 +117,27 @@ describe('exploration', () => {
 
     // Export, import, and the same bits per dim; damaged copies are refused by name.
     const exported = join(root, 'exported');
-    await exportModel(await resolveCheckpointDir(run.runDir), exported);
-    const importedRun = await importModel(exported, join(root, 'runs'));
-    const back = await loadModelDir(await resolveCheckpointDir(importedRun));
+    const runs = join(root, 'runs');
+    await exportModel(run.runDir, exported, runs);
+    const importedRun = await importModel(exported, runs);
+    const back = await loadModelFolder(importedRun);
     const opts = { nBits: json.nBits, seed: 1 };
     expect(await meanBitsPerDim(back.model, set, opts)).toBe(await meanBitsPerDim(model, set, opts));
-    await expect(exportModel(await resolveCheckpointDir(run.runDir), exported)).rejects.toThrow(/already holds/);
+    await expect(exportModel(run.runDir, exported, runs)).rejects.toThrow(/is not empty/);
+    // Never into a run or the runs folder, where a model would shadow or pose as a checkpoint.
+    const runFiles = async () => (await readdir(run.runDir, { recursive: true })).sort();
+    const before = await runFiles();
+    for (const [target, why] of [
+      [run.runDir, 'inside the runs folder'],
+      [join(run.runDir, 'checkpoints', 'step-99999999'), 'inside the runs folder'],
+      [join(runs, 'new-folder'), 'inside the runs folder'],
+    ]) {
+      await expect(exportModel(run.runDir, target, runs)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining(why) });
+    }
+    // A run outside the runs folder (trained with --runs elsewhere) is refused as a run.
+    await expect(exportModel(run.runDir, join(run.runDir, 'samples'), join(root, 'other-runs'))).rejects.toMatchObject({ message: expect.stringContaining(`inside the run ${run.runDir}`) });
+    expect(await runFiles()).toEqual(before);
+    expect(await readdir(runs)).not.toContain('new-folder');
 
     const damaged = join(root, 'damaged');
     await mkdir(damaged);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
-import { importModel } from '../../main/engine/checkpoint/model-export.ts';
+import { importModel } from '../../main/engine/runs/model-export.ts';
 import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
 import { resolveModelConfig, type ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { train, resume } from '../../main/engine/train/trainer.ts';
 import { EngineService } from '../../main/worker/service.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
+import { BIN, cliEnv } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flowdesk.mjs');
 let root: string;
 let runDir: string;
 let images: Awaited<ReturnType<typeof makeImageFolder>>;
@@ -63,7 +63,7 @@ describe('calls refused on a run another process trains', () => {
 
   it('flowdesk train --resume RUN --steps 9: refused, folder unchanged', async () => {
     const before = await snapshot(runDir);
-    const r = spawnSync(process.execPath, [BIN, 'train', '--resume', runDir, '--steps', '9'], { encoding: 'utf8', env: { ...process.env, FLOWDESK_BACKEND: 'wasm' } });
+    const r = spawnSync(process.execPath, [BIN, 'train', '--resume', runDir, '--steps', '9'], { encoding: 'utf8', env: cliEnv(root) });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`in use by process ${holder.pid}`));
     expect(await snapshot(runDir)).toEqual(before);

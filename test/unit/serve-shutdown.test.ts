@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { latestCheckpoint } from '../../main/engine/checkpoint/checkpoint-store.ts';
-import { readMetrics } from '../../main/engine/checkpoint/run-folder.ts';
+import { readMetrics } from '../../main/engine/runs/metrics.ts';
 import { isProcessAlive } from '../../main/engine/checkpoint/run-lock.ts';
 import { makeImageFolder, type ImageFolder } from '../helpers/image-folder.ts';
 import { attack, HOSTILE_FRAMES } from '../helpers/ws-attacks.ts';

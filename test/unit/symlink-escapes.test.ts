@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppBackend } from '../../main/app-backend.ts';
 import { validateRequest } from '../../main/api-validation.ts';
-import { importModel } from '../../main/engine/checkpoint/model-export.ts';
+import { importModel } from '../../main/engine/runs/model-export.ts';
 import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
 import { readFolderFile } from '../../main/engine/data/decode.ts';
 import { importImageFolder } from '../../main/engine/data/index.ts';

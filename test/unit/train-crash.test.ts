@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints, readCheckpoint } from '../../main/engine/checkpoint/checkpoint-store.ts';
-import { readMetrics } from '../../main/engine/checkpoint/run-folder.ts';
+import { readMetrics } from '../../main/engine/runs/metrics.ts';
 import { importImageFolder, type ImageSet } from '../../main/engine/data/index.ts';
 import { loadModel, parseModelJson } from '../../main/engine/models/model-io.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { mixSeed } from '../../main/engine/train/batches.ts';
 import { meanBitsPerDim } from '../../main/engine/train/evaluate.ts';
+import { BIN, cliEnv } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flowdesk.mjs');
 const KILLS = 20;
 const STEPS = 120;
 const EVERY = 5; // checkpoints and evaluations
@@ -53,7 +53,7 @@ afterAll(async () => {
  * follows that event.
  */
 function launch(args: string[], killAt?: (e: Record<string, unknown>) => boolean, delayMs = 0): Promise<Launch> {
-  const child = spawn(process.execPath, [BIN, 'train', ...args, '--json'], { env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: join(runs, 'cache') } });
+  const child = spawn(process.execPath, [BIN, 'train', ...args, '--json'], { env: cliEnv(runs, { FLOWDESK_CACHE: join(runs, 'cache') }) });
   const result: Launch = { events: [], killed: false, code: null, stderr: '' };
   let pending = '';
   child.stderr.on('data', (d) => (result.stderr += d));

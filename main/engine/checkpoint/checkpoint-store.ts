@@ -3,12 +3,15 @@
 // a folder named step-N exists only when whole, so resume always finds a complete one.
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import { CheckpointError } from '../errors.ts';
 import { fsyncDir, writeFileSynced } from '../fs/atomic-write.ts';
 import { ioCause } from './io-cause.ts';
 import { isProcessAlive } from './run-lock.ts';
+import { checkpointsDir, MODEL_JSON, WEIGHTS_FILE } from '../runs/run-layout.ts';
+import { checkedAgainst, parsedJson } from '../runs/validated-read.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.ts';
 
 export interface CheckpointData {
@@ -20,7 +23,7 @@ export interface CheckpointData {
   optimizer: Record<string, NamedArray>;
   /** Stored as optimizer.safetensors' `__metadata__`. */
   optimizerMeta?: Record<string, string>;
-  /** state.json: step, RNG state, elapsed time, anything else; `step` is always set to `step`. */
+  /** state.json: step, elapsed time, validation bits/dim, anything else; `step` is always set to `step`. */
   state: object;
 }
 
@@ -36,7 +39,16 @@ export interface WriteCheckpointOptions {
   onWarning?: (message: string) => void;
 }
 
-const CHECKPOINTS = 'checkpoints';
+const STATE_JSON = 'state.json';
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** state.json: the fields resume reads back; other fields (an import's source) ride along. */
+const stateSchema = z.looseObject({
+  step: z.number().int().min(0),
+  elapsed: z.number().min(0).optional(),
+  valBpd: z.number().nullable().optional(),
+  initialValBpd: z.number().nullable().optional(),
+});
+export type CheckpointState = z.output<typeof stateSchema>;
 /** `step-N` with N a plain decimal (no leading zeros, so one step has one folder name). */
 const STEP_DIR = /^step-(0|[1-9]\d{0,14})$/;
 /** `.step-N.tmp-<pid>-<suffix>`: a checkpoint being written, or an old one being replaced. */
@@ -72,7 +84,7 @@ function tempName(step: number, tag: string): string {
  */
 export async function writeCheckpointFiles(runDir: string, step: number, files: Record<string, string | Uint8Array>): Promise<string> {
   checkStep(step);
-  const root = join(runDir, CHECKPOINTS);
+  const root = checkpointsDir(runDir);
   const finalDir = join(root, `step-${step}`);
   const tmp = join(root, tempName(step, ''));
   const aside = join(root, tempName(step, 'old-'));
@@ -122,10 +134,10 @@ export async function writeCheckpoint(runDir: string, data: CheckpointData, opts
   checkStep(data.step);
   // Everything is serialised before the disk is touched: a bad tensor is the caller's error, not an I/O one.
   const files = {
-    'model.json': jsonFile(data.model, 'model'),
-    'weights.safetensors': encodeSafetensors(data.weights),
-    'optimizer.safetensors': encodeSafetensors(data.optimizer, data.optimizerMeta),
-    'state.json': jsonFile({ ...data.state, step: data.step }, 'state'),
+    [MODEL_JSON]: jsonFile(data.model, 'model'),
+    [WEIGHTS_FILE]: encodeSafetensors(data.weights),
+    [OPTIMIZER_FILE]: encodeSafetensors(data.optimizer, data.optimizerMeta),
+    [STATE_JSON]: jsonFile({ ...data.state, step: data.step }, 'state'),
   };
   const dir = await writeCheckpointFiles(runDir, data.step, files);
   await pruneCheckpoints(runDir, dir, keep, opts.onWarning);
@@ -148,7 +160,7 @@ async function pruneCheckpoints(runDir: string, current: string, keep: number, o
 }
 
 async function readCheckpointsFolder(runDir: string): Promise<Dirent[]> {
-  const root = join(runDir, CHECKPOINTS);
+  const root = checkpointsDir(runDir);
   try {
     return await readdir(root, { withFileTypes: true });
   } catch (err) {
@@ -163,7 +175,7 @@ export async function listCheckpoints(runDir: string): Promise<CheckpointRef[]> 
   const found: CheckpointRef[] = [];
   for (const entry of await readCheckpointsFolder(runDir)) {
     const m = entry.isDirectory() ? STEP_DIR.exec(entry.name) : null;
-    if (m) found.push({ step: Number(m[1]), dir: join(runDir, CHECKPOINTS, entry.name) });
+    if (m) found.push({ step: Number(m[1]), dir: join(checkpointsDir(runDir), entry.name) });
   }
   return found.sort((a, b) => a.step - b.step);
 }
@@ -177,16 +189,15 @@ async function readCheckpointFile(path: string): Promise<Buffer> {
   }
 }
 
-async function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  let value: unknown;
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readCheckpointFile(path)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readCheckpointFile(path));
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
-    throw new CheckpointError('BAD_CHECKPOINT', `${path} is not valid UTF-8 JSON: ${(err as Error).message}`);
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} is not valid UTF-8: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError('BAD_CHECKPOINT', `${path} is not a JSON object.`);
-  return value as Record<string, unknown>;
+  return parsedJson(text, path);
 }
 
 async function readTensors(path: string) {
@@ -195,19 +206,19 @@ async function readTensors(path: string) {
 }
 
 /** Reads and checks every file of a checkpoint folder; BAD_CHECKPOINT names the file at fault. */
-export async function readCheckpoint(dir: string): Promise<CheckpointData> {
-  const statePath = join(dir, 'state.json');
-  const state = await readJsonObject(statePath);
-  const step = state.step;
-  if (!Number.isSafeInteger(step) || (step as number) < 0) throw new CheckpointError('BAD_CHECKPOINT', `${statePath} has no valid "step" (got ${JSON.stringify(step)}).`);
+export async function readCheckpoint(dir: string): Promise<CheckpointData & { state: CheckpointState }> {
+  const statePath = join(dir, STATE_JSON);
+  const state = checkedAgainst(stateSchema, await readJson(statePath), statePath);
   const named = STEP_DIR.exec(basename(dir));
-  if (named && Number(named[1]) !== step) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${statePath} says step ${step} but its folder is ${basename(dir)}; the checkpoint was moved or edited.`);
+  if (named && Number(named[1]) !== state.step) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${statePath} says step ${state.step} but its folder is ${basename(dir)}; the checkpoint was moved or edited.`);
   }
-  const model = await readJsonObject(join(dir, 'model.json'));
-  const weights = await readTensors(join(dir, 'weights.safetensors'));
-  const optimizer = await readTensors(join(dir, 'optimizer.safetensors'));
-  return { step: step as number, model, weights: weights.tensors, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state };
+  const modelPath = join(dir, MODEL_JSON);
+  const model = await readJson(modelPath);
+  if (typeof model !== 'object' || model === null || Array.isArray(model)) throw new CheckpointError('BAD_CHECKPOINT', `${modelPath} is not a JSON object.`);
+  const weights = await readTensors(join(dir, WEIGHTS_FILE));
+  const optimizer = await readTensors(join(dir, OPTIMIZER_FILE));
+  return { step: state.step, model, weights: weights.tensors, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state };
 }
 
 /**
@@ -237,7 +248,7 @@ export async function removeStaleTemporaries(runDir: string): Promise<number> {
   let removed = 0;
   for (const entry of await readCheckpointsFolder(runDir)) {
     const m = TEMP_DIR.exec(entry.name);
-    const path = join(runDir, CHECKPOINTS, entry.name);
+    const path = join(checkpointsDir(runDir), entry.name);
     const pid = Number(m?.[1]);
     if (!m || (pid === process.pid ? writing.has(path) : isProcessAlive(pid))) continue;
     try {
@@ -248,36 +259,4 @@ export async function removeStaleTemporaries(runDir: string): Promise<number> {
     removed += 1;
   }
   return removed;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isFile() ?? false;
-}
-
-/**
- * A RUN_OR_CHECKPOINT argument to the folder holding model.json and weights.safetensors: a run
- * folder (its newest whole checkpoint), its `checkpoints` folder, a checkpoint folder, or an
- * exported model folder. Skipped damaged checkpoints are reported through `onWarning`.
- */
-export async function resolveCheckpointDir(pathArg: string, onWarning?: (message: string) => void): Promise<string> {
-  const info = await stat(pathArg).catch(() => null);
-  if (!info) throw new CheckpointError('NO_CHECKPOINT', `${pathArg} does not exist; give a run folder, one of its checkpoints/step-N folders, or an exported model folder.`);
-  if (!info.isDirectory()) {
-    throw new CheckpointError('NO_CHECKPOINT', `${pathArg} is a file, not a folder; give a run folder, one of its checkpoints/step-N folders, or an exported model folder.`);
-  }
-  if ((await isFile(join(pathArg, 'model.json'))) && (await isFile(join(pathArg, 'weights.safetensors')))) return pathArg;
-  if (basename(pathArg) === CHECKPOINTS) return resolveCheckpointDir(dirname(pathArg), onWarning);
-  const skipped: string[] = [];
-  const latest = await latestCheckpoint(pathArg, (message) => {
-    skipped.push(message);
-    onWarning?.(message);
-  });
-  if (latest) return latest.dir;
-  if (skipped.length > 0) {
-    throw new CheckpointError('NO_CHECKPOINT', `${pathArg} has ${skipped.length} checkpoint(s) but none reads back whole; the newest: ${skipped[0]}`);
-  }
-  throw new CheckpointError(
-    'NO_CHECKPOINT',
-    `${pathArg} holds no model: no model.json + weights.safetensors and no whole checkpoint under checkpoints/. Train first, or point at an exported model folder.`,
-  );
 }

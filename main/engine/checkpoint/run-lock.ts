@@ -3,9 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { CheckpointError } from '../errors.ts';
 import { ioCause } from './io-cause.ts';
+import { lockPath } from '../runs/run-layout.ts';
 
 export interface LockInfo {
   pid: number;
@@ -72,7 +73,7 @@ function isLive(path: string, info: LockInfo, text: string): boolean {
 
 /** The holder of the run's lock when that process still runs (this one included), else null. */
 export async function runLockHolder(runDir: string): Promise<LockInfo | null> {
-  const path = join(resolve(runDir), '.lock');
+  const path = lockPath(resolve(runDir));
   const text = await readLockText(path).catch(() => null);
   if (text === null) return null;
   const info = parseLock(text);
@@ -134,7 +135,7 @@ function lockedMessage(runDir: string, path: string, info: LockInfo): string {
 }
 
 export async function acquireRunLock(runDir: string): Promise<RunLock> {
-  const path = join(resolve(runDir), '.lock');
+  const path = lockPath(resolve(runDir));
   const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(6).toString('hex') };
   const mineText = JSON.stringify(mine);
   const key = `${path}\n${mineText}`;

@@ -8,7 +8,6 @@ import { initBackend, type BackendName, type BackendReport } from '../backend.ts
 import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
-import { appendMetric, createRunDir, readMetrics, readRunJson, truncateMetricsAfter, writeRunJson } from '../checkpoint/run-folder.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import { resolveModelConfig, type ModelConfig } from '../models/config.ts';
@@ -19,12 +18,17 @@ import { Rng } from '../random.ts';
 import type { ComputeRuntime } from '../runtime/compute-runtime.ts';
 import { runtimeFor } from '../runtime/runtime-for.ts';
 import { defaultImageFolder } from '../resources.ts';
+import { defaultRunsDir } from '../app-paths.ts';
+import { createRunDir } from '../runs/create-run.ts';
+import { appendMetric, readMetrics, truncateMetricsAfter } from '../runs/metrics.ts';
+import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
+import { MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer } from './optimizer.ts';
 import { stepSource, type StepSource } from './step-source.ts';
-import { readStoredTrainConfig, resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train-config.ts';
+import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
 
 export interface TrainOptions {
@@ -33,7 +37,7 @@ export interface TrainOptions {
   /** Model settings; `size` and `channels` also set how images are imported. */
   model: ModelConfig;
   train?: TrainConfig;
-  /** Parent folder of run folders. Defaults to ./runs. */
+  /** Parent folder of run folders. Defaults to the per-user runs folder (app-paths.ts). */
   runsDir?: string;
   /** Name of the run folder. Defaults to a timestamp and the model kind. */
   name?: string;
@@ -59,23 +63,12 @@ export interface ResumeOptions {
   signal?: AbortSignal;
 }
 
-export const RUN_FORMAT = 'flowdesk.run';
-
-export interface RunJson {
-  format: typeof RUN_FORMAT;
-  version: 1;
-  name: string;
-  created: string;
-  model: ReturnType<typeof modelJson>['config'];
-  train: ResolvedTrainConfig;
-  data: { folder: string; bundled: boolean; fingerprint: string; train: number; val: number; skipped: number };
-  backend: BackendReport;
-  versions: { flowdesk: string; tfjs: string; node: string };
-}
+/** A run being trained: it has a backend. */
+type LiveRun = RunJson & { backend: BackendReport };
 
 interface Session {
   runDir: string;
-  run: RunJson;
+  run: LiveRun;
   model: FlowModel;
   /** Where the model's compute runs, chosen once from the run's backend. */
   runtime: ComputeRuntime;
@@ -109,11 +102,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     const { size, channels } = model.config;
     const data = await importData(opts.folder, size, channels, opts);
-    const runDir = await createRunDir(opts.runsDir ?? 'runs', opts.name);
+    const runDir = await createRunDir(opts.runsDir ?? defaultRunsDir(), opts.name);
     const lock = await acquireRunLock(runDir);
-    const run: RunJson = {
+    const run: LiveRun = {
       format: RUN_FORMAT,
-      version: 1,
+      version: RUN_VERSION,
       name: runDir.split(/[\\/]/).pop()!,
       created: new Date().toISOString(),
       model: model.config,
@@ -144,7 +137,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
  * lock is held: a resume refused because another process trains the run leaves it untouched.
  */
 export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<TrainResult> {
-  await readStoredRun(runDir); // a folder that is not a run gets no lock file
+  await readRunJson(runDir); // a folder that is not a run (or a damaged one) gets no lock file
   const lock = await acquireRunLock(runDir);
   try {
     return await resumeLocked(runDir, opts);
@@ -153,16 +146,8 @@ export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<
   }
 }
 
-async function readStoredRun(runDir: string): Promise<RunJson> {
-  const stored = (await readRunJson(runDir)) as unknown as RunJson;
-  if (stored?.format !== RUN_FORMAT) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${join(runDir, 'run.json')} is not a FlowDesk run description.`);
-  }
-  return stored;
-}
-
 async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainResult> {
-  const stored = await readStoredRun(runDir);
+  const stored = await readRunJson(runDir);
   const cfg = readStoredTrainConfig(stored.train, {
     steps: opts.steps ?? stored.train.steps,
     minutes: opts.minutes === undefined ? stored.train.minutes : opts.minutes,
@@ -171,14 +156,14 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
   if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${runDir} has no whole checkpoint to resume from; start a new run instead.`);
   const backend = await initBackend({ force: opts.backend });
   const ckpt = await readCheckpoint(latest.dir);
-  const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, 'model.json')), ckpt.weights, join(latest.dir, 'weights.safetensors'));
+  const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, MODEL_JSON)), ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
   try {
     optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
     const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
-    const run: RunJson = { ...stored, train: cfg, backend };
+    const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
-    const state = ckpt.state as { elapsed?: number; valBpd?: number | null; initialValBpd?: number | null };
+    const state = ckpt.state;
     const session: Session = {
       runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
       trainSet: data.train, valSet: data.val, step: latest.step,
@@ -189,7 +174,8 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     if (lost > 0) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `Resumed from step ${latest.step}; ${lost} step${lost === 1 ? '' : 's'} since the last checkpoint ${lost === 1 ? 'was' : 'were'} lost.` });
     }
-    await truncateMetricsAfter(runDir, latest.step);
+    const dropped = await truncateMetricsAfter(runDir, latest.step);
+    if (dropped) opts.onEvent?.({ type: 'warning', step: latest.step, message: dropped });
     if (data.report.fingerprint !== stored.data.fingerprint) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `The images in ${data.path} changed since this run started; training continues on the folder as it is now.` });
     }
@@ -319,7 +305,7 @@ async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEve
   await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed });
   const { size, channels } = s.model.config;
   const pixels = toPixels(await s.runtime.sample(cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3))), cfg.nBits);
-  const path = join(s.runDir, 'samples', `step-${s.step}.png`);
+  const path = samplePath(s.runDir, s.step);
   try {
     await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);
   } catch (err) {
@@ -339,10 +325,10 @@ async function rollBack(s: Session, badSteps: number, emit: (e: TrainEvent) => v
   if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${s.runDir} has no whole checkpoint to roll back to after ${badSteps} non-finite steps.`);
   const ckpt = await readCheckpoint(latest.dir);
   const lrScale = s.optimizer.lrScale / 2;
-  importWeights(s.model, ckpt.weights, join(latest.dir, 'weights.safetensors'));
+  importWeights(s.model, ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   s.optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
   s.optimizer.lrScale = lrScale;
-  const state = ckpt.state as { valBpd?: number | null };
+  const state = ckpt.state;
   s.step = latest.step;
   s.lastValBpd = state.valBpd ?? s.lastValBpd;
   await truncateMetricsAfter(s.runDir, latest.step);

@@ -1,0 +1,103 @@
+// The one loader for "a run, a checkpoint or a model folder": a run folder gives its newest
+// whole checkpoint (never a stray model at its top level), a checkpoints/ folder its run's, and
+// any other folder holding model.json + weights.safetensors (a checkpoint, an export) itself.
+import { constants, existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { latestCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { decodeSafetensors, type NamedArray } from '../checkpoint/safetensors.ts';
+import { CheckpointError } from '../errors.ts';
+import { openedInsideRoots } from '../fs/real-paths.ts';
+import type { FlowModel } from '../models/flow-model.ts';
+import { loadModel, parseModelJson, type ModelJson } from '../models/model-io.ts';
+import { CHECKPOINTS, MODEL_JSON, runJsonPath, WEIGHTS_FILE } from './run-layout.ts';
+import { parsedJson } from './validated-read.ts';
+
+/** model.json holds a few settings; anything near this size is not one. */
+const MAX_MODEL_JSON_BYTES = 1024 * 1024;
+/** The most Node reads into one buffer (about 2 GB on 64-bit). */
+const MAX_WEIGHTS_BYTES = 2 ** 31 - 1;
+const WHAT_TO_GIVE = 'give a run (its folder or id), one of its checkpoints/step-N folders, or an exported model folder';
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
+
+/**
+ * The folder holding the model that `pathArg` names. Skipped damaged checkpoints are reported
+ * through `onWarning`. A run folder answers only with its own checkpoints, so an export written
+ * over a run (a defect of earlier versions) never shadows what it trained.
+ */
+export async function resolveModelDir(pathArg: string, onWarning?: (message: string) => void): Promise<string> {
+  const info = await stat(pathArg).catch(() => null);
+  if (!info) throw new CheckpointError('NO_CHECKPOINT', `${pathArg} does not exist; ${WHAT_TO_GIVE}.`);
+  if (!info.isDirectory()) throw new CheckpointError('NO_CHECKPOINT', `${pathArg} is a file, not a folder; ${WHAT_TO_GIVE}.`);
+  const isRun = existsSync(runJsonPath(pathArg));
+  if (!isRun && (await isFile(join(pathArg, MODEL_JSON))) && (await isFile(join(pathArg, WEIGHTS_FILE)))) return pathArg;
+  if (!isRun && basename(pathArg) === CHECKPOINTS) return resolveModelDir(dirname(pathArg), onWarning);
+  const skipped: string[] = [];
+  const latest = await latestCheckpoint(pathArg, (message) => {
+    skipped.push(message);
+    onWarning?.(message);
+  });
+  if (latest) return latest.dir;
+  if (skipped.length > 0) {
+    throw new CheckpointError('NO_CHECKPOINT', `${pathArg} has ${skipped.length} checkpoint(s) but none reads back whole; the newest: ${skipped[0]}`);
+  }
+  throw new CheckpointError(
+    'NO_CHECKPOINT',
+    isRun
+      ? `Run ${pathArg} has no whole checkpoint under ${CHECKPOINTS}/ yet; train it first.`
+      : `${pathArg} holds no model: no ${MODEL_JSON} + ${WEIGHTS_FILE} and no whole checkpoint under ${CHECKPOINTS}/. Train first, or point at an exported model folder.`,
+  );
+}
+
+/**
+ * Reads one model file, refusing what would block or exhaust the reader before the strict
+ * parsers see a byte: a FIFO blocks a read forever, a link to /dev/zero never ends. It is
+ * opened without blocking and judged by what was opened (fstat), so a file swapped after a
+ * check cannot slip through. With `roots` (the app's allowed folders) the opened file must
+ * really lie inside them, so a model.json that links elsewhere is refused before a byte is read.
+ */
+async function readModelFile(path: string, max: number, roots?: readonly string[]): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} ${code === 'ENOENT' ? 'is missing' : `cannot be read (${code})`}; a model folder holds ${MODEL_JSON} and ${WEIGHTS_FILE}.`);
+  }
+  try {
+    if (roots && !(await openedInsideRoots(handle, path, roots))) {
+      throw new CheckpointError('BAD_CHECKPOINT', `${path} leads outside the folders FlowDesk may read; copy the model into them.`);
+    }
+    const info = await handle.stat();
+    if (!info.isFile()) throw new CheckpointError('BAD_CHECKPOINT', `${path} is not a regular file (a folder, device or pipe); it cannot be a model file.`);
+    if (info.size > max) throw new CheckpointError('BAD_CHECKPOINT', `${path} is ${info.size.toLocaleString('en')} bytes, over the ${max.toLocaleString('en')}-byte limit for ${basename(path)}.`);
+    return await handle.readFile();
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err;
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * model.json (checked) and the decoded weights of a model folder, without building the model.
+ * With `roots`, every file read must really lie inside them (see readModelFile).
+ */
+export async function readModelFolder(dir: string, roots?: readonly string[]): Promise<{ json: ModelJson; tensors: Record<string, NamedArray>; weightsPath: string }> {
+  const jsonPath = join(dir, MODEL_JSON);
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  const json = parseModelJson(parsedJson((await readModelFile(jsonPath, MAX_MODEL_JSON_BYTES, roots)).toString('utf8'), jsonPath), jsonPath);
+  const { tensors } = decodeSafetensors(new Uint8Array(await readModelFile(weightsPath, MAX_WEIGHTS_BYTES, roots)), weightsPath);
+  return { json, tensors, weightsPath };
+}
+
+/** The model `pathArg` names (see resolveModelDir), built and ready for inference; `dir` is where it was read. */
+export async function loadModelFolder(pathArg: string, onWarning?: (message: string) => void): Promise<{ model: FlowModel; json: ModelJson; dir: string }> {
+  const dir = await resolveModelDir(pathArg, onWarning);
+  const { json, tensors, weightsPath } = await readModelFolder(dir);
+  return { model: loadModel(json, tensors, weightsPath), json, dir };
+}

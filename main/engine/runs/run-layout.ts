@@ -1,0 +1,32 @@
+// Every name inside a run folder, in one place: nothing else joins these onto a path.
+// docs/checkpoint-format.md describes what each holds.
+import { join } from 'node:path';
+
+/** A model folder (a checkpoint or an export) holds these two files. */
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_FILE = 'weights.safetensors';
+
+export const runJsonPath = (runDir: string): string => join(runDir, 'run.json');
+export const metricsPath = (runDir: string): string => join(runDir, 'metrics.jsonl');
+/** status.json: the app's last word on the run (training, paused, finished, ...). */
+export const statusPath = (runDir: string): string => join(runDir, 'status.json');
+/** The run's writer lock (see checkpoint/run-lock.ts). */
+export const lockPath = (runDir: string): string => join(runDir, '.lock');
+export const samplesDir = (runDir: string): string => join(runDir, 'samples');
+export const samplePath = (runDir: string, step: number): string => join(samplesDir(runDir), `step-${step}.png`);
+/** The step of a sample grid's file name, or null for any other file. */
+export function sampleStepOf(fileName: string): number | null {
+  const m = /^step-(\d+)\.png$/.exec(fileName);
+  return m ? Number(m[1]) : null;
+}
+export const CHECKPOINTS = 'checkpoints';
+export const checkpointsDir = (runDir: string): string => join(runDir, CHECKPOINTS);
+export const checkpointDir = (runDir: string, step: number): string => join(checkpointsDir(runDir), `step-${step}`);
+/** directions/: a side file written beside the run without its lock, never read by training. */
+export const directionsDir = (runDir: string): string => join(runDir, 'directions');
+const DIRECTION_EXT = '.safetensors';
+export const directionPath = (runDir: string, name: string): string => join(directionsDir(runDir), `${name}${DIRECTION_EXT}`);
+/** The direction's name of a file in directions/, or null for any other file. */
+export function directionNameOf(fileName: string): string | null {
+  return fileName.endsWith(DIRECTION_EXT) ? fileName.slice(0, -DIRECTION_EXT.length) : null;
+}

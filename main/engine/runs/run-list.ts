@@ -1,0 +1,64 @@
+// The runs of a runs folder as the app's Runs view and `flowdesk runs` show them: id, created,
+// settings, progress, last validation bits/dim and status, newest first.
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { ioCause } from '../checkpoint/io-cause.ts';
+import { CheckpointError, FlowDeskError } from '../errors.ts';
+import { latestMetrics } from './metrics.ts';
+import { readRunJson, type RunJson } from './run-json.ts';
+import { runJsonPath } from './run-layout.ts';
+import { readRunStatus, type StatusFile } from './run-status.ts';
+
+export interface RunSummary {
+  dir: string;
+  /** The folder's name, which is the run's id. */
+  id: string;
+  run: RunJson;
+  /** run.json's "created" when it is a date, else run.json's modification time (ISO 8601). */
+  created: string;
+  /** The last step logged, 0 before the first. */
+  step: number;
+  lastValBpd: number | null;
+  status: StatusFile;
+}
+
+/** One run's summary; BAD_CHECKPOINT naming the file and field when one of its files is damaged. */
+export async function summariseRun(dir: string): Promise<RunSummary> {
+  const run = await readRunJson(dir);
+  const stated = Date.parse(run.created);
+  const time = Number.isFinite(stated) ? stated : ((await stat(runJsonPath(dir)).catch(() => null))?.mtimeMs ?? 0);
+  const { last, lastEval } = await latestMetrics(dir);
+  const step = last?.step ?? 0;
+  const status = await readRunStatus(dir, step >= run.train.steps);
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status };
+}
+
+export interface RunListing {
+  runs: RunSummary[];
+  /** Run folders that could not be summarised, each with why (a damaged file names its field). */
+  broken: { dir: string; problem: string }[];
+}
+
+/** Run folders under `runsDir`, newest first; folders without run.json are not runs and are left out. */
+export async function listRuns(runsDir: string): Promise<RunListing> {
+  let names: string[];
+  try {
+    names = await readdir(runsDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], broken: [] };
+    throw new CheckpointError('IO_ERROR', `Cannot list the runs in ${runsDir}: ${ioCause(err)}.`);
+  }
+  const runs: RunSummary[] = [];
+  const broken: RunListing['broken'] = [];
+  for (const name of names) {
+    const dir = join(runsDir, name);
+    try {
+      runs.push(await summariseRun(dir));
+    } catch (err) {
+      if (err instanceof FlowDeskError && err.code === 'NO_CHECKPOINT') continue; // not a run folder
+      broken.push({ dir, problem: (err as Error).message });
+    }
+  }
+  runs.sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || (a.id < b.id ? 1 : -1));
+  return { runs, broken };
+}
