@@ -45,7 +45,8 @@ module.exports = {
       comment: 'Where compute runs is decided once, by the runtime: only main/engine/runtime/, the backend modules themselves, the worker (which reports the backend) and the CLI line that announces it import the chooser.',
       severity: 'error',
       from: { pathNot: ['^main/engine/runtime/', '^main/engine/backend[^/]*\\.ts$', '^main/worker/', '^main/cli/announce-backend\\.ts$'] },
-      to: { path: '^main/engine/backend\\.ts$' },
+      // A type names what a report holds; only a value import can start or ask the chooser.
+      to: { path: '^main/engine/backend\\.ts$', dependencyTypesNot: ['type-only'] },
     },
   ],
   options: {

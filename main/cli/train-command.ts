@@ -5,7 +5,7 @@ import { defaultOf, MODEL_KINDS, pickFields } from '../../common/settings/field.
 import { modelFields, modelKindField, type ResolvedModelSettings } from '../../common/settings/model-fields.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetHelp, presetModel, presetsFor } from '../../common/settings/presets.ts';
 import { trainFields, type TrainSettings } from '../../common/settings/train-fields.ts';
-import { BACKEND_ORDER, type BackendName } from '../engine/backend.ts';
+import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.ts';
 import { announceBackend } from './announce-backend.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
@@ -37,7 +37,7 @@ Runs:
 ${RUNS_HELP}
   --out DIR          the same as --runs (the older name; never an existing run)
   --name NAME        run folder name (default: time and model)
-  --backend ${BACKEND_ORDER.join('|')}  force a compute backend (or FLOWDESK_BACKEND)
+  --backend ${BACKEND_NAMES.join('|')}  force a compute backend (or FLOWDESK_BACKEND)
   --resume RUN       continue RUN (its id or folder) from its last whole checkpoint
   --json             print events as JSON lines instead of a progress bar`;
 
@@ -103,7 +103,7 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
     log(trainUsage);
     return 0;
   }
-  const backend = choiceOption(values, 'backend', BACKEND_ORDER) as BackendName | undefined;
+  const backend = choiceOption(values, 'backend', BACKEND_NAMES) as BackendName | undefined;
   const json = values.json === true;
   const controller = new AbortController();
   let interrupts = 0;

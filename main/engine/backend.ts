@@ -10,11 +10,9 @@ import { BackendError, firstLine } from './errors.ts';
 import { loadOrt } from './onnx/runtime.ts';
 import { loadWebGpu, type WebGpuAdapter } from './webgpu-dawn.ts';
 
-/** Every backend a person can name, in the order `auto` tries them. */
-export const BACKEND_NAMES = ['node-gpu', 'webgpu', 'node', 'onnx', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-/** `auto`'s order: BACKEND_NAMES, under the name its callers already use. */
-export const BACKEND_ORDER: readonly BackendName[] = BACKEND_NAMES;
+import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.ts';
+
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendReport {
   name: BackendName;
@@ -93,7 +91,7 @@ export async function initBackend(opts: { force?: BackendName } = {}): Promise<B
   const allowSoftwareGpu = forced === 'webgpu' || process.env.FLOWDESK_WEBGPU_SOFTWARE === '1';
   const key = `${forced ?? 'auto'}${allowSoftwareGpu ? '+software' : ''}`;
   if (current?.key === key && tf.getBackend() === current.report.tfBackend) return current.report;
-  const candidates = forced ? [forced] : BACKEND_ORDER;
+  const candidates = forced ? [forced] : BACKEND_NAMES;
   const skipped: BackendReport['skipped'] = [];
   for (const name of candidates) {
     try {

@@ -1,7 +1,7 @@
 // The one place that decides where a model's compute runs, from the backend initBackend chose:
 // onnxruntime sessions on 'onnx', replica threads on wasm and plain cpu (whose kernels use the
 // calling thread only), tfjs on the calling thread where the backend has its own threads.
-import { activeBackend, type BackendName } from '../backend.ts';
+import { activeBackend, initBackend, type BackendName, type BackendReport } from '../backend.ts';
 import { BackendError } from '../errors.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { loadOrt } from '../onnx/runtime.ts';
@@ -18,6 +18,15 @@ export interface RuntimeOptions {
    * min(2, cores), fewer for a step too small to gain; onnxruntime: every core). Defaults to null.
    */
   threads?: number | null;
+}
+
+/**
+ * Starts the backend every later runtime is chosen from (auto's pick, or `force`), once per
+ * process, and reports it (for run.json and the person). Code above the runtime starts compute
+ * here and never asks again which backend runs.
+ */
+export function startBackend(force?: BackendName): Promise<BackendReport> {
+  return initBackend({ force });
 }
 
 /** Backends whose tfjs kernels run on the calling thread only, so replica threads add cores. */

@@ -4,7 +4,7 @@
 // with half the learning rate; if that keeps happening, training stops with a clear error.
 import { join } from 'node:path';
 import * as tf from '../tf.ts';
-import { initBackend, type BackendName, type BackendReport } from '../backend.ts';
+import type { BackendName, BackendReport } from '../backend.ts';
 import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
@@ -16,7 +16,7 @@ import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
 import { Rng } from '../random.ts';
 import type { ComputeRuntime } from '../runtime/compute-runtime.ts';
-import { runtimeFor } from '../runtime/runtime-for.ts';
+import { runtimeFor, startBackend } from '../runtime/runtime-for.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { defaultRunsDir } from '../app-paths.ts';
 import { createRunDir } from '../runs/create-run.ts';
@@ -97,7 +97,7 @@ function dataSummary(path: string, bundled: boolean, report: ImportReport): RunJ
 /** Starts a new run in a fresh run folder. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const cfg = resolveTrainConfig(opts.train);
-  const backend = await initBackend({ force: opts.backend });
+  const backend = await startBackend(opts.backend);
   const model = createModel(resolveModelConfig(opts.model), cfg.seed);
   try {
     const { size, channels } = model.config;
@@ -154,7 +154,7 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
   });
   const latest = await latestCheckpoint(runDir);
   if (!latest) throw new CheckpointError('NO_CHECKPOINT', `Run ${runDir} has no whole checkpoint to resume from; start a new run instead.`);
-  const backend = await initBackend({ force: opts.backend });
+  const backend = await startBackend(opts.backend);
   const ckpt = await readCheckpoint(latest.dir);
   const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, MODEL_JSON)), ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
