@@ -141,7 +141,8 @@ describe('metrics.jsonl', () => {
     await writeFile(join(dir, 'metrics.jsonl'), '{"type":"train","step":1}\nnot json\n[1,2]\n\n{"type":"eval","step":"2"}\n{"type":"train","step":2}\n');
     const read = await readMetrics(dir);
     expect(read).toMatchObject({ rows: [{ type: 'train', step: 1 }, { type: 'train', step: 2 }], torn: false, skipped: 3 });
-    expect(read.problem).toBe(`${join(dir, 'metrics.jsonl')} line 2 is not valid JSON: ${(() => { try { JSON.parse('not json'); } catch (e) { return (e as Error).message; } })()}`);
+    // The position, never the line's text: the file may hold anything.
+    expect(read.problem).toBe(`${join(dir, 'metrics.jsonl')} line 2 is not valid JSON; the file is damaged or from another program.`);
     await writeFile(join(dir, 'metrics.jsonl'), '{"type":"train","step":1}\n{"type":"eval","step":-2}\n');
     expect((await readMetrics(dir)).problem).toMatch(/metrics\.jsonl line 2: "step" is wrong/);
   });

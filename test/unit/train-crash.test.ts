@@ -8,15 +8,12 @@ import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listCheckpoints, readCheckpoint } from '../../main/engine/checkpoint/checkpoint-store.ts';
 import { readMetrics } from '../../main/engine/runs/metrics.ts';
 import { importImageFolder, type ImageSet } from '../../main/engine/data/index.ts';
-import { loadModel, parseModelJson } from '../../main/engine/models/model-io.ts';
 import { Rng } from '../../main/engine/random.ts';
-import { mixSeed } from '../../main/engine/train/batches.ts';
-import { meanBitsPerDim } from '../../main/engine/train/evaluate.ts';
 import { BIN, cliEnv } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
+import { checkCheckpoints as checkRunCheckpoints } from '../helpers/run-checks.ts';
 
 const KILLS = 20;
 const STEPS = 120;
@@ -84,22 +81,12 @@ function trigger(phase: Phase, afterStep: number): (e: Record<string, unknown>) 
   };
 }
 
-/** Every checkpoint loads and its bits per dim equal the evaluation logged at its step. */
+/** Every checkpoint loads and its bits per dim equal the evaluation logged at its step (each has one here). */
 async function checkCheckpoints(runDir: string): Promise<number[]> {
   const { rows } = await readMetrics(runDir);
-  const evals = new Map(rows.filter((r) => r.type === 'eval').map((r) => [r.step as number, r.valBpd as number]));
-  const steps: number[] = [];
-  for (const ref of await listCheckpoints(runDir)) {
-    const ckpt = await readCheckpoint(ref.dir);
-    const model = loadModel(parseModelJson(ckpt.model, ref.dir), ckpt.weights, ref.dir);
-    try {
-      const bpd = await meanBitsPerDim(model, valSet, { nBits: 8, limit: 500, seed: mixSeed(0, 7) });
-      expect(Math.abs(bpd - evals.get(ref.step)!), `checkpoint ${ref.step}`).toBeLessThan(1e-4);
-    } finally {
-      model.dispose();
-    }
-    steps.push(ref.step);
-  }
+  const evalSteps = new Set(rows.filter((r) => r.type === 'eval').map((r) => r.step as number));
+  const steps = await checkRunCheckpoints(runDir, valSet);
+  for (const step of steps) expect(evalSteps.has(step), `checkpoint ${step} has its evaluation`).toBe(true);
   return steps;
 }
 
