@@ -23,9 +23,10 @@ function areaWeights(from: number, length: number, size: number): { index: numbe
 
 /**
  * The centre square of a width x height x channels uint8 image (HWC), resized to size x size by
- * area. An image already square and of the size comes back unchanged.
+ * area. An image already square and of the size comes back as it is (the same array).
  */
 export function centreSquareByArea(pixels: Uint8Array, width: number, height: number, channels: number, size: number): Uint8Array {
+  if (width === size && height === size) return pixels;
   const side = Math.min(width, height);
   const xs = areaWeights((width - side) / 2, side, size);
   const ys = areaWeights((height - side) / 2, side, size);
