@@ -1,4 +1,4 @@
-// Recursive listing of a folder's files for an import, one directory entry at a time: follows
+// Recursive listing of a folder's files for an import, one folder at a time (listed whole, then stat-ed in batches): follows
 // symbolic links but never into the same real folder twice (no loops), skips hidden entries.
 // With allowed roots (the app), links that lead outside them are skipped and named.
 import { realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
