@@ -1,6 +1,7 @@
-// Recursive listing of a folder's files for an import, one folder at a time (listed whole, then stat-ed in batches): follows
-// symbolic links but never into the same real folder twice (no loops), skips hidden entries.
-// With allowed roots (the app), links that lead outside them are skipped and named.
+// Recursive listing of a folder's files for an import, one folder at a time (listed whole, then
+// stat-ed in batches): follows symbolic links but never into the same real folder twice (no
+// loops), skips hidden entries. With allowed roots (the app), links that lead outside them are
+// skipped and named.
 import { realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { readdir, realpath } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
