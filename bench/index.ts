@@ -5,25 +5,29 @@
 // (batch 32, L=3) at (K=4, hidden 128) and (K=8, hidden 256), each train line with
 // bench/pytorch_glow.py's figure for the same configuration run right after it (its img/s and
 // our ratio); the latency to sample 64 images (on onnx, onnxruntime's) and to encode 1,000, at
-// K=8, hidden 256; then preprocessing throughput over 1,000 JPEGs and peak RSS. `--quick` times
-// the small configuration only and skips encoding (30 s on 2 idle cores); `--backends=onnx,wasm`
-// names backends, in order; `--threads=N` sets the threads a step or a sample batch is split
-// across (defaults to min(2, cores), as training does); `--no-pytorch` skips the reference;
-// `--all` also times K=8 on plain cpu (tens of minutes a step).
+// K=8, hidden 256; evaluation's images/s (bits per dim in batches of 64, as `flowdesk eval` and
+// validation run it) beside PyTorch's forward pass; then preprocessing throughput over 1,000
+// JPEGs, a cached import of 10,000, and peak RSS. `--quick` times the small configuration only and
+// skips encoding and evaluation (30 s on 2 idle cores); `--backends=onnx,wasm` names backends, in
+// order; `--threads=N` sets the threads a step or a sample batch is split across (defaults to
+// min(2, cores), as training does); `--no-pytorch` skips the reference; `--all` also times K=8 on
+// plain cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines
+// (train, sample, encode, eval, preprocess).
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '../main/engine/tf.ts';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../main/engine/backend.ts';
-import { importImageFolder } from '../main/engine/data/index.ts';
+import { importImageFolder, type ImageSet } from '../main/engine/data/index.ts';
 import { createModel } from '../main/engine/models/create-model.ts';
 import type { FlowModel } from '../main/engine/models/flow-model.ts';
 import { Rng } from '../main/engine/random.ts';
 import { runtimeFor } from '../main/engine/runtime/runtime-for.ts';
 import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
+import { bitsPerDimOfSet } from '../main/engine/train/evaluate.ts';
 import { stepSource } from '../main/engine/train/step-source.ts';
 import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
 
@@ -33,12 +37,17 @@ const all = args.includes('--all');
 const backendArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
 const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.find((a) => a.startsWith('--threads='))!.split('=')[1]) : null;
 const withPytorch = !args.includes('--no-pytorch');
+const only = args.find((a) => a.startsWith('--only='))?.split('=')[1].split(',');
+const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess'];
+const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p));
+if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${BENCH_PARTS.join(', ')}`);
+const wants = (part: string): boolean => !only || only.includes(part);
 const emit = (obj: object): void => {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 };
 
 const SIZE = 32;
-const CHANNELS = 3;
+const CHANNELS = 3 as const;
 const BATCH = 32;
 const LEVELS = 3;
 
@@ -130,13 +139,16 @@ function findTorchPython(): { python: string } | { reason: string } {
 
 const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --no-pytorch' };
 
-/** bench/pytorch_glow.py's training speed for the same configuration, or why it did not run. */
-function pytorchSpeed(depth: number, hidden: number, steps: number): { imgPerSec: number; threads: number; torch: string } | { reason: string } {
+/**
+ * bench/pytorch_glow.py's speed for the same configuration, or why it did not run: a training
+ * step ('speed') or bits per dim alone at `batch` ('forward-speed').
+ */
+function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; threads: number; torch: string } | { reason: string } {
   if (!('python' in torchPython)) return torchPython;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'pytorch_glow.py');
   const run = spawnSync(
     torchPython.python,
-    [script, 'speed', '--size', `${SIZE}`, '--channels', `${CHANNELS}`, '--levels', `${LEVELS}`, '--depth', `${depth}`, '--hidden', `${hidden}`, '--batch', `${BATCH}`, '--steps', `${steps}`, '--threads', `${availableParallelism()}`],
+    [script, mode, '--size', `${SIZE}`, '--channels', `${CHANNELS}`, '--levels', `${LEVELS}`, '--depth', `${depth}`, '--hidden', `${hidden}`, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${availableParallelism()}`],
     { encoding: 'utf8', timeout: 600_000 },
   );
   const last = run.stdout?.trim().split('\n').pop();
@@ -196,23 +208,58 @@ async function encodeSpeed(depth: number, hidden: number, backend: BackendName):
   model.dispose();
 }
 
+/** Bits per dim of 1,000 images in batches of 64, as `flowdesk eval` and validation run it, beside PyTorch's forward pass. */
+async function evalSpeed(depth: number, hidden: number, backend: BackendName): Promise<void> {
+  const rng = new Rng(4);
+  const model = benchModel(depth, hidden, rng);
+  const images = 1000;
+  const batch = 64;
+  const pixels = Uint8Array.from(rng.fillUniform(new Float32Array(images * SIZE * SIZE * CHANNELS), 256), Math.floor);
+  const set: ImageSet = { size: SIZE, channels: CHANNELS, count: images, pixels, paths: [] };
+  const t0 = performance.now();
+  await bitsPerDimOfSet(model, set, { batch, limit: batch }); // warm-up: threads, kernels or (onnx) the trace and session
+  const firstMs = performance.now() - t0;
+  const t1 = performance.now();
+  await bitsPerDimOfSet(model, set, { batch });
+  const imgPerSec = (images * 1000) / (performance.now() - t1);
+  model.dispose();
+  const line = { bench: 'eval', images, size: SIZE, depth, hidden, batch, backend, img_per_s: round(imgPerSec), first_call_ms: round(firstMs) };
+  const torch = pytorchSpeed(depth, hidden, 5, 'forward-speed', batch);
+  if ('reason' in torch) return emit({ ...line, pytorch_skipped: torch.reason });
+  emit({ ...line, pytorch_forward_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, ratio: round(imgPerSec / torch.imgPerSec, 3) });
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/**
+ * An import of 1,000 48 x 48 JPEGs to 32 x 32 without the cache; then a second import of 10,000
+ * (those ten times over), which the cache answers: what a person waits for the next time.
+ */
 async function preprocessSpeed(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'flowdesk-bench-'));
   try {
     const rng = new Rng(5);
+    await mkdir(join(dir, 'first'));
     for (let i = 0; i < 1000; i++) {
       const raw = Buffer.from(rng.fillUniform(new Float32Array(48 * 48 * 3), 256).map(Math.floor));
-      await sharp(Uint8Array.from(raw), { raw: { width: 48, height: 48, channels: 3 } }).jpeg().toFile(join(dir, `${i}.jpg`));
+      await sharp(Uint8Array.from(raw), { raw: { width: 48, height: 48, channels: 3 } }).jpeg().toFile(join(dir, 'first', `${i}.jpg`));
     }
     const t0 = performance.now();
-    await importImageFolder(dir, { size: SIZE, channels: CHANNELS, cacheDir: null });
+    await importImageFolder(join(dir, 'first'), { size: SIZE, channels: CHANNELS, cacheDir: null });
     const cold = (performance.now() - t0) / 1000;
-    emit({ bench: 'preprocess', images: 1000, format: 'jpeg', size: SIZE, img_per_s: round(1000 / cold) });
+    const many = join(dir, 'many');
+    for (let copy = 0; copy < 10; copy++) {
+      await mkdir(join(many, `${copy}`), { recursive: true });
+      for (let i = 0; i < 1000; i++) await writeFile(join(many, `${copy}`, `${i}.jpg`), await readFile(join(dir, 'first', `${i}.jpg`)));
+    }
+    const cacheDir = join(dir, 'cache');
+    await importImageFolder(many, { size: SIZE, channels: CHANNELS, cacheDir });
+    const t1 = performance.now();
+    await importImageFolder(many, { size: SIZE, channels: CHANNELS, cacheDir });
+    emit({ bench: 'preprocess', images: 1000, format: 'jpeg', size: SIZE, img_per_s: round(1000 / cold), cached_import_images: 10_000, cached_import_ms: round(performance.now() - t1) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -223,20 +270,21 @@ function round(v: number, digits = 2): number {
 }
 
 const configs = quick ? [[4, 128]] : [[4, 128], [8, 256]];
-for (const backend of await backendsToTime()) {
+for (const backend of wants('train') || wants('sample') || wants('encode') || wants('eval') ? await backendsToTime() : []) {
   await initBackend({ force: backend });
   const measured = backend === 'cpu' && !all ? configs.slice(0, 1) : configs;
-  for (const [depth, hidden] of measured) {
+  for (const [depth, hidden] of wants('train') ? measured : []) {
     // One timed step is enough to rank plain cpu.
     await trainAndCompare(depth, hidden, backend, backend === 'cpu' ? 1 : 5);
   }
-  if (measured.length < configs.length) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
+  if (wants('train') && measured.length < configs.length) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
   if (backend === 'cpu' && !all) continue;
   // Inference at the largest model timed: K=8, hidden 256, or with --quick K=4, hidden 128 and
   // no encoding (1,000 images at K=8 take about a minute per backend on a busy 2-core machine).
   const [depth, hidden] = configs[configs.length - 1];
-  await sampleLatency(depth, hidden, backend);
-  if (!quick) await encodeSpeed(depth, hidden, backend);
+  if (wants('sample')) await sampleLatency(depth, hidden, backend);
+  if (!quick && wants('encode')) await encodeSpeed(depth, hidden, backend);
+  if (!quick && wants('eval')) await evalSpeed(depth, hidden, backend);
 }
-await preprocessSpeed();
+if (wants('preprocess')) await preprocessSpeed();
 emit({ bench: 'memory', peak_rss_mb: round(process.resourceUsage().maxRSS / 1024) });

@@ -89,6 +89,15 @@ export interface SampleRequest {
   seed: number;
 }
 
+export interface SampleGrid {
+  /** The grid as a PNG data URL. */
+  image: string;
+  /** Images drawn. */
+  n: number;
+  /** Images with values beyond the data range, clipped in the grid (an unstable or undertrained model). */
+  outOfRange: number;
+}
+
 /** An image the person picked or dropped: a data URL (or plain base64) of its file bytes. */
 export type ImageData = string;
 
@@ -162,8 +171,8 @@ export interface Api {
   getRun(req: { runId: string }): Promise<Result<RunDetail>>;
   /** The fixed-seed grid saved at a step, as a PNG data URL. */
   getSampleGrid(req: { runId: string; step: number }): Promise<Result<string>>;
-  /** A fresh grid from the run's latest checkpoint, as a PNG data URL. */
-  sample(req: SampleRequest): Promise<Result<string>>;
+  /** A fresh grid from the run's latest checkpoint, and how many of its images were clipped. */
+  sample(req: SampleRequest): Promise<Result<SampleGrid>>;
   /** Encodes and decodes an image with a run's latest checkpoint. */
   reconstruct(req: { runId: string; image: ImageData }): Promise<Result<ReconstructResult>>;
   interpolate(req: InterpolateRequest): Promise<Result<InterpolateResult>>;

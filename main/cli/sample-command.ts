@@ -1,5 +1,5 @@
 // `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature.
-import { toPixels, writeImageGrid } from '../engine/data/index.ts';
+import { imagesOutOfRange, toPixels, writeImageGrid } from '../engine/data/index.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { announceBackend } from './announce-backend.ts';
@@ -33,9 +33,11 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
-    const pixels = toPixels(await runtimeFor(model).sample(n, temperature, new Rng(seed)), json.nBits);
-    await writeImageGrid(values.output, pixels, n, size, channels);
+    const images = await runtimeFor(model).sample(n, temperature, new Rng(seed));
+    await writeImageGrid(values.output, toPixels(images, json.nBits), n, size, channels);
     log(`wrote ${n} samples (temperature ${temperature}, seed ${seed}) to ${values.output}`);
+    const outOfRange = imagesOutOfRange(images, n);
+    if (outOfRange > 0) log(`${outOfRange} of ${n} samples had values outside the image range (clipped)`);
     return 0;
   } finally {
     model.dispose();

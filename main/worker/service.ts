@@ -3,9 +3,9 @@
 // Results are plain JSON; images travel as PNG data URLs.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleRequest, StartRequest } from '../../preload/api.ts';
+import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
-import { encodeImageGrid, gatherBatch, importImageFolder, toPixels } from '../engine/data/index.ts';
+import { encodeImageGrid, gatherBatch, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
@@ -121,11 +121,12 @@ export class EngineService implements ServiceSlice<'engine'> {
     }
   }
 
-  async sample(req: SampleRequest): Promise<string> {
+  async sample(req: SampleRequest): Promise<SampleGrid> {
     const { model, nBits } = await this.models.forRun(await this.runDir(req.runId));
     const { size, channels } = model.config;
-    const pixels = toPixels(await runtimeFor(model).sample(req.n, req.temperature, new Rng(req.seed)), nBits);
-    return pngDataUrl(await encodeImageGrid(pixels, req.n, size, channels));
+    const images = await runtimeFor(model).sample(req.n, req.temperature, new Rng(req.seed));
+    const image = pngDataUrl(await encodeImageGrid(toPixels(images, nBits), req.n, size, channels));
+    return { image, n: req.n, outOfRange: imagesOutOfRange(images, req.n) };
   }
 
   /** The run being trained, if any (for crash reports). */

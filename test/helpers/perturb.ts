@@ -14,6 +14,18 @@ export function perturb(params: ParamStore, scale = 0.1, seed = 7): void {
   });
 }
 
+/**
+ * Puts a flow's last affine coupling in the far tail of its scale: its network starts at zero, so
+ * its output is its last bias; the scale half is set to `raw`, and sigmoid(raw + 2) (~1.1e-7 at
+ * -18) scales every value it transforms. Returns the bias's name.
+ */
+export function couplingScaleInTail(params: ParamStore, raw = -18): string {
+  const [name, bias] = [...params.variables].filter(([n]) => /coupling\.net\.conv3\.bias$/.test(n)).at(-1)!;
+  const half = bias.size / 2;
+  bias.assign(tf.tensor1d(Array.from({ length: bias.size }, (_, i) => (i < half ? 0.1 : raw))));
+  return name;
+}
+
 /** A seeded standard-normal input of the given shape. */
 export function randomInput(shape: [number, number, number, number], seed = 1, std = 0.5): tf.Tensor4D {
   const size = shape.reduce((a, b) => a * b, 1);

@@ -25,7 +25,7 @@ import { sampleCommand } from '../../main/cli/sample-command.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
-import { perturb } from '../helpers/perturb.ts';
+import { couplingScaleInTail, perturb } from '../helpers/perturb.ts';
 
 const loaded = loadOrt();
 const why = 'reason' in loaded ? ` — skipped: ${loaded.reason}` : '';
@@ -134,5 +134,16 @@ describe.skipIf(!('ort' in loaded))(`the onnx runtime${why}`, () => {
     const explorer = await cache.forRun(dir);
     expect(runtimeFor(explorer.model).kind).toBe('onnx');
     explorer.model.dispose();
+  });
+
+  it('says how many samples flowdesk sample clipped, from a model whose scale is in the far tail', async () => {
+    const source = createModel(glow, 5);
+    couplingScaleInTail(source.params);
+    const dir = await modelFolder(source);
+    source.dispose();
+    const log: string[] = [];
+    expect(await sampleCommand([dir, '--n', '6', '-o', join(tmp, 'tail.png')], (l) => log.push(l))).toBe(0);
+    // Every image passes through the coupling that divides by ~1e-7.
+    expect(log.at(-1)).toBe('6 of 6 samples had values outside the image range (clipped)');
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImageBuffer, decodeImageFile } from '../../main/engine/data/index.ts';
+import { centreSquareByArea } from '../../main/engine/data/resample.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { encodeImage, hugePngHeader, patternPixels, type Format } from '../helpers/image-folder.ts';
 
@@ -79,8 +80,8 @@ describe('decodeImageBuffer', () => {
       expect(px.length).toBe(64);
       expect(Math.min(...px)).toBe(255);
     }
-    // A 16 x 16 checker of 8 x 8 squares resized to 2 x 2 keeps one square per pixel (the
-    // Lanczos kernel lets a little of each neighbour in).
+    // A 16 x 16 checker of 8 x 8 squares resized to 2 x 2 keeps one square per pixel (a resize
+    // kernel may let a little of each neighbour in).
     const checker = await sharp(grayImage(16, 16, (x, y) => ((x < 8) !== (y < 8) ? 255 : 0)), { raw: { width: 16, height: 16, channels: 1 } }).png().toBuffer();
     expect(maxAbsDiff(await decodeImageBuffer(checker, { size: 2, channels: 1 }), [0, 255, 255, 0])).toBeLessThanOrEqual(32);
   });
@@ -183,5 +184,43 @@ describe('decodeImageFile', () => {
     expect(Array.from(await decodeImageFile(png, { size: 8, channels: 1 }))).toEqual(Array.from(pixels));
     await expect(decodeImageFile(join(dir, 'missing.png'), { size: 8, channels: 1 })).rejects.toMatchObject({ code: 'BAD_IMAGE', message: expect.stringMatching(/disappeared/) });
     await expect(decodeImageFile(dir, { size: 8, channels: 1 })).rejects.toMatchObject({ code: 'BAD_IMAGE', message: expect.stringMatching(/cannot be read \(EISDIR\)/) });
+  });
+});
+
+describe('centreSquareByArea', () => {
+  const ramp = Uint8Array.from({ length: 16 }, (_, i) => i * 10);
+
+  it('keeps an image already of the size, and means the areas it shrinks', () => {
+    expect(Array.from(centreSquareByArea(ramp, 4, 4, 1, 4))).toEqual(Array.from(ramp));
+    // 4 x 4 to 2 x 2: each output pixel is the mean of a 2 x 2 block.
+    expect(Array.from(centreSquareByArea(ramp, 4, 4, 1, 2))).toEqual([25, 45, 105, 125]);
+    // 4 x 4 to 3 x 3: a corner covers 1 + 1/3 source pixels a side, weighted 3/4 and 1/4:
+    // 0.75 * (0.75 * 0 + 0.25 * 10) + 0.25 * (0.75 * 40 + 0.25 * 50) = 12.5.
+    expect(Math.abs(centreSquareByArea(ramp, 4, 4, 1, 3)[0] - 12.5)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('crops the centre square of a wide or tall image, by channel', () => {
+    // 4 x 2 RGB: the centre 2 x 2 is columns 1-2.
+    const wide = Uint8Array.from({ length: 24 }, (_, i) => Math.floor(i / 3) * 10 + (i % 3));
+    expect(Array.from(centreSquareByArea(wide, 4, 2, 3, 2))).toEqual([10, 11, 12, 20, 21, 22, 50, 51, 52, 60, 61, 62]);
+    // 1 x 3 to 1 x 1 keeps the middle pixel; an odd crop of 3 x 2 to 1 x 1 means half-pixels.
+    expect(Array.from(centreSquareByArea(Uint8Array.of(1, 2, 3), 1, 3, 1, 1))).toEqual([2]);
+    expect(Array.from(centreSquareByArea(Uint8Array.of(0, 100, 200, 0, 100, 200), 3, 2, 1, 1))).toEqual([100]);
+  });
+
+  it('mixes the pixels an output pixel overlaps when it enlarges', () => {
+    // 2 to 3 a side: the middle output pixels straddle two source pixels equally, the centre four.
+    const up = centreSquareByArea(Uint8Array.of(0, 90, 90, 180), 2, 2, 1, 3);
+    expect(Array.from(up)).toEqual([0, 45, 90, 45, 90, 135, 90, 135, 180]);
+  });
+
+  it('decodes a large photo through sharp\'s shrink and the area resize to the same picture', async () => {
+    // 400 x 200, dark left half and bright right half: the centre square is split down the middle.
+    const png = await sharp(grayImage(400, 200, (x) => (x < 200 ? 20 : 220)), { raw: { width: 400, height: 200, channels: 1 } }).png().toBuffer();
+    const px = await decodeImageBuffer(png, { size: 8, channels: 1 });
+    for (let y = 0; y < 8; y++) {
+      expect(maxAbsDiff(px.subarray(y * 8, y * 8 + 3), [20, 20, 20])).toBeLessThanOrEqual(2);
+      expect(maxAbsDiff(px.subarray(y * 8 + 5, y * 8 + 8), [220, 220, 220])).toBeLessThanOrEqual(2);
+    }
   });
 });

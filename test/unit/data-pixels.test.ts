@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { concatSets, dequantize, encodeImageGrid, gatherBatch, toPixels, writeImageGrid, type ImageSet } from '../../main/engine/data/index.ts';
+import { concatSets, dequantize, encodeImageGrid, gatherBatch, imagesOutOfRange, toPixels, writeImageGrid, type ImageSet } from '../../main/engine/data/index.ts';
 import { splitIndices } from '../../main/engine/data/split.ts';
 import { Rng } from '../../main/engine/random.ts';
 
@@ -80,6 +80,14 @@ describe('toPixels', () => {
   it('clamps values outside [-0.5, 0.5) and maps NaN to 0', () => {
     expect(Array.from(toPixels([-3, -0.5, 0.4999, 0.5, 7, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN], 8))).toEqual([0, 0, 255, 255, 255, 255, 0, 0]);
     expect(Array.from(toPixels(new Float32Array([-1, 0, 1]), 1))).toEqual([64, 192, 192]);
+  });
+
+  it('has its clipped images counted: any value beyond [-0.5, 0.5] or not a number', () => {
+    // Four images of two values: inside (both ends included), one value above, one below, NaN.
+    const images = [-0.5, 0.5, 0.1, 0.5001, -7, 0, Number.NaN, 0];
+    expect(imagesOutOfRange(images, 4)).toBe(3);
+    expect(imagesOutOfRange(new Float32Array(8), 4)).toBe(0);
+    expect(imagesOutOfRange(new Float32Array([5e5, 1, 2, 3]), 1)).toBe(1);
   });
 });
 

@@ -3,7 +3,7 @@
 // one grid at a time and ends on the latest setting.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Api, Result } from '../../preload/api.ts';
+import type { Api, Result, SampleGrid } from '../../preload/api.ts';
 
 const fake = vi.hoisted(() => ({ api: {} as Record<string, (...args: unknown[]) => Promise<unknown>> }));
 vi.mock('../../renderer/src/api/index.ts', () => ({ api: fake.api as unknown as Api }));
@@ -78,9 +78,10 @@ describe('samples store', () => {
     const asked: number[] = [];
     let release: () => void = () => undefined;
     fake.api.sample = (req) =>
-      new Promise<Result<string>>((resolve) => {
-        asked.push((req as { temperature: number }).temperature);
-        release = () => resolve({ ok: true, value: `grid-${(req as { temperature: number }).temperature}` });
+      new Promise<Result<SampleGrid>>((resolve) => {
+        const t = (req as { temperature: number }).temperature;
+        asked.push(t);
+        release = () => resolve({ ok: true, value: { image: `grid-${t}`, n: 36, outOfRange: t > 0.3 ? 2 : 0 } });
       });
     const s = useSamplesStore();
     s.runId = 'r1';
@@ -95,5 +96,6 @@ describe('samples store', () => {
     release();
     await first;
     expect(s.grid).toBe('grid-0.4');
+    expect(s.outOfRange).toBe(2);
   });
 });

@@ -1,11 +1,13 @@
-// One image file to model pixels with sharp: EXIF rotation, first frame of animations, alpha
-// flattened onto black, centre crop to a square, resize, sRGB or grayscale, 8 bits. Anything
-// unusable throws DataError('BAD_IMAGE') whose message is the reason a person reads in the report.
+// One image file to model pixels: sharp decodes (EXIF rotation, first frame of animations, alpha
+// flattened onto black, sRGB or grayscale, 8 bits, big images shrunk), then the centre square is
+// resized by area in JS (resample.ts). Anything unusable throws DataError('BAD_IMAGE') whose
+// message is the reason a person reads in the report.
 import { open, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError } from '../errors.ts';
 import { LEADS_OUTSIDE, openedInsideRoots } from '../fs/real-paths.ts';
 import { hasImageExtension, imageFormatOf, isHeic, SIGNATURE_BYTES, type ImageFormat } from './image-format.ts';
+import { centreSquareByArea } from './resample.ts';
 
 /** Pixels (width x height) over this count are refused before decoding: decompression bombs. */
 export const DEFAULT_MAX_INPUT_PIXELS = 64_000_000;
@@ -18,6 +20,14 @@ export interface DecodeOptions {
   /** Largest input in pixels. Defaults to DEFAULT_MAX_INPUT_PIXELS. */
   maxInputPixels?: number;
 }
+
+/**
+ * sharp shrinks an image whose shorter side is over this many times the output (with JPEG's
+ * shrink-on-load, so a big photo decodes cheaply) to that many times; smaller ones skip its resize,
+ * which for a thumbnail costs more than the decode (0.5 of 1.1 ms at 48 px): the area resize in JS
+ * takes microseconds.
+ */
+const SHRINK_ABOVE = 2;
 
 const FORMAT_NAMES: Record<ImageFormat, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', tiff: 'TIFF', heif: 'AVIF' };
 
@@ -104,16 +114,16 @@ export async function decodeImageBuffer(bytes: Buffer, opts: DecodeOptions): Pro
   const format = imageFormatOf(bytes);
   if (format === null) throw new DataError('BAD_IMAGE', 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)');
   try {
+    const shrunk = SHRINK_ABOVE * opts.size;
     const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 })
       .rotate()
-      .resize(opts.size, opts.size, { fit: 'cover', position: 'centre' })
+      .resize(shrunk, shrunk, { fit: 'outside', withoutEnlargement: true })
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace(opts.channels === 1 ? 'b-w' : 'srgb');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.width !== opts.size || info.height !== opts.size || info.channels !== opts.channels) {
-      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${opts.size}x${opts.size}x${opts.channels}`);
-    }
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (info.channels !== opts.channels) throw new Error(`decoded to ${info.channels} channels, expected ${opts.channels}`);
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return centreSquareByArea(pixels, info.width, info.height, info.channels, opts.size);
   } catch (err) {
     throw await decodeFailure(err, bytes, format, maxPixels);
   }

@@ -31,6 +31,24 @@ export function dequantize(pixels: Uint8Array, nBits: number, rng: Rng, out = ne
   return out;
 }
 
+/**
+ * How many of the `n` images in `x` have a value outside the data range [-0.5, 0.5] of model
+ * space (or not a number): toPixels clips them for display, and whoever shows them says how many.
+ */
+export function imagesOutOfRange(x: ArrayLike<number>, n: number): number {
+  const per = x.length / n;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i * per; j < (i + 1) * per; j++) {
+      if (!(x[j] >= -0.5 && x[j] <= 0.5)) {
+        count++;
+        break;
+      }
+    }
+  }
+  return count;
+}
+
 export function toPixels(x: Float32Array | ArrayLike<number>, nBits: number): Uint8Array {
   checkBits(nBits);
   const bins = 2 ** nBits;

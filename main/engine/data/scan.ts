@@ -1,8 +1,10 @@
-// Recursive listing of a folder's files for an import, one directory entry at a time: follows
-// symbolic links but never into the same real folder twice (no loops), skips hidden entries.
-// With allowed roots (the app), links that lead outside them are skipped and named.
-import type { Dir } from 'node:fs';
-import { opendir, realpath, stat } from 'node:fs/promises';
+// Recursive listing of a folder's files for an import, one folder at a time (listed whole, then
+// stat-ed in batches): follows symbolic links but never into the same real folder twice (no
+// loops), skips hidden entries. With allowed roots (the app), links that lead outside them are
+// skipped and named.
+import { realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { readdir, realpath } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.ts';
 import { isInsideRoots, LEADS_OUTSIDE } from '../fs/real-paths.ts';
@@ -48,6 +50,26 @@ function linkReason(err: unknown): string {
   return `cannot be read (${code ?? (err as Error).message})`;
 }
 
+/**
+ * Entries stat-ed synchronously between event-loop turns. An awaited stat per file waits a round
+ * trip through libuv's thread pool: 10,000 files took a quarter of a second that way, against
+ * 30-70 ms synchronously, and a cached import is mostly this scan. Batches keep cancelling and
+ * progress responsive.
+ */
+const STAT_BATCH = 256;
+
+/** An entry's stat (links followed), or the reason it is skipped (unreadable, or a link leading outside the roots). */
+function statEntry(root: string, rel: string, entry: Dirent, roots: readonly string[] | undefined): Stats | SkippedFile {
+  const path = join(root, rel);
+  try {
+    // A file that is not a link lies in its folder, already checked; a link is followed only inside the roots.
+    if (roots && entry.isSymbolicLink() && !isInsideRoots(realpathSync(path), roots)) return { path, reason: LEADS_OUTSIDE };
+    return statSync(path);
+  } catch (err) {
+    return { path, reason: linkReason(err) };
+  }
+}
+
 export async function scanFolder(root: string, opts: ScanOptions = {}): Promise<FolderListing> {
   const files: ScannedFile[] = [];
   const skipped: SkippedFile[] = [];
@@ -60,7 +82,7 @@ export async function scanFolder(root: string, opts: ScanOptions = {}): Promise<
     throwIfCancelled(opts.signal, root);
     const relDir = pending.pop() as string;
     const dir = relDir ? join(root, relDir) : root;
-    let entries: Dir;
+    let entries: Dirent[];
     try {
       const real = await realpath(dir);
       if (visited.has(real)) continue;
@@ -71,36 +93,25 @@ export async function scanFolder(root: string, opts: ScanOptions = {}): Promise<
         continue;
       }
       // The real path, checked above, is listed: a link swapped since cannot list another folder.
-      entries = await opendir(real);
+      entries = (await readdir(real, { withFileTypes: true })).filter((e) => !isHiddenName(e.name));
     } catch (err) {
       if (err instanceof DataError) throw err;
       if (relDir === '') throw new DataError('NO_FOLDER', `Folder ${root} cannot be opened (${linkReason(err)}); check its permissions or choose another folder.`);
       skipped.push({ path: dir, reason: `folder cannot be read (${linkReason(err)})` });
       continue;
     }
-    for await (const entry of entries) {
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+      if (start > 0) await nextTurn();
       throwIfCancelled(opts.signal, root);
-      if (isHiddenName(entry.name)) continue;
-      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
-      let info;
-      try {
-        // A file that is not a link lies in its folder, already checked; a link is followed only inside the roots.
-        if (opts.roots && entry.isSymbolicLink() && !isInsideRoots(await realpath(join(root, rel)), opts.roots)) {
-          skipped.push({ path: join(root, rel), reason: LEADS_OUTSIDE });
-          continue;
-        }
-        info = await stat(join(root, rel));
-      } catch (err) {
-        skipped.push({ path: join(root, rel), reason: linkReason(err) });
-        continue;
+      for (const entry of entries.slice(start, start + STAT_BATCH)) {
+        const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+        const info = statEntry(root, rel, entry, opts.roots);
+        if (!('isFile' in info)) skipped.push(info);
+        else if (info.isDirectory()) pending.push(rel);
+        else if (info.isFile()) files.push({ rel, size: info.size, mtimeMs: info.mtimeMs });
+        // Sockets, FIFOs and devices are never images, and opening a FIFO would block.
       }
-      if (info.isDirectory()) {
-        pending.push(rel);
-      } else if (info.isFile()) {
-        files.push({ rel, size: info.size, mtimeMs: info.mtimeMs });
-        report(files.length, `Looking for images: ${files.length} files`);
-      }
-      // Sockets, FIFOs and devices are never images, and opening a FIFO would block.
+      report(files.length, `Looking for images: ${files.length} files`);
     }
   }
   files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));

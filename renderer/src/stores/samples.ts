@@ -12,6 +12,8 @@ export const useSamplesStore = defineStore('samples', {
     seed: 0,
     n: 36,
     grid: null as string | null,
+    /** Images of the grid drawn with values beyond the data range (clipped in it). */
+    outOfRange: 0,
     drawing: false,
     pending: false,
     steps: [] as number[],
@@ -38,8 +40,10 @@ export const useSamplesStore = defineStore('samples', {
         do {
           this.pending = false;
           const r = await api.sample({ runId: this.runId, n: this.n, temperature: this.temperature, seed: this.seed });
-          if (r.ok) this.grid = r.value;
-          else useAppStore().fail(r.error);
+          if (r.ok) {
+            this.grid = r.value.image;
+            this.outOfRange = r.value.outOfRange;
+          } else useAppStore().fail(r.error);
         } while (this.pending);
       } finally {
         this.drawing = false;
