@@ -88,20 +88,16 @@ function randomImages(n: number, rng: Rng): Float32Array {
   return rng.fillUniform(new Float32Array(n * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5);
 }
 
-/** Training steps as the trainer takes them (its step source for the backend, clipped Adam update). */
+/** Training steps as the trainer takes them (its step source for the backend, clipped Adam update included). */
 async function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): Promise<{ imgPerSec: number; line: Record<string, unknown> }> {
   const rng = new Rng(1);
   const model = benchModel(depth, hidden, rng);
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
   const cfg = resolveTrainConfig({ batch: BATCH, threads: threadsArg });
   const t0 = performance.now();
-  const source = await stepSource(runtimeFor(model, { backend, threads: threadsArg }), cfg);
+  const source = await stepSource(runtimeFor(model, { backend, threads: threadsArg }), cfg, optimizer);
   const setupMs = performance.now() - t0;
-  const step = async () => {
-    const { grads } = await source.gradients(randomImages(BATCH, rng));
-    optimizer.apply(grads, Optimizer.gradNorm(grads));
-    tf.dispose(Object.values(grads));
-  };
+  const step = () => source.update(randomImages(BATCH, rng));
   await step(); // warm-up: threads, kernel set-up and first allocations
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
