@@ -93,9 +93,9 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     const loss = (results.loss.data as Float32Array)[0];
     const gradNorm = (results.gradNorm.data as Float32Array)[0];
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
-    this.spare = moments;
-    this.moments = { m: results['next/m'] as OrtTensor, v: results['next/v'] as OrtTensor };
-    this.scatter(results['next/weights'].data as Float32Array, [...this.model.params.variables.values()]);
+    // onnxruntime wrote the new values into the fetched tensors themselves.
+    [this.moments, this.spare] = [this.spare, moments];
+    this.scatter(this.nextWeights.data as Float32Array, [...this.model.params.variables.values()]);
     this.optimizer.committed();
     return { loss, gradNorm, lr, applied: true };
   }
