@@ -12,7 +12,7 @@ import { OnnxGradients } from '../../main/engine/onnx/onnx-gradients.ts';
 import { OnnxUpdate } from '../../main/engine/onnx/onnx-update.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
-import { Optimizer, resolveOptimizerConfig, type OptimizerConfig } from '../../main/engine/train/optimizer.ts';
+import { Optimizer, resolveOptimizerConfig, type OptimizerConfig, type StepOutcome } from '../../main/engine/train/optimizer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
 
@@ -45,6 +45,31 @@ function expectSameState(a: FlowModel, oa: Optimizer, b: FlowModel, ob: Optimize
   for (const [name, t] of Object.entries(sa.tensors)) expectClose(sb.tensors[name].data as Float32Array, t.data as Float32Array, 1e-7, 1e-5);
 }
 
+interface Twins {
+  /** The reference: onnxruntime's gradients, the tfjs optimizer's update. */
+  reference: (data: Float32Array) => Promise<StepOutcome>;
+  /** The fused step on the twin model. */
+  fused: OnnxUpdate;
+  /** Checks that both models and optimizers hold the same state. */
+  expectSame: () => void;
+  fusedOptimizer: Optimizer;
+}
+
+/** Runs `body` with two identical models, one stepped by the reference and one by the fused step. */
+async function withTwins(opt: OptimizerConfig, body: (t: Twins) => Promise<void>): Promise<void> {
+  const [a, b] = twins();
+  const oa = new Optimizer(resolveOptimizerConfig(opt), a.params.variables);
+  const ob = new Optimizer(resolveOptimizerConfig(opt), b.params.variables);
+  const grads = await OnnxGradients.create(ort!, a, batch, 8, 1);
+  const fused = await OnnxUpdate.create(ort!, b, batch, 8, ob, 1);
+  try {
+    await body({ reference: async (data) => oa.update(await grads.gradients(data)), fused, expectSame: () => expectSameState(a, oa, b, ob), fusedOptimizer: ob });
+  } finally {
+    await Promise.all([grads.dispose(), fused.dispose()]);
+    for (const d of [oa, ob, a, b]) d.dispose();
+  }
+}
+
 describe.skipIf(!ort)(`the fused onnxruntime training step${why}`, () => {
   beforeAll(async () => {
     await initBackend({ force: 'wasm' });
@@ -57,16 +82,11 @@ describe.skipIf(!ort)(`the fused onnxruntime training step${why}`, () => {
     ['Adam, no clipping', { kind: 'adam', lr: 1e-3, warmup: 0, clipNorm: 1e6 }],
   ];
   for (const [name, opt] of settings) {
-    it(`updates weights and moments as the tfjs optimizer does from the same gradients: ${name}`, async () => {
-      const [a, b] = twins();
-      const oa = new Optimizer(resolveOptimizerConfig(opt), a.params.variables);
-      const ob = new Optimizer(resolveOptimizerConfig(opt), b.params.variables);
-      const grads = await OnnxGradients.create(ort!, a, batch, 8, 1);
-      const fused = await OnnxUpdate.create(ort!, b, batch, 8, ob, 1);
-      try {
+    it(`updates weights and moments as the tfjs optimizer does from the same gradients: ${name}`, () =>
+      withTwins(opt, async ({ reference, fused, expectSame }) => {
         for (let step = 0; step < 5; step++) {
           const data = batchData(10 + step);
-          const want = oa.update(await grads.gradients(data));
+          const want = await reference(data);
           const got = await fused.update(data);
           expect(got.applied).toBe(true);
           expect(got.lr).toBe(want.lr);
@@ -75,44 +95,25 @@ describe.skipIf(!ort)(`the fused onnxruntime training step${why}`, () => {
           expect(Math.abs(got.gradNorm - want.gradNorm)).toBeLessThan(1e-5 * want.gradNorm);
           if (opt.clipNorm === 0.05) expect(want.gradNorm).toBeGreaterThan(0.05);
           // Export mid-run (a checkpoint) takes the moments back; the next step lends them again.
-          if (step === 2) expectSameState(a, oa, b, ob);
+          if (step === 2) expectSame();
         }
-        expectSameState(a, oa, b, ob);
-      } finally {
-        await Promise.all([grads.dispose(), fused.dispose()]);
-        oa.dispose();
-        ob.dispose();
-        a.dispose();
-        b.dispose();
-      }
-    });
+        expectSame();
+      }));
   }
 
-  it('keeps weights, moments and the step count when the loss is not finite, then steps on', async () => {
-    const [a, b] = twins();
-    const oa = new Optimizer(resolveOptimizerConfig({}), a.params.variables);
-    const ob = new Optimizer(resolveOptimizerConfig({}), b.params.variables);
-    const grads = await OnnxGradients.create(ort!, a, batch, 8, 1);
-    const fused = await OnnxUpdate.create(ort!, b, batch, 8, ob, 1);
-    try {
-      oa.update(await grads.gradients(batchData(20)));
+  it('keeps weights, moments and the step count when the loss is not finite, then steps on', () =>
+    withTwins({}, async ({ reference, fused, expectSame, fusedOptimizer }) => {
+      await reference(batchData(20));
       await fused.update(batchData(20));
       const bad = await fused.update(new Float32Array(batch * 8 * 8 * 3).fill(Number.NaN));
       expect(bad.applied).toBe(false);
       expect(Number.isNaN(bad.loss)).toBe(true);
-      expect(ob.step).toBe(1);
-      expectSameState(a, oa, b, ob);
-      oa.update(await grads.gradients(batchData(21)));
+      expect(fusedOptimizer.step).toBe(1);
+      expectSame();
+      await reference(batchData(21));
       expect((await fused.update(batchData(21))).applied).toBe(true);
-      expectSameState(a, oa, b, ob);
-    } finally {
-      await Promise.all([grads.dispose(), fused.dispose()]);
-      oa.dispose();
-      ob.dispose();
-      a.dispose();
-      b.dispose();
-    }
-  });
+      expectSame();
+    }));
 
   it('hands the moments back to the optimizer when disposed', async () => {
     const [, b] = twins();
