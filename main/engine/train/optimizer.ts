@@ -148,7 +148,8 @@ export class Optimizer {
 
   /**
    * Hands the moments to `holder`, which then updates them itself (counting each update with
-   * `committed`); the tensors of `moments` are its starting values. Null when it already holds them.
+   * `committed`): the returned tensors, by parameter, hold their current values and receive them
+   * back in `returnMoments`. Null when `holder` already holds them.
    */
   lend(holder: MomentHolder): Map<string, { m: tf.Variable; v: tf.Variable }> | null {
     if (this.holder === holder) return null;
