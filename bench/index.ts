@@ -3,19 +3,21 @@
 // auto's order that loads, except plain cpu (about 100x slower than wasm), which runs only when
 // named, as does a software WebGPU adapter. Per backend: training images/s for Glow on 32x32x3
 // (batch 32, L=3) at (K=4, hidden 128) and (K=8, hidden 256), each train line with
-// bench/pytorch_glow.py's figure for the same configuration run right after it (its img/s and
-// our ratio); the latency to sample 64 images (on onnx, onnxruntime's) and to encode 1,000, at
-// K=8, hidden 256; evaluation's images/s (bits per dim in batches of 64, as `flowdesk eval` and
-// validation run it) beside PyTorch's forward pass; then preprocessing throughput over 1,000
-// JPEGs, a cached import of 10,000, and peak RSS. `--quick` times the small configuration only and
-// skips encoding and evaluation (30 s on 2 idle cores); `--backends=onnx,wasm` names backends, in
-// order; `--threads=N` sets the threads a step or a sample batch is split across (defaults to
-// min(2, cores), as training does); `--no-pytorch` skips the reference; `--all` also times K=8 on
-// plain cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines
-// (train, sample, encode, eval, preprocess).
+// bench/pytorch_glow.py's figure for the same configuration run right after it (its img/s, our
+// ratio and the load average); the latency to sample 64 images (on onnx, onnxruntime's) and to
+// encode 1,000, at K=8, hidden 256; evaluation's images/s (bits per dim in batches of 64, as
+// `flowdesk eval` and validation run it) beside PyTorch's forward pass; then preprocessing
+// throughput over 1,000 JPEGs, a cached import of 10,000, and peak RSS. `--quick` times the small
+// configuration only and skips encoding and evaluation (30 s on 2 idle cores);
+// `--backends=onnx,wasm` names backends, in order; `--repeat=N` runs each training configuration
+// N times, ours and PyTorch in turn, and prints the median ratio (3 by default, 1 with --quick);
+// `--threads=N` sets the threads a step or a sample batch is split across (defaults to min(2,
+// cores), as training does); `--no-pytorch` skips the reference; `--all` also times K=8 on plain
+// cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
+// sample, encode, eval, preprocess).
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -42,6 +44,8 @@ const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess'];
 const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p));
 if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${BENCH_PARTS.join(', ')}`);
 const wants = (part: string): boolean => !only || only.includes(part);
+/** Interleaved FlowDesk/PyTorch rounds per training configuration: 3, or 1 with --quick. */
+const repeat = Number(args.find((a) => a.startsWith('--repeat='))?.split('=')[1] ?? (quick ? 1 : 3));
 const emit = (obj: object): void => {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 };
@@ -97,20 +101,16 @@ function randomImages(n: number, rng: Rng): Float32Array {
   return rng.fillUniform(new Float32Array(n * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5);
 }
 
-/** Training steps as the trainer takes them (its step source for the backend, clipped Adam update). */
+/** Training steps as the trainer takes them (its step source for the backend, clipped Adam update included). */
 async function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): Promise<{ imgPerSec: number; line: Record<string, unknown> }> {
   const rng = new Rng(1);
   const model = benchModel(depth, hidden, rng);
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
   const cfg = resolveTrainConfig({ batch: BATCH, threads: threadsArg });
   const t0 = performance.now();
-  const source = await stepSource(runtimeFor(model, { backend, threads: threadsArg }), cfg);
+  const source = await stepSource(runtimeFor(model, { backend, threads: threadsArg }), cfg, optimizer);
   const setupMs = performance.now() - t0;
-  const step = async () => {
-    const { grads } = await source.gradients(randomImages(BATCH, rng));
-    optimizer.apply(grads, Optimizer.gradNorm(grads));
-    tf.dispose(Object.values(grads));
-  };
+  const step = () => source.update(randomImages(BATCH, rng));
   await step(); // warm-up: threads, kernel set-up and first allocations
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -157,12 +157,24 @@ function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed
   return { imgPerSec: out.img_per_s, threads: out.threads, torch: out.torch };
 }
 
+/**
+ * Ours then PyTorch on one configuration, `repeat` times in turn, so a burst of other work on the
+ * machine lands on both sides alike: one line per pair, then (with more than one) the median ratio.
+ */
 async function trainAndCompare(depth: number, hidden: number, backend: BackendName, steps: number): Promise<void> {
-  const ours = await trainSpeed(depth, hidden, backend, steps);
-  // Right after ours, on the same machine and configuration.
-  const torch = pytorchSpeed(depth, hidden, 5);
-  if ('reason' in torch) return emit({ ...ours.line, pytorch_skipped: torch.reason });
-  emit({ ...ours.line, pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ours.imgPerSec / torch.imgPerSec, 3) });
+  const ratios: number[] = [];
+  for (let pass = 1; pass <= repeat; pass++) {
+    const ours = await trainSpeed(depth, hidden, backend, steps);
+    const torch = pytorchSpeed(depth, hidden, 5);
+    const load = loadavg()[0];
+    if ('reason' in torch) {
+      emit({ ...ours.line, round: pass, load: round(load), pytorch_skipped: torch.reason });
+      continue;
+    }
+    ratios.push(ours.imgPerSec / torch.imgPerSec);
+    emit({ ...ours.line, round: pass, load: round(load), pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ratios.at(-1)!, 3) });
+  }
+  if (ratios.length > 1) emit({ bench: 'train-ratio', depth, hidden, backend, rounds: ratios.length, ratios: ratios.map((r) => round(r, 3)), median_ratio: round(median(ratios), 3) });
 }
 
 /** 64 images at temperature 0.7 as the app, the CLI and training's grids draw them (runtime.sample). */

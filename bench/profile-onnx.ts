@@ -1,5 +1,5 @@
-// Per-operator profile of one training step on onnxruntime (the `onnx` backend), as
-// docs/performance.md quotes it: onnxruntime's own profiler over a few runs of the traced graph,
+// Per-operator profile of one training step on onnxruntime (the `onnx` backend, Adam update
+// included), as docs/performance.md quotes it: onnxruntime's own profiler over a few runs of the traced graph,
 // reporting the last run only (the first ones grow the memory arena). `npx tsx
 // bench/profile-onnx.ts [--depth=4] [--hidden=128] [--batch=32] [--top=20]`
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,10 +9,11 @@ import * as tf from '../main/engine/tf.ts';
 import { initBackend } from '../main/engine/backend.ts';
 import { createModel } from '../main/engine/models/create-model.ts';
 import { weightFeeds } from '../main/engine/onnx/model-weights.ts';
-import { trainingGraph } from '../main/engine/onnx/onnx-gradients.ts';
+import { updateGraph } from '../main/engine/onnx/onnx-update.ts';
 import { encodeModel } from '../main/engine/onnx/onnx-proto.ts';
 import { loadOrt } from '../main/engine/onnx/runtime.ts';
 import { Rng } from '../main/engine/random.ts';
+import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
 
 const arg = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const depth = arg('depth', 4);
@@ -29,13 +30,17 @@ await initBackend({ force: 'wasm' });
 const model = createModel({ kind: 'glow', size: 32, channels: 3, levels: 3, depth, hidden }, 0);
 const images = new Rng(1).fillUniform(new Float32Array(batch * 32 * 32 * 3)).map((v) => v - 0.5);
 tf.tidy(() => model.initialise(tf.tensor4d(images, [batch, 32, 32, 3])));
-const graph = trainingGraph(model, batch, 8);
+const graph = updateGraph(model, batch, 8, new Optimizer(resolveOptimizerConfig({}), model.params.variables));
 const prefix = join(tmpdir(), `flowdesk-ort-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(encodeModel(graph), {
   intraOpNumThreads: 2, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix,
 });
 const feeds = weightFeeds(ort, model, session.inputNames);
 feeds.x = new ort.Tensor('float32', images, [batch, 32, 32, 3]);
+// The flat moments: zeros, as at a run's first step.
+const count = graph.inputs.find((i) => i.name === 'm')!.dims[0] as number;
+for (const moment of ['m', 'v']) feeds[moment] = new ort.Tensor('float32', new Float32Array(count), [count]);
+feeds.stepSize = new ort.Tensor('float32', Float32Array.of(1e-5), []);
 for (let i = 0; i < 5; i++) await session.run(feeds);
 session.endProfiling();
 const file = readdirSync(tmpdir()).filter((f) => f.startsWith(`flowdesk-ort-profile-${process.pid}`)).map((f) => join(tmpdir(), f))[0];

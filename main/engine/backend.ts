@@ -58,7 +58,7 @@ async function load(name: BackendName, forced: boolean, allowSoftwareGpu: boolea
       return { tfBackend: 'wasm', simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true };
     }
     case 'onnx': {
-      // Training steps run as one onnxruntime graph (onnx/onnx-gradients.ts); tfjs runs wasm.
+      // Training steps run as one onnxruntime graph (onnx/onnx-update.ts, optimizer update included); tfjs runs wasm.
       const ort = loadOrt();
       if ('reason' in ort) throw new Error(ort.reason);
       return load('wasm', forced, allowSoftwareGpu);

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrainEvent } from '../../main/engine/train/train-events.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-/** Steps (1-based calls) whose loss the fake reports as NaN. */
+/** Steps (1-based calls) whose batch the fake fills with NaN. */
 const poisoned = vi.hoisted(() => ({ calls: new Set<number>(), count: 0 }));
-// Poison the step source, whichever backend computes it (onnxruntime or tfjs).
+// Poison the step source's data, whichever backend computes the step (onnxruntime, with its
+// update inside the graph, or tfjs): the guard must catch the NaN loss the real step computes.
 vi.mock('../../main/engine/train/step-source.ts', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../main/engine/train/step-source.ts')>();
   return {
@@ -18,10 +19,10 @@ vi.mock('../../main/engine/train/step-source.ts', async (importOriginal) => {
     stepSource: async (...args: Parameters<typeof real.stepSource>) => {
       const source = await real.stepSource(...args);
       return {
-        gradients: async (data: Float32Array) => {
-          const out = await source.gradients(data);
+        threads: source.threads,
+        update: (data: Float32Array) => {
           poisoned.count += 1;
-          return poisoned.calls.has(poisoned.count) ? { ...out, loss: Number.NaN } : out;
+          return source.update(poisoned.calls.has(poisoned.count) ? new Float32Array(data.length).fill(Number.NaN) : data);
         },
         dispose: () => source.dispose(),
       };

@@ -1,6 +1,7 @@
 // Every tfjs kernel a flow's forward and backward pass runs while traced, as one record each:
 // how it becomes ONNX nodes and (where known) its output shapes. Exactly the kernels Glow,
-// RealNVP and NICE run (convolutions arrive as matMuls, see ops/conv-as-matmul.ts); any other
+// RealNVP and NICE run, and the optimizer's update (convolutions arrive as matMuls, see
+// ops/conv-as-matmul.ts); any other
 // fails the trace naming it. Kernels see concrete shapes, so shapes, axes and paddings are
 // written as constants.
 import * as tf from '../tf.ts';
@@ -80,10 +81,13 @@ function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
         const matrix = g.op('Reshape', [input(g, k, 'x'), g.int64s([rows, -1])]);
         return [g.op('Reshape', [g.op('Gemm', [g.ones([1, rows]), matrix]), out])];
       }
-      // Over the trailing axes: one axis of a matrix, which runs faster than several of a 4-D tensor.
-      const flat = rank > 2 && axes.length > 1 && trailing;
-      const value = flat ? g.op('Reshape', [input(g, k, 'x'), g.int64s([rows, -1])]) : input(g, k, 'x');
-      const reduceAxes = flat ? [1] : axes;
+      // Over every axis: one axis of a vector (onnxruntime 1.23 gave [n], not [1], reducing a [1, n]
+      // matrix over its second axis, as a gradient norm's sums do). Over the trailing axes: one axis of a matrix, which runs
+      // faster than several of a 4-D tensor.
+      const whole = rank > 1 && axes.length === rank;
+      const flat = !whole && rank > 2 && axes.length > 1 && trailing;
+      const value = whole ? g.op('Reshape', [input(g, k, 'x'), g.int64s([-1])]) : flat ? g.op('Reshape', [input(g, k, 'x'), g.int64s([rows, -1])]) : input(g, k, 'x');
+      const reduceAxes = whole ? [0] : flat ? [1] : axes;
       // ReduceSum takes its axes as an input from opset 13, the others from opset 18.
       const keep = int('keepdims', 0);
       const reduced = op === 'ReduceSum' ? g.op(op, [value, g.int64s(reduceAxes)], [keep]) : g.op(op, [value], [ints('axes', reduceAxes), keep]);
@@ -109,6 +113,10 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   RealDiv: binary('Div'),
   Neg: unary('Neg'),
   Exp: unary('Exp'),
+  Sqrt: unary('Sqrt'),
+  Abs: unary('Abs'),
+  Maximum: binary('Max'),
+  Minimum: binary('Min'),
   // As exp(-softplus(-x)): onnxruntime's Sigmoid is an approximation with an absolute error, off
   // 1.4% at -13 and 47% at -16, where tfjs's is right to a few float32 steps; Softplus and Exp
   // keep the relative precision (the coupling's scale and softplus's gradient live in that tail).

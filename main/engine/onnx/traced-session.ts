@@ -3,7 +3,7 @@
 // them. The training step, the sampler and the forward pass build on it with their own inputs.
 import * as tf from '../tf.ts';
 import type { FlowModel } from '../models/flow-model.ts';
-import { weightFeeds, weightInputs } from './model-weights.ts';
+import { weightFeeds, weightInputs, type OrtTensor } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import type { Ort, OrtSession } from './runtime.ts';
 import { traceToOnnx } from './trace-backend.ts';
@@ -33,11 +33,17 @@ export abstract class TracedSession {
     protected readonly model: FlowModel,
   ) {}
 
-  /** The graph's outputs for `inputs` (float32 values and shape by input name) and the current weights. */
-  protected execute(inputs: Record<string, [Float32Array, readonly number[]]>): ReturnType<OrtSession['run']> {
+  /**
+   * The graph's outputs for `inputs` (onnxruntime tensors, or float32 values and shape, by input
+   * name) and the current weights; `fetches` are tensors the named outputs are written into.
+   */
+  protected execute(inputs: Record<string, OrtTensor | [Float32Array, readonly number[]]>, fetches: Record<string, OrtTensor> = {}): ReturnType<OrtSession['run']> {
     const feeds = weightFeeds(this.ort, this.model, this.session.inputNames);
-    for (const [name, [values, shape]] of Object.entries(inputs)) feeds[name] = new this.ort.Tensor('float32', values, shape);
-    return this.session.run(feeds);
+    for (const [name, value] of Object.entries(inputs)) feeds[name] = Array.isArray(value) ? new this.ort.Tensor('float32', value[0], value[1]) : value;
+    if (Object.keys(fetches).length === 0) return this.session.run(feeds);
+    // Every output is fetched: those without a tensor of their own are allocated by onnxruntime.
+    const all: Record<string, OrtTensor | null> = Object.fromEntries(this.session.outputNames.map((name) => [name, fetches[name] ?? null]));
+    return this.session.run(feeds, all as Parameters<OrtSession['run']>[1]);
   }
 
   async dispose(): Promise<void> {

@@ -4,7 +4,7 @@
 import type * as tf from '../tf.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import type { Rng } from '../random.ts';
-import type { StepGradients } from '../train/gradients.ts';
+import type { Optimizer, StepOutcome } from '../train/optimizer.ts';
 
 /** Which implementation runs: onnxruntime sessions, replica threads, or tfjs on the calling thread. */
 export type RuntimeKind = 'onnx' | 'replicas' | 'tfjs';
@@ -16,12 +16,17 @@ export interface TrainingStepOptions {
   nBits: number;
   /** Most images per tfjs pass; null picks the largest that fits the activation budget. */
   microBatch: number | null;
+  /** The run's optimizer, whose update every step applies (on onnx, inside the traced step). */
+  optimizer: Optimizer;
 }
 
 /** A run's training step at a fixed batch size; its owner disposes it. */
 export interface TrainingStep {
-  /** Loss and gradients of the mean bits per dim of the `batch` images in `data`. */
-  gradients(data: Float32Array): Promise<StepGradients>;
+  /**
+   * One step on the `batch` images in `data`: the loss (mean bits per dim), its gradients and the
+   * optimizer's update of the weights, skipped (weights and moments untouched) when not finite.
+   */
+  update(data: Float32Array): Promise<StepOutcome>;
   /** Threads (or native cores) one step runs on. */
   readonly threads: number;
   dispose(): Promise<void>;
@@ -30,7 +35,7 @@ export interface TrainingStep {
 export interface ComputeRuntime {
   readonly kind: RuntimeKind;
   readonly model: FlowModel;
-  /** The training step for `opts` (on onnx, the model's loss and gradients are traced here, once). */
+  /** The training step for `opts` (on onnx, the model's step and update are traced here, once). */
   trainingStep(opts: TrainingStepOptions): Promise<TrainingStep>;
   /** `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng) draws them. */
   sample(n: number, temperature: number, rng: Rng): Promise<Float32Array>;

@@ -1,4 +1,4 @@
-// The runtime of the 'onnx' backend: training steps, sampling, encoding, scoring and decoding as
+// The runtime of the 'onnx' backend: training steps (optimizer update included), sampling, encoding, scoring and decoding as
 // onnxruntime sessions of the model's traced graphs (weights are inputs, so a session stays valid
 // as training changes them). Batches too small to gain from a padded native run go to `small`.
 import { availableParallelism } from 'node:os';
@@ -6,8 +6,8 @@ import * as tf from '../tf.ts';
 import { drawNoise, type FlowModel } from '../models/flow-model.ts';
 import { OnnxDecoder } from '../onnx/onnx-decoder.ts';
 import { OnnxForward } from '../onnx/onnx-forward.ts';
-import { OnnxGradients } from '../onnx/onnx-gradients.ts';
 import { OnnxSampler } from '../onnx/onnx-sampler.ts';
+import { OnnxUpdate } from '../onnx/onnx-update.ts';
 import type { Ort } from '../onnx/runtime.ts';
 import type { Rng } from '../random.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
@@ -36,12 +36,12 @@ export class OnnxRuntime implements ComputeRuntime {
     private readonly small: ComputeRuntime,
   ) {}
 
-  async trainingStep({ batch, nBits }: TrainingStepOptions): Promise<TrainingStep> {
-    const session = await OnnxGradients.create(this.ort, this.model, batch, nBits, this.threads ?? undefined);
+  async trainingStep({ batch, nBits, optimizer }: TrainingStepOptions): Promise<TrainingStep> {
+    const session = await OnnxUpdate.create(this.ort, this.model, batch, nBits, optimizer, this.threads ?? undefined);
     return {
       // createSession's default when none is given: every core.
       threads: this.threads ?? availableParallelism(),
-      gradients: (data) => session.gradients(data),
+      update: (data) => session.update(data),
       dispose: () => session.dispose(),
     };
   }

@@ -30,12 +30,12 @@ export class ReplicaRuntime implements ComputeRuntime {
     return n >= 2 ? ModelReplicas.for(this.model, this.threads) : null;
   }
 
-  async trainingStep({ batch, nBits, microBatch }: TrainingStepOptions): Promise<TrainingStep> {
+  async trainingStep({ batch, nBits, microBatch, optimizer }: TrainingStepOptions): Promise<TrainingStep> {
     const micro = microBatch ?? autoMicroBatch(this.model.config, batch);
     const threads = stepThreads(this.model.config, batch, this.requested);
     return {
       threads,
-      gradients: async (data) => parallelGradients(this.model, data, batch, nBits, micro, threads),
+      update: async (data) => optimizer.update(parallelGradients(this.model, data, batch, nBits, micro, threads)),
       dispose: async () => {},
     };
   }

@@ -17,11 +17,11 @@ export class TfjsRuntime implements ComputeRuntime {
 
   constructor(readonly model: FlowModel) {}
 
-  async trainingStep({ batch, nBits, microBatch }: TrainingStepOptions): Promise<TrainingStep> {
+  async trainingStep({ batch, nBits, microBatch, optimizer }: TrainingStepOptions): Promise<TrainingStep> {
     const micro = microBatch ?? autoMicroBatch(this.model.config, batch);
     return {
       threads: 1,
-      gradients: async (data) => batchGradients(this.model, data, batch, nBits, micro),
+      update: async (data) => optimizer.update(batchGradients(this.model, data, batch, nBits, micro)),
       dispose: async () => {},
     };
   }

@@ -26,7 +26,7 @@ import { MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
-import { Optimizer } from './optimizer.ts';
+import { Optimizer, type StepOutcome } from './optimizer.ts';
 import { stepSource, type StepSource } from './step-source.ts';
 import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
@@ -282,20 +282,15 @@ function initialiseFromData(s: Session): void {
   tf.tidy(() => s.model.initialise(tf.tensor4d(x, [n, size, size, channels])));
 }
 
-async function trainStep(s: Session): Promise<{ loss: number; gradNorm: number; lr: number; applied: boolean }> {
+/**
+ * One step of the run: the runtime's update of the weights and moments (skipped when not finite).
+ * Every change to the weights during training happens here.
+ */
+async function trainStep(s: Session): Promise<StepOutcome> {
   const cfg = s.run.train;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
-  s.steps ??= await stepSource(s.runtime, cfg);
-  const { loss, grads } = await s.steps.gradients(data);
-  try {
-    const gradNorm = Optimizer.gradNorm(grads);
-    const lr = s.optimizer.learningRate();
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
-    s.optimizer.apply(grads, gradNorm);
-    return { loss, gradNorm, lr, applied: true };
-  } finally {
-    tf.dispose(Object.values(grads));
-  }
+  s.steps ??= await stepSource(s.runtime, cfg, s.optimizer);
+  return s.steps.update(data);
 }
 
 async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {

@@ -1,0 +1,137 @@
+// A whole training step on onnxruntime: loss, gradients, the global norm, clipping and the Adam or
+// Adamax update, traced once into one graph from the same tfjs code the tfjs path runs
+// (train/optimizer.ts's updatedParam), so the optimizer's maths has one definition. The update
+// runs on every weight at once, as one flat vector, and the moments stay onnxruntime tensors
+// between steps (written into two buffers in turn, since a run cannot write what it reads). A step
+// whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
+import * as tf from '../tf.ts';
+import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import { squaredNorm, updatedParam, type MomentHolder, type Optimizer, type StepOutcome } from '../train/optimizer.ts';
+import type { OrtTensor } from './model-weights.ts';
+import type { OnnxGraph } from './onnx-proto.ts';
+import { createSession, type Ort, type OrtSession } from './runtime.ts';
+import { imagesShape, traceModelGraph, TracedSession } from './traced-session.ts';
+
+/** Every weight's values, in the model's parameter order, as one vector. */
+function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
+  return tf.concat(tensors.map((t) => tf.reshape(t, [-1])));
+}
+
+/** Total number of weights of `model`. */
+function weightCount(model: FlowModel): number {
+  return [...model.params.variables.values()].reduce((sum, p) => sum + p.size, 0);
+}
+
+/**
+ * The graph from a batch `x`, the weights, their moments `m` and `v` (flat, in parameter order)
+ * and the update's `stepSize` to `loss`, `gradNorm` and the flat `next/weights`, `next/m`, `next/v`.
+ */
+export function updateGraph(model: FlowModel, batch: number, nBits: number, optimizer: Optimizer): OnnxGraph {
+  const total = weightCount(model);
+  const placeholders = { x: tf.zeros(imagesShape(model, batch)), stepSize: tf.scalar(0), m: tf.zeros([total]), v: tf.zeros([total]) };
+  const vars = [...model.params.variables.values()];
+  return traceModelGraph('flowdesk-train-update', model, placeholders, () => {
+    const x = placeholders.x as tf.Tensor4D;
+    const { value, grads } = tf.variableGrads(() => tf.mean(bitsPerDim(model, x, nBits)) as tf.Scalar, vars);
+    const g = flatten(vars.map((p) => grads[p.name]));
+    const gradNorm = tf.sqrt(squaredNorm([g]));
+    // Optimizer.apply's clip, gradNorm > clipNorm ? clipNorm / gradNorm : 1, as one op.
+    const clip = tf.minimum(1, tf.div(optimizer.config.clipNorm, gradNorm));
+    const next = updatedParam(optimizer.config, { p: flatten(vars), g: tf.mul(g, clip), m: placeholders.m, v: placeholders.v }, placeholders.stepSize as tf.Scalar);
+    return { loss: value, gradNorm, 'next/weights': next.p, 'next/m': next.m, 'next/v': next.v };
+  });
+}
+
+interface Moments {
+  m: OrtTensor;
+  v: OrtTensor;
+}
+
+export class OnnxUpdate extends TracedSession implements MomentHolder {
+  /** The moments while this step holds them (Optimizer.lend), and the buffers the next run writes. */
+  private moments: Moments | null = null;
+  /** The optimizer's moment tensors, which the held moments are written back into. */
+  private lent: Map<string, { m: tf.Variable; v: tf.Variable }> | null = null;
+  private spare: Moments;
+  private readonly nextWeights: OrtTensor;
+
+  private constructor(
+    ort: Ort,
+    session: OrtSession,
+    model: FlowModel,
+    private readonly optimizer: Optimizer,
+    /** Images per step, fixed by the trace. */
+    readonly batch: number,
+  ) {
+    super(ort, session, model);
+    const vector = () => new ort.Tensor('float32', new Float32Array(weightCount(model)), [weightCount(model)]);
+    this.spare = { m: vector(), v: vector() };
+    this.nextWeights = vector();
+  }
+
+  /** Traces `model`'s step with `optimizer`'s settings at this batch size; `threads` defaults to every core. */
+  static async create(ort: Ort, model: FlowModel, batch: number, nBits: number, optimizer: Optimizer, threads?: number): Promise<OnnxUpdate> {
+    const session = await createSession(ort, updateGraph(model, batch, nBits, optimizer), threads);
+    return new OnnxUpdate(ort, session, model, optimizer, batch);
+  }
+
+  /** One step on the `batch` images in `data`: the weights and the optimizer's moments change unless it is not finite. */
+  async update(data: Float32Array): Promise<StepOutcome> {
+    const lent = this.optimizer.lend(this);
+    if (lent) {
+      const flat = (moment: 'm' | 'v') => this.concatenated([...lent.values()].map((pair) => pair[moment]));
+      this.moments = { m: flat('m'), v: flat('v') };
+      this.lent = lent;
+    }
+    const moments = this.moments!;
+    const shape = imagesShape(this.model, this.batch);
+    const { lr, stepSize } = this.optimizer.nextStep();
+    const results = await this.execute(
+      { x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v },
+      { 'next/weights': this.nextWeights, 'next/m': this.spare.m, 'next/v': this.spare.v },
+    );
+    const loss = (results.loss.data as Float32Array)[0];
+    const gradNorm = (results.gradNorm.data as Float32Array)[0];
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
+    // onnxruntime wrote the new values into the fetched tensors themselves.
+    [this.moments, this.spare] = [this.spare, moments];
+    this.scatter(this.nextWeights.data as Float32Array, [...this.model.params.variables.values()]);
+    this.optimizer.committed();
+    return { loss, gradNorm, lr, applied: true };
+  }
+
+  /** Writes the moments this step holds into the optimizer's tensors (Optimizer.reclaimMoments). */
+  returnMoments(): void {
+    const { moments, lent } = this;
+    this.moments = this.lent = null;
+    if (!moments || !lent) return;
+    for (const moment of ['m', 'v'] as const) this.scatter(moments[moment].data as Float32Array, [...lent.values()].map((pair) => pair[moment]));
+  }
+
+  /** `tensors` as one flat onnxruntime tensor, in order. */
+  private concatenated(tensors: tf.Tensor[]): OrtTensor {
+    const out = new Float32Array(weightCount(this.model));
+    let offset = 0;
+    for (const t of tensors) {
+      out.set(t.dataSync() as Float32Array, offset);
+      offset += t.size;
+    }
+    return new this.ort.Tensor('float32', out, [out.length]);
+  }
+
+  /** Assigns consecutive parts of `flat` to `targets`, in order. */
+  private scatter(flat: Float32Array, targets: tf.Variable[]): void {
+    tf.tidy(() => {
+      let offset = 0;
+      for (const t of targets) {
+        t.assign(tf.tensor(flat.subarray(offset, offset + t.size), t.shape));
+        offset += t.size;
+      }
+    });
+  }
+
+  override async dispose(): Promise<void> {
+    if (this.moments) this.optimizer.reclaimMoments();
+    await super.dispose();
+  }
+}
