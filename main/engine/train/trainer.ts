@@ -1,8 +1,9 @@
 // The training loop: start a run or resume one from its last whole checkpoint, then step,
 // evaluate, draw fixed-seed sample grids and checkpoint until the step or time budget ends,
 // cancel is asked. Evaluations and sample grids use the moving average of the weights (kept in
-// every checkpoint), and the best-validation weights are kept in checkpoints/best/. Too many non-finite steps in a row roll the run back to its last checkpoint
-// with half the learning rate; if that keeps happening, training stops with a clear error.
+// every checkpoint), and the best-validation weights are kept in checkpoints/best/. Too many
+// non-finite steps in a row roll the run back to its last checkpoint with half the learning
+// rate; if that keeps happening, training stops with a clear error.
 import { join } from 'node:path';
 import * as tf from '../tf.ts';
 import type { BackendName, BackendReport } from '../backend.ts';
