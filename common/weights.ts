@@ -24,7 +24,7 @@ export interface WeightsInfo {
 /** "averaged (decay 0.999) from step 800", for a person. */
 export function describeWeights(w: WeightsInfo): string {
   const from = w.step === null ? '' : ` from step ${w.step}`;
-  if (w.used === 'avg') return `averaged (decay ${w.decay})${from}`;
+  if (w.used === 'avg') return `averaged${w.decay === null ? '' : ` (decay ${w.decay})`}${from}`;
   if (w.used === 'best') {
     const how = [w.valBpd === null ? null : `validation ${w.valBpd.toFixed(4)} bits/dim`, w.decay === null ? null : `averaged with decay ${w.decay}`].filter(Boolean);
     return `best${how.length ? ` (${how.join(', ')})` : ''}${from}`;
