@@ -3,6 +3,7 @@
 import type { ModelKind } from '../common/settings/field.ts';
 import type { ModelSettings } from '../common/settings/model-fields.ts';
 import type { TrainSettings } from '../common/settings/train-fields.ts';
+import type { WeightsInfo } from '../common/weights.ts';
 
 export interface AppError {
   /** Stable code a program can test, e.g. NO_FOLDER, BAD_ARGUMENT. */
@@ -26,6 +27,8 @@ export interface AppInfo {
 
 // Model and training settings (defaults, bounds, help) are declared once, in common/settings/.
 export type { ModelKind, ModelSettings, TrainSettings };
+// Which weights a model is loaded with (averaged, last, best): common/weights.ts.
+export type { WeightsInfo };
 
 export interface ImportRequest {
   /** Folder of images, or null for the bundled digits. */
@@ -80,6 +83,8 @@ export interface RunDetail {
   metrics: MetricRow[];
   /** Steps that have a saved fixed-seed sample grid. */
   sampleSteps: number[];
+  /** The weights Samples and Explore use for this run (null before its first checkpoint). */
+  weights: WeightsInfo | null;
 }
 
 export interface SampleRequest {
@@ -171,7 +176,7 @@ export interface Api {
   getRun(req: { runId: string }): Promise<Result<RunDetail>>;
   /** The fixed-seed grid saved at a step, as a PNG data URL. */
   getSampleGrid(req: { runId: string; step: number }): Promise<Result<string>>;
-  /** A fresh grid from the run's latest checkpoint, and how many of its images were clipped. */
+  /** A fresh grid from the run's latest checkpoint (its averaged weights, see RunDetail.weights), and how many of its images were clipped. */
   sample(req: SampleRequest): Promise<Result<SampleGrid>>;
   /** Encodes and decodes an image with a run's latest checkpoint. */
   reconstruct(req: { runId: string; image: ImageData }): Promise<Result<ReconstructResult>>;

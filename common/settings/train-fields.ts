@@ -48,6 +48,11 @@ export const trainFields = {
     type: 'int', min: 1, max: MAX_STEPS, default: 100, unit: 'steps', view: 'main',
     label: 'Checkpoint every', help: 'steps between checkpoints',
   },
+  emaDecay: {
+    type: 'number', min: 0, max: 0.99999, default: 0.999, view: 'advanced',
+    label: 'Weight averaging',
+    help: 'decay of the moving average of the weights used for validation, samples, Explore and export (0 turns it off: the last weights are used)',
+  },
   keepCheckpoints: {
     type: 'int', min: 1, max: 1000, default: 3, view: 'advanced',
     label: 'Checkpoints kept', help: 'newest checkpoints kept on disk',

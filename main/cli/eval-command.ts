@@ -2,22 +2,23 @@
 import { importAllImages } from '../engine/data/index.ts';
 import { meanBitsPerDim } from '../engine/train/evaluate.ts';
 import { announceBackend } from './announce-backend.ts';
-import { loadModelArg } from './model-arg.ts';
+import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
 import { RUNS_HELP } from './runs-folder.ts';
 import { ProgressBar } from './progress-bar.ts';
 
-export const evalUsage = `Usage: flowdesk eval RUN_OR_CHECKPOINT FOLDER [--json] [--limit N] [--seed S]
+export const evalUsage = `Usage: flowdesk eval RUN_OR_CHECKPOINT FOLDER [--json] [--limit N] [--seed S] [--weights avg|last|best]
 
 Prints the model's mean bits per dimension over every image in FOLDER (lower is better),
 measured with the model's own bit depth and seeded dequantization noise.
-  --json      print {"bpd": ..., "images": ...} instead of text
+  --json      print {"bpd": ..., "images": ..., "weights": {...}} instead of text
   --limit N   use only the first N images
   --seed S    seed of the dequantization noise (default 0)
+${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
 export async function evalCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, limit: { type: 'string' }, seed: { type: 'string' } }, 2, evalUsage);
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, limit: { type: 'string' }, seed: { type: 'string' }, ...WEIGHTS_OPTION }, 2, evalUsage);
   if (values.help) {
     log(evalUsage);
     return 0;
@@ -26,7 +27,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
   const limit = numberOption(values, 'limit', { integer: true, min: 1 });
   const seed = numberOption(values, 'seed', { integer: true, min: 0 }) ?? 0;
   await announceBackend();
-  const { model, json } = await loadModelArg(positionals[0], values);
+  const { model, json, weights } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
     const { set: all, report } = await importAllImages(positionals[1], { size, channels });
@@ -39,7 +40,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     });
     bar.clear();
     const images = Math.min(limit ?? all.count, all.count);
-    if (values.json) log(JSON.stringify({ bpd, images, skipped: report.skipped.length }));
+    if (values.json) log(JSON.stringify({ bpd, images, skipped: report.skipped.length, weights }));
     else log(`${bpd.toFixed(4)} bits/dim over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
     return 0;
   } finally {

@@ -6,29 +6,32 @@ import { decodeImageFile, encodeAnimation, importAllImages, writeImageGrid } fro
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim } from '../engine/explore/explorer.ts';
 import * as tf from '../engine/tf.ts';
 import { announceBackend } from './announce-backend.ts';
-import { loadModelArg } from './model-arg.ts';
+import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
 import { RUNS_HELP } from './runs-folder.ts';
 import { ProgressBar } from './progress-bar.ts';
 
-export const interpolateUsage = `Usage: flowdesk interpolate RUN A B [C D] --steps N [--spherical] [--temperature T] -o out.png
+export const interpolateUsage = `Usage: flowdesk interpolate RUN A B [C D] --steps N [--spherical] [--temperature T] [--weights avg|last|best] -o out.png
 
 Two images: a strip of N frames between them (linear, or spherical with --spherical); -o may
 end in .webp or .gif for an animation. Four images: an N x N grid with
 z = cos(a)(z1 cos(b) + z2 sin(b)) + sin(a)(z3 cos(b) + z4 sin(b)), a and b from 0 to pi/2,
 row by row. End frames are the reconstructions of the inputs; --temperature scales every z.
+${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
-export const attributeUsage = `Usage: flowdesk attribute RUN --with DIR --without DIR --image IMG [--alphas -2,-1,0,1,2] -o out.png
+export const attributeUsage = `Usage: flowdesk attribute RUN --with DIR --without DIR --image IMG [--alphas -2,-1,0,1,2] [--weights avg|last|best] -o out.png
 
 The attribute direction is the mean latent of the images in --with minus that of --without;
 writes IMG decoded at z + alpha * direction for each alpha, left to right.
+${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
-export const rankUsage = `Usage: flowdesk rank RUN FOLDER [--json] [--csv FILE]
+export const rankUsage = `Usage: flowdesk rank RUN FOLDER [--json] [--csv FILE] [--weights avg|last|best]
 
 Bits per dimension of every image in FOLDER under the model, highest (least typical) first:
 one line per image, {"path": ..., "bpd": ...} with --json; --csv also writes path,bpd rows.
+${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
 type Log = (line: string) => void;
@@ -52,7 +55,7 @@ function output(values: Record<string, unknown>, usage: string): string {
 }
 
 export async function interpolateCommand(argv: string[], log: Log): Promise<number> {
-  const { values, positionals } = parse(argv, { steps: { type: 'string' }, spherical: { type: 'boolean' }, temperature: { type: 'string' }, output: { type: 'string', short: 'o' } }, 5, interpolateUsage);
+  const { values, positionals } = parse(argv, { steps: { type: 'string' }, spherical: { type: 'boolean' }, temperature: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION }, 5, interpolateUsage);
   if (values.help) return (log(interpolateUsage), 0);
   const images = positionals.slice(1);
   if (positionals.length < 1 || (images.length !== 2 && images.length !== 4)) throw new UsageError(`interpolate needs a run and two or four images\n\n${interpolateUsage}`);
@@ -89,7 +92,7 @@ function joinNegativeValues(argv: string[], option: string): string[] {
 }
 
 export async function attributeCommand(argv: string[], log: Log): Promise<number> {
-  const { values, positionals } = parse(joinNegativeValues(argv, '--alphas'), { with: { type: 'string' }, without: { type: 'string' }, image: { type: 'string' }, alphas: { type: 'string' }, output: { type: 'string', short: 'o' } }, 1, attributeUsage);
+  const { values, positionals } = parse(joinNegativeValues(argv, '--alphas'), { with: { type: 'string' }, without: { type: 'string' }, image: { type: 'string' }, alphas: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION }, 1, attributeUsage);
   if (values.help) return (log(attributeUsage), 0);
   if (positionals.length < 1 || typeof values.with !== 'string' || typeof values.without !== 'string' || typeof values.image !== 'string') {
     throw new UsageError(`attribute needs a run, --with DIR, --without DIR and --image IMG\n\n${attributeUsage}`);
@@ -118,7 +121,7 @@ export async function attributeCommand(argv: string[], log: Log): Promise<number
 }
 
 export async function rankCommand(argv: string[], log: Log): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, csv: { type: 'string' } }, 2, rankUsage);
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, csv: { type: 'string' }, ...WEIGHTS_OPTION }, 2, rankUsage);
   if (values.help) return (log(rankUsage), 0);
   if (positionals.length < 2) throw new UsageError(`rank needs a run and a folder\n\n${rankUsage}`);
   await announceBackend();

@@ -2,13 +2,16 @@
 // weights.safetensors) and back in as a run.
 import { resolve } from 'node:path';
 import { exportModel, importModel } from '../engine/runs/model-export.ts';
+import { announceWeights, weightsArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { parse, UsageError } from './options.ts';
 import { runArg, RUNS_HELP, runsDirOf } from './runs-folder.ts';
 
-export const exportUsage = `Usage: flowdesk export RUN_OR_CHECKPOINT -o DIR
+export const exportUsage = `Usage: flowdesk export RUN_OR_CHECKPOINT [--weights avg|last|best] -o DIR
 
 Writes the model (model.json + weights.safetensors, see docs/checkpoint-format.md) into DIR,
-a new or empty folder outside the runs folder. RUN_OR_CHECKPOINT may be a run id.
+a new or empty folder outside the runs folder. RUN_OR_CHECKPOINT may be a run id. The weights
+chosen are the one weights.safetensors; its metadata says which they are.
+${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
 export const importUsage = `Usage: flowdesk import DIR [--runs RUNS] [--name NAME]
@@ -22,10 +25,11 @@ ${RUNS_HELP}
 type Log = (line: string) => void;
 
 export async function exportCommand(argv: string[], log: Log): Promise<number> {
-  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' } }, 1, exportUsage);
+  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION }, 1, exportUsage);
   if (values.help) return (log(exportUsage), 0);
   if (positionals.length < 1 || typeof values.output !== 'string') throw new UsageError(`export needs a run and -o DIR\n\n${exportUsage}`);
-  const files = await exportModel(runArg(positionals[0], values), resolve(values.output), runsDirOf(values));
+  const { files, weights } = await exportModel(runArg(positionals[0], values), resolve(values.output), runsDirOf(values), weightsArg(values));
+  announceWeights(weights);
   log(`exported ${files.join(' and ')}`);
   return 0;
 }

@@ -3,20 +3,21 @@ import { imagesOutOfRange, toPixels, writeImageGrid } from '../engine/data/index
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { announceBackend } from './announce-backend.ts';
-import { loadModelArg } from './model-arg.ts';
+import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
 import { RUNS_HELP } from './runs-folder.ts';
 
-export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] -o grid.png
+export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] [--weights avg|last|best] -o grid.png
 
 Draws N images with every level's prior standard deviation scaled by the temperature
 (0 gives the most typical image, 1 the model's own spread) and writes them as a square grid.
+${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
 export async function sampleCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { n: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    { n: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION },
     1,
     sampleUsage,
   );

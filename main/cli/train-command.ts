@@ -83,7 +83,7 @@ function printer(json: boolean) {
         bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} bits/dim  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);
         break;
       case 'eval':
-        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} bits/dim`);
+        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} bits/dim (${e.weights === 'avg' ? 'averaged' : 'last'} weights)`);
         break;
       case 'warning':
         bar.log(`warning: ${e.message}`);

@@ -126,7 +126,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
     // instant between this check and the write is the one window left: Node has no openat.
     const target = realPathForCreate(req.folder);
     if (!isInsideRoots(target, this.roots)) throw new FlowDeskError('BAD_ARGUMENT', `${req.folder} leads outside the folders FlowDesk may write; export into a folder inside them.`);
-    return exportModel(runDirOf(this.runsDir, req.runId), target, this.runsDir);
+    return (await exportModel(runDirOf(this.runsDir, req.runId), target, this.runsDir)).files;
   }
 
   async importModel(req: { folder: string }): Promise<{ runId: string }> {

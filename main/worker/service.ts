@@ -18,6 +18,7 @@ import { listRuns, summariseRun, type RunSummary as StoredRun } from '../engine/
 import { sampleStepOf, samplePath, samplesDir } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
+import { readChosenWeights } from '../engine/runs/model-folder.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 
@@ -108,7 +109,15 @@ export class EngineService implements ServiceSlice<'engine'> {
     }));
     const names = await readdir(samplesDir(dir)).catch(() => [] as string[]);
     const sampleSteps = names.map(sampleStepOf).filter((s) => s !== null).sort((a, b) => a - b);
-    return { summary: toApiSummary(await summariseRun(dir)), metrics, sampleSteps };
+    // What Samples and Explore use (the model cache's choice); none before the first checkpoint.
+    const weights = await readChosenWeights(dir).then(
+      (w) => w.weights,
+      (err: unknown) => {
+        if (err instanceof FlowDeskError) return null;
+        throw err;
+      },
+    );
+    return { summary: toApiSummary(await summariseRun(dir)), metrics, sampleSteps, weights };
   }
 
   async getSampleGrid(req: { runId: string; step: number }): Promise<string> {

@@ -19,7 +19,8 @@ export async function checkCheckpoints(runDir: string, valSet: ImageSet): Promis
   const steps: number[] = [];
   for (const ref of await listCheckpoints(runDir)) {
     const ckpt = await readCheckpoint(ref.dir);
-    const model = loadModel(parseModelJson(ckpt.model, ref.dir), ckpt.weights, ref.dir);
+    // Evaluations use the averaged weights (the last ones where averaging is off).
+    const model = loadModel(parseModelJson(ckpt.model, ref.dir), ckpt.ema?.tensors ?? ckpt.weights, ref.dir);
     try {
       const logged = evals.get(ref.step);
       if (logged !== undefined) {

@@ -12,11 +12,12 @@ import {
   listCheckpoints,
   readCheckpoint,
   removeStaleTemporaries,
+  writeBestWeights,
   writeCheckpoint,
   type CheckpointData,
 } from '../../main/engine/checkpoint/checkpoint-store.ts';
 import { resolveModelDir } from '../../main/engine/runs/model-folder.ts';
-import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
 import { CheckpointError } from '../../main/engine/errors.ts';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
@@ -137,6 +138,25 @@ describe('writing and reading checkpoints', () => {
   });
 });
 
+describe('averaged and best weights', () => {
+  it('writes the average as ema.safetensors and reads it back; a checkpoint without one reads too', async () => {
+    const ema = { tensors: data(7).weights, meta: { weights: 'avg', updates: '10' } };
+    const dir = await writeCheckpoint(run, { ...data(10), ema });
+    expect((await readCheckpoint(dir)).ema).toEqual(ema);
+    expect((await readCheckpoint(await writeCheckpoint(run, data(20)))).ema).toBeUndefined();
+  });
+
+  it('keeps best/ beside the step folders: never listed, counted against keep, or pruned', async () => {
+    await writeBestWeights(run, data(5).model, data(5).weights, { weights: 'best', step: '5' });
+    for (const step of [10, 20, 30]) await writeCheckpoint(run, data(step), { keep: 1 });
+    expect((await readdir(join(run, 'checkpoints'))).sort()).toEqual(['best', 'step-30']);
+    expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([30]);
+    await writeBestWeights(run, data(6).model, data(6).weights, { weights: 'best', step: '6' });
+    const back = decodeSafetensors(new Uint8Array(await readFile(join(run, 'checkpoints', 'best', 'weights.safetensors'))));
+    expect(back.metadata).toEqual({ weights: 'best', step: '6' });
+  });
+});
+
 describe('a killed writer', () => {
   it('leaves a temporary folder that is ignored, then removed; a live writer’s is kept', async () => {
     await writeCheckpoint(run, data(10));
@@ -153,10 +173,12 @@ describe('a killed writer', () => {
     // One of a process that is still running may be being written right now.
     const live = join(ck, `.step-40.tmp-${process.ppid}-0d0e0f`);
     await mkdir(live);
+    // The best weights are written the same way.
+    await mkdir(join(ck, `.best.tmp-${deadPid()}-0f0f0f`));
 
     expect((await listCheckpoints(run)).map((c) => c.step)).toEqual([10]);
     expect(await latestCheckpoint(run)).toEqual({ step: 10, dir: join(ck, 'step-10') });
-    expect(await removeStaleTemporaries(run)).toBe(3);
+    expect(await removeStaleTemporaries(run)).toBe(4);
     expect((await readdir(ck)).sort()).toEqual([`.step-40.tmp-${process.ppid}-0d0e0f`, 'step-10']);
     expect(await removeStaleTemporaries(run)).toBe(0);
   });
@@ -213,6 +235,8 @@ describe('reading damaged checkpoints', () => {
     ['model.json that is not UTF-8', (d) => writeFile(join(d, 'model.json'), Buffer.from([0x7b, 0xff, 0x7d])), 'model.json', /not valid UTF-8/],
     ['truncated weights', async (d) => writeFile(join(d, 'weights.safetensors'), (await readFile(join(d, 'weights.safetensors'))).subarray(0, 50)), 'weights.safetensors', /./],
     ['an optimizer file of zero bytes', (d) => writeFile(join(d, 'optimizer.safetensors'), ''), 'optimizer.safetensors', /too short/],
+    // Absent is fine (averaging off, or an older checkpoint); damaged spoils the checkpoint.
+    ['a truncated weight average', (d) => writeFile(join(d, 'ema.safetensors'), 'broken'), 'ema.safetensors', /./],
   ];
   for (const [label, damage, file, pattern] of damages) {
     it(`refuses ${label} with BAD_CHECKPOINT naming ${file}`, async () => {

@@ -73,7 +73,8 @@ async function expectWholeCheckpoint(runDir: string, step: number, events: Train
   const latest = await latestCheckpoint(runDir);
   expect(latest?.step).toBe(step);
   const ckpt = await readCheckpoint(latest!.dir);
-  const loaded = loadModel(parseModelJson(ckpt.model, latest!.dir), ckpt.weights, latest!.dir);
+  // Evaluations use the averaged weights.
+  const loaded = loadModel(parseModelJson(ckpt.model, latest!.dir), ckpt.ema!.tensors, latest!.dir);
   try {
     const { val } = await importImageFolder(folder.dir, { size: 8, channels: 1, cacheDir: null });
     const bpd = await meanBitsPerDim(loaded, val, { nBits: 8, limit: settings.valImages, seed: mixSeed(0, 7) });

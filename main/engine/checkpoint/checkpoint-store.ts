@@ -1,8 +1,10 @@
 // Checkpoints as folders `checkpoints/step-N/` (model.json, weights.safetensors,
-// optimizer.safetensors, state.json), written into a temporary folder, flushed, then renamed:
-// a folder named step-N exists only when whole, so resume always finds a complete one.
+// optimizer.safetensors, state.json, and ema.safetensors where the weights are averaged), and
+// the best-validation weights as `checkpoints/best/`; each written into a temporary folder,
+// flushed, then renamed: a folder exists under its name only when whole, so resume always finds
+// a complete one.
 import { randomBytes } from 'node:crypto';
-import type { Dirent } from 'node:fs';
+import { existsSync, type Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -10,7 +12,7 @@ import { CheckpointError } from '../errors.ts';
 import { fsyncDir, writeFileSynced } from '../fs/atomic-write.ts';
 import { ioCause } from './io-cause.ts';
 import { isProcessAlive } from './run-lock.ts';
-import { checkpointsDir, MODEL_JSON, WEIGHTS_FILE } from '../runs/run-layout.ts';
+import { BEST, checkpointsDir, EMA_FILE, MODEL_JSON, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { checkedAgainst, parsedJson } from '../runs/validated-read.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.ts';
 
@@ -23,6 +25,10 @@ export interface CheckpointData {
   optimizer: Record<string, NamedArray>;
   /** Stored as optimizer.safetensors' `__metadata__`. */
   optimizerMeta?: Record<string, string>;
+  /** weights.safetensors' `__metadata__` (which weights they are, see weights-meta.ts). */
+  weightsMeta?: Record<string, string>;
+  /** ema.safetensors: the moving average of the weights, named as `weights`; absent when averaging is off. */
+  ema?: { tensors: Record<string, NamedArray>; meta: Record<string, string> };
   /** state.json: step, elapsed time, validation bits/dim, anything else; `step` is always set to `step`. */
   state: object;
 }
@@ -47,12 +53,14 @@ const stateSchema = z.looseObject({
   elapsed: z.number().min(0).optional(),
   valBpd: z.number().nullable().optional(),
   initialValBpd: z.number().nullable().optional(),
+  /** The lowest validation bits per dim up to this step (of the weights in checkpoints/best/). */
+  bestValBpd: z.number().nullable().optional(),
 });
 export type CheckpointState = z.output<typeof stateSchema>;
 /** `step-N` with N a plain decimal (no leading zeros, so one step has one folder name). */
 const STEP_DIR = /^step-(0|[1-9]\d{0,14})$/;
-/** `.step-N.tmp-<pid>-<suffix>`: a checkpoint being written, or an old one being replaced. */
-const TEMP_DIR = /^\.step-\d+\.tmp-(\d+)-[A-Za-z0-9-]+$/;
+/** `.step-N.tmp-<pid>-<suffix>` or `.best.tmp-...`: a folder being written, or an old one being replaced. */
+const TEMP_DIR = /^\.(?:step-\d+|best)\.tmp-(\d+)-[A-Za-z0-9-]+$/;
 /** Temporary folders this process is writing now (a stale one may carry our pid after a restart). */
 const writing = new Set<string>();
 
@@ -73,21 +81,28 @@ function jsonFile(value: unknown, what: string): string {
   }
 }
 
-function tempName(step: number, tag: string): string {
-  return `.step-${step}.tmp-${process.pid}-${tag}${randomBytes(3).toString('hex')}`;
+function tempName(name: string, tag: string): string {
+  return `.${name}.tmp-${process.pid}-${tag}${randomBytes(3).toString('hex')}`;
 }
 
 /**
  * Writes `files` as the checkpoint folder `checkpoints/step-<step>` of `runDir`, whole or not at
- * all: into a temporary sibling, each file flushed, then renamed into place and the parent
- * flushed. An existing step-<step> (a resumed run reaching it again) is replaced whole.
+ * all (see writeFolderWhole). An existing step-<step> (a resumed run reaching it again) is replaced whole.
  */
 export async function writeCheckpointFiles(runDir: string, step: number, files: Record<string, string | Uint8Array>): Promise<string> {
   checkStep(step);
+  return writeFolderWhole(runDir, `step-${step}`, files);
+}
+
+/**
+ * Writes `files` as `checkpoints/<name>` of `runDir`: into a temporary sibling, each file
+ * flushed, then renamed into place (an existing folder replaced whole) and the parent flushed.
+ */
+async function writeFolderWhole(runDir: string, name: string, files: Record<string, string | Uint8Array>): Promise<string> {
   const root = checkpointsDir(runDir);
-  const finalDir = join(root, `step-${step}`);
-  const tmp = join(root, tempName(step, ''));
-  const aside = join(root, tempName(step, 'old-'));
+  const finalDir = join(root, name);
+  const tmp = join(root, tempName(name, ''));
+  const aside = join(root, tempName(name, 'old-'));
   let replaced = false;
   const failed = (err: unknown) =>
     new CheckpointError(
@@ -135,13 +150,23 @@ export async function writeCheckpoint(runDir: string, data: CheckpointData, opts
   // Everything is serialised before the disk is touched: a bad tensor is the caller's error, not an I/O one.
   const files = {
     [MODEL_JSON]: jsonFile(data.model, 'model'),
-    [WEIGHTS_FILE]: encodeSafetensors(data.weights),
+    [WEIGHTS_FILE]: encodeSafetensors(data.weights, data.weightsMeta),
     [OPTIMIZER_FILE]: encodeSafetensors(data.optimizer, data.optimizerMeta),
     [STATE_JSON]: jsonFile({ ...data.state, step: data.step }, 'state'),
+    ...(data.ema ? { [EMA_FILE]: encodeSafetensors(data.ema.tensors, data.ema.meta) } : {}),
   };
   const dir = await writeCheckpointFiles(runDir, data.step, files);
   await pruneCheckpoints(runDir, dir, keep, opts.onWarning);
   return dir;
+}
+
+/**
+ * Writes the best-validation weights as `checkpoints/best/` (model.json and weights.safetensors,
+ * a model folder any loader reads), replacing the previous best whole. Not a step-N folder, so it
+ * never takes one of the kept checkpoints' places and is never pruned.
+ */
+export async function writeBestWeights(runDir: string, model: object, weights: Record<string, NamedArray>, meta: Record<string, string>): Promise<string> {
+  return writeFolderWhole(runDir, BEST, { [MODEL_JSON]: jsonFile(model, 'model'), [WEIGHTS_FILE]: encodeSafetensors(weights, meta) });
 }
 
 /**
@@ -205,12 +230,18 @@ async function readTensors(path: string) {
   return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }
 
+/** The step a `step-N` folder is named for, or null for any other folder. */
+export function checkpointStepOf(dir: string): number | null {
+  const named = STEP_DIR.exec(basename(dir));
+  return named ? Number(named[1]) : null;
+}
+
 /** Reads and checks every file of a checkpoint folder; BAD_CHECKPOINT names the file at fault. */
 export async function readCheckpoint(dir: string): Promise<CheckpointData & { state: CheckpointState }> {
   const statePath = join(dir, STATE_JSON);
   const state = checkedAgainst(stateSchema, await readJson(statePath), statePath);
-  const named = STEP_DIR.exec(basename(dir));
-  if (named && Number(named[1]) !== state.step) {
+  const named = checkpointStepOf(dir);
+  if (named !== null && named !== state.step) {
     throw new CheckpointError('BAD_CHECKPOINT', `${statePath} says step ${state.step} but its folder is ${basename(dir)}; the checkpoint was moved or edited.`);
   }
   const modelPath = join(dir, MODEL_JSON);
@@ -218,7 +249,13 @@ export async function readCheckpoint(dir: string): Promise<CheckpointData & { st
   if (typeof model !== 'object' || model === null || Array.isArray(model)) throw new CheckpointError('BAD_CHECKPOINT', `${modelPath} is not a JSON object.`);
   const weights = await readTensors(join(dir, WEIGHTS_FILE));
   const optimizer = await readTensors(join(dir, OPTIMIZER_FILE));
-  return { step: state.step, model, weights: weights.tensors, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state };
+  // Absent where averaging is off or the checkpoint predates it; damaged, it spoils the checkpoint.
+  const emaPath = join(dir, EMA_FILE);
+  const ema = existsSync(emaPath) ? await readTensors(emaPath) : null;
+  return {
+    step: state.step, model, weights: weights.tensors, weightsMeta: weights.metadata, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state,
+    ...(ema ? { ema: { tensors: ema.tensors, meta: ema.metadata } } : {}),
+  };
 }
 
 /**

@@ -1,10 +1,13 @@
-// Moving a model in and out of FlowDesk: export a run's model.json and weights.safetensors to
-// a folder (the documented open format), and import such a folder as a new run, after checking
-// that it loads. Exports never land in a run or the runs folder: a model there would pose as a
+// Moving a model in and out of FlowDesk: export a run's model.json and the weights chosen (by
+// default the averaged ones) as weights.safetensors to a folder (the documented open format;
+// its metadata says which weights they are), and import such a folder as a new run, after
+// checking that it loads. Exports never land in a run or the runs folder: a model there would pose as a
 // checkpoint or shadow the run's own.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
+import type { WeightsChoice, WeightsInfo } from '../../../common/weights.ts';
 import { basename, join } from 'node:path';
 import { writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { encodeSafetensors } from '../checkpoint/safetensors.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
@@ -12,31 +15,34 @@ import { loadModel } from '../models/model-io.ts';
 import { resolveTrainConfig } from '../train/train-config.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { createRunDir } from './create-run.ts';
-import { loadModelFolder, readModelFolder } from './model-folder.ts';
+import { readChosenWeights, readModelFolder } from './model-folder.ts';
 import { RUN_FORMAT, RUN_VERSION, writeRunJson } from './run-json.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from './run-layout.ts';
 import { insideRunsWhy } from './run-locate.ts';
+import { weightsMeta } from './weights-meta.ts';
 
 /**
- * Copies the model of `source` (a run, checkpoint or model folder, see resolveModelDir) into
- * `outDir`, a new or empty folder outside `runsDir` and outside any run; returns the files written.
+ * Copies the model of `source` (a run, checkpoint or model folder, see resolveWeights) with the
+ * `weights` chosen (default: averaged) into `outDir`, a new or empty folder outside `runsDir`
+ * and outside any run; returns the files written and which weights they hold.
  */
-export async function exportModel(source: string, outDir: string, runsDir: string): Promise<string[]> {
+export async function exportModel(source: string, outDir: string, runsDir: string, weights?: WeightsChoice): Promise<{ files: string[]; weights: WeightsInfo }> {
   const why = insideRunsWhy(outDir, runsDir);
   if (why) throw new CheckpointError('BAD_ARGUMENT', `Cannot export into ${outDir}: ${why}. Export into a new or empty folder outside the runs folder.`);
+  const chosen = await readChosenWeights(source, weights);
   // Refuse to export something that would not load back.
-  const { model, dir } = await loadModelFolder(source);
-  model.dispose();
+  loadModel(chosen.json, chosen.tensors, chosen.weightsPath).dispose();
   try {
     await mkdir(outDir, { recursive: true });
     if ((await readdir(outDir)).length > 0) throw new CheckpointError('BAD_ARGUMENT', `${outDir} is not empty; export into a new or empty folder.`);
+    const files = { [MODEL_JSON]: await readFile(join(chosen.dir, MODEL_JSON)), [WEIGHTS_FILE]: encodeSafetensors(chosen.tensors, weightsMeta(chosen.weights)) };
     const written: string[] = [];
-    for (const name of [MODEL_JSON, WEIGHTS_FILE]) {
+    for (const [name, bytes] of Object.entries(files)) {
       const target = join(outDir, name);
-      await writeFileAtomically(target, await readFile(join(dir, name)));
+      await writeFileAtomically(target, bytes);
       written.push(target);
     }
-    return written;
+    return { files: written, weights: chosen.weights };
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
     throw new CheckpointError('IO_ERROR', `Cannot export into ${outDir}: ${ioCause(err)}.`);
@@ -48,7 +54,7 @@ export async function exportModel(source: string, outDir: string, runsDir: strin
  * `roots` (the app's allowed folders) every file read must really lie inside them.
  */
 export async function importModel(dir: string, runsDir: string, name?: string, roots?: readonly string[]): Promise<string> {
-  const { json, tensors, weightsPath } = await readModelFolder(dir, roots);
+  const { json, tensors, weightsPath, weights } = await readModelFolder(dir, { roots });
   loadModel(json, tensors, weightsPath).dispose();
   const runDir = await createRunDir(runsDir, name ?? `imported-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'model'}`);
   // Written whole or not at all, like any checkpoint; run.json comes last, so a run that lists is complete.
@@ -56,6 +62,7 @@ export async function importModel(dir: string, runsDir: string, name?: string, r
     step: 0,
     model: json,
     weights: tensors,
+    weightsMeta: weightsMeta(weights), // which weights they were stays said
     // No optimizer state travels with an exported model; an empty one keeps the checkpoint whole.
     optimizer: {},
     optimizerMeta: { kind: 'none', step: '0' },

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 /** A model folder (a checkpoint or an export) holds these two files. */
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
+/** In a checkpoint beside weights.safetensors: the moving average of the weights, same names (train/weight-average.ts). */
+export const EMA_FILE = 'ema.safetensors';
 
 export const runJsonPath = (runDir: string): string => join(runDir, 'run.json');
 export const metricsPath = (runDir: string): string => join(runDir, 'metrics.jsonl');
@@ -22,6 +24,9 @@ export function sampleStepOf(fileName: string): number | null {
 export const CHECKPOINTS = 'checkpoints';
 export const checkpointsDir = (runDir: string): string => join(runDir, CHECKPOINTS);
 export const checkpointDir = (runDir: string, step: number): string => join(checkpointsDir(runDir), `step-${step}`);
+/** checkpoints/best/: the best-validation weights, a model folder beside the step-N checkpoints. */
+export const BEST = 'best';
+export const bestDir = (runDir: string): string => join(checkpointsDir(runDir), BEST);
 /** directions/: a side file written beside the run without its lock, never read by training. */
 export const directionsDir = (runDir: string): string => join(runDir, 'directions');
 const DIRECTION_EXT = '.safetensors';

@@ -6,7 +6,8 @@ export type StopReason = 'steps' | 'time' | 'cancelled';
 export type TrainEvent =
   | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: number }
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
-  | { type: 'eval'; step: number; valBpd: number; elapsed: number }
+  /** `weights`: evaluated with the moving average of the weights, or the last ones when averaging is off. */
+  | { type: 'eval'; step: number; valBpd: number; elapsed: number; weights: 'avg' | 'last' }
   | { type: 'sample'; step: number; path: string }
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'warning'; step: number; message: string }

@@ -1,14 +1,17 @@
 // The training loop: start a run or resume one from its last whole checkpoint, then step,
 // evaluate, draw fixed-seed sample grids and checkpoint until the step or time budget ends,
-// cancel is asked. Too many non-finite steps in a row roll the run back to its last checkpoint
-// with half the learning rate; if that keeps happening, training stops with a clear error.
+// cancel is asked. Evaluations and sample grids use the moving average of the weights (kept in
+// every checkpoint), and the best-validation weights are kept in checkpoints/best/. Too many
+// non-finite steps in a row roll the run back to its last checkpoint with half the learning
+// rate; if that keeps happening, training stops with a clear error.
 import { join } from 'node:path';
 import * as tf from '../tf.ts';
 import type { BackendName, BackendReport } from '../backend.ts';
-import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { latestCheckpoint, readCheckpoint, removeStaleTemporaries, writeBestWeights, writeCheckpoint, type CheckpointData } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
+import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import { resolveModelConfig, type ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
@@ -22,7 +25,8 @@ import { defaultRunsDir } from '../app-paths.ts';
 import { createRunDir } from '../runs/create-run.ts';
 import { appendMetric, readMetrics, truncateMetricsAfter } from '../runs/metrics.ts';
 import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
-import { MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
+import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
+import { weightsMeta } from '../runs/weights-meta.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
@@ -30,6 +34,7 @@ import { Optimizer, type StepOutcome } from './optimizer.ts';
 import { stepSource, type StepSource } from './step-source.ts';
 import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
+import { WeightAverage } from './weight-average.ts';
 
 export interface TrainOptions {
   /** Folder of images; null trains on the bundled digits. */
@@ -73,6 +78,8 @@ interface Session {
   /** Where the model's compute runs, chosen once from the run's backend. */
   runtime: ComputeRuntime;
   optimizer: Optimizer;
+  /** The moving average of the weights; null when the run's emaDecay is 0 (averaging off). */
+  average: WeightAverage | null;
   trainSet: ImageSet;
   valSet: ImageSet;
   step: number;
@@ -80,6 +87,8 @@ interface Session {
   elapsedBefore: number;
   initialValBpd: number | null;
   lastValBpd: number | null;
+  /** The lowest validation bits per dim so far (its weights are in checkpoints/best/). */
+  bestValBpd: number | null;
   /** Where steps are computed, made at the first step of this session. */
   steps?: StepSource;
 }
@@ -116,15 +125,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       versions: { flowdesk: FLOWDESK_VERSION, tfjs: tf.version_core, node: process.versions.node },
     };
     const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
+    const average = averageFor(cfg, model);
     try {
       await writeRunJson(runDir, run);
       const session: Session = {
-        runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
-        trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
+        runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer, average,
+        trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null, bestValBpd: null,
       };
       return await runSession(session, false, data.report, opts.onEvent, opts.signal);
     } finally {
       optimizer.dispose();
+      average?.dispose();
       await lock.release();
     }
   } finally {
@@ -158,16 +169,19 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
   const ckpt = await readCheckpoint(latest.dir);
   const model = loadModel(parseModelJson(ckpt.model, join(latest.dir, MODEL_JSON)), ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
+  const average = averageFor(cfg, model);
   try {
     optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
+    // A checkpoint without an average (written before averaging, or with it off) starts one from its weights.
+    if (ckpt.ema) average?.importState(ckpt.ema.tensors, ckpt.ema.meta, join(latest.dir, EMA_FILE));
     const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
     const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
     const state = ckpt.state;
     const session: Session = {
-      runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
+      runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer, average,
       trainSet: data.train, valSet: data.val, step: latest.step,
-      elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null,
+      elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null, bestValBpd: state.bestValBpd ?? null,
     };
     // Steps logged after the last checkpoint died with the process that trained them: say so.
     const lost = lastLoggedStep((await readMetrics(runDir)).rows) - latest.step;
@@ -182,8 +196,13 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     return await runSession(session, true, data.report, opts.onEvent, opts.signal);
   } finally {
     optimizer.dispose();
+    average?.dispose();
     model.dispose();
   }
+}
+
+function averageFor(cfg: LiveRun['train'], model: FlowModel): WeightAverage | null {
+  return cfg.emaDecay > 0 ? new WeightAverage(cfg.emaDecay, model.params.variables) : null;
 }
 
 function lastLoggedStep(rows: readonly Record<string, unknown>[]): number {
@@ -210,6 +229,7 @@ async function runSession(
     const elapsed = () => s.elapsedBefore + (Date.now() - start) / 1000;
     if (!resumed) {
       initialiseFromData(s);
+      s.average?.restart(); // the average starts from the initialised weights, not the random ones
       s.initialValBpd = await evaluateAndSample(s, elapsed(), emit);
       // The initialised, untrained model: a baseline to evaluate against and to resume from.
       await checkpoint(s, elapsed(), emit);
@@ -263,6 +283,8 @@ async function runSession(
       if (s.step % cfg.checkpointEvery === 0 || s.step === cfg.steps) await checkpoint(s, elapsed(), emit);
     }
     if (reason !== 'steps' && s.step > sessionStart) {
+      // A spent time budget is the run's end: its result (the averaged model) is evaluated.
+      if (reason === 'time' && s.step % cfg.evalEvery !== 0) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
       // Stopped early: keep everything since the last checkpoint.
       await checkpoint(s, elapsed(), emit);
     }
@@ -290,14 +312,34 @@ async function trainStep(s: Session): Promise<StepOutcome> {
   const cfg = s.run.train;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
   s.steps ??= await stepSource(s.runtime, cfg, s.optimizer);
-  return s.steps.update(data);
+  const outcome = await s.steps.update(data);
+  // Every runtime leaves the new weights in the model's variables after an applied step.
+  if (outcome.applied) s.average?.update(s.model.params.variables);
+  return outcome;
 }
 
-async function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
+/** Evaluates and draws the sample grid with the averaged weights (the last ones when averaging is off). */
+function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
+  const work = () => evaluateAndSampleCurrent(s, elapsed, emit);
+  return s.average ? s.average.swappedIn(work) : work();
+}
+
+/** What the model's weights now are, for the eval row and the best weights' metadata. */
+function currentWeights(s: Session): { used: 'avg' | 'last'; decay: number | null } {
+  return s.average ? { used: 'avg', decay: s.average.decay } : { used: 'last', decay: null };
+}
+
+async function evaluateAndSampleCurrent(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
   const valBpd = await meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
-  emit({ type: 'eval', step: s.step, valBpd, elapsed });
-  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed });
+  const weights = currentWeights(s);
+  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights: weights.used });
+  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights: weights.used });
+  if (s.bestValBpd === null || valBpd < s.bestValBpd) {
+    s.bestValBpd = valBpd;
+    const meta = weightsMeta({ used: 'best', step: s.step, decay: weights.decay, valBpd });
+    await writeBestWeights(s.runDir, modelJson(s.model, cfg.nBits), exportWeights(s.model), meta);
+  }
   const { size, channels } = s.model.config;
   const pixels = toPixels(await s.runtime.sample(cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3))), cfg.nBits);
   const path = samplePath(s.runDir, s.step);
@@ -322,10 +364,13 @@ async function rollBack(s: Session, badSteps: number, emit: (e: TrainEvent) => v
   const lrScale = s.optimizer.lrScale / 2;
   importWeights(s.model, ckpt.weights, join(latest.dir, WEIGHTS_FILE));
   s.optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
+  if (ckpt.ema) s.average?.importState(ckpt.ema.tensors, ckpt.ema.meta, join(latest.dir, EMA_FILE));
+  else s.average?.restart();
   s.optimizer.lrScale = lrScale;
   const state = ckpt.state;
   s.step = latest.step;
   s.lastValBpd = state.valBpd ?? s.lastValBpd;
+  s.bestValBpd = state.bestValBpd ?? s.bestValBpd;
   await truncateMetricsAfter(s.runDir, latest.step);
   await appendMetric(s.runDir, { type: 'rollback', step: latest.step, failedAt, badSteps, lrScale });
   const message =
@@ -334,17 +379,27 @@ async function rollBack(s: Session, badSteps: number, emit: (e: TrainEvent) => v
   emit({ type: 'warning', step: latest.step, message });
 }
 
+/** ema.safetensors: the averaged weights, with the model's buffers, so it loads as a weights file. */
+function averagedWeights(s: Session, weights: Record<string, NamedArray>): CheckpointData['ema'] {
+  if (!s.average) return undefined;
+  const { tensors, meta } = s.average.exportState();
+  return { tensors: { ...weights, ...tensors }, meta: { ...meta, ...weightsMeta({ used: 'avg', step: s.step, decay: s.average.decay, valBpd: null }) } };
+}
+
 async function checkpoint(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<void> {
   const opt = s.optimizer.exportState();
+  const weights = exportWeights(s.model);
   const dir = await writeCheckpoint(
     s.runDir,
     {
       step: s.step,
       model: modelJson(s.model, s.run.train.nBits),
-      weights: exportWeights(s.model),
+      weights,
+      weightsMeta: weightsMeta({ used: 'last', step: s.step, decay: null, valBpd: null }),
       optimizer: opt.tensors,
       optimizerMeta: opt.meta,
-      state: { step: s.step, elapsed, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd },
+      ema: averagedWeights(s, weights),
+      state: { step: s.step, elapsed, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd, bestValBpd: s.bestValBpd },
     },
     { keep: s.run.train.keepCheckpoints },
   );

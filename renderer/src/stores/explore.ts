@@ -1,7 +1,7 @@
 // Latent exploration state: which run, the images a person dropped, and the results of
 // reconstruction, interpolation, attribute directions and odd-one-out ranking.
 import { defineStore } from 'pinia';
-import type { InterpolateResult, RankResult, ReconstructResult, Result } from '../../../preload/api.ts';
+import type { InterpolateResult, RankResult, ReconstructResult, Result, WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 
@@ -15,6 +15,8 @@ async function unwrap<T>(p: Promise<Result<T>>): Promise<T | null> {
 export const useExploreStore = defineStore('explore', {
   state: () => ({
     runId: null as string | null,
+    /** Which weights the run's model is explored and exported with. */
+    weights: null as WeightsInfo | null,
     busy: false,
     reconstructImage: null as string | null,
     reconstruction: null as ReconstructResult | null,
@@ -42,6 +44,7 @@ export const useExploreStore = defineStore('explore', {
   actions: {
     async open(runId: string) {
       this.runId = runId;
+      this.weights = (await unwrap(api.getRun({ runId })))?.weights ?? null;
       this.directions = (await unwrap(api.listDirections({ runId }))) ?? [];
       this.direction = this.directions[0] ?? null;
     },

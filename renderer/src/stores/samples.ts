@@ -2,6 +2,7 @@
 // the fixed-seed grids saved during training, browsed by step. Requests are coalesced so a
 // dragged slider asks for one grid at a time and always ends on the latest setting.
 import { defineStore } from 'pinia';
+import type { WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 
@@ -19,6 +20,8 @@ export const useSamplesStore = defineStore('samples', {
     steps: [] as number[],
     stepIndex: 0,
     savedGrid: null as string | null,
+    /** Which weights the fresh grid is drawn with (averaged, or last where the checkpoint has none). */
+    weights: null as WeightsInfo | null,
   }),
   actions: {
     async open(runId: string) {
@@ -26,6 +29,7 @@ export const useSamplesStore = defineStore('samples', {
       const r = await api.getRun({ runId });
       if (!r.ok) return useAppStore().fail(r.error);
       this.steps = r.value.sampleSteps;
+      this.weights = r.value.weights;
       this.stepIndex = Math.max(0, this.steps.length - 1);
       await Promise.all([this.draw(), this.showSaved()]);
     },
