@@ -38,7 +38,7 @@ function twins(): [FlowModel, FlowModel] {
 }
 
 function expectSameState(a: FlowModel, oa: Optimizer, b: FlowModel, ob: Optimizer): void {
-    // onnxruntime and tfjs round the update's float32 arithmetic differently (reduction order, fused
+  // onnxruntime and tfjs round the update's float32 arithmetic differently (reduction order, fused
   // ops): a few steps drift up to ~2e-6 on weights near 0.03; a 0.1% error in the step size
   // (lr 1e-3 for 5 steps) is 5e-6 and still fails.
   for (const [name, v] of a.params.variables) expectClose(b.params.variables.get(name)!, v, 2.5e-6, 1e-5);
