@@ -117,7 +117,7 @@ describe('averaged weights in training', () => {
   });
 
   it('ends a spent time budget on the averaged model, evaluated', async () => {
-    const r = await train({ ...common, folder: folder.dir, name: 'timed', train: { ...settings, steps: 1_000_000, minutes: 0.05, evalEvery: 1_000_000, checkpointEvery: 1_000_000 } });
+    const r = await train({ ...common, folder: folder.dir, name: 'timed', train: { ...settings, steps: 1_000_000, minutes: 0.25, evalEvery: 1_000_000, checkpointEvery: 1_000_000 } });
     expect(r.reason).toBe('time');
     expect(r.step).toBeGreaterThan(0);
     const lastEval = (await evalRows(r.runDir)).at(-1)!;
