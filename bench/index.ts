@@ -9,7 +9,8 @@
 // the small configuration only and skips encoding (30 s on 2 idle cores); `--backends=onnx,wasm`
 // names backends, in order; `--threads=N` sets the threads a step or a sample batch is split
 // across (defaults to min(2, cores), as training does); `--no-pytorch` skips the reference;
-// `--all` also times K=8 on plain cpu (tens of minutes a step).
+// `--all` also times K=8 on plain cpu (tens of minutes a step). `--quality` instead trains to
+// compare test bits per dim with PyTorch's (bench/quality.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { runtimeFor } from '../main/engine/runtime/runtime-for.ts';
 import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
 import { stepSource } from '../main/engine/train/step-source.ts';
 import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
+import { findTorchPython } from './torch-python.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -36,6 +38,11 @@ const withPytorch = !args.includes('--no-pytorch');
 const emit = (obj: object): void => {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 };
+if (args.includes('--quality')) {
+  const { qualityBench } = await import('./quality.ts');
+  await qualityBench(args, emit);
+  process.exit(0);
+}
 
 const SIZE = 32;
 const CHANNELS = 3;
@@ -116,16 +123,6 @@ async function trainSpeed(depth: number, hidden: number, backend: BackendName, s
   model.dispose();
   const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec) };
   return { imgPerSec, line };
-}
-
-/** A python3 that imports torch: $FLOWDESK_PYTHON, python3 on the PATH, then Debian's. */
-function findTorchPython(): { python: string } | { reason: string } {
-  const candidates = [process.env.FLOWDESK_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
-  for (const python of new Set(candidates)) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status === 0) return { python };
-  }
-  return { reason: `no python3 with torch found (tried ${[...new Set(candidates)].join(', ')}); install python3-torch or set FLOWDESK_PYTHON` };
 }
 
 const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --no-pytorch' };
