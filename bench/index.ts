@@ -14,7 +14,8 @@
 // `--threads=N` sets the threads a step or a sample batch is split across (defaults to min(2,
 // cores), as training does); `--no-pytorch` skips the reference; `--all` also times K=8 on plain
 // cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
-// sample, encode, eval, preprocess).
+// sample, encode, eval, preprocess). `--quality` instead trains to compare test bits per dim
+// with PyTorch's (bench/quality.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimize
 import { bitsPerDimOfSet } from '../main/engine/train/evaluate.ts';
 import { stepSource } from '../main/engine/train/step-source.ts';
 import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
+import { findTorchPython } from './torch-python.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -49,6 +51,11 @@ const repeat = Number(args.find((a) => a.startsWith('--repeat='))?.split('=')[1]
 const emit = (obj: object): void => {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 };
+if (args.includes('--quality')) {
+  const { qualityBench } = await import('./quality.ts');
+  await qualityBench(args, emit);
+  process.exit(0);
+}
 
 const SIZE = 32;
 const CHANNELS = 3 as const;
@@ -125,16 +132,6 @@ async function trainSpeed(depth: number, hidden: number, backend: BackendName, s
   model.dispose();
   const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec) };
   return { imgPerSec, line };
-}
-
-/** A python3 that imports torch: $FLOWDESK_PYTHON, python3 on the PATH, then Debian's. */
-function findTorchPython(): { python: string } | { reason: string } {
-  const candidates = [process.env.FLOWDESK_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
-  for (const python of new Set(candidates)) {
-    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status === 0) return { python };
-  }
-  return { reason: `no python3 with torch found (tried ${[...new Set(candidates)].join(', ')}); install python3-torch or set FLOWDESK_PYTHON` };
 }
 
 const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --no-pytorch' };

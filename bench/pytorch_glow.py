@@ -1,11 +1,16 @@
-"""Reference Glow in PyTorch, following the widely used glow-pytorch layout (ActNorm with data
-init, LU 1x1 conv, affine coupling with sigmoid(raw + 2), zero-initialised convs, split with a
-learned conditional prior, learned top prior). FlowDesk's bench and likelihood checks run it on
-the same images and settings to compare images/s and bits per dim.
+"""Reference Glow in PyTorch, built as FlowDesk's default Glow is, which follows openai/glow's
+model.py: ActNorm with data init, LU 1x1 conv, affine coupling with sigmoid(raw + 2) whose
+network is conv3x3 -> ActNorm -> ReLU -> conv1x1 -> ActNorm -> ReLU -> zero conv (hidden convs
+without bias, N(0, 0.05) weights), split with a learned conditional prior, and the paper's top
+prior (a zero conv of zeros: a learned mean and log-std per channel). FlowDesk's benches run it
+on the same images and settings to compare images/s and bits per dim.
 
   python3 bench/pytorch_glow.py train FOLDER --size 16 --channels 1 --levels 2 --depth 4 \
       --hidden 64 --batch 32 --steps 300 --lr 1e-3 --warmup 200 --seed 0 --eval FOLDER2
   python3 bench/pytorch_glow.py speed --size 32 --channels 3 --levels 3 --depth 4 --hidden 128 --batch 32
+
+`train` stops after --steps or --minutes (wall clock, if given), whichever comes first, and
+ends with {"done": true, "steps": ..., "seconds": ..., "eval_bpd": ...}.
 
 `speed` times training steps on random images (after one warm-up step) and prints
 {"img_per_s": ... (from the median step), "mean_img_per_s": ..., "threads": ..., "torch": ...};
@@ -31,6 +36,9 @@ class ActNorm(nn.Module):
         self.register_buffer("initialised", torch.tensor(0, dtype=torch.uint8))
 
     def forward(self, x):
+        return self.normalise(x), x.shape[2] * x.shape[3] * self.logs.sum()
+
+    def normalise(self, x):
         if self.initialised.item() == 0:
             with torch.no_grad():
                 mean = x.mean(dim=(0, 2, 3), keepdim=True)
@@ -38,8 +46,20 @@ class ActNorm(nn.Module):
                 self.loc.data.copy_(-mean)
                 self.logs.data.copy_(-torch.log(std + 1e-6))
                 self.initialised.fill_(1)
-        _, _, h, w = x.shape
-        return (x + self.loc) * torch.exp(self.logs), h * w * self.logs.sum()
+        return (x + self.loc) * torch.exp(self.logs)
+
+
+class ConvActNorm(nn.Module):
+    """openai/glow's conv2d: a convolution without bias, N(0, 0.05) weights, then ActNorm (no log-det)."""
+
+    def __init__(self, cin, cout, k):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, padding=k // 2, bias=False)
+        nn.init.normal_(self.conv.weight, 0.0, 0.05)
+        self.norm = ActNorm(cout)
+
+    def forward(self, x):
+        return self.norm.normalise(self.conv(x))
 
 
 class InvConvLU(nn.Module):
@@ -77,7 +97,7 @@ class ZeroConv(nn.Module):
 class Coupling(nn.Module):
     def __init__(self, c, hidden):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(c // 2, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, hidden, 1), nn.ReLU(), ZeroConv(hidden, c))
+        self.net = nn.Sequential(ConvActNorm(c // 2, hidden, 3), nn.ReLU(), ConvActNorm(hidden, hidden, 1), nn.ReLU(), ZeroConv(hidden, c))
 
     def forward(self, x):
         a, b = x.chunk(2, 1)
@@ -107,8 +127,9 @@ class Glow(nn.Module):
             if i < levels - 1:
                 self.priors.append(ZeroConv(c // 2, c))
                 c //= 2
-        self.top_mean = nn.Parameter(torch.zeros(1, c, s, s))
-        self.top_logs = nn.Parameter(torch.zeros(1, c, s, s))
+        # openai/glow's prior with learntop: conv2d_zeros of zeros is its bias times exp(3 * logs).
+        self.top_bias = nn.Parameter(torch.zeros(1, 2 * c, 1, 1))
+        self.top_logs = nn.Parameter(torch.zeros(1, 2 * c, 1, 1))
 
     def forward(self, x):
         logdet = torch.zeros(x.shape[0], device=x.device)
@@ -124,7 +145,8 @@ class Glow(nn.Module):
                 mean, logs = self.priors[i](h).chunk(2, 1)
                 logp = logp + gaussian_logp(z, mean, logs)
             else:
-                logp = logp + gaussian_logp(h, self.top_mean, self.top_logs)
+                mean, logs = (self.top_bias * torch.exp(self.top_logs * 3)).chunk(2, 1)
+                logp = logp + gaussian_logp(h, mean, logs)
         return logp + logdet
 
 
@@ -160,6 +182,7 @@ def make_model(a):
 
 
 def train(a):
+    torch.set_num_threads(a.threads or os.cpu_count() or 1)
     torch.manual_seed(a.seed)
     data = load_folder(a.folder, a.size, a.channels)
     model = make_model(a)
@@ -177,7 +200,9 @@ def train(a):
         print(json.dumps({"step": 0, "eval_bpd": evaluate()}), flush=True)
     start = time.time()
     perm, pos = torch.randperm(len(data)), 0
-    for step in range(1, a.steps + 1):
+    step = 0
+    while step < a.steps and (a.minutes is None or time.time() - start < a.minutes * 60):
+        step += 1
         if pos + a.batch > len(data):
             perm, pos = torch.randperm(len(data)), 0
         x = dequantize(data[perm[pos:pos + a.batch]], a.n_bits)
@@ -191,7 +216,7 @@ def train(a):
         opt.step()
         if step % 50 == 0 or step == a.steps:
             print(json.dumps({"step": step, "loss": float(loss)}), flush=True)
-    result = {"done": True, "seconds": time.time() - start, "threads": torch.get_num_threads()}
+    result = {"done": True, "steps": step, "seconds": time.time() - start, "threads": torch.get_num_threads()}
     if evalset is not None:
         result["eval_bpd"] = evaluate()
     print(json.dumps(result), flush=True)
@@ -235,6 +260,7 @@ if __name__ == "__main__":
     for name, default in [("size", 32), ("channels", 3), ("levels", 3), ("depth", 4), ("hidden", 128), ("batch", 32), ("steps", 3), ("warmup", 200), ("seed", 0), ("n_bits", 8), ("threads", 0)]:
         ap.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=default)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--minutes", type=float)
     ap.add_argument("--eval")
     a = ap.parse_args()
     train(a) if a.mode == "train" else speed(a)

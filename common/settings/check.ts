@@ -94,6 +94,22 @@ export function checkModelSettings(input: Record<string, unknown>, bounds: Bound
   return { ok: true, value: { kind, ...checked.value } as ResolvedModelSettings };
 }
 
+/**
+ * A model config read back from run.json or model.json: a field it lacks was added after it was
+ * written, so it takes the field's `storedDefault` (the behaviour of then) where there is one,
+ * today's default otherwise; then it is checked with bounds 'stored'.
+ */
+export function checkStoredModelSettings(input: Record<string, unknown>): Checked<ResolvedModelSettings> {
+  const kind = input.kind as ModelKind;
+  const filled = { ...input };
+  if (MODEL_KINDS.includes(kind)) {
+    for (const [key, field] of Object.entries(modelFields) as [string, Field][]) {
+      if (field.storedDefault !== undefined && appliesTo(field, kind) && filled[key] === undefined) filled[key] = field.storedDefault;
+    }
+  }
+  return checkModelSettings(filled, 'stored');
+}
+
 export function checkTrainSettings(input: Record<string, unknown>, bounds: Bounds): Checked<TrainSettings> {
   return checkSettings<TrainSettings>(trainFields, input, bounds);
 }

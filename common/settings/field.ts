@@ -19,6 +19,11 @@ interface FieldBase {
   readonly view: 'main' | 'advanced' | 'data';
   /** CLI option name, when it is not the key in kebab-case. */
   readonly flag?: string;
+  /**
+   * What a stored config (run.json, model.json) that lacks the field means: the behaviour from
+   * before the field existed, where that differs from today's default (`checkStoredModelSettings`).
+   */
+  readonly storedDefault?: string | number;
 }
 
 /**
@@ -67,6 +72,7 @@ export function appliesTo(field: Field, kind: ModelKind): boolean {
 export function defaultOf(field: Field, kind?: ModelKind): string | number | null {
   return byKind<string | number | null>(field.default, kind);
 }
+
 
 export function flagOf(key: string, field: Field): string {
   return field.flag ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -50,6 +50,16 @@ export const modelFields = {
     optionLabels: { invconv: '1×1 conv' },
     label: 'Permutation', help: 'how channels mix between couplings: a learned invertible 1x1 convolution, a fixed shuffle, or a reversal',
   },
+  couplingNet: {
+    type: 'choice', options: ['actnorm', 'bias'], default: 'actnorm', storedDefault: 'bias', kinds: ['glow'], view: 'advanced',
+    optionLabels: { actnorm: 'ActNorm (paper)', bias: 'bias' },
+    label: 'Coupling network', help: "what follows each hidden convolution of a coupling network: ActNorm, as in the Glow paper, or a plain bias (FlowDesk's Glow before model format 2)",
+  },
+  topPrior: {
+    type: 'choice', options: ['channel', 'position'], default: 'channel', storedDefault: 'position', kinds: ['glow'], view: 'advanced',
+    optionLabels: { channel: 'per channel (paper)', position: 'per position' },
+    label: 'Top prior', help: "the learned Gaussian of the top level's latent: a mean and scale per channel, as in the Glow paper, or per position and channel (FlowDesk's Glow before model format 2)",
+  },
 } as const satisfies Readonly<Record<string, Field>>;
 
 export type ModelFields = typeof modelFields;

@@ -79,11 +79,11 @@ describe('flow layers', () => {
   const couplings: CouplingOptions[] = [];
   for (const kind of ['affine', 'additive'] as const) {
     for (const mask of ['channel', 'checkerboard'] as const) {
-      for (const flip of [false, true]) couplings.push({ kind, mask, flip, hidden: 8 });
+      for (const flip of [false, true]) for (const net of ['actnorm', 'bias'] as const) couplings.push({ kind, mask, flip, hidden: 8, net });
     }
   }
   for (const opts of couplings) {
-    it(`coupling ${opts.kind} ${opts.mask}${opts.flip ? ' flipped' : ''}`, () => {
+    it(`coupling ${opts.kind} ${opts.mask}${opts.flip ? ' flipped' : ''}, ${opts.net} network`, () => {
       const store = new ParamStore();
       const layer = new Coupling(store.scope('c'), [2, 3, 4], opts, new Rng(11));
       const x = randomInput(shape);
@@ -97,9 +97,28 @@ describe('flow layers', () => {
     });
   }
 
+  it("a coupling network's ActNorm initialises from data: its first convolution's output gets zero mean, unit variance", () => {
+    const store = new ParamStore();
+    const layer = new Coupling(store.scope('c'), [4, 4, 4], { kind: 'affine', mask: 'channel', flip: false, hidden: 6, net: 'actnorm' }, new Rng(7));
+    const batch = tf.add(tf.mul(randomInput([8, 4, 4, 4], 3, 1), 2), 1) as tf.Tensor4D;
+    store.requestDataInit();
+    layer.forward(batch, tf.zeros([8]) as tf.Tensor1D);
+    const param = (name: string) => store.variables.get(`c.net.conv1.${name}`)!;
+    const conv = tf.conv2d(tf.slice(batch, [0, 0, 0, 0], [-1, -1, -1, 2]) as tf.Tensor4D, param('weight') as tf.Tensor4D, 1, 'same');
+    const normalised = tf.mul(tf.add(conv, param('actnorm.bias')), tf.exp(param('actnorm.logs')));
+    const { mean, variance } = tf.moments(normalised, [0, 1, 2]);
+    expectClose(mean, new Array(6).fill(0), 1e-4);
+    expectClose(variance, new Array(6).fill(1), 1e-3);
+    // The second network ActNorm is set too, and a later forward pass changes neither.
+    const logs2 = store.variables.get('c.net.conv2.actnorm.logs')!.dataSync().slice();
+    expect(logs2.some((v) => v !== 0)).toBe(true);
+    layer.forward(randomInput([8, 4, 4, 4], 4, 5), tf.zeros([8]) as tf.Tensor1D);
+    expectClose(store.variables.get('c.net.conv2.actnorm.logs')!.dataSync(), logs2, 0);
+  });
+
   it('an odd channel count splits unevenly but still inverts', () => {
     const store = new ParamStore();
-    const layer = new Coupling(store.scope('c'), [2, 2, 3], { kind: 'affine', mask: 'channel', flip: true, hidden: 4 }, new Rng(2));
+    const layer = new Coupling(store.scope('c'), [2, 2, 3], { kind: 'affine', mask: 'channel', flip: true, hidden: 4, net: 'actnorm' }, new Rng(2));
     perturb(store, 0.3);
     checkLayer(layer, randomInput([1, 2, 2, 3]));
   });

@@ -1,5 +1,8 @@
 // Glow, RealNVP and NICE end to end on tiny inputs: exact inversion, log-det against the
 // brute-force Jacobian of x -> (all latents), known-answer bits per dim, temperature, save/load.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
@@ -7,7 +10,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { bitsPerDim, type FlowModel } from '../../main/engine/models/flow-model.ts';
-import { exportWeights, loadModel, modelJson, parseModelJson } from '../../main/engine/models/model-io.ts';
+import { loadModelFolder } from '../../main/engine/runs/model-folder.ts';
+import { exportWeights, loadModel, MODEL_FORMAT_VERSION, modelJson, parseModelJson } from '../../main/engine/models/model-io.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { bruteForceLogDet } from '../helpers/jacobian.ts';
@@ -32,15 +36,28 @@ const tiny: Record<string, { config: ModelConfig; shape: [number, number, number
     config: { kind: 'glow', size: 4, channels: 1, levels: 2, depth: 2, hidden: 8, coupling: 'additive', permutation: 'shuffle' },
     shape: [1, 4, 4, 1],
   },
+  'glow before model format 2 (bias networks, per-position top prior)': {
+    config: { kind: 'glow', size: 4, channels: 3, levels: 2, depth: 2, hidden: 8, couplingNet: 'bias', topPrior: 'position' },
+    shape: [1, 4, 4, 3],
+  },
   'glow reverse': { config: { kind: 'glow', size: 4, channels: 1, levels: 1, depth: 3, hidden: 8, permutation: 'reverse' }, shape: [1, 4, 4, 1] },
   realnvp: { config: { kind: 'realnvp', size: 4, channels: 3, levels: 2, depth: 2, hidden: 8 }, shape: [1, 4, 4, 3] },
   nice: { config: { kind: 'nice', size: 4, channels: 3, depth: 4, hidden: 16, mlpLayers: 2 }, shape: [1, 4, 4, 3] },
 };
 
+/**
+ * How far training-like changes move the weights. Paper-style coupling networks start from
+ * N(0, 0.05) weights that ActNorm scales up about fivefold, so the same change is half as large
+ * there: a 0.1 nudge would be twice their starting weights, and their maps blow up (log p ~ -1e9).
+ */
+function nudge(config: ModelConfig): number {
+  return config.kind === 'glow' && config.couplingNet !== 'bias' ? 0.05 : 0.1;
+}
+
 function trainedLike(config: ModelConfig, shape: [number, number, number, number]): FlowModel {
   const model = createModel(config, 1);
   model.initialise(randomInput([8, shape[1], shape[2], shape[3]], 9, 0.3));
-  perturb(model.params, 0.1);
+  perturb(model.params, nudge(config));
   return model;
 }
 
@@ -75,6 +92,22 @@ describe.each(Object.entries(tiny))('%s', (_name, { config, shape }) => {
       throw new Error('a loaded model must not be re-initialised');
     };
     expectClose(bitsPerDim(loaded, x, 8), bpd, 1e-5);
+  });
+});
+
+describe('models saved before format 2', () => {
+  it('a Glow saved by FlowDesk at model format 1 loads as its old architecture, with the bits per dim it had', async () => {
+    const dir = fileURLToPath(new URL('../fixtures/glow-model-format-1', import.meta.url));
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { input: { seed: number; std: number; shape: [number, number, number, number] }; bitsPerDim: number[] };
+    const { model, json } = await loadModelFolder(dir);
+    expect(json.config).toMatchObject({ kind: 'glow', couplingNet: 'bias', topPrior: 'position' });
+    const x = randomInput(expected.input.shape, expected.input.seed, expected.input.std);
+    expectClose(bitsPerDim(model, x, 8), expected.bitsPerDim, 1e-6);
+    // Saved again it is format 2, naming the old layers, and still the same model.
+    const again = modelJson(model, 8);
+    expect(again.version).toBe(MODEL_FORMAT_VERSION);
+    const reloaded = loadModel(parseModelJson(JSON.parse(JSON.stringify(again)), 'model.json'), exportWeights(model), 'weights.safetensors');
+    expectClose(bitsPerDim(reloaded, x, 8), expected.bitsPerDim, 1e-6);
   });
 });
 
@@ -113,14 +146,18 @@ describe('known answers', () => {
     }
   });
 
-  it('a learned prior mean is kept at temperature 0', () => {
-    const model = createModel({ kind: 'glow', size: 4, channels: 1, levels: 1, depth: 1, hidden: 4, coupling: 'additive', permutation: 'reverse' }, 0);
-    const mean = model.params.variables.get('levels.0.prior.mean')!;
-    mean.assign(tf.fill(mean.shape, 0.25));
-    const s = model.sample(3, 0, new Rng(1));
-    // Reverse permutation and squeeze only reorder values: every pixel is exactly the mean.
-    expectClose(s, tf.fill([3, 4, 4, 1], 0.25), 1e-6);
-  });
+  // The top prior's mean: per position (mean) or, as in the paper, the first half of a per-channel bias.
+  for (const [topPrior, name] of [['position', 'mean'], ['channel', 'bias']] as const) {
+    it(`a learned prior mean is kept at temperature 0 (${topPrior} prior)`, () => {
+      const model = createModel({ kind: 'glow', size: 4, channels: 1, levels: 1, depth: 1, hidden: 4, coupling: 'additive', permutation: 'reverse', topPrior }, 0);
+      const mean = model.params.variables.get(`levels.0.prior.${name}`)!;
+      const size = mean.size;
+      mean.assign(tf.tensor(Array.from({ length: size }, (_, i) => (topPrior === 'channel' && i >= 4 ? 0 : 0.25)), mean.shape));
+      const s = model.sample(3, 0, new Rng(1));
+      // Reverse permutation and squeeze only reorder values: every pixel is exactly the mean.
+      expectClose(s, tf.fill([3, 4, 4, 1], 0.25), 1e-6);
+    });
+  }
 });
 
 describe('backends agree', () => {

@@ -66,6 +66,7 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
   const models: [string, ModelConfig][] = [
     ['Glow, affine, invertible 1x1', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16 }],
     ['Glow, additive, shuffle', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 8, coupling: 'additive', permutation: 'shuffle' }],
+    ['Glow before model format 2 (bias networks, per-position top prior)', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, couplingNet: 'bias', topPrior: 'position' }],
     ['RealNVP', { kind: 'realnvp', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16 }],
     ['NICE', { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32 }],
   ];

@@ -27,6 +27,7 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
 
   const models: [string, ModelConfig][] = [
     ['Glow', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16 }],
+    ['Glow before model format 2', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, couplingNet: 'bias', topPrior: 'position' }],
     ['RealNVP', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8 }],
     ['NICE', { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32 }],
   ];

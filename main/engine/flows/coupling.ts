@@ -7,7 +7,7 @@
 // error; onnxruntime's by 47% at -16) and gives tfjs and the traced graphs the same maths.
 import * as tf from '../tf.ts';
 import type { Rng } from '../random.ts';
-import { CouplingNet } from './coupling-net.ts';
+import { CouplingNet, type NetNorm } from './coupling-net.ts';
 import type { FlowLayer } from './flow-layer.ts';
 import type { ParamScope } from './params.ts';
 
@@ -20,6 +20,8 @@ export interface CouplingOptions {
   flip: boolean;
   /** Width of the coupling network. */
   hidden: number;
+  /** What follows the network's hidden convolutions. */
+  net: NetNorm;
 }
 
 /** sigmoid(raw + 2) starts near 0.88, a gentle scale; the offset is Glow's. */
@@ -45,14 +47,14 @@ export class Coupling implements FlowLayer {
       const condition = opts.flip ? c - this.split : this.split;
       const transformed = c - condition;
       const outChannels = opts.kind === 'affine' ? 2 * transformed : transformed;
-      this.net = new CouplingNet(scope.child('net'), condition, opts.hidden, outChannels, rng);
+      this.net = new CouplingNet(scope.child('net'), condition, opts.hidden, outChannels, opts.net, rng);
     } else {
       this.split = 0;
       const m = new Float32Array(h * w);
       for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) m[i * w + j] = (i + j + (opts.flip ? 1 : 0)) % 2;
       this.mask = tf.keep(tf.tensor4d(m, [1, h, w, 1]));
       const outChannels = opts.kind === 'affine' ? 2 * c : c;
-      this.net = new CouplingNet(scope.child('net'), c, opts.hidden, outChannels, rng);
+      this.net = new CouplingNet(scope.child('net'), c, opts.hidden, outChannels, opts.net, rng);
     }
   }
 

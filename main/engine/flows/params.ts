@@ -13,14 +13,26 @@ export class ParamStore {
    */
   readonly derived = new Map<string, () => tf.Tensor>();
   private readonly disposeHooks: (() => void)[] = [];
+  /** Layers whose parameters start from data (ActNorm), wherever they sit, even inside a coupling's network. */
+  private readonly dataInitialised: { requestInit(): void }[] = [];
 
   scope(prefix: string): ParamScope {
     return new ParamScope(this, prefix);
   }
 
+  /** Arms every data-initialised layer: the next forward pass sets each from its own input. */
+  requestDataInit(): void {
+    for (const layer of this.dataInitialised) layer.requestInit();
+  }
+
   /** Runs `hook` when the store is disposed (helpers tied to a model's life, such as its replicas). */
   onDispose(hook: () => void): void {
     this.disposeHooks.push(hook);
+  }
+
+  /** See ParamScope.initialisedFromData. */
+  registerDataInit(layer: { requestInit(): void }): void {
+    this.dataInitialised.push(layer);
   }
 
   dispose(): void {
@@ -69,6 +81,11 @@ export class ParamScope {
   /** Runs `hook` when the store is disposed. */
   onDispose(hook: () => void): void {
     this.store.onDispose(hook);
+  }
+
+  /** Registers a layer that `ParamStore.requestDataInit` arms. */
+  initialisedFromData(layer: { requestInit(): void }): void {
+    this.store.registerDataInit(layer);
   }
 
   /** The full name of a new parameter; two parameters may never share one. */

@@ -5,7 +5,7 @@ import { conv2dBias } from '../ops/conv2d.ts';
 import type { ParamScope } from './params.ts';
 
 /** Glow's factor on the learned output log-scale; it speeds up learning that scale. */
-const LOGSCALE_FACTOR = 3;
+export const LOGSCALE_FACTOR = 3;
 
 export class ZeroConv {
   private readonly weight: tf.Variable;

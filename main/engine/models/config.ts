@@ -1,7 +1,7 @@
 // Model configurations: their fields, defaults and bounds are declared once in
 // common/settings/model-fields.ts; `resolveModelConfig` fills and checks them, and the resolved
 // config is what run.json and model.json save.
-import { checkModelSettings, shown, type Bounds, type Checked } from '../../../common/settings/check.ts';
+import { checkModelSettings, checkStoredModelSettings, shown, type Bounds, type Checked } from '../../../common/settings/check.ts';
 import type { ModelKind } from '../../../common/settings/field.ts';
 import type { ModelSettings, ResolvedModelSettings, ResolvedModelSettingsOf } from '../../../common/settings/model-fields.ts';
 import { ConfigError } from '../errors.ts';
@@ -27,8 +27,20 @@ export function settingsOrThrow<T>(checked: Checked<T>): T {
  * or only types and shape for a config read back from a run or model folder ('stored').
  */
 export function resolveModelConfig(config: ModelConfig, bounds: Bounds = 'person'): ResolvedModelConfig {
+  return settingsOrThrow(checkModelSettings(configObject(config), bounds));
+}
+
+/**
+ * A config read back from a run or model folder: fields added since it was written take the
+ * behaviour of then (the settings' `storedDefault`), and only types and shape are checked.
+ */
+export function resolveStoredModelConfig(config: unknown): ResolvedModelConfig {
+  return settingsOrThrow(checkStoredModelSettings(configObject(config)));
+}
+
+function configObject(config: unknown): Record<string, unknown> {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new ConfigError('BAD_CONFIG', `a model config must be an object with a "kind", got ${shown(config)}.`);
   }
-  return settingsOrThrow(checkModelSettings(config as Record<string, unknown>, bounds));
+  return config as Record<string, unknown>;
 }

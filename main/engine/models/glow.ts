@@ -1,13 +1,14 @@
 // Glow (Kingma & Dhariwal 2018): L levels of K steps (ActNorm, invertible 1x1 conv or a fixed
 // permutation, coupling), a split with a learned conditional prior after each level but the
-// last, and a learned prior at the top.
+// last, and a learned prior at the top. `couplingNet` and `topPrior` choose between the paper's
+// layers (the default) and those of FlowDesk's Glow before model format 2.
 import { ActNorm } from '../flows/actnorm.ts';
 import { Coupling } from '../flows/coupling.ts';
 import type { FlowLayer } from '../flows/flow-layer.ts';
 import { InvConv1x1 } from '../flows/invconv.ts';
 import { ParamStore } from '../flows/params.ts';
 import { ChannelPermutation } from '../flows/permute.ts';
-import { ConditionalPrior, LearnedPrior } from '../flows/priors.ts';
+import { ChannelPrior, ConditionalPrior, PositionPrior, type Prior } from '../flows/priors.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedGlowConfig } from './config.ts';
 import { MultiscaleFlow, type Level } from './multiscale-flow.ts';
@@ -38,12 +39,15 @@ export function createGlow(config: ResolvedGlowConfig, seed: number): Multiscale
           mask: 'channel',
           flip: false,
           hidden: config.hidden,
+          net: config.couplingNet,
         }, rng),
       );
     }
     const last = i === config.levels - 1;
     if (last) {
-      levels.push({ pre: [], squeeze: true, post, prior: new LearnedPrior(scope.child('prior'), [size, size, channels]), split: false });
+      const prior: Prior =
+        config.topPrior === 'channel' ? new ChannelPrior(scope.child('prior'), channels) : new PositionPrior(scope.child('prior'), [size, size, channels]);
+      levels.push({ pre: [], squeeze: true, post, prior, split: false });
       latentShapes.push([size, size, channels]);
     } else {
       levels.push({ pre: [], squeeze: true, post, prior: new ConditionalPrior(scope.child('prior'), channels / 2, channels / 2), split: true });

@@ -4,12 +4,19 @@
 import * as tf from '../tf.ts';
 import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
-import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
+import { resolveStoredModelConfig, type ResolvedModelConfig } from './config.ts';
 import { createModel } from './create-model.ts';
 import type { FlowModel } from './flow-model.ts';
 
 export const MODEL_FORMAT = 'flowdesk.model';
-export const MODEL_FORMAT_VERSION = 1;
+/**
+ * 2: Glow's config names its coupling network and top prior (`couplingNet`, `topPrior`). A
+ * version 1 file predates them and means the layers of then (a bias network, a per-position top
+ * prior): `resolveStoredModelConfig` fills them in so, and it loads as it was written.
+ */
+export const MODEL_FORMAT_VERSION = 2;
+/** Every version this FlowDesk reads. */
+const READABLE_VERSIONS: readonly number[] = [1, MODEL_FORMAT_VERSION];
 
 export interface ModelJson {
   format: typeof MODEL_FORMAT;
@@ -46,8 +53,8 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
     // The value found is not quoted: an error must never echo a file's contents.
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "format" must be "${MODEL_FORMAT}"; this is not a FlowDesk model file.`);
   }
-  if (v.version !== MODEL_FORMAT_VERSION) {
-    throw new CheckpointError('BAD_CHECKPOINT', `${source}: unsupported version${typeof v.version === 'number' ? ` ${v.version}` : ''}; this FlowDesk reads version ${MODEL_FORMAT_VERSION}.`);
+  if (!READABLE_VERSIONS.includes(v.version as number)) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: unsupported version${typeof v.version === 'number' ? ` ${v.version}` : ''}; this FlowDesk reads versions ${READABLE_VERSIONS.join(' and ')}.`);
   }
   if (typeof v.initialised !== 'boolean') {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "initialised" must be true or false.`);
@@ -58,7 +65,7 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
   if (v.config === undefined) throw new CheckpointError('BAD_CHECKPOINT', `${source}: "config" is missing; it describes the model (kind, size, levels...).`);
   let config: ResolvedModelConfig;
   try {
-    config = resolveModelConfig(v.config as ModelConfig, 'stored'); // types and shape only: a bound tightened since never refuses it
+    config = resolveStoredModelConfig(v.config); // types and shape only: a bound tightened since never refuses it
   } catch (err) {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: bad "config": ${(err as Error).message}`);
   }

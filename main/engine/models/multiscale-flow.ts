@@ -1,7 +1,6 @@
 // The multiscale architecture Glow and RealNVP share (Dinh et al. 2017, section 3.6): each
 // level runs some layers, squeezes, runs more, then factors out half its channels as a latent.
 import * as tf from '../tf.ts';
-import { ActNorm } from '../flows/actnorm.ts';
 import { forwardAll, inverseAll, type FlowLayer } from '../flows/flow-layer.ts';
 import { gaussianFromNoise, gaussianLogDensity } from '../flows/gaussian.ts';
 import type { ParamStore } from '../flows/params.ts';
@@ -38,9 +37,7 @@ export class MultiscaleFlow implements FlowModel {
   ) {}
 
   initialise(x: tf.Tensor4D): void {
-    for (const level of this.levels) {
-      for (const layer of [...level.pre, ...level.post]) if (layer instanceof ActNorm) layer.requestInit();
-    }
+    this.params.requestDataInit();
     tf.tidy(() => {
       this.logProb(x);
     });

@@ -22,7 +22,7 @@ function couplings(
   for (let k = 0; k < count; k++) {
     const step = scope.child(`${k}`);
     layers.push(new ActNorm(step.child('actnorm'), shape[2]));
-    layers.push(new Coupling(step.child('coupling'), shape, { kind: 'affine', mask, flip: k % 2 === 1, hidden }, rng));
+    layers.push(new Coupling(step.child('coupling'), shape, { kind: 'affine', mask, flip: k % 2 === 1, hidden, net: 'bias' }, rng));
   }
   return layers;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
-import type { ResolvedModelConfig } from '../models/config.ts';
+import { resolveStoredModelConfig, type ResolvedModelConfig } from '../models/config.ts';
 import type { ResolvedTrainConfig } from '../train/train-config.ts';
 import { runJsonPath } from './run-layout.ts';
 import { checkedAgainst, parsedJson } from './validated-read.ts';
@@ -72,6 +72,13 @@ export async function readRunJson(runDir: string): Promise<RunJson> {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError('NO_CHECKPOINT', `${runDir} is not a FlowDesk run folder (no run.json).`);
     throw new CheckpointError('IO_ERROR', `${path} cannot be read: ${ioCause(err)}.`);
   }
-  // The model and train sections were resolved when the run was written; see the schema's note.
-  return checkedAgainst(runJsonSchema, parsedJson(text, path), path) as unknown as RunJson;
+  // The train section was resolved when the run was written; see the schema's note. The model
+  // section is read as a stored config, so a run from before a model setting existed reads
+  // with the layers it was trained with (e.g. Glow's format-1 networks).
+  const run = checkedAgainst(runJsonSchema, parsedJson(text, path), path) as unknown as RunJson;
+  try {
+    return { ...run, model: resolveStoredModelConfig(run.model) };
+  } catch (err) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${path}: "model" is wrong (${(err as Error).message}); the file is damaged or from another program.`);
+  }
 }
