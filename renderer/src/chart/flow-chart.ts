@@ -43,10 +43,20 @@ export class FlowChart {
   ) {
     this.resize = new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT }));
     this.resize.observe(el);
+    // Canvas colours are read from the theme when the plot is built: a scheme change rebuilds it.
+    this.scheme.addEventListener('change', this.restyle);
   }
+
+  private readonly scheme = matchMedia('(prefers-color-scheme: dark)');
+  private lastUpdate: { series: readonly CurveSeries[]; view: ChartView } | null = null;
+  private readonly restyle = () => {
+    this.shape = '';
+    if (this.lastUpdate) this.update(this.lastUpdate.series, this.lastUpdate.view);
+  };
 
   /** Shows `series`; appended points redraw the plot without rebuilding it. */
   update(series: readonly CurveSeries[], view: ChartView): void {
+    this.lastUpdate = { series, view };
     const fresh = this.table.sync(series, view.xMode, view.smoothing) === 'rebuild';
     const log = view.log && this.logPossible;
     const shape = JSON.stringify([view.xMode, log, this.table.lines.map((l) => [l.series.id, l.series.color, l.smoothed, !!l.series.dashed, dotted(l.series)])]);
@@ -92,6 +102,7 @@ export class FlowChart {
 
   destroy(): void {
     this.resize.disconnect();
+    this.scheme.removeEventListener('change', this.restyle);
     this.plot?.destroy();
     this.plot = null;
   }
