@@ -165,6 +165,7 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await page.locator('[data-testid^="open-"]').last().click();
     await expect.poll(() => page.getByRole('heading', { name: 'Training' }).isVisible()).toBe(true);
     expect(await page.getByTestId('step').textContent()).toBe('30');
-    expect(await page.locator('svg path.line').count()).toBe(2);
+    const legend = page.getByTestId('chart').getByTestId('chart-legend');
+    await expect.poll(() => legend.textContent()).toMatch(/train\s+\d+\.\d{3}.*validation\s+\d+\.\d{3}/s);
   });
 });
