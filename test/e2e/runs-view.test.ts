@@ -180,4 +180,33 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     await expect.poll(() => page.getByTestId(`run-row-${id}`).count(), { timeout: 15_000 }).toBe(1);
     expect(existsSync(join(runsDir, id, 'run.json'))).toBe(true);
   });
+
+  it('opens a run in the Train view: hover values, log scale, CSV of the curves', async () => {
+    const id = '2026-11-30T07-00-00-aaaa';
+    await page.getByTestId(`open-${id}`).click();
+    const chart = page.getByTestId('chart');
+    const legend = chart.getByTestId('chart-legend');
+    await expect.poll(() => legend.textContent(), { timeout: 15_000 }).toMatch(/train\s+\d\.\d{3}.*validation\s+4\.200/s);
+    const over = chart.locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(() => legend.textContent()).toMatch(/step \d+/);
+    await chart.getByTestId('chart-log').check();
+    await expect.poll(() => legend.textContent()).toMatch(/train\s+\d\.\d{3}/);
+    const [download] = await Promise.all([page.waitForEvent('download'), chart.getByTestId('chart-csv').click()]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv.split('\n')[0]).toBe('step,train,validation');
+    expect(csv.split('\n')).toHaveLength(102); // header, 100 steps, final newline
+    await chart.getByTestId('chart-log').uncheck();
+    for (const [w, h] of [[1400, 900], [1000, 700]] as const) {
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.setViewportSize({ width: w, height: h });
+        await page.emulateMedia({ colorScheme: scheme });
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: join(shots, `train-chart-${w}x${h}-${scheme}.png`), fullPage: true });
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1400, height: 900 });
+  });
 });
