@@ -13,7 +13,9 @@ import { readRunInfo, updateRunInfo } from '../../main/engine/runs/run-info.ts';
 import { writeRunJson, type RunJson } from '../../main/engine/runs/run-json.ts';
 import { listRuns } from '../../main/engine/runs/run-list.ts';
 import { listTrash, purgeTrash, restoreRun, trashRun, TRASH_DAYS } from '../../main/engine/runs/run-trash.ts';
+import { ModelCache } from '../../main/worker/model-cache.ts';
 import { RunsService } from '../../main/worker/runs-service.ts';
+import { EngineService } from '../../main/worker/service.ts';
 import { validateRequest } from '../../main/api-validation.ts';
 
 let root: string;
@@ -117,6 +119,15 @@ describe('imported runs', () => {
     expect(await status('plain')).toBe('paused');
     await appendMetric(dir, { type: 'train', step: 1, loss: 3 });
     expect(await status('imp')).toBe('finished');
+  });
+
+  it('refuse Resume with a sentence that says what to do', async () => {
+    await makeRun('imp', { imported: true });
+    const engine = new EngineService(root, () => undefined, new ModelCache(), [root]);
+    await expect(engine.resumeTraining({ runId: 'imp' })).rejects.toMatchObject({
+      code: 'BAD_ARGUMENT',
+      message: 'Run imp is an imported model: it came without optimizer state, so it cannot be resumed. Use it in Samples and Explore, or start a new run with its settings.',
+    });
   });
 });
 
