@@ -39,7 +39,7 @@ async function bench(n: number, appends: number): Promise<BenchResult> {
     await Promise.resolve();
     appendMs.push(performance.now() - t0);
   }
-  const rows = chart.table.x.length;
+  const rows = chart.table.rows;
   chart.destroy();
   return { points: n, firstDrawMs, appendMs, rows };
 }

@@ -1,5 +1,5 @@
-// What the canvas draws: the curve table itself while it is small, else a min/max-decimated
-// copy of about DRAW_BUCKETS buckets (two rows each: every line's low and high of the bucket,
+// What the canvas draws, as uPlot takes it (plain arrays, null for a gap): the curve table's
+// rows as they are while it is small, else a min/max-decimated copy of about DRAW_BUCKETS buckets (two rows each: every line's low and high of the bucket,
 // in the order they occurred), a few per pixel column, so spikes stay visible. Appends
 // recompute only the last, partial bucket, so a point added to a million costs microseconds;
 // when the buckets pass twice the target, their size doubles and the copy is rebuilt.
@@ -28,10 +28,10 @@ export class DrawTable implements Drawn {
   /** Brings the drawing up to date; `fresh` after the table was rebuilt. Rows `from..to` only when zoomed. */
   sync(table: CurveTable, fresh: boolean, range?: { from: number; to: number }): Drawn {
     if (range) return summarise(table, range.from, range.to, Math.max(1, Math.ceil((range.to - range.from) / DRAW_BUCKETS)));
-    const rows = table.x.length;
+    const rows = table.rows;
     if (rows <= DRAW_DIRECT) {
       this.size = 0;
-      return table;
+      return summarise(table, 0, rows, 1);
     }
     if (fresh || this.size === 0 || rows / this.size > 2 * DRAW_BUCKETS) {
       this.size = Math.ceil(rows / DRAW_BUCKETS);
@@ -61,27 +61,26 @@ function append(into: Drawn, part: Drawn): void {
   });
 }
 
-/** Rows `from..to` of the table in buckets of `size`: two rows per bucket, at its first and last x. */
+/** Rows `from..to` of the table in buckets of `size`: two rows per bucket (one when `size` is 1), at its first and last x. */
 function summarise(table: CurveTable, from: number, to: number, size: number): Drawn {
   const out: Drawn = { x: [], columns: table.columns.map(() => []) };
   for (let start = from; start < to; start += size) {
     const end = Math.min(to, start + size);
     out.x.push(table.x[start]);
     if (end - start > 1) out.x.push(table.x[end - 1]);
-    table.columns.forEach((col, i) => {
+    for (let i = 0; i < table.columns.length; i++) {
+      const col = table.columns[i];
       let lo = -1;
       let hi = -1;
       for (let r = start; r < end; r++) {
         const v = col[r];
-        if (v === null) continue;
-        if (lo < 0 || v < (col[lo] as number)) lo = r;
-        if (hi < 0 || v > (col[hi] as number)) hi = r;
+        if (v !== v) continue; // NaN: no point here
+        if (lo < 0 || v < col[lo]) lo = r;
+        if (hi < 0 || v > col[hi]) hi = r;
       }
-      const first = lo < 0 ? null : col[Math.min(lo, hi)];
-      const last = lo < 0 ? null : col[Math.max(lo, hi)];
-      out.columns[i].push(first);
-      if (end - start > 1) out.columns[i].push(last);
-    });
+      out.columns[i].push(lo < 0 ? null : col[Math.min(lo, hi)]);
+      if (end - start > 1) out.columns[i].push(lo < 0 ? null : col[Math.max(lo, hi)]);
+    }
   }
   return out;
 }

@@ -26,8 +26,8 @@ export interface ChartView {
 
 export class FlowChart {
   readonly table = new CurveTable();
-  /** What the canvas draws now (the table, or a decimated copy): the legend reads its rows. */
-  shown: Drawn = this.table;
+  /** What the canvas draws now (the table's rows, or a decimated copy): the legend reads them. */
+  shown: Drawn = { x: [], columns: [] };
   private readonly drawing = new DrawTable();
   private refining = false;
   private plot: uPlot | null = null;
@@ -87,9 +87,10 @@ export class FlowChart {
   /** After a zoom or pan: a decimated drawing is redone for the rows in view, so detail appears. */
   private refine(u: uPlot): void {
     const { min, max } = u.scales.x;
-    if (!this.zoomed || this.refining || min === undefined || max === undefined || this.table.x.length <= DRAW_DIRECT) return;
-    const from = Math.max(0, lowerBound(this.table.x, min) - 1);
-    const to = Math.min(this.table.x.length, lowerBound(this.table.x, max) + 1);
+    const rows = this.table.rows;
+    if (!this.zoomed || this.refining || min === undefined || max === undefined || rows <= DRAW_DIRECT) return;
+    const from = Math.max(0, lowerBound(this.table.x, rows, min) - 1);
+    const to = Math.min(rows, lowerBound(this.table.x, rows, max) + 1);
     this.refining = true;
     try {
       this.shown = this.drawing.sync(this.table, false, { from, to });
@@ -187,10 +188,10 @@ function aligned(d: Drawn): uPlot.AlignedData {
   return [d.x, ...d.columns] as uPlot.AlignedData;
 }
 
-/** The first index of sorted `xs` whose value is at least `v`. */
-function lowerBound(xs: readonly number[], v: number): number {
+/** The first index of the sorted first `n` of `xs` whose value is at least `v`. */
+function lowerBound(xs: Float64Array, n: number, v: number): number {
   let lo = 0;
-  let hi = xs.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (xs[mid] < v) lo = mid + 1;

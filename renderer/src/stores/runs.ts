@@ -62,6 +62,7 @@ export const useRunsStore = defineStore('runs', {
       await this.loadCurves(runId);
     },
     async loadCurves(runId: string) {
+      if (this.overlay[runId]) this.overlay[runId].loading = true;
       const r = await api.getRun({ runId });
       const slot = this.overlay[runId];
       if (!slot) return; // unticked while loading
@@ -77,7 +78,8 @@ export const useRunsStore = defineStore('runs', {
       const r = await api.listRuns();
       if (!r.ok) return;
       this.runs = r.value;
-      const moved = r.value.filter((run) => this.overlay[run.id] && (run.status === 'training' || before.get(run.id) !== run.step));
+      // A curve still loading is not asked for again: a long run's metrics take a while to read.
+      const moved = r.value.filter((run) => this.overlay[run.id] && !this.overlay[run.id].loading && before.get(run.id) !== run.step);
       await Promise.all(moved.map((run) => this.loadCurves(run.id)));
     },
     async setInfo(runId: string, change: { name?: string; notes?: string }) {
