@@ -87,6 +87,12 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     const row = page.getByTestId('run-row-imported-digits-model');
     expect(await row.getByRole('button', { name: 'Resume' }).count()).toBe(0);
     expect(await cell('2026-11-30T07-10-00-bbbb', 'status').textContent()).toBe('training');
+    // Opened in the Train view it is imported there too, with nothing to resume.
+    await page.getByTestId('open-imported-digits-model').click();
+    await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 15_000 }).toBe('imported');
+    expect(await page.getByTestId('resume').count()).toBe(0);
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('runs-table').locator('tbody tr').nth(2).waitFor();
   });
 
   it('sorts by a column and back', async () => {
