@@ -23,8 +23,8 @@ async function bench(n: number, appends: number): Promise<BenchResult> {
   const chart = new FlowChart(el);
   const view = { xMode: 'step' as const, smoothing: 0.6, log: false };
   await nextFrame();
-  // uPlot draws synchronously inside update (its commit runs before the call returns or in a
-  // microtask): the time up to the next frame includes it.
+  // uPlot draws its canvas in a microtask it queues during update: awaiting one after it
+  // includes that drawing (not the browser's later compositing of the frame).
   let t0 = performance.now();
   chart.update(series, view);
   await Promise.resolve();
