@@ -9,6 +9,7 @@ import { allowedRoots } from './allowed-roots.ts';
 import { FlowDeskError } from './engine/errors.ts';
 import { isInsideRoots, realPathForCreate } from './engine/fs/real-paths.ts';
 import { isRunId, RUN_ID_RULE } from './engine/runs/run-id.ts';
+import { RUN_NAME_MAX, RUN_NOTES_MAX } from './engine/runs/run-info.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -102,6 +103,14 @@ function name(o: Obj, key: string, field: string): string {
   return v as string;
 }
 
+/** Optional free text up to `max` characters, without control characters other than newlines and tabs. */
+function text(o: Obj, key: string, max: number, field: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) bad(`${field}.${key}`, `text of at most ${max} characters`, v);
+  return v as string;
+}
+
 function requiredFolder(o: Obj, key: string, field: string): string {
   const path = folder(o, key, field);
   if (path === null) bad(`${field}.${key}`, 'a folder path', null);
@@ -128,6 +137,13 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
     return { runId: runId(o, 'request'), steps: int(o, 'steps', trainFields.steps.min, trainFields.steps.max, 'request', true) };
   },
   getRun: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
+  setRunInfo: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), name: text(o, 'name', RUN_NAME_MAX, 'request'), notes: text(o, 'notes', RUN_NOTES_MAX, 'request') };
+  },
+  deleteRun: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
+  restoreRun: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
+  listTrash: () => null,
   getSampleGrid: (arg) => {
     const o = object(arg, 'request');
     return { runId: runId(o, 'request'), step: int(o, 'step', 0, 1e12, 'request') };

@@ -57,7 +57,8 @@ export interface StartRequest {
   train: TrainSettings;
 }
 
-export type RunStatus = 'training' | 'paused' | 'finished' | 'cancelled' | 'failed';
+/** 'imported': a model added from an export that has not trained here; it has no optimizer state, so it cannot be resumed. */
+export type RunStatus = 'training' | 'paused' | 'finished' | 'cancelled' | 'failed' | 'imported';
 
 export interface RunSummary {
   id: string;
@@ -68,6 +69,24 @@ export interface RunSummary {
   step: number;
   lastValBpd: number | null;
   status: RunStatus;
+  /** Display name a person gave the run (the id never changes); absent: show the id. */
+  name?: string;
+  notes?: string;
+}
+
+/** What setRunInfo changes: a field left out stays, an empty string clears it. */
+export interface RunInfoRequest {
+  runId: string;
+  name?: string;
+  notes?: string;
+}
+
+/** A deleted run, restorable until `expires`. */
+export interface TrashEntry {
+  id: string;
+  name?: string;
+  deletedAt: string;
+  expires: string;
 }
 
 export interface MetricRow {
@@ -80,6 +99,7 @@ export interface MetricRow {
 
 export interface RunDetail {
   summary: RunSummary;
+  /** Train and eval rows each decimated to a few thousand (min and max per bucket, the newest rows exact); skip rows whole. */
   metrics: MetricRow[];
   /** Steps that have a saved fixed-seed sample grid. */
   sampleSteps: number[];
@@ -174,6 +194,13 @@ export interface Api {
   resumeTraining(req: { runId: string; steps?: number }): Promise<Result<{ runId: string }>>;
   listRuns(): Promise<Result<RunSummary[]>>;
   getRun(req: { runId: string }): Promise<Result<RunDetail>>;
+  /** Sets a run's display name and notes (a side file; allowed while it trains). */
+  setRunInfo(req: RunInfoRequest): Promise<Result<{ name?: string; notes?: string }>>;
+  /** Moves a run to the trash (kept 30 days); RUN_LOCKED while anyone trains it. */
+  deleteRun(req: { runId: string }): Promise<Result<TrashEntry>>;
+  /** Puts the most recently deleted run of that id back. */
+  restoreRun(req: { runId: string }): Promise<Result<null>>;
+  listTrash(): Promise<Result<TrashEntry[]>>;
   /** The fixed-seed grid saved at a step, as a PNG data URL. */
   getSampleGrid(req: { runId: string; step: number }): Promise<Result<string>>;
   /** A fresh grid from the run's latest checkpoint (its averaged weights, see RunDetail.weights), and how many of its images were clipped. */

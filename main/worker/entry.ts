@@ -5,6 +5,7 @@ import { createDispatch } from './dispatch.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
 import { ModelCache } from './model-cache.ts';
+import { RunsService } from './runs-service.ts';
 import { EngineService } from './service.ts';
 import { readWorkerEnv } from './worker-env.ts';
 
@@ -21,7 +22,10 @@ const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();
 const engine = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models, roots);
-const dispatch = createDispatch({ engine, explore: new ExploreService(runsDir, models, roots) });
+const runs = new RunsService(runsDir);
+const dispatch = createDispatch({ engine, explore: new ExploreService(runsDir, models, roots), runs });
+// Deleted runs older than 30 days go for good at each start; a failure only leaves them longer.
+void runs.purgeTrash().catch(() => undefined);
 
 let exiting = false;
 

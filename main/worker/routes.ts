@@ -10,8 +10,12 @@ export const WORKER_ROUTES = {
   pauseTraining: 'engine',
   cancelTraining: 'engine',
   resumeTraining: 'engine',
-  listRuns: 'engine',
-  getRun: 'engine',
+  listRuns: 'runs',
+  getRun: 'runs',
+  setRunInfo: 'runs',
+  deleteRun: 'runs',
+  restoreRun: 'runs',
+  listTrash: 'runs',
   getSampleGrid: 'engine',
   sample: 'engine',
   reconstruct: 'explore',
@@ -22,7 +26,7 @@ export const WORKER_ROUTES = {
   rankFolder: 'explore',
   exportModel: 'explore',
   importModel: 'explore',
-} as const satisfies Record<WorkerMethod, 'engine' | 'explore'>;
+} as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs'>;
 
 export type ServiceName = (typeof WORKER_ROUTES)[WorkerMethod];
 

@@ -1,24 +1,21 @@
 // The engine behind the app's Api, living in the worker process: imports, one training run at
 // a time (start, pause, cancel, resume), runs on disk, and sampling from their checkpoints.
 // Results are plain JSON; images travel as PNG data URLs.
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
+import type { AppEvent, ImportRequest, ImportSummary, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { encodeImageGrid, gatherBatch, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
-import { trainSettingsOf } from '../engine/train/train-config.ts';
 import type { TrainEvent } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
-import { readMetrics, type MetricRecord } from '../engine/runs/metrics.ts';
-import { listRuns, summariseRun, type RunSummary as StoredRun } from '../engine/runs/run-list.ts';
-import { sampleStepOf, samplePath, samplesDir } from '../engine/runs/run-layout.ts';
+import { summariseRun } from '../engine/runs/run-list.ts';
+import { samplePath } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
-import { readChosenWeights } from '../engine/runs/model-folder.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 
@@ -74,6 +71,9 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async resumeTraining(req: { runId: string; steps?: number }): Promise<{ runId: string }> {
     const runDir = await this.runDir(req.runId);
+    if ((await summariseRun(runDir)).status.status === 'imported') {
+      throw new FlowDeskError('BAD_ARGUMENT', `Run ${req.runId} is an imported model: it came without optimizer state, so it cannot be resumed. Use it in Samples and Explore, or start a new run with its settings.`);
+    }
     // The run is known before it starts, so warnings before its first step (steps lost) name it.
     return this.launch(runDir, (onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal }));
   }
@@ -89,35 +89,6 @@ export class EngineService implements ServiceSlice<'engine'> {
   /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint. */
   async pauseForShutdown(): Promise<void> {
     if (this.active) await this.stop('paused');
-  }
-
-  /** Runs with a damaged file are left out (`flowdesk runs` names the file and field). */
-  async listRuns(): Promise<RunSummary[]> {
-    return (await listRuns(this.runsDir)).runs.map(toApiSummary);
-  }
-
-  async getRun(req: { runId: string }): Promise<RunDetail> {
-    const dir = await this.runDir(req.runId);
-    const { rows } = await readMetrics(dir);
-    const shown = new Set<string>(['train', 'eval', 'skip'] satisfies MetricRow['type'][]);
-    const metrics = rows.filter((r): r is MetricRecord & { type: MetricRow['type'] } => shown.has(r.type)).map((r) => ({
-      type: r.type,
-      step: r.step,
-      time: r.time ?? 0,
-      ...(typeof r.loss === 'number' ? { loss: r.loss } : {}),
-      ...(r.valBpd !== undefined ? { valBpd: r.valBpd } : {}),
-    }));
-    const names = await readdir(samplesDir(dir)).catch(() => [] as string[]);
-    const sampleSteps = names.map(sampleStepOf).filter((s) => s !== null).sort((a, b) => a - b);
-    // What Samples and Explore use (the model cache's choice); none before the first checkpoint.
-    const weights = await readChosenWeights(dir).then(
-      (w) => w.weights,
-      (err: unknown) => {
-        if (err instanceof FlowDeskError) return null;
-        throw err;
-      },
-    );
-    return { summary: toApiSummary(await summariseRun(dir)), metrics, sampleSteps, weights };
   }
 
   async getSampleGrid(req: { runId: string; step: number }): Promise<string> {
@@ -218,18 +189,4 @@ export class EngineService implements ServiceSlice<'engine'> {
   private async runDir(runId: string): Promise<string> {
     return runDirOf(this.runsDir, runId);
   }
-}
-
-/** A stored run as the Api's RunSummary: the train settings flattened as the Train view has them. */
-function toApiSummary(r: StoredRun): RunSummary {
-  return {
-    id: r.id,
-    created: r.created,
-    model: r.run.model as ModelSettings,
-    train: trainSettingsOf(r.run.train),
-    folder: r.run.data.folder,
-    step: r.step,
-    lastValBpd: r.lastValBpd,
-    status: r.status.status,
-  };
 }

@@ -9,6 +9,7 @@ import { createDispatch, type Dispatch, type WorkerServices } from '../../main/w
 import { ExploreService } from '../../main/worker/explore-service.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
 import { WORKER_ROUTES } from '../../main/worker/routes.ts';
+import { RunsService } from '../../main/worker/runs-service.ts';
 import { EngineService } from '../../main/worker/service.ts';
 
 let runsDir: string;
@@ -18,7 +19,7 @@ let dispatch: Dispatch;
 beforeAll(async () => {
   runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-dispatch-'));
   const models = new ModelCache();
-  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir]) };
+  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir]), runs: new RunsService(runsDir) };
   dispatch = createDispatch(services);
 });
 afterAll(() => rm(runsDir, { recursive: true, force: true }));

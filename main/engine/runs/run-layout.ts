@@ -12,6 +12,8 @@ export const runJsonPath = (runDir: string): string => join(runDir, 'run.json');
 export const metricsPath = (runDir: string): string => join(runDir, 'metrics.jsonl');
 /** status.json: the app's last word on the run (training, paused, finished, ...). */
 export const statusPath = (runDir: string): string => join(runDir, 'status.json');
+/** info.json: the display name and notes a person gave the run (a side file, see run-info.ts). */
+export const infoPath = (runDir: string): string => join(runDir, 'info.json');
 /** The run's writer lock (see checkpoint/run-lock.ts). */
 export const lockPath = (runDir: string): string => join(runDir, '.lock');
 export const samplesDir = (runDir: string): string => join(runDir, 'samples');
@@ -35,3 +37,5 @@ export const directionPath = (runDir: string, name: string): string => join(dire
 export function directionNameOf(fileName: string): string | null {
   return fileName.endsWith(DIRECTION_EXT) ? fileName.slice(0, -DIRECTION_EXT.length) : null;
 }
+/** Deleted runs wait here for 30 days; a dot name is never a run id, so listings skip it. */
+export const trashDir = (runsDir: string): string => join(runsDir, '.trash');

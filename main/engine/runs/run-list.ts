@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
 import { latestMetrics } from './metrics.ts';
+import { readRunInfo, type RunInfo } from './run-info.ts';
 import { readRunJson, type RunJson } from './run-json.ts';
 import { runJsonPath } from './run-layout.ts';
 import { readRunStatus, type StatusFile } from './run-status.ts';
@@ -20,6 +21,8 @@ export interface RunSummary {
   step: number;
   lastValBpd: number | null;
   status: StatusFile;
+  /** Display name and notes a person gave it (info.json). */
+  info: RunInfo;
 }
 
 /** One run's summary; BAD_CHECKPOINT naming the file and field when one of its files is damaged. */
@@ -29,8 +32,9 @@ export async function summariseRun(dir: string): Promise<RunSummary> {
   const time = Number.isFinite(stated) ? stated : ((await stat(runJsonPath(dir)).catch(() => null))?.mtimeMs ?? 0);
   const { last, lastEval } = await latestMetrics(dir);
   const step = last?.step ?? 0;
-  const status = await readRunStatus(dir, step >= run.train.steps);
-  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status };
+  const status = await readRunStatus(dir, { reachedLastStep: step >= run.train.steps, importedUntrained: run.imported === true && !last });
+  const info = await readRunInfo(dir);
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status, info };
 }
 
 export interface RunListing {

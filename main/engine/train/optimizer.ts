@@ -183,6 +183,9 @@ export class Optimizer {
   }
 
   importState(tensors: Record<string, NamedArray>, meta: Record<string, string>, source: string): void {
+    if (meta.kind === 'none') {
+      throw new CheckpointError('BAD_CHECKPOINT', `${source} has no optimizer state (an imported model), so training cannot resume from it; start a new run with its settings instead.`);
+    }
     if (meta.kind !== this.config.kind) {
       throw new CheckpointError('BAD_CHECKPOINT', `${source}: optimizer state is for ${meta.kind}, this run uses ${this.config.kind}.`);
     }

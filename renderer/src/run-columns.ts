@@ -1,0 +1,62 @@
+// The Runs table's columns: the run and its results, then one per model and training setting,
+// read from the settings declarations (common/settings/), so a new setting gets a column by
+// itself. Each column gives a sortable value and the text shown (and filtered on).
+import { byKind, type Field, type Fields } from '../../common/settings/field.ts';
+import { modelFields, modelKindField } from '../../common/settings/model-fields.ts';
+import { trainFields } from '../../common/settings/train-fields.ts';
+import type { RunSummary } from '../../preload/api.ts';
+import { bpd, shortDate } from './format.ts';
+
+export interface RunColumn {
+  key: string;
+  label: string;
+  help?: string;
+  group: 'run' | 'model' | 'train';
+  /** What sorting compares: numbers numerically, text alphabetically, null last. */
+  sortValue(r: RunSummary): number | string | null;
+  text(r: RunSummary): string;
+}
+
+function settingText(field: Field, v: unknown): string {
+  if (v === null) return 'nullMeans' in field && field.nullMeans ? field.nullMeans : '—';
+  if (v === undefined) return '—';
+  if (field.type === 'choice') return String((field.optionLabels as Record<string, string> | undefined)?.[String(v)] ?? v);
+  return String(v);
+}
+
+function settingColumns(group: 'model' | 'train', fields: Fields): RunColumn[] {
+  return Object.entries(fields).map(([key, field]) => {
+    const value = (r: RunSummary) => (r[group] as Record<string, unknown>)[key];
+    return {
+      key: `${group}.${key}`,
+      label: byKind(field.label),
+      help: field.help,
+      group,
+      sortValue: (r) => {
+        const v = value(r);
+        return typeof v === 'number' || typeof v === 'string' ? v : null;
+      },
+      text: (r) => settingText(field, value(r)),
+    };
+  });
+}
+
+/** A run's display name: the one a person gave it, else its id. */
+export function runLabel(r: { id: string; name?: string }): string {
+  return r.name ?? r.id;
+}
+
+/** The Run column (name, id, notes), which the table draws itself. */
+export const nameColumn: RunColumn = { key: 'id', label: 'Run', group: 'run', sortValue: (r) => runLabel(r).toLowerCase(), text: (r) => `${runLabel(r)} ${r.id} ${r.notes ?? ''}` };
+
+const RUN_COLUMNS: RunColumn[] = [
+  { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
+  { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
+  { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
+  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },
+  { key: 'model.kind', label: modelKindField.label, group: 'model', sortValue: (r) => r.model.kind, text: (r) => modelKindField.optionLabels[r.model.kind] },
+];
+
+export const runColumns: readonly RunColumn[] = [...RUN_COLUMNS, ...settingColumns('model', modelFields), ...settingColumns('train', trainFields)];
+
