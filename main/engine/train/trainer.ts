@@ -24,6 +24,7 @@ import { appendMetric, readMetrics, truncateMetricsAfter } from '../runs/metrics
 import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
 import { MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
+import { flipsImages } from '../../../common/settings/train-fields.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
@@ -288,7 +289,7 @@ function initialiseFromData(s: Session): void {
  */
 async function trainStep(s: Session): Promise<StepOutcome> {
   const cfg = s.run.train;
-  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
+  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step, flipsImages(cfg.flip, s.trainSet.channels));
   s.steps ??= await stepSource(s.runtime, cfg, s.optimizer);
   return s.steps.update(data);
 }
