@@ -108,6 +108,21 @@ function requiredFolder(o: Obj, key: string, field: string): string {
   return path as string;
 }
 
+/** A run to start now or queue: its folder, model and training settings. */
+function startRequest(arg: unknown) {
+  const o = object(arg, 'request');
+  return { folder: folder(o, 'folder', 'request'), model: model(o.model), train: train(o.train) };
+}
+
+/** Queue positions past the end mean "last"; this bound only keeps the number sane. */
+const MAX_QUEUE_INDEX = 1_000_000;
+
+function queueEntryId(o: Obj, field: string): string {
+  const v = o.entryId;
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v)) bad(`${field}.entryId`, 'a queue entry id (letters, digits, dashes, underscores; at most 64)', v);
+  return v as string;
+}
+
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   getAppInfo: () => null,
   chooseFolder: () => null,
@@ -119,9 +134,13 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
     const { size, channels } = modelFields;
     return { folder: folder(o, 'folder', 'request'), size: int(o, 'size', size.min, size.max, 'request'), channels: oneOf(o, 'channels', channels.options, 'request') };
   },
-  startTraining: (arg) => {
+  startTraining: startRequest,
+  listQueue: () => null,
+  addToQueue: startRequest,
+  removeFromQueue: (arg) => ({ entryId: queueEntryId(object(arg, 'request'), 'request') }),
+  moveInQueue: (arg) => {
     const o = object(arg, 'request');
-    return { folder: folder(o, 'folder', 'request'), model: model(o.model), train: train(o.train) };
+    return { entryId: queueEntryId(o, 'request'), index: int(o, 'index', 0, MAX_QUEUE_INDEX, 'request') };
   },
   resumeTraining: (arg) => {
     const o = object(arg, 'request');

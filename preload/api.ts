@@ -54,6 +54,23 @@ export interface StartRequest {
   train: TrainSettings;
 }
 
+/** A run waiting in the queue of the runs folder (queue.json): the settings it will start with. */
+export interface QueuedRun extends StartRequest {
+  /** The entry's id (the run gets its own id when it starts). */
+  id: string;
+  /** When it was queued (ISO 8601). */
+  added: string;
+}
+
+export interface QueueState {
+  /** In the order they start. */
+  entries: QueuedRun[];
+  /** Why the next entry waits (another process trains on this runs folder); null when it need not. */
+  waiting: string | null;
+  /** The last entry this session that could not start, and why (the one after it started instead); null if none failed. */
+  failed: { entry: QueuedRun | null; error: AppError } | null;
+}
+
 export type RunStatus = 'training' | 'paused' | 'finished' | 'cancelled' | 'failed';
 
 export interface RunSummary {
@@ -154,6 +171,7 @@ export type AppEvent =
   | { type: 'train-sample'; runId: string; step: number }
   | { type: 'train-warning'; runId: string; message: string }
   | { type: 'train-stopped'; runId: string; step: number; status: RunStatus; error?: AppError }
+  | { type: 'queue'; queue: QueueState }
   | { type: 'worker-crashed'; message: string; runId: string | null };
 
 export interface Api {
@@ -167,6 +185,13 @@ export interface Api {
   /** Stops after a checkpoint and marks the run cancelled. */
   cancelTraining(): Promise<Result<null>>;
   resumeTraining(req: { runId: string; steps?: number }): Promise<Result<{ runId: string }>>;
+  /** The queue of runs that start one after another as each run finishes or fails. */
+  listQueue(): Promise<Result<QueueState>>;
+  /** Queues a run with these settings (checked like startTraining); it starts at once when nothing trains. */
+  addToQueue(req: StartRequest): Promise<Result<QueueState>>;
+  removeFromQueue(req: { entryId: string }): Promise<Result<QueueState>>;
+  /** Moves an entry to `index` (0 starts next). */
+  moveInQueue(req: { entryId: string; index: number }): Promise<Result<QueueState>>;
   listRuns(): Promise<Result<RunSummary[]>>;
   getRun(req: { runId: string }): Promise<Result<RunDetail>>;
   /** The fixed-seed grid saved at a step, as a PNG data URL. */

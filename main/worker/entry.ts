@@ -58,3 +58,4 @@ if (parentPort) {
   process.stderr.on('error', () => undefined);
 }
 send({ kind: 'ready' });
+void engine.startQueue();

@@ -1,9 +1,10 @@
 // The engine behind the app's Api, living in the worker process: imports, one training run at
-// a time (start, pause, cancel, resume), runs on disk, and sampling from their checkpoints.
+// a time (start, pause, cancel, resume) and the queue of runs that follow it, runs on disk, and
+// sampling from their checkpoints.
 // Results are plain JSON; images travel as PNG data URLs.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, RunDetail, RunSummary, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
+import type { AppEvent, ImportRequest, ImportSummary, MetricRow, ModelSettings, QueueState, RunDetail, RunStatus, RunSummary, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { encodeImageGrid, gatherBatch, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
@@ -19,6 +20,7 @@ import { sampleStepOf, samplePath, samplesDir } from '../engine/runs/run-layout.
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
 import type { ModelCache } from './model-cache.ts';
+import { RunQueue } from './run-queue.ts';
 import type { ServiceSlice } from './routes.ts';
 
 function pngDataUrl(png: Buffer): string {
@@ -29,18 +31,25 @@ interface ActiveRun {
   runDir: string | null;
   controller: AbortController;
   stopAs: 'paused' | 'cancelled';
+  /** How the run ended, once it has. */
+  endedAs: RunStatus | null;
   done: Promise<void>;
 }
 
 export class EngineService implements ServiceSlice<'engine'> {
   private active: ActiveRun | null = null;
+  private readonly queue: RunQueue;
   constructor(
     readonly runsDir: string,
     private readonly emit: (e: AppEvent) => void,
     private readonly models: ModelCache,
     /** Real paths of the allowed roots: every image read for the page must lie inside them. */
     private readonly roots: readonly string[],
-  ) {}
+    /** How often a queue held up by another process's run looks again (tests shorten it). */
+    queuePollMs?: number,
+  ) {
+    this.queue = new RunQueue({ runsDir, emit, start: (req) => this.startTraining(req), busy: () => this.active !== null, pollMs: queuePollMs });
+  }
 
   async backend(): Promise<string> {
     return describeBackend(await initBackend());
@@ -85,9 +94,31 @@ export class EngineService implements ServiceSlice<'engine'> {
     return this.stop('cancelled');
   }
 
-  /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint. */
+  /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint; the queue starts nothing more. */
   async pauseForShutdown(): Promise<void> {
+    this.queue.stop();
     if (this.active) await this.stop('paused');
+  }
+
+  /** For the worker's start-up: starts the queue's next run if nothing trains on this runs folder. */
+  startQueue(): Promise<void> {
+    return this.queue.advance();
+  }
+
+  listQueue(): Promise<QueueState> {
+    return this.queue.state();
+  }
+
+  addToQueue(req: StartRequest): Promise<QueueState> {
+    return this.queue.add(req);
+  }
+
+  removeFromQueue(req: { entryId: string }): Promise<QueueState> {
+    return this.queue.remove(req.entryId);
+  }
+
+  moveInQueue(req: { entryId: string; index: number }): Promise<QueueState> {
+    return this.queue.move(req.entryId, req.index);
   }
 
   /** Runs with a damaged file are left out (`flowdesk runs` names the file and field). */
@@ -140,7 +171,7 @@ export class EngineService implements ServiceSlice<'engine'> {
     let started: (id: string) => void = () => undefined;
     const startedPromise = new Promise<string>((resolve) => (started = resolve));
     // runDir stays null until the run starts (its lock held), so a refused resume never marks the run.
-    const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', done: Promise.resolve() };
+    const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', endedAs: null, done: Promise.resolve() };
     this.active = active;
     const onEvent = (e: TrainEvent) => {
       if (e.type === 'start') {
@@ -155,12 +186,14 @@ export class EngineService implements ServiceSlice<'engine'> {
       async (result) => {
         const r = result as { reason: string; step: number };
         const status = r.reason === 'steps' ? 'finished' : r.reason === 'cancelled' ? active.stopAs : 'paused';
+        active.endedAs = status;
         await writeRunStatus(active.runDir!, { status });
         this.emit({ type: 'train-stopped', runId: basename(active.runDir!), step: r.step, status });
       },
       async (err) => {
         const error = toAppError(err);
         if (active.runDir) {
+          active.endedAs = 'failed';
           await writeRunStatus(active.runDir, { status: 'failed', error }).catch(() => undefined);
           this.emit({ type: 'train-stopped', runId: basename(active.runDir), step: -1, status: 'failed', error });
         }
@@ -172,6 +205,8 @@ export class EngineService implements ServiceSlice<'engine'> {
       () => undefined,
     ).finally(() => {
       if (this.active === active) this.active = null;
+      // A run that finished or failed hands over to the queue; a paused or cancelled one was a person's stop.
+      if (active.endedAs === 'finished' || active.endedAs === 'failed') void this.queue.advance();
     });
     // Answer once the run exists, or with the error that stopped it before it began.
     return new Promise((resolve, reject) => {
