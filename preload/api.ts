@@ -44,7 +44,7 @@ export interface ImportSummary {
   skipped: { path: string; reason: string }[];
   fromCache: boolean;
   seconds: number;
-  /** A PNG data URL of up to 16 imported images side by side. */
+  /** A PNG data URL of up to 16 imported images side by side, a seeded random sample of the set. */
   thumbnails: string;
 }
 

@@ -23,6 +23,10 @@ import type { ModelCache } from './model-cache.ts';
 import { RunQueue } from './run-queue.ts';
 import type { ServiceSlice } from './routes.ts';
 
+/** Images in an import's strip, and the seed that picks them (fixed, so a re-import shows the same ones). */
+const THUMBNAILS = 16;
+const THUMBNAIL_SEED = 16;
+
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
@@ -58,8 +62,10 @@ export class EngineService implements ServiceSlice<'engine'> {
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
     const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots });
-    const n = Math.min(16, set.count);
-    const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
+    // A seeded random sample: the first files of a folder are often all one class (sorted digits, one CIFAR label).
+    const n = Math.min(THUMBNAILS, set.count);
+    const picked = new Rng(THUMBNAIL_SEED).permutation(set.count).subarray(0, n);
+    const thumbs = await encodeImageGrid(gatherBatch(set, picked), n, set.size, set.channels, n);
     return {
       folder,
       bundled: req.folder === null,
