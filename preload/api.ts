@@ -176,8 +176,14 @@ export type AppEvent =
 
 export interface Api {
   getAppInfo(): Promise<Result<AppInfo>>;
-  /** Opens a folder chooser (Electron only; browser mode returns null). */
+  /** Opens a folder chooser (Electron only; browser mode returns null); the folder chosen may be read for the session. */
   chooseFolder(): Promise<Result<string | null>>;
+  /**
+   * Asks to read a folder outside the allowed ones. Browser mode asks in the terminal running
+   * `flowdesk serve` (a yes is remembered for the runs folder; NO_TERMINAL where none is
+   * attached); the desktop app refuses: a folder picked with chooseFolder is allowed already.
+   */
+  requestFolderAccess(req: { folder: string }): Promise<Result<{ allowed: boolean }>>;
   importFolder(req: ImportRequest): Promise<Result<ImportSummary>>;
   startTraining(req: StartRequest): Promise<Result<{ runId: string }>>;
   /** Stops after a checkpoint; the run can be resumed. */

@@ -14,6 +14,7 @@ export enum IpcChannel {
 const CALLS: Record<ApiMethod, true> = {
   getAppInfo: true,
   chooseFolder: true,
+  requestFolderAccess: true,
   importFolder: true,
   startTraining: true,
   pauseTraining: true,

@@ -4,7 +4,6 @@
 import { defineStore } from 'pinia';
 import type { AppError, ImportSummary } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
-import { useAppStore } from './app.ts';
 
 /** The bundled digits' own size and colour. */
 const BUNDLED = { size: 16, channels: 1 } as const;
@@ -48,6 +47,20 @@ export const useDataStore = defineStore('data', {
       const r = await api.chooseFolder();
       if (r.ok && r.value) this.useFolder(r.value);
     },
+    /** Asks to read the chosen folder (browser mode asks in the server's terminal), then imports it if allowed. */
+    async requestAccess(): Promise<boolean> {
+      if (this.folder === null) return false;
+      const r = await api.requestFolderAccess({ folder: this.folder });
+      if (!r.ok) {
+        this.failure = r.error;
+        return false;
+      }
+      if (!r.value.allowed) {
+        this.failure = { code: 'REFUSED', message: `Reading ${this.folder} was not allowed in the terminal that runs flowdesk serve.` };
+        return false;
+      }
+      return this.load();
+    },
     async load(): Promise<boolean> {
       this.importing = true;
       // The old report goes at once: until this import answers, no report describes the choice.
@@ -56,8 +69,7 @@ export const useDataStore = defineStore('data', {
       try {
         const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels });
         if (!r.ok) {
-          this.failure = r.error;
-          useAppStore().fail(r.error);
+          this.failure = r.error; // the Data view shows it beside the form, where it can be fixed
           return false;
         }
         this.summary = r.value;
