@@ -38,7 +38,7 @@ export const trainFields = {
   },
   flip: {
     type: 'choice', options: ['auto', 'on', 'off'], default: 'auto', view: 'main',
-    optionLabels: { auto: 'Auto (colour only)', on: 'On', off: 'Off' },
+    optionLabels: { auto: 'Auto', on: 'On', off: 'Off' },
     label: 'Horizontal flip', help: 'mirror each training image left-right with probability 1/2; auto flips colour images only (digits and letters are not mirror-symmetric)',
   },
   seed: {
