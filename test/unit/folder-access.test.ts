@@ -1,6 +1,6 @@
 // Allowing a folder outside the roots while the app runs: only a yes typed at the terminal that
-// runs `flowdesk serve` widens what the page may read (remembered for the runs folder); a no,
-// no terminal, or the desktop app's Api call leave it as it was.
+// runs `flowdesk serve` (remembered for the runs folder) or a pick in Electron's folder dialog
+// widens what the page may read; a no, no terminal, or the desktop app's Api call leave it as it was.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,5 +86,14 @@ describe('requestFolderAccess in the desktop app', () => {
   it('points to the folder dialog instead', async () => {
     const call = createAppBackend({ mode: 'electron', runsDir, host });
     expect(await call('requestFolderAccess', { folder: '/usr' })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/Choose….*folder dialog/) } });
+  });
+
+  it('allows for the session a folder picked in the folder dialog', async () => {
+    const picked = realpathSync('/usr');
+    const call = createAppBackend({ mode: 'electron', runsDir, host, chooseFolder: async () => picked });
+    expect(() => validateRequest('importFolder', { folder: picked, size: 8, channels: 1 })).toThrow(/outside the folders/);
+    expect(await call('chooseFolder', null)).toEqual({ ok: true, value: picked });
+    expect(validateRequest('importFolder', { folder: picked, size: 8, channels: 1 })).toMatchObject({ folder: picked });
+    expect(allowedInWorker).toContain(picked);
   });
 });
