@@ -1,5 +1,6 @@
 // The Api as both transports serve it: validation first, then the host's own slice (app info,
-// the folder dialog, asking the person to allow a folder) or the worker's. Electron's IPC and browser mode's HTTP call this.
+// the folder dialog, asking the person to allow a folder) or the worker's. Electron's IPC and
+// browser mode's HTTP call this.
 import type { ApiSlice, AppInfo, Result } from '../preload/api.ts';
 import { realpathSync } from 'node:fs';
 import { allowedRoots, allowFolder } from './allowed-roots.ts';
