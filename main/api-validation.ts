@@ -1,5 +1,6 @@
 // Checks every Api call's argument before it reaches the worker: types, ranges, run ids, and
 // folders inside the allowed roots. A bad argument is a BAD_ARGUMENT error naming the field.
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { checkModelSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { modelFields } from '../common/settings/model-fields.ts';
@@ -62,9 +63,23 @@ function folder(o: Obj, key: string, field: string): string | null {
   if (!isInsideRoots(real, roots)) {
     // Where a link leads is not echoed: the page learns that it leaves the roots, not where to.
     const via = real === path ? '' : ' through a link';
-    throw new FlowDeskError('BAD_ARGUMENT', `${v} is outside the folders FlowDesk may read${via} (${roots.join(', ')}); add it to FLOWDESK_ROOTS.`);
+    throw new FlowDeskError('BAD_ARGUMENT', `${v} is outside the folders FlowDesk may read${via} (${roots.join(', ')}); allow it from the Data view, or add it to FLOWDESK_ROOTS.`);
   }
   return path;
+}
+
+/** An existing folder anywhere, as its real path: only for asking a person to allow it (never to read it). */
+function folderToAllow(o: Obj, field: string): string {
+  const v = o.folder;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096 || v.includes('\0') || !isAbsolute(v)) bad(`${field}.folder`, 'an absolute folder path', v);
+  let real: string;
+  try {
+    real = realpathSync(v as string);
+  } catch {
+    throw new FlowDeskError('BAD_ARGUMENT', `${v} does not exist; check the path.`);
+  }
+  if (!statSync(real).isDirectory()) throw new FlowDeskError('BAD_ARGUMENT', `${v} is not a folder; name the folder that holds the images.`);
+  return real;
 }
 
 function runId(o: Obj, field: string): string {
@@ -117,9 +132,25 @@ function requiredFolder(o: Obj, key: string, field: string): string {
   return path as string;
 }
 
+/** A run to start now or queue: its folder, model and training settings. */
+function startRequest(arg: unknown) {
+  const o = object(arg, 'request');
+  return { folder: folder(o, 'folder', 'request'), model: model(o.model), train: train(o.train) };
+}
+
+/** Queue positions past the end mean "last"; this bound only keeps the number sane. */
+const MAX_QUEUE_INDEX = 1_000_000;
+
+function queueEntryId(o: Obj, field: string): string {
+  const v = o.entryId;
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v)) bad(`${field}.entryId`, 'a queue entry id (letters, digits, dashes, underscores; at most 64)', v);
+  return v as string;
+}
+
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   getAppInfo: () => null,
   chooseFolder: () => null,
+  requestFolderAccess: (arg) => ({ folder: folderToAllow(object(arg, 'request'), 'request') }),
   listRuns: () => null,
   pauseTraining: () => null,
   cancelTraining: () => null,
@@ -128,9 +159,13 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
     const { size, channels } = modelFields;
     return { folder: folder(o, 'folder', 'request'), size: int(o, 'size', size.min, size.max, 'request'), channels: oneOf(o, 'channels', channels.options, 'request') };
   },
-  startTraining: (arg) => {
+  startTraining: startRequest,
+  listQueue: () => null,
+  addToQueue: startRequest,
+  removeFromQueue: (arg) => ({ entryId: queueEntryId(object(arg, 'request'), 'request') }),
+  moveInQueue: (arg) => {
     const o = object(arg, 'request');
-    return { folder: folder(o, 'folder', 'request'), model: model(o.model), train: train(o.train) };
+    return { entryId: queueEntryId(o, 'request'), index: int(o, 'index', 0, MAX_QUEUE_INDEX, 'request') };
   },
   resumeTraining: (arg) => {
     const o = object(arg, 'request');

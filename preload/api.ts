@@ -47,7 +47,7 @@ export interface ImportSummary {
   skipped: { path: string; reason: string }[];
   fromCache: boolean;
   seconds: number;
-  /** A PNG data URL of up to 16 imported images side by side. */
+  /** A PNG data URL of up to 16 imported images side by side, a seeded random sample of the set. */
   thumbnails: string;
 }
 
@@ -55,6 +55,23 @@ export interface StartRequest {
   folder: string | null;
   model: ModelSettings;
   train: TrainSettings;
+}
+
+/** A run waiting in the queue of the runs folder (queue.json): the settings it will start with. */
+export interface QueuedRun extends StartRequest {
+  /** The entry's id (the run gets its own id when it starts). */
+  id: string;
+  /** When it was queued (ISO 8601). */
+  added: string;
+}
+
+export interface QueueState {
+  /** In the order they start. */
+  entries: QueuedRun[];
+  /** Why the next entry waits (another process trains on this runs folder); null when it need not. */
+  waiting: string | null;
+  /** The last entry this session that could not start, and why (the one after it started instead); null if none failed. */
+  failed: { entry: QueuedRun | null; error: AppError } | null;
 }
 
 /** 'imported': a model added from an export that has not trained here; it has no optimizer state, so it cannot be resumed. */
@@ -179,12 +196,19 @@ export type AppEvent =
   | { type: 'train-sample'; runId: string; step: number }
   | { type: 'train-warning'; runId: string; message: string }
   | { type: 'train-stopped'; runId: string; step: number; status: RunStatus; error?: AppError }
+  | { type: 'queue'; queue: QueueState }
   | { type: 'worker-crashed'; message: string; runId: string | null };
 
 export interface Api {
   getAppInfo(): Promise<Result<AppInfo>>;
-  /** Opens a folder chooser (Electron only; browser mode returns null). */
+  /** Opens a folder chooser (Electron only; browser mode returns null); the folder chosen may be read for the session. */
   chooseFolder(): Promise<Result<string | null>>;
+  /**
+   * Asks to read a folder outside the allowed ones. Browser mode asks in the terminal running
+   * `flowdesk serve` (a yes is remembered for the runs folder; NO_TERMINAL where none is
+   * attached); the desktop app refuses: a folder picked with chooseFolder is allowed already.
+   */
+  requestFolderAccess(req: { folder: string }): Promise<Result<{ allowed: boolean }>>;
   importFolder(req: ImportRequest): Promise<Result<ImportSummary>>;
   startTraining(req: StartRequest): Promise<Result<{ runId: string }>>;
   /** Stops after a checkpoint; the run can be resumed. */
@@ -192,6 +216,13 @@ export interface Api {
   /** Stops after a checkpoint and marks the run cancelled. */
   cancelTraining(): Promise<Result<null>>;
   resumeTraining(req: { runId: string; steps?: number }): Promise<Result<{ runId: string }>>;
+  /** The queue of runs that start one after another as each run finishes or fails. */
+  listQueue(): Promise<Result<QueueState>>;
+  /** Queues a run with these settings (checked like startTraining); it starts at once when nothing trains. */
+  addToQueue(req: StartRequest): Promise<Result<QueueState>>;
+  removeFromQueue(req: { entryId: string }): Promise<Result<QueueState>>;
+  /** Moves an entry to `index` (0 starts next). */
+  moveInQueue(req: { entryId: string; index: number }): Promise<Result<QueueState>>;
   listRuns(): Promise<Result<RunSummary[]>>;
   getRun(req: { runId: string }): Promise<Result<RunDetail>>;
   /** Sets a run's display name and notes (a side file; allowed while it trains). */

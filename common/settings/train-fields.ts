@@ -1,6 +1,6 @@
 // Every training and optimizer setting, declared once: run.json stores them resolved, and the
 // engine, the Api, the CLI and the Train view read their defaults, bounds and help from here.
-import type { Field, SettingValues } from './field.ts';
+import type { Field, SettingValue, SettingValues } from './field.ts';
 
 /** Far more steps than any run here takes; a bound so a typo cannot ask for forever. */
 const MAX_STEPS = 10_000_000;
@@ -35,6 +35,11 @@ export const trainFields = {
   nBits: {
     type: 'int', min: 1, max: 8, default: 8, unit: 'bits', view: 'main',
     label: 'Bits per channel', help: 'bits per colour channel the images are reduced to before dequantization',
+  },
+  flip: {
+    type: 'choice', options: ['auto', 'on', 'off'], default: 'auto', view: 'main',
+    optionLabels: { auto: 'Auto', on: 'On', off: 'Off' },
+    label: 'Horizontal flip', help: 'mirror each training image left-right with probability 1/2; auto flips colour images only (digits and letters are not mirror-symmetric)',
   },
   seed: {
     type: 'int', min: 0, max: 2 ** 31 - 1, default: 0, view: 'main',
@@ -108,5 +113,10 @@ export const trainFields = {
 } as const satisfies Readonly<Record<string, Field>>;
 
 export type TrainFields = typeof trainFields;
+
+/** Whether training flips images of `channels` channels: 'auto' means colour images only. */
+export function flipsImages(flip: SettingValue<TrainFields['flip']>, channels: number): boolean {
+  return flip === 'on' || (flip === 'auto' && channels === 3);
+}
 /** Every training setting, flat, as the Api and the Train view carry them. */
 export type TrainSettings = SettingValues<TrainFields>;

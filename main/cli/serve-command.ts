@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowFolder } from '../allowed-roots.ts';
 import { createAppBackend } from '../app-backend.ts';
+import { rememberedFolders, terminalConfirm } from '../folder-access.ts';
 import { serve } from '../server.ts';
 import { WorkerHost } from '../worker/host.ts';
 import { nodeWorker } from '../worker/node-worker.ts';
@@ -18,7 +20,8 @@ export const serveUsage = `Usage: flowdesk serve [--port N] [--runs DIR]
 Serves the FlowDesk app in a browser (for machines without the Electron binary, or a remote
 GPU box reached through an SSH tunnel). Listens on 127.0.0.1 only and prints a URL with a
 random token; requests without it are refused. Folders the page may name lie in your home,
-temp, the working folder or $FLOWDESK_ROOTS (a list like PATH). Ctrl-C pauses a run in
+temp, the working folder or $FLOWDESK_ROOTS (a list like PATH); the page may ask for another,
+which this terminal confirms (a yes is remembered for the runs folder). Ctrl-C pauses a run in
 progress at its next step, with a checkpoint, then stops; a second Ctrl-C stops at once.
   --port N     port to listen on (default: a free one)
 ${RUNS_HELP}`;
@@ -42,11 +45,12 @@ export async function serveCommand(argv: string[], log: (line: string) => void, 
   const dir = renderer;
   if (!existsSync(join(dir, 'index.html'))) throw new UsageError(`The app is not built yet (${dir} is missing); run \`npm run build\` first.`);
   await mkdir(runsDir, { recursive: true });
+  for (const folder of await rememberedFolders(runsDir)) allowFolder(folder);
   const host = new WorkerHost(nodeWorker(runsDir));
   const running = await serve({
     rendererDir: dir,
     port,
-    call: createAppBackend({ mode: 'browser', runsDir, host }),
+    call: createAppBackend({ mode: 'browser', runsDir, host, confirmFolder: terminalConfirm({ input: process.stdin, output: process.stdout }) }),
     subscribe: (listener) => host.onEvent(listener),
   });
   log(`FlowDesk is running in browser mode (runs in ${runsDir}). Open:\n  ${running.url}`);

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'IO_ERROR'
   | 'RUN_LOCKED'
+  | 'NO_TERMINAL'
   | 'INTERNAL';
 
 export class FlowDeskError extends Error {

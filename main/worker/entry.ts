@@ -42,6 +42,8 @@ async function shutdown(): Promise<void> {
 
 async function handle(msg: HostMessage): Promise<void> {
   if (msg?.kind === 'shutdown') return shutdown();
+  // The services hold this same list, so the folder counts for every call from now on.
+  if (msg?.kind === 'allow-folder') return void (roots.includes(msg.folder) || roots.push(msg.folder));
   if (msg?.kind !== 'call' || exiting) return;
   send({ kind: 'result', id: msg.id, result: await dispatch(msg.method, msg.arg) });
 }
@@ -62,3 +64,4 @@ if (parentPort) {
   process.stderr.on('error', () => undefined);
 }
 send({ kind: 'ready' });
+void engine.startQueue();

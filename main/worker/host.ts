@@ -49,6 +49,11 @@ export class WorkerHost {
     return () => this.listeners.delete(listener);
   }
 
+  /** Tells the running worker a person allowed `folder` (a real path); a worker spawned later reads it from allowedRoots(). */
+  allowFolder(folder: string): void {
+    this.channel?.send({ kind: 'allow-folder', folder });
+  }
+
   /** Process id of the running worker (for diagnostics and crash tests), or null. */
   workerPid(): number | null {
     return this.channel?.pid ?? null;

@@ -3,7 +3,7 @@
 import type { ApiMethod, ApiSlice, AppEvent, Result } from '../../preload/api.ts';
 
 /** The Api calls the host answers itself (main/app-backend.ts): they need Electron or the host's state. */
-export type HostMethod = 'getAppInfo' | 'chooseFolder';
+export type HostMethod = 'getAppInfo' | 'chooseFolder' | 'requestFolderAccess';
 
 /** Calls the worker answers that are not in the Api: the host asks them for its own answers. */
 export interface WorkerOnlyCalls {
@@ -20,7 +20,9 @@ export type WorkerSlice<K extends WorkerMethod> = ApiSlice<Extract<K, ApiMethod>
 export type HostMessage =
   | { kind: 'call'; id: number; method: WorkerMethod; arg: unknown }
   /** Pause the run in progress (it writes a checkpoint), then exit. */
-  | { kind: 'shutdown' };
+  | { kind: 'shutdown' }
+  /** A person allowed this folder (a real path): files beneath it may be read from now on. */
+  | { kind: 'allow-folder'; folder: string };
 
 export type WorkerMessage =
   | { kind: 'result'; id: number; result: Result<unknown> }

@@ -1,9 +1,10 @@
 // The engine behind the app's Api, living in the worker process: imports, one training run at
-// a time (start, pause, cancel, resume), runs on disk, and sampling from their checkpoints.
+// a time (start, pause, cancel, resume) and the queue of runs that follow it, runs on disk, and
+// sampling from their checkpoints.
 // Results are plain JSON; images travel as PNG data URLs.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { AppEvent, ImportRequest, ImportSummary, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
+import type { AppEvent, ImportRequest, ImportSummary, QueueState, RunStatus, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { encodeImageGrid, gatherBatch, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
@@ -17,7 +18,12 @@ import { samplePath } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
 import type { ModelCache } from './model-cache.ts';
+import { RunQueue } from './run-queue.ts';
 import type { ServiceSlice } from './routes.ts';
+
+/** Images in an import's strip, and the seed that picks them (fixed, so a re-import shows the same ones). */
+const THUMBNAILS = 16;
+const THUMBNAIL_SEED = 16;
 
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
@@ -27,18 +33,25 @@ interface ActiveRun {
   runDir: string | null;
   controller: AbortController;
   stopAs: 'paused' | 'cancelled';
+  /** How the run ended, once it has. */
+  endedAs: RunStatus | null;
   done: Promise<void>;
 }
 
 export class EngineService implements ServiceSlice<'engine'> {
   private active: ActiveRun | null = null;
+  private readonly queue: RunQueue;
   constructor(
     readonly runsDir: string,
     private readonly emit: (e: AppEvent) => void,
     private readonly models: ModelCache,
     /** Real paths of the allowed roots: every image read for the page must lie inside them. */
     private readonly roots: readonly string[],
-  ) {}
+    /** How often a queue held up by another process's run looks again (tests shorten it). */
+    queuePollMs?: number,
+  ) {
+    this.queue = new RunQueue({ runsDir, emit, start: (req) => this.startTraining(req), busy: () => this.active !== null, pollMs: queuePollMs });
+  }
 
   async backend(): Promise<string> {
     return describeBackend(await initBackend());
@@ -47,8 +60,10 @@ export class EngineService implements ServiceSlice<'engine'> {
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
     const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots });
-    const n = Math.min(16, set.count);
-    const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
+    // A seeded random sample: the first files of a folder are often all one class (sorted digits, one CIFAR label).
+    const n = Math.min(THUMBNAILS, set.count);
+    const picked = new Rng(THUMBNAIL_SEED).permutation(set.count).subarray(0, n);
+    const thumbs = await encodeImageGrid(gatherBatch(set, picked), n, set.size, set.channels, n);
     return {
       folder,
       bundled: req.folder === null,
@@ -86,9 +101,31 @@ export class EngineService implements ServiceSlice<'engine'> {
     return this.stop('cancelled');
   }
 
-  /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint. */
+  /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint; the queue starts nothing more. */
   async pauseForShutdown(): Promise<void> {
+    this.queue.stop();
     if (this.active) await this.stop('paused');
+  }
+
+  /** For the worker's start-up: starts the queue's next run if nothing trains on this runs folder. */
+  startQueue(): Promise<void> {
+    return this.queue.advance();
+  }
+
+  listQueue(): Promise<QueueState> {
+    return this.queue.state();
+  }
+
+  addToQueue(req: StartRequest): Promise<QueueState> {
+    return this.queue.add(req);
+  }
+
+  removeFromQueue(req: { entryId: string }): Promise<QueueState> {
+    return this.queue.remove(req.entryId);
+  }
+
+  moveInQueue(req: { entryId: string; index: number }): Promise<QueueState> {
+    return this.queue.move(req.entryId, req.index);
   }
 
   async getSampleGrid(req: { runId: string; step: number }): Promise<string> {
@@ -120,7 +157,7 @@ export class EngineService implements ServiceSlice<'engine'> {
     let started: (id: string) => void = () => undefined;
     const startedPromise = new Promise<string>((resolve) => (started = resolve));
     // runDir stays null until the run starts (its lock held), so a refused resume never marks the run.
-    const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', done: Promise.resolve() };
+    const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', endedAs: null, done: Promise.resolve() };
     this.active = active;
     const onEvent = (e: TrainEvent) => {
       if (e.type === 'start') {
@@ -135,12 +172,14 @@ export class EngineService implements ServiceSlice<'engine'> {
       async (result) => {
         const r = result as { reason: string; step: number };
         const status = r.reason === 'steps' ? 'finished' : r.reason === 'cancelled' ? active.stopAs : 'paused';
+        active.endedAs = status;
         await writeRunStatus(active.runDir!, { status });
         this.emit({ type: 'train-stopped', runId: basename(active.runDir!), step: r.step, status });
       },
       async (err) => {
         const error = toAppError(err);
         if (active.runDir) {
+          active.endedAs = 'failed';
           await writeRunStatus(active.runDir, { status: 'failed', error }).catch(() => undefined);
           this.emit({ type: 'train-stopped', runId: basename(active.runDir), step: -1, status: 'failed', error });
         }
@@ -152,6 +191,8 @@ export class EngineService implements ServiceSlice<'engine'> {
       () => undefined,
     ).finally(() => {
       if (this.active === active) this.active = null;
+      // A run that finished or failed hands over to the queue; a paused or cancelled one was a person's stop.
+      if (active.endedAs === 'finished' || active.endedAs === 'failed') void this.queue.advance();
     });
     // Answer once the run exists, or with the error that stopped it before it began.
     return new Promise((resolve, reject) => {

@@ -73,6 +73,24 @@ describe('training store', () => {
   });
 });
 
+describe('data store', () => {
+  it('a failed import leaves no report, keeps size and colour, and says so', async () => {
+    const data = useDataStore();
+    fake.api.importFolder = async () => ({ ok: true, value: { folder: 'digits', bundled: true, found: 3, used: 3, train: 2, val: 1, skipped: [], fromCache: false, seconds: 1, thumbnails: '' } });
+    expect(await data.load()).toBe(true);
+    expect(data.description).toBe('bundled digits · 16×16 gray');
+    data.pickSource('folder');
+    data.useFolder('/x/missing');
+    data.size = 64;
+    fake.api.importFolder = async () => ({ ok: false, error: { code: 'NO_FOLDER', message: 'Folder /x/missing does not exist.' } });
+    expect(await data.load()).toBe(false);
+    expect(data.summary).toBeNull();
+    expect(data.failure?.code).toBe('NO_FOLDER');
+    expect([data.size, data.channels]).toEqual([64, 3]);
+    expect(data.description).toBe('/x/missing · 64×64 RGB (import failed: see Data)');
+  });
+});
+
 describe('samples store', () => {
   it('coalesces slider moves into one request at a time, ending on the latest temperature', async () => {
     const asked: number[] = [];

@@ -222,10 +222,17 @@ describe('exports', () => {
 });
 
 describe('the page cannot widen the roots', () => {
-  it('gains nothing from a folder the dialog returned: it is checked like any other', async () => {
+  it('gains nothing by its own calls; only a folder picked in the dialog is allowed', async () => {
     // No worker is needed: the refusal comes before any call reaches it.
-    const call = createAppBackend({ mode: 'electron', runsDir: tmp, host: {} as WorkerHost, chooseFolder: async () => OUTSIDE_SYSTEM });
-    expect(await call('chooseFolder', null)).toEqual({ ok: true, value: OUTSIDE_SYSTEM });
-    expect(await call('importFolder', { folder: OUTSIDE_SYSTEM, size: 8, channels: 1 })).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
+    const host = { allowFolder: () => undefined } as unknown as WorkerHost;
+    const refused = { ok: false, error: { code: 'BAD_ARGUMENT' } };
+    const page = createAppBackend({ mode: 'electron', runsDir: tmp, host });
+    expect(await page('importFolder', { folder: OUTSIDE_SYSTEM, size: 8, channels: 1 })).toMatchObject(refused);
+    expect(await page('requestFolderAccess', { folder: OUTSIDE_SYSTEM })).toMatchObject(refused);
+    expect(await page('importFolder', { folder: OUTSIDE_SYSTEM, size: 8, channels: 1 })).toMatchObject(refused);
+    // The dialog is the person's confirmation (folder-access.test.ts has browser mode's terminal).
+    const dialog = createAppBackend({ mode: 'electron', runsDir: tmp, host, chooseFolder: async () => OUTSIDE_SYSTEM });
+    expect(await dialog('chooseFolder', null)).toEqual({ ok: true, value: OUTSIDE_SYSTEM });
+    expect(() => validateRequest('importFolder', { folder: OUTSIDE_SYSTEM, size: 8, channels: 1 })).not.toThrow();
   });
 });

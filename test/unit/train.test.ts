@@ -1,5 +1,6 @@
 // Training end to end on generated images: validation bits per dim fall by a clear margin,
-// resume continues exactly (same loss as an uninterrupted run), and the run folder is complete.
+// resume continues exactly (same loss as an uninterrupted run, with horizontal flip too), and the
+// run folder is complete.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,5 +65,19 @@ describe('training', () => {
     const b = await losses(first.runDir);
     expect(b.size).toBe(20);
     for (const step of [11, 12, 20]) expect(b.get(step)).toBe(a.get(step));
+  });
+
+  it('resumes exactly with horizontal flip on, and the flip changes what is learnt', async () => {
+    const common = { folder: folder.dir, model, runsDir, cacheDir: null } as const;
+    const settings = { batch: 8, lr: 2e-3, warmup: 5, evalEvery: 100, checkpointEvery: 5, seed: 3 };
+    const straight = await train({ ...common, name: 'flip-straight', train: { ...settings, flip: 'on', steps: 10 } });
+    const first = await train({ ...common, name: 'flip-interrupted', train: { ...settings, flip: 'on', steps: 5 } });
+    await resume(first.runDir, { steps: 10, cacheDir: null });
+    const a = await losses(straight.runDir);
+    const b = await losses(first.runDir);
+    for (const step of [6, 7, 10]) expect(b.get(step)).toBe(a.get(step));
+    // The same settings without flip (the 'straight' run of the test above has other settings).
+    const unflipped = await losses((await train({ ...common, name: 'no-flip', train: { ...settings, flip: 'off', steps: 10 } })).runDir);
+    expect([6, 7, 10].some((step) => unflipped.get(step) !== a.get(step))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
-// Which images and which dequantization noise a step uses, as a pure function of (seed, step):
-// a resumed run therefore draws exactly what an uninterrupted one would, with no saved state.
+// Which images, which of them are mirrored and which dequantization noise a step uses, as a pure
+// function of (seed, step): a resumed run therefore draws exactly what an uninterrupted one would.
 import { dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
 import { Rng } from '../random.ts';
 
@@ -15,6 +15,7 @@ export function mixSeed(...parts: number[]): number {
 
 const STREAM_ORDER = 1;
 const STREAM_NOISE = 2;
+const STREAM_FLIP = 3;
 
 /** Image indices of `step` (0-based): epochs are seeded permutations of the training set. */
 export function batchIndices(count: number, batch: number, seed: number, step: number): Int32Array {
@@ -29,8 +30,35 @@ export function batchIndices(count: number, batch: number, seed: number, step: n
   return out;
 }
 
-/** The dequantized float batch (NHWC) for `step`, images picked by batchIndices. */
-export function trainingBatch(set: ImageSet, batch: number, nBits: number, seed: number, step: number): Float32Array {
+/** Which images of `step`'s batch are mirrored left-right: each one with probability 1/2. */
+export function flippedImages(batch: number, seed: number, step: number): boolean[] {
+  const rng = new Rng(mixSeed(seed, STREAM_FLIP, step));
+  return Array.from({ length: batch }, () => rng.next() < 0.5);
+}
+
+/** Mirrors the chosen images of an NHWC batch left-right, in place. */
+export function mirrorImages(pixels: Uint8Array, size: number, channels: number, chosen: readonly boolean[]): void {
+  const row = size * channels;
+  chosen.forEach((flip, image) => {
+    if (!flip) return;
+    for (let y = 0; y < size; y++) {
+      const start = (image * size + y) * row;
+      for (let left = 0, right = size - 1; left < right; left++, right--) {
+        for (let c = 0; c < channels; c++) {
+          const a = start + left * channels + c;
+          const b = start + right * channels + c;
+          const t = pixels[a];
+          pixels[a] = pixels[b];
+          pixels[b] = t;
+        }
+      }
+    }
+  });
+}
+
+/** The dequantized float batch (NHWC) for `step`, images picked by batchIndices and, with `flip`, mirrored by flippedImages. */
+export function trainingBatch(set: ImageSet, batch: number, nBits: number, seed: number, step: number, flip = false): Float32Array {
   const pixels = gatherBatch(set, batchIndices(set.count, batch, seed, step));
+  if (flip) mirrorImages(pixels, set.size, set.channels, flippedImages(batch, seed, step));
   return dequantize(pixels, nBits, new Rng(mixSeed(seed, STREAM_NOISE, step)));
 }

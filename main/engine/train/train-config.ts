@@ -37,5 +37,6 @@ export function readStoredTrainConfig(stored: ResolvedTrainConfig, changes: Trai
   if (typeof stored !== 'object' || stored === null || typeof stored.optimizer !== 'object' || stored.optimizer === null) {
     throw new ConfigError('BAD_CONFIG', `train must be an object with an "optimizer" object, got ${JSON.stringify(stored)?.slice(0, 80)}.`);
   }
-  return resolve({ ...trainSettingsOf(stored), ...changes }, 'stored');
+  // Runs written before the flip setting existed trained without it; 'auto' would change them on resume.
+  return resolve({ flip: 'off', ...(trainSettingsOf(stored) as Partial<TrainSettings>), ...changes }, 'stored');
 }

@@ -28,6 +28,7 @@ import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from
 import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { weightsMeta } from '../runs/weights-meta.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
+import { flipsImages } from '../../../common/settings/train-fields.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
@@ -310,7 +311,7 @@ function initialiseFromData(s: Session): void {
  */
 async function trainStep(s: Session): Promise<StepOutcome> {
   const cfg = s.run.train;
-  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step);
+  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step, flipsImages(cfg.flip, s.trainSet.channels));
   s.steps ??= await stepSource(s.runtime, cfg, s.optimizer);
   const outcome = await s.steps.update(data);
   // Every runtime leaves the new weights in the model's variables after an applied step.

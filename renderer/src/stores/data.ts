@@ -1,43 +1,75 @@
 // The Data view's state: which folder (or the bundled digits), at what size and channels, and
-// the import report once the worker has read it.
+// the import report once the worker has read it. A failed import leaves no report behind and
+// changes neither size nor colour, so nothing on screen claims data that was not read.
 import { defineStore } from 'pinia';
-import type { ImportSummary } from '../../../preload/api.ts';
+import type { AppError, ImportSummary } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
-import { useAppStore } from './app.ts';
+
+/** The bundled digits' own size and colour. */
+const BUNDLED = { size: 16, channels: 1 } as const;
+/** First guess for a person's own pictures: usually colour; they can switch back. */
+const FOLDER_GUESS = { size: 32, channels: 3 } as const;
 
 export const useDataStore = defineStore('data', {
   state: () => ({
     /** null means the bundled digits. */
     folder: null as string | null,
-    size: 16,
-    channels: 1 as 1 | 3,
+    size: BUNDLED.size as number,
+    channels: BUNDLED.channels as 1 | 3,
     importing: false,
     summary: null as ImportSummary | null,
+    /** Why the last import failed; null after one that worked. */
+    failure: null as AppError | null,
   }),
+  getters: {
+    /** "bundled digits · 16×16 gray", what Start trains on, and whether it was imported. */
+    description(s): string {
+      const what = s.folder ?? 'bundled digits';
+      const shape = `${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'RGB'}`;
+      const state = s.failure ? ' (import failed: see Data)' : s.summary ? '' : ' (not imported yet)';
+      return `${what} · ${shape}${state}`;
+    },
+  },
   actions: {
+    /** The source picked in the Data view; size and colour move to that source's usual ones. */
+    pickSource(source: 'bundled' | 'folder') {
+      const usual = source === 'bundled' ? BUNDLED : FOLDER_GUESS;
+      this.size = usual.size;
+      this.channels = usual.channels;
+    },
     useBundled() {
       this.folder = null;
-      this.size = 16;
-      this.channels = 1;
     },
     useFolder(path: string) {
       this.folder = path.trim() || null;
-      if (this.folder !== null && this.summary?.bundled) {
-        // A person's own pictures are usually colour; they can switch back.
-        this.size = 32;
-        this.channels = 3;
-      }
     },
     async choose() {
       const r = await api.chooseFolder();
       if (r.ok && r.value) this.useFolder(r.value);
     },
+    /** Asks to read the chosen folder (browser mode asks in the server's terminal), then imports it if allowed. */
+    async requestAccess(): Promise<boolean> {
+      if (this.folder === null) return false;
+      const r = await api.requestFolderAccess({ folder: this.folder });
+      if (!r.ok) {
+        this.failure = r.error;
+        return false;
+      }
+      if (!r.value.allowed) {
+        this.failure = { code: 'REFUSED', message: `Reading ${this.folder} was not allowed in the terminal that runs flowdesk serve.` };
+        return false;
+      }
+      return this.load();
+    },
     async load(): Promise<boolean> {
       this.importing = true;
+      // The old report goes at once: until this import answers, no report describes the choice.
+      this.summary = null;
+      this.failure = null;
       try {
         const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels });
         if (!r.ok) {
-          useAppStore().fail(r.error);
+          this.failure = r.error; // the Data view shows it beside the form, where it can be fixed
           return false;
         }
         this.summary = r.value;

@@ -3,7 +3,7 @@
 import { defineStore } from 'pinia';
 import { modelKindField } from '../../../common/settings/model-fields.ts';
 import { DEFAULT_PRESET, defaultTrainSettings, presetModel, presetsFor, type PresetName } from '../../../common/settings/presets.ts';
-import type { AppEvent, ModelKind, ModelSettings, RunStatus, TrainSettings } from '../../../preload/api.ts';
+import type { AppEvent, ModelKind, ModelSettings, RunStatus, StartRequest, TrainSettings } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 import { useDataStore } from './data.ts';
@@ -65,12 +65,17 @@ export const useTrainingStore = defineStore('training', {
       this.warning = null;
       this.crash = null;
     },
-    async start() {
+    /** What Start (or Queue) sends: these settings on the Data view's folder, size and channels. */
+    startRequest(): StartRequest {
       const data = useDataStore();
       this.model = { ...this.model, size: data.size, channels: data.channels };
+      return { folder: data.folder, model: this.model, train: this.train };
+    },
+    async start() {
+      const request = this.startRequest();
       this.resetLive(null);
       this.phase = 'starting';
-      const r = await api.startTraining({ folder: data.folder, model: this.model, train: this.train });
+      const r = await api.startTraining(request);
       if (!r.ok) {
         this.phase = 'idle';
         useAppStore().fail(r.error);
@@ -128,7 +133,7 @@ export const useTrainingStore = defineStore('training', {
         }
         return;
       }
-      if (e.runId !== this.runId && e.type !== 'train-start') return;
+      if (e.type === 'queue' || (e.runId !== this.runId && e.type !== 'train-start')) return;
       switch (e.type) {
         case 'train-start':
           if (e.runId !== this.runId) this.resetLive(e.runId);
