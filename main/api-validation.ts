@@ -108,6 +108,16 @@ function requiredFolder(o: Obj, key: string, field: string): string {
   return path as string;
 }
 
+/** A job id the page chose for a long call (see JobRequest): a name, never a path. */
+const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function jobId(o: Obj, field: string, optional: boolean): { jobId?: string } {
+  const v = o.jobId;
+  if (v === undefined && optional) return {};
+  if (typeof v !== 'string' || !JOB_ID.test(v)) bad(`${field}.jobId`, 'a job id of 1 to 64 letters, digits, dashes or underscores', v);
+  return { jobId: v as string };
+}
+
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   getAppInfo: () => null,
   chooseFolder: () => null,
@@ -117,7 +127,12 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   importFolder: (arg) => {
     const o = object(arg, 'request');
     const { size, channels } = modelFields;
-    return { folder: folder(o, 'folder', 'request'), size: int(o, 'size', size.min, size.max, 'request'), channels: oneOf(o, 'channels', channels.options, 'request') };
+    return {
+      folder: folder(o, 'folder', 'request'),
+      size: int(o, 'size', size.min, size.max, 'request'),
+      channels: oneOf(o, 'channels', channels.options, 'request'),
+      ...jobId(o, 'request', true),
+    };
   },
   startTraining: (arg) => {
     const o = object(arg, 'request');
@@ -150,7 +165,7 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   },
   computeDirection: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), name: name(o, 'name', 'request'), withFolder: requiredFolder(o, 'withFolder', 'request'), withoutFolder: requiredFolder(o, 'withoutFolder', 'request') };
+    return { runId: runId(o, 'request'), name: name(o, 'name', 'request'), withFolder: requiredFolder(o, 'withFolder', 'request'), withoutFolder: requiredFolder(o, 'withoutFolder', 'request'), ...jobId(o, 'request', true) };
   },
   listDirections: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
   applyDirection: (arg) => {
@@ -159,8 +174,9 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   },
   rankFolder: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };
+    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request'), ...jobId(o, 'request', true) };
   },
+  cancelJob: (arg) => jobId(object(arg, 'request'), 'request', false),
   exportModel: (arg) => {
     const o = object(arg, 'request');
     return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };

@@ -4,6 +4,7 @@ import type { AppEvent } from '../../preload/api.ts';
 import { createDispatch } from './dispatch.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
+import { InteractiveGate, interactiveFirst } from './interactive-first.ts';
 import { ModelCache } from './model-cache.ts';
 import { EngineService } from './service.ts';
 import { readWorkerEnv } from './worker-env.ts';
@@ -20,8 +21,10 @@ const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : pro
 const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();
-const engine = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models, roots);
-const dispatch = createDispatch({ engine, explore: new ExploreService(runsDir, models, roots) });
+const emit = (event: AppEvent) => send({ kind: 'event', event });
+const gate = new InteractiveGate();
+const engine = new EngineService(runsDir, emit, models, roots, gate);
+const dispatch = interactiveFirst(createDispatch({ engine, explore: new ExploreService(runsDir, models, roots, emit) }), gate);
 
 let exiting = false;
 

@@ -18,6 +18,8 @@ import { listRuns, summariseRun, type RunSummary as StoredRun } from '../engine/
 import { sampleStepOf, samplePath, samplesDir } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
+import type { InteractiveGate } from './interactive-first.ts';
+import { cancelJob, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 
@@ -40,6 +42,8 @@ export class EngineService implements ServiceSlice<'engine'> {
     private readonly models: ModelCache,
     /** Real paths of the allowed roots: every image read for the page must lie inside them. */
     private readonly roots: readonly string[],
+    /** Training holds before each step while a request a person waits on runs through it; absent: never holds. */
+    private readonly gate?: InteractiveGate,
   ) {}
 
   async backend(): Promise<string> {
@@ -48,7 +52,11 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
-    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots });
+    const label = `Importing ${req.folder === null ? 'the bundled digits' : folder}`;
+    const { train: set, report } = await runJob(this.emit, { id: req.jobId, kind: 'import', label, total: null }, (progress, signal) =>
+      // While scanning the total is not known yet (the scan reports 0).
+      importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots, signal, onProgress: (p) => progress(p.done, p.total || null) }),
+    );
     const n = Math.min(16, set.count);
     const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
     return {
@@ -67,15 +75,17 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   startTraining(req: StartRequest): Promise<{ runId: string }> {
     return this.launch(null, (onEvent, signal) =>
-      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, roots: this.roots, onEvent, signal }),
+      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, roots: this.roots, onEvent, signal, yieldTo: this.yieldTo }),
     );
   }
 
   async resumeTraining(req: { runId: string; steps?: number }): Promise<{ runId: string }> {
     const runDir = await this.runDir(req.runId);
     // The run is known before it starts, so warnings before its first step (steps lost) name it.
-    return this.launch(runDir, (onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal }));
+    return this.launch(runDir, (onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal, yieldTo: this.yieldTo }));
   }
+
+  private readonly yieldTo = () => this.gate?.idle() ?? Promise.resolve();
 
   async pauseTraining(): Promise<null> {
     return this.stop('paused');
@@ -83,6 +93,11 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async cancelTraining(): Promise<null> {
     return this.stop('cancelled');
+  }
+
+  async cancelJob(req: { jobId: string }): Promise<null> {
+    cancelJob(req.jobId);
+    return null;
   }
 
   /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint. */
@@ -148,7 +163,8 @@ export class EngineService implements ServiceSlice<'engine'> {
         void writeRunStatus(e.runDir, { status: 'training' });
         started(basename(e.runDir));
       }
-      const event = this.toAppEvent(basename(active.runDir ?? knownRunDir ?? ''), e);
+      const dir = active.runDir ?? knownRunDir;
+      const event = this.toAppEvent(dir === null ? null : basename(dir), e);
       if (event) this.emit(event);
     };
     const finished = run(onEvent, controller.signal).then(
@@ -189,7 +205,10 @@ export class EngineService implements ServiceSlice<'engine'> {
     return null;
   }
 
-  private toAppEvent(runId: string, e: TrainEvent): AppEvent | null {
+  /** `runId` is null only before a new run's folder exists: only phases come then. */
+  private toAppEvent(known: string | null, e: TrainEvent): AppEvent | null {
+    if (e.type === 'phase') return { type: 'train-phase', runId: known, phase: e.phase };
+    const runId = known ?? '';
     switch (e.type) {
       case 'start':
         return { type: 'train-start', runId, step: e.step, totalSteps: e.totalSteps, backend: e.backend, resumed: e.resumed };

@@ -18,7 +18,7 @@ let dispatch: Dispatch;
 beforeAll(async () => {
   runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-dispatch-'));
   const models = new ModelCache();
-  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir]) };
+  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir], () => undefined) };
   dispatch = createDispatch(services);
 });
 afterAll(() => rm(runsDir, { recursive: true, force: true }));

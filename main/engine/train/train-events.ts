@@ -1,10 +1,15 @@
 // What a training run tells its listener (CLI progress bar, app chart): one event type per
 // kind of news, all plain JSON so they cross process boundaries unchanged.
 
+import type { TrainPhase } from '../../../common/train-phases.ts';
+
 export type StopReason = 'steps' | 'time' | 'cancelled';
 
 export type TrainEvent =
+  /** What the run is doing before its first step (loading images comes before the 'start' event). */
+  | { type: 'phase'; phase: TrainPhase }
   | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: number }
+  /** `eta`: seconds left, null until the pace is steady (train/eta.ts). */
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
   | { type: 'eval'; step: number; valBpd: number; elapsed: number }
   | { type: 'sample'; step: number; path: string }

@@ -4,6 +4,7 @@ import { defineStore } from 'pinia';
 import type { ImportSummary } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
+import { newJobId, wasCancelled } from './jobs.ts';
 
 export const useDataStore = defineStore('data', {
   state: () => ({
@@ -12,6 +13,8 @@ export const useDataStore = defineStore('data', {
     size: 16,
     channels: 1 as 1 | 3,
     importing: false,
+    /** The job of the import in progress (or the last one, whose end JobProgress shows). */
+    importJob: null as string | null,
     summary: null as ImportSummary | null,
   }),
   actions: {
@@ -34,10 +37,11 @@ export const useDataStore = defineStore('data', {
     },
     async load(): Promise<boolean> {
       this.importing = true;
+      this.importJob = newJobId();
       try {
-        const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels });
+        const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels, jobId: this.importJob });
         if (!r.ok) {
-          useAppStore().fail(r.error);
+          if (!wasCancelled(r.error)) useAppStore().fail(r.error);
           return false;
         }
         this.summary = r.value;
