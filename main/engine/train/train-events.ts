@@ -2,13 +2,15 @@
 // kind of news, all plain JSON so they cross process boundaries unchanged.
 
 import type { TrainPhase } from '../../../common/train-phases.ts';
+import type { SkippedFile } from '../data/import-types.ts';
 
 export type StopReason = 'steps' | 'time' | 'cancelled';
 
 export type TrainEvent =
   /** What the run is doing before its first step (loading images comes before the 'start' event). */
   | { type: 'phase'; phase: TrainPhase }
-  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: number }
+  /** `skipped`: the files the import could not use, each with why (also in the run's import-report.json). */
+  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: SkippedFile[] }
   /** `eta`: seconds left, null until the pace is steady (train/eta.ts). */
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
   | { type: 'eval'; step: number; valBpd: number; elapsed: number }

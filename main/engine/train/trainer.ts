@@ -20,6 +20,7 @@ import { runtimeFor, startBackend } from '../runtime/runtime-for.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { defaultRunsDir } from '../app-paths.ts';
 import { createRunDir } from '../runs/create-run.ts';
+import { writeImportReport } from '../runs/import-report.ts';
 import { appendMetric, readMetrics, truncateMetricsAfter } from '../runs/metrics.ts';
 import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
 import { MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
@@ -127,6 +128,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const optimizer = new Optimizer(cfg.optimizer, model.params.variables);
     try {
       await writeRunJson(runDir, run);
+      await writeImportReport(runDir, data.report);
       const session: Session = {
         runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
         trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null,
@@ -173,6 +175,7 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
     const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
+    await writeImportReport(runDir, data.report);
     const state = ckpt.state;
     const session: Session = {
       runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer,
@@ -208,7 +211,7 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
     await removeStaleTemporaries(s.runDir);
     emit({
       type: 'start', runDir: s.runDir, step: s.step, totalSteps: cfg.steps, backend: s.run.backend.name, resumed,
-      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped.length,
+      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped,
     });
     const start = Date.now();
     const elapsed = () => s.elapsedBefore + (Date.now() - start) / 1000;
