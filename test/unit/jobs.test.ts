@@ -47,7 +47,7 @@ describe('runJob', () => {
   it('stops when cancelled: the call answers CANCELLED and the last event says cancelled', async () => {
     const { jobs, emit } = recorder();
     let seen: AbortSignal | null = null;
-    const call = runJob(emit, { id: 'j3', kind: 'direction', label: 'Computing a direction', total: 10 }, (progress, signal) => {
+    const call = runJob(emit, { id: 'j3', kind: 'direction', label: 'Computing a direction', total: 10 }, (_progress, signal) => {
       seen = signal;
       return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped'))));
     });
