@@ -1,8 +1,9 @@
 // How long a person waits for a 36-image sample grid while a run trains (issue 14, point 1):
 // the worker is started as the app starts it (browser mode's forked worker, backend `auto`),
 // trains a Glow preset on 32x32 colour images with the default training settings, and is asked
-// for grids between and during steps, as the Samples view asks; then the same grids once the
-// run is paused, for comparison.
+// for grids as a person asks: a burst (a dragged slider: the trainer holds between the grids,
+// main/worker/interactive-first.ts) and lone grids seconds apart, which arrive while a step
+// runs; then the same grids once the run is paused, for comparison.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +16,12 @@ import { nodeWorker } from '../main/worker/node-worker.ts';
 
 const SIZE = 32;
 const IMAGES = 256;
-/** Grids asked for during training, and a pause between them (a person drags, looks, drags). */
+/** Grids of a burst, and the pause between them (a person drags, looks, drags). */
 const GRIDS = 10;
 const GAP_MS = 300;
+/** Lone grids, each asked once training has gone on for a while (past the gate's hold and a step). */
+const LONE = 4;
+const LONE_GAP_MS = 4000;
 
 async function writeImages(dir: string): Promise<void> {
   const rng = new Rng(11);
@@ -62,13 +66,20 @@ export async function gridLatencyWhileTraining(preset: PresetName, grids = GRIDS
       ok(await host.call('sample', { runId, n: 36, temperature: 0.7, seed }), 'sample');
       return (performance.now() - t0) / 1000;
     };
+    const series = async (count: number, gapMs: number) => {
+      const seconds: number[] = [];
+      for (let i = 0; i < count; i++) {
+        await new Promise((r) => setTimeout(r, gapMs));
+        seconds.push(await grid(i));
+      }
+      return seconds;
+    };
     const stepAtStart = step;
-    const busy: number[] = [];
-    for (let i = 0; i < grids; i++) {
-      busy.push(await grid(i));
-      await new Promise((r) => setTimeout(r, GAP_MS));
-    }
+    const busy = await series(grids, GAP_MS);
     const stepsDuring = step - stepAtStart;
+    const stepBeforeLone = step;
+    const lone = await series(LONE, LONE_GAP_MS);
+    const stepsDuringLone = step - stepBeforeLone;
     ok(await host.call('pauseTraining'), 'pauseTraining');
     const idle: number[] = [];
     for (let i = 0; i < 3; i++) idle.push(await grid(i));
@@ -81,11 +92,15 @@ export async function gridLatencyWhileTraining(preset: PresetName, grids = GRIDS
       channels: 3,
       batch: train.batch,
       backend,
-      grids,
+      burst_grids: grids,
       median_s: round(median(busy)),
       max_s: round(Math.max(...busy)),
+      steps_during_burst: stepsDuring,
+      lone_grids: LONE,
+      lone_median_s: round(median(lone)),
+      lone_max_s: round(Math.max(...lone)),
+      steps_during_lone: stepsDuringLone,
       idle_median_s: round(median(idle)),
-      steps_during: stepsDuring,
       load: round(loadavg()[0]),
     };
   } finally {

@@ -14,7 +14,7 @@ import { isInsideRoots, realPathForCreate } from '../engine/fs/real-paths.ts';
 import { exportModel, importModel } from '../engine/runs/model-export.ts';
 import { directionNameOf, directionPath, directionsDir } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
-import { runJob } from './jobs.ts';
+import { engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 
@@ -59,7 +59,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const job = { id: req.jobId, kind: 'direction' as const, label: `Computing the direction "${req.name}"`, total: null };
     const { direction, withCount, withoutCount } = await runJob(this.emit, job, async (progress, signal) => {
       // Reading the folders is counted in files, then encoding in images of both folders.
-      const read = (folder: string) => importAllImages(folder, { size, channels, roots: this.roots, signal, onProgress: (p) => progress(p.done, p.total || null) });
+      const read = (folder: string) => importAllImages(folder, { size, channels, roots: this.roots, signal, onProgress: engineProgress(progress) });
       const withSet = (await read(req.withFolder)).set;
       const withoutSet = (await read(req.withoutFolder)).set;
       const direction = await attributeDirection(e, withSet, withoutSet, (done) => progress(done, withSet.count + withoutSet.count), signal);
@@ -108,7 +108,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const { size, channels } = e.model.config;
     const job = { id: req.jobId, kind: 'rank' as const, label: `Ranking ${req.folder}`, total: null };
     const { set, ranked } = await runJob(this.emit, job, async (progress, signal) => {
-      const { set } = await importAllImages(req.folder, { size, channels, roots: this.roots, signal, onProgress: (p) => progress(p.done, p.total || null) });
+      const { set } = await importAllImages(req.folder, { size, channels, roots: this.roots, signal, onProgress: engineProgress(progress) });
       return { set, ranked: await rankByBitsPerDim(e, set, progress, signal) };
     });
     const index = new Map(set.paths.map((p, i) => [p, i]));

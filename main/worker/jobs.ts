@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppEvent, JobKind, JobProgress, JobState } from '../../preload/api.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
+import type { Progress } from '../engine/progress.ts';
 
 export interface JobSpec {
   /** The id the request carried; a fresh one when it carried none (the job is still reported). */
@@ -15,6 +16,11 @@ export interface JobSpec {
 
 /** Reports how far the work got; `total` changes what is being counted toward (null: not known yet). */
 export type JobProgressFn = (done: number, total?: number | null) => void;
+
+/** An engine Progress listener that feeds a job; a total of 0 (a folder still being scanned) is not known yet. */
+export function engineProgress(progress: JobProgressFn): (p: Progress) => void {
+  return (p) => progress(p.done, p.total || null);
+}
 
 /** The shortest gap between two progress events of one job (~10 a second). */
 const EMIT_INTERVAL_MS = 100;

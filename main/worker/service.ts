@@ -19,7 +19,7 @@ import { sampleStepOf, samplePath, samplesDir } from '../engine/runs/run-layout.
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
 import type { InteractiveGate } from './interactive-first.ts';
-import { cancelJob, runJob } from './jobs.ts';
+import { cancelJob, engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 
@@ -54,8 +54,7 @@ export class EngineService implements ServiceSlice<'engine'> {
     const folder = req.folder ?? defaultImageFolder();
     const label = `Importing ${req.folder === null ? 'the bundled digits' : folder}`;
     const { train: set, report } = await runJob(this.emit, { id: req.jobId, kind: 'import', label, total: null }, (progress, signal) =>
-      // While scanning the total is not known yet (the scan reports 0).
-      importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots, signal, onProgress: (p) => progress(p.done, p.total || null) }),
+      importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots, signal, onProgress: engineProgress(progress) }),
     );
     const n = Math.min(16, set.count);
     const thumbs = await encodeImageGrid(gatherBatch(set, Array.from({ length: n }, (_, i) => i)), n, set.size, set.channels, n);
