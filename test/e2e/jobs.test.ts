@@ -118,4 +118,19 @@ describe.skipIf(skip !== null)(`jobs and training phases in browser mode${skip ?
     await page.getByTestId('pause').click();
     await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 120_000 }).toBe('paused');
   });
+
+  it('shows a ranking in Explore with its progress, and Cancel stops it', async () => {
+    await page.getByTestId('nav-explore').click();
+    await page.getByTestId('tab-rank').click();
+    await page.getByTestId('rank-folder').fill(big.dir);
+    await page.getByTestId('rank').click();
+    const progress = page.getByTestId('job-progress');
+    await expect.poll(() => progress.isVisible(), { timeout: 60_000, interval: 50 }).toBe(true);
+    expect(await progress.textContent()).toContain(`Ranking ${big.dir}`);
+    await shoot('rank-progress');
+    await page.getByTestId('job-cancel').click();
+    await expect.poll(() => page.getByTestId('job-cancelled').isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.getByTestId('rank').isEnabled()).toBe(true);
+  });
 });
