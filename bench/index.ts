@@ -14,8 +14,10 @@
 // `--threads=N` sets the threads a step or a sample batch is split across (defaults to min(2,
 // cores), as training does); `--no-pytorch` skips the reference; `--all` also times K=8 on plain
 // cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
-// sample, encode, eval, preprocess). `--quality` instead trains to compare test bits per dim
-// with PyTorch's (bench/quality.ts).
+// sample, encode, eval, preprocess, latency). `latency`: how long a 36-image sample grid takes
+// while the small and the medium Glow train on 32x32 colour images in the app's worker
+// (bench/latency.ts), median and max, beside the same grid once paused. `--quality` instead
+// trains to compare test bits per dim with PyTorch's (bench/quality.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -33,6 +35,8 @@ import { Optimizer, resolveOptimizerConfig } from '../main/engine/train/optimize
 import { bitsPerDimOfSet } from '../main/engine/train/evaluate.ts';
 import { stepSource } from '../main/engine/train/step-source.ts';
 import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
+import type { PresetName } from '../common/settings/presets.ts';
+import { gridLatencyWhileTraining } from './latency.ts';
 import { findTorchPython } from './torch-python.ts';
 
 const args = process.argv.slice(2);
@@ -42,7 +46,7 @@ const backendArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
 const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.find((a) => a.startsWith('--threads='))!.split('=')[1]) : null;
 const withPytorch = !args.includes('--no-pytorch');
 const only = args.find((a) => a.startsWith('--only='))?.split('=')[1].split(',');
-const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess'];
+const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess', 'latency'];
 const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p));
 if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${BENCH_PARTS.join(', ')}`);
 const wants = (part: string): boolean => !only || only.includes(part);
@@ -296,4 +300,6 @@ for (const backend of wants('train') || wants('sample') || wants('encode') || wa
   if (!quick && wants('eval')) await evalSpeed(depth, hidden, backend);
 }
 if (wants('preprocess')) await preprocessSpeed();
+// The app's own worker and backend (auto), so --backends does not apply; --quick times small only.
+for (const preset of wants('latency') ? (quick ? ['small'] : ['small', 'medium']) as PresetName[] : []) emit(await gridLatencyWhileTraining(preset));
 emit({ bench: 'memory', peak_rss_mb: round(process.resourceUsage().maxRSS / 1024) });

@@ -141,10 +141,21 @@ function startRequest(arg: unknown) {
 /** Queue positions past the end mean "last"; this bound only keeps the number sane. */
 const MAX_QUEUE_INDEX = 1_000_000;
 
+/** A job id the page chose for a long call (see JobRequest) or a queue entry's id: a name, never a path. */
+const SHORT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 function queueEntryId(o: Obj, field: string): string {
   const v = o.entryId;
-  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(v)) bad(`${field}.entryId`, 'a queue entry id (letters, digits, dashes, underscores; at most 64)', v);
+  if (typeof v !== 'string' || !SHORT_ID.test(v)) bad(`${field}.entryId`, 'a queue entry id (letters, digits, dashes, underscores; at most 64)', v);
   return v as string;
+}
+
+
+function jobId(o: Obj, field: string, optional: boolean): { jobId?: string } {
+  const v = o.jobId;
+  if (v === undefined && optional) return {};
+  if (typeof v !== 'string' || !SHORT_ID.test(v)) bad(`${field}.jobId`, 'a job id of 1 to 64 letters, digits, dashes or underscores', v);
+  return { jobId: v as string };
 }
 
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
@@ -157,7 +168,12 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   importFolder: (arg) => {
     const o = object(arg, 'request');
     const { size, channels } = modelFields;
-    return { folder: folder(o, 'folder', 'request'), size: int(o, 'size', size.min, size.max, 'request'), channels: oneOf(o, 'channels', channels.options, 'request') };
+    return {
+      folder: folder(o, 'folder', 'request'),
+      size: int(o, 'size', size.min, size.max, 'request'),
+      channels: oneOf(o, 'channels', channels.options, 'request'),
+      ...jobId(o, 'request', true),
+    };
   },
   startTraining: startRequest,
   listQueue: () => null,
@@ -201,7 +217,7 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   },
   computeDirection: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), name: name(o, 'name', 'request'), withFolder: requiredFolder(o, 'withFolder', 'request'), withoutFolder: requiredFolder(o, 'withoutFolder', 'request') };
+    return { runId: runId(o, 'request'), name: name(o, 'name', 'request'), withFolder: requiredFolder(o, 'withFolder', 'request'), withoutFolder: requiredFolder(o, 'withoutFolder', 'request'), ...jobId(o, 'request', true) };
   },
   listDirections: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
   applyDirection: (arg) => {
@@ -210,8 +226,9 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   },
   rankFolder: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };
+    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request'), ...jobId(o, 'request', true) };
   },
+  cancelJob: (arg) => jobId(object(arg, 'request'), 'request', false),
   exportModel: (arg) => {
     const o = object(arg, 'request');
     return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };

@@ -4,6 +4,7 @@ import type { ModelKind } from '../common/settings/field.ts';
 import type { ModelSettings } from '../common/settings/model-fields.ts';
 import type { TrainSettings } from '../common/settings/train-fields.ts';
 import type { WeightsInfo } from '../common/weights.ts';
+import type { TrainPhase } from '../common/train-phases.ts';
 
 export interface AppError {
   /** Stable code a program can test, e.g. NO_FOLDER, BAD_ARGUMENT. */
@@ -26,11 +27,42 @@ export interface AppInfo {
 }
 
 // Model and training settings (defaults, bounds, help) are declared once, in common/settings/.
-export type { ModelKind, ModelSettings, TrainSettings };
+export type { ModelKind, ModelSettings, TrainSettings, TrainPhase };
 // Which weights a model is loaded with (averaged, last, best): common/weights.ts.
 export type { WeightsInfo };
 
-export interface ImportRequest {
+/** What a long call is doing, for the job events that report it. */
+export type JobKind = 'import' | 'direction' | 'rank' | 'project' | 'encode' | 'export';
+
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** A long call's progress: pushed as a `job` event, at most ~10 times a second per job, and once when it ends. */
+export interface JobProgress {
+  /** The `jobId` the request carried (or one the worker chose). */
+  id: string;
+  kind: JobKind;
+  /** What is being done, for a person. */
+  label: string;
+  done: number;
+  /** null while not yet known (e.g. while a folder is still being scanned). */
+  total: number | null;
+  /** Units per second so far, or null before there is one. */
+  rate: number | null;
+  /** Seconds left at that rate, or null while unknown. */
+  eta: number | null;
+  state: JobState;
+  error?: AppError;
+}
+
+/**
+ * A long call's request may name its job (letters, digits, `-`, `_`; at most 64), chosen by the
+ * page, so it can follow its progress and cancel it; a cancelled call answers CANCELLED.
+ */
+export interface JobRequest {
+  jobId?: string;
+}
+
+export interface ImportRequest extends JobRequest {
   /** Folder of images, or null for the bundled digits. */
   folder: string | null;
   size: number;
@@ -167,7 +199,7 @@ export interface InterpolateResult {
   animation: string | null;
 }
 
-export interface DirectionRequest {
+export interface DirectionRequest extends JobRequest {
   runId: string;
   /** Saved with the run under this name. */
   name: string;
@@ -188,8 +220,11 @@ export interface RankResult {
   histogram: { edges: number[]; counts: number[] };
 }
 
-/** Live news from training, pushed to every window. */
+/** Live news from training and long jobs, pushed to every window. */
 export type AppEvent =
+  | { type: 'job'; job: JobProgress }
+  /** Before the first step; `runId` is null while a new run has no folder yet (its images are loading). */
+  | { type: 'train-phase'; runId: string | null; phase: TrainPhase }
   | { type: 'train-start'; runId: string; step: number; totalSteps: number; backend: string; resumed: boolean }
   | { type: 'train-step'; runId: string; step: number; totalSteps: number; loss: number; imgPerSec: number; elapsed: number; eta: number | null }
   | { type: 'train-eval'; runId: string; step: number; valBpd: number; elapsed: number }
@@ -245,7 +280,9 @@ export interface Api {
   /** The image decoded at z + alpha * direction, as a PNG data URL. */
   applyDirection(req: { runId: string; image: ImageData; direction: string; alpha: number }): Promise<Result<string>>;
   /** Every image of a folder by bits per dim, least typical first. */
-  rankFolder(req: { runId: string; folder: string }): Promise<Result<RankResult>>;
+  rankFolder(req: { runId: string; folder: string } & JobRequest): Promise<Result<RankResult>>;
+  /** Stops the job a long call runs (its `jobId`); that call then answers CANCELLED. An unknown or finished job is no error. */
+  cancelJob(req: { jobId: string }): Promise<Result<null>>;
   /** Writes the run's model (model.json + weights.safetensors) into a folder. */
   exportModel(req: { runId: string; folder: string }): Promise<Result<string[]>>;
   /** Adds an exported model folder as a run. */

@@ -38,6 +38,7 @@ const CALLS: Record<ApiMethod, true> = {
   listDirections: true,
   applyDirection: true,
   rankFolder: true,
+  cancelJob: true,
   exportModel: true,
   importModel: true,
 };

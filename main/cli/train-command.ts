@@ -7,6 +7,8 @@ import { DEFAULT_PRESET, PRESET_NAMES, presetHelp, presetModel, presetsFor } fro
 import { trainFields, type TrainSettings } from '../../common/settings/train-fields.ts';
 import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.ts';
 import { announceBackend } from './announce-backend.ts';
+import type { SkippedFile } from '../engine/data/import-types.ts';
+import { importReportPath } from '../engine/runs/run-layout.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import { choiceOption, parse, UsageError, type Parsed } from './options.ts';
@@ -68,6 +70,16 @@ export function trainFromArgs(values: Parsed['values']): TrainSettings {
   return settingsOrUsage(checkTrainSettings(givenSettings(trainFields, values), 'person'), trainFields);
 }
 
+/** Skipped files named one a line, with why; a long list is cut, since the run's import-report.json has every one. */
+const SKIPPED_SHOWN = 20;
+
+function skippedLines(skipped: readonly SkippedFile[], runDir: string): string[] {
+  if (skipped.length === 0) return [];
+  const lines = skipped.slice(0, SKIPPED_SHOWN).map((s) => `  skipped ${s.path}: ${s.reason}`);
+  const more = skipped.length > SKIPPED_SHOWN ? `and ${skipped.length - SKIPPED_SHOWN} more; ` : '';
+  return [...lines, `  ${more}every skipped file is listed in ${importReportPath(runDir)}`];
+}
+
 function printer(json: boolean) {
   const bar = new ProgressBar();
   return (e: TrainEvent) => {
@@ -77,7 +89,8 @@ function printer(json: boolean) {
     }
     switch (e.type) {
       case 'start':
-        bar.log(`${e.resumed ? 'Resuming' : 'Training'} ${e.runDir} from step ${e.step} to ${e.totalSteps} on ${e.trainImages} images (${e.valImages} for validation${e.skipped ? `, ${e.skipped} files skipped` : ''}), backend ${e.backend}`);
+        bar.log(`${e.resumed ? 'Resuming' : 'Training'} ${e.runDir} from step ${e.step} to ${e.totalSteps} on ${e.trainImages} images (${e.valImages} for validation${e.skipped.length ? `, ${e.skipped.length} files skipped` : ''}), backend ${e.backend}`);
+        skippedLines(e.skipped, e.runDir).forEach((line) => bar.log(line));
         break;
       case 'step':
         bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} bits/dim  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);

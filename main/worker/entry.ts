@@ -4,6 +4,7 @@ import type { AppEvent } from '../../preload/api.ts';
 import { createDispatch } from './dispatch.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
+import { InteractiveGate, interactiveFirst } from './interactive-first.ts';
 import { ModelCache } from './model-cache.ts';
 import { RunsService } from './runs-service.ts';
 import { EngineService } from './service.ts';
@@ -21,9 +22,11 @@ const send = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : pro
 const { runsDir, roots } = readWorkerEnv();
 
 const models = new ModelCache();
-const engine = new EngineService(runsDir, (event: AppEvent) => send({ kind: 'event', event }), models, roots);
+const emit = (event: AppEvent) => send({ kind: 'event', event });
+const gate = new InteractiveGate();
+const engine = new EngineService(runsDir, emit, models, roots, gate);
 const runs = new RunsService(runsDir);
-const dispatch = createDispatch({ engine, explore: new ExploreService(runsDir, models, roots), runs });
+const dispatch = interactiveFirst(createDispatch({ engine, explore: new ExploreService(runsDir, models, roots, emit), runs }), gate);
 // Deleted runs older than 30 days go for good at each start; a failure only leaves them longer.
 void runs.purgeTrash().catch(() => undefined);
 

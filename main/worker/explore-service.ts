@@ -4,7 +4,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as tf from '../engine/tf.ts';
-import type { DirectionRequest, InterpolateRequest, RankResult, ReconstructResult } from '../../preload/api.ts';
+import type { AppEvent, DirectionRequest, InterpolateRequest, JobRequest, RankResult, ReconstructResult } from '../../preload/api.ts';
 import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
 import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, importAllImages } from '../engine/data/index.ts';
 import { FlowDeskError } from '../engine/errors.ts';
@@ -14,6 +14,7 @@ import { isInsideRoots, realPathForCreate } from '../engine/fs/real-paths.ts';
 import { exportModel, importModel } from '../engine/runs/model-export.ts';
 import { directionNameOf, directionPath, directionsDir } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
+import { engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
 
@@ -27,6 +28,8 @@ export class ExploreService implements ServiceSlice<'explore'> {
     private readonly models: ModelCache,
     /** Real paths of the allowed roots: every file read or written for the page lies inside them. */
     private readonly roots: readonly string[],
+    /** Sends job progress to the page. */
+    private readonly emit: (e: AppEvent) => void,
   ) {}
 
   async reconstruct(req: { runId: string; image: string }): Promise<ReconstructResult> {
@@ -53,15 +56,21 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const runDir = runDirOf(this.runsDir, req.runId);
     const e = await this.models.forRun(runDir);
     const { size, channels } = e.model.config;
-    const withSet = (await importAllImages(req.withFolder, { size, channels, roots: this.roots })).set;
-    const withoutSet = (await importAllImages(req.withoutFolder, { size, channels, roots: this.roots })).set;
-    const direction = await attributeDirection(e, withSet, withoutSet);
+    const job = { id: req.jobId, kind: 'direction' as const, label: `Computing the direction "${req.name}"`, total: null };
+    const { direction, withCount, withoutCount } = await runJob(this.emit, job, async (progress, signal) => {
+      // Reading the folders is counted in files, then encoding in images of both folders.
+      const read = (folder: string) => importAllImages(folder, { size, channels, roots: this.roots, signal, onProgress: engineProgress(progress) });
+      const withSet = (await read(req.withFolder)).set;
+      const withoutSet = (await read(req.withoutFolder)).set;
+      const direction = await attributeDirection(e, withSet, withoutSet, (done) => progress(done, withSet.count + withoutSet.count), signal);
+      return { direction, withCount: withSet.count, withoutCount: withoutSet.count };
+    });
     const tensors = Object.fromEntries(direction.map((z, i) => [`level.${i}`, { dtype: 'float32' as const, shape: [...z.shape], data: Float32Array.from(z.dataSync()) }]));
     tf.dispose(direction);
     await mkdir(directionsDir(runDir), { recursive: true });
-    const meta = { with: req.withFolder, without: req.withoutFolder, withCount: String(withSet.count), withoutCount: String(withoutSet.count) };
+    const meta = { with: req.withFolder, without: req.withoutFolder, withCount: String(withCount), withoutCount: String(withoutCount) };
     await writeFileAtomically(directionPath(runDir, req.name), encodeSafetensors(tensors, meta));
-    return { name: req.name, withCount: withSet.count, withoutCount: withoutSet.count };
+    return { name: req.name, withCount, withoutCount };
   }
 
   async listDirections(req: { runId: string }): Promise<string[]> {
@@ -94,11 +103,14 @@ export class ExploreService implements ServiceSlice<'explore'> {
     }
   }
 
-  async rankFolder(req: { runId: string; folder: string }): Promise<RankResult> {
+  async rankFolder(req: { runId: string; folder: string } & JobRequest): Promise<RankResult> {
     const e = await this.explorer(req.runId);
     const { size, channels } = e.model.config;
-    const { set } = await importAllImages(req.folder, { size, channels, roots: this.roots });
-    const ranked = await rankByBitsPerDim(e, set);
+    const job = { id: req.jobId, kind: 'rank' as const, label: `Ranking ${req.folder}`, total: null };
+    const { set, ranked } = await runJob(this.emit, job, async (progress, signal) => {
+      const { set } = await importAllImages(req.folder, { size, channels, roots: this.roots, signal, onProgress: engineProgress(progress) });
+      return { set, ranked: await rankByBitsPerDim(e, set, progress, signal) };
+    });
     const index = new Map(set.paths.map((p, i) => [p, i]));
     const strip = async (paths: string[]) => {
       const pixels = gatherBatch(set, paths.map((p) => index.get(p)!));

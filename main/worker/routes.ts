@@ -28,6 +28,7 @@ export const WORKER_ROUTES = {
   listDirections: 'explore',
   applyDirection: 'explore',
   rankFolder: 'explore',
+  cancelJob: 'engine',
   exportModel: 'explore',
   importModel: 'explore',
 } as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs'>;

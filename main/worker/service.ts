@@ -17,6 +17,8 @@ import { summariseRun } from '../engine/runs/run-list.ts';
 import { samplePath } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
+import type { InteractiveGate } from './interactive-first.ts';
+import { cancelJob, engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import { RunQueue } from './run-queue.ts';
 import type { ServiceSlice } from './routes.ts';
@@ -47,6 +49,8 @@ export class EngineService implements ServiceSlice<'engine'> {
     private readonly models: ModelCache,
     /** Real paths of the allowed roots: every image read for the page must lie inside them. */
     private readonly roots: readonly string[],
+    /** Training holds before each step while a request a person waits on runs through it; absent: never holds. */
+    private readonly gate?: InteractiveGate,
     /** How often a queue held up by another process's run looks again (tests shorten it). */
     queuePollMs?: number,
   ) {
@@ -59,7 +63,10 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
-    const { train: set, report } = await importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots });
+    const label = `Importing ${req.folder === null ? 'the bundled digits' : folder}`;
+    const { train: set, report } = await runJob(this.emit, { id: req.jobId, kind: 'import', label, total: null }, (progress, signal) =>
+      importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots, signal, onProgress: engineProgress(progress) }),
+    );
     // A seeded random sample: the first files of a folder are often all one class (sorted digits, one CIFAR label).
     const n = Math.min(THUMBNAILS, set.count);
     const picked = new Rng(THUMBNAIL_SEED).permutation(set.count).subarray(0, n);
@@ -80,7 +87,7 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   startTraining(req: StartRequest): Promise<{ runId: string }> {
     return this.launch(null, (onEvent, signal) =>
-      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, roots: this.roots, onEvent, signal }),
+      train({ folder: req.folder, model: req.model, train: req.train, runsDir: this.runsDir, roots: this.roots, onEvent, signal, yieldTo: this.yieldTo }),
     );
   }
 
@@ -90,8 +97,10 @@ export class EngineService implements ServiceSlice<'engine'> {
       throw new FlowDeskError('BAD_ARGUMENT', `Run ${req.runId} is an imported model: it came without optimizer state, so it cannot be resumed. Use it in Samples and Explore, or start a new run with its settings.`);
     }
     // The run is known before it starts, so warnings before its first step (steps lost) name it.
-    return this.launch(runDir, (onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal }));
+    return this.launch(runDir, (onEvent, signal) => resume(runDir, { steps: req.steps, roots: this.roots, onEvent, signal, yieldTo: this.yieldTo }));
   }
+
+  private readonly yieldTo = () => this.gate?.idle() ?? Promise.resolve();
 
   async pauseTraining(): Promise<null> {
     return this.stop('paused');
@@ -99,6 +108,11 @@ export class EngineService implements ServiceSlice<'engine'> {
 
   async cancelTraining(): Promise<null> {
     return this.stop('cancelled');
+  }
+
+  async cancelJob(req: { jobId: string }): Promise<null> {
+    cancelJob(req.jobId);
+    return null;
   }
 
   /** For the worker's own exit, not the Api: pauses the run in progress, if any, which writes a checkpoint; the queue starts nothing more. */
@@ -165,7 +179,8 @@ export class EngineService implements ServiceSlice<'engine'> {
         void writeRunStatus(e.runDir, { status: 'training' });
         started(basename(e.runDir));
       }
-      const event = this.toAppEvent(basename(active.runDir ?? knownRunDir ?? ''), e);
+      const dir = active.runDir ?? knownRunDir;
+      const event = this.toAppEvent(dir === null ? null : basename(dir), e);
       if (event) this.emit(event);
     };
     const finished = run(onEvent, controller.signal).then(
@@ -210,7 +225,10 @@ export class EngineService implements ServiceSlice<'engine'> {
     return null;
   }
 
-  private toAppEvent(runId: string, e: TrainEvent): AppEvent | null {
+  /** `runId` is null only before a new run's folder exists: only phases come then. */
+  private toAppEvent(known: string | null, e: TrainEvent): AppEvent | null {
+    if (e.type === 'phase') return { type: 'train-phase', runId: known, phase: e.phase };
+    const runId = known ?? '';
     switch (e.type) {
       case 'start':
         return { type: 'train-start', runId, step: e.step, totalSteps: e.totalSteps, backend: e.backend, resumed: e.resumed };

@@ -55,4 +55,18 @@ describe('validateRequest', () => {
     refused('rankFolder', { runId: 'ok', folder: '/proc' }, /outside the folders/);
     refused('importModel', { folder: '/root/../etc' }, /outside the folders/);
   });
+
+  it('takes an optional job id on long calls, and cancelJob only with one', () => {
+    const folder = tmpdir();
+    expect(validateRequest('importFolder', { folder, size: 32, channels: 3, jobId: 'a1_B-2' })).toEqual({ folder, size: 32, channels: 3, jobId: 'a1_B-2' });
+    expect(validateRequest('rankFolder', { runId: 'r', folder, jobId: 'x'.repeat(64) })).toEqual({ runId: 'r', folder, jobId: 'x'.repeat(64) });
+    expect(validateRequest('computeDirection', { runId: 'r', name: 'smile', withFolder: folder, withoutFolder: folder, jobId: 'j' })).toMatchObject({ jobId: 'j' });
+    expect(validateRequest('cancelJob', { jobId: 'j' })).toEqual({ jobId: 'j' });
+    refused('importFolder', { folder, size: 32, channels: 3, jobId: '../x' }, /request.jobId must be a job id/);
+    refused('rankFolder', { runId: 'r', folder, jobId: 'x'.repeat(65) }, /request.jobId must be a job id/);
+    refused('computeDirection', { runId: 'r', name: 'smile', withFolder: folder, withoutFolder: folder, jobId: 7 }, /request.jobId must be a job id/);
+    refused('cancelJob', {}, /request.jobId must be a job id/);
+    refused('cancelJob', { jobId: '' }, /request.jobId must be a job id/);
+    refused('cancelJob', null, /request must be an object/);
+  });
 });

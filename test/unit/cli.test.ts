@@ -90,6 +90,27 @@ describe('flowdesk CLI', () => {
     expect(existsSync(out)).toBe(true);
   });
 
+  it('names each skipped file with its reason, reports the phases, and keeps the import report in the run folder', async () => {
+    const messy = await makeImageFolder({ count: 12, size: 8, channels: 1, bad: ['zero-byte', 'truncated'], seed: 5 });
+    try {
+      const small = ['--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '2', '--out', runs];
+      const t = flowdesk('train', messy.dir, ...small, '--name', 'messy');
+      expect(t.code, t.err).toBe(0);
+      for (const path of Object.values(messy.bad)) expect(t.err).toContain(`skipped ${path}: `);
+      const report = JSON.parse(await readFile(join(runs, 'messy', 'import-report.json'), 'utf8'));
+      expect(report).toMatchObject({ format: 'flowdesk.import-report', version: 1, folder: messy.dir, used: 12 });
+      expect(report.skipped.map((s: { path: string }) => s.path).sort()).toEqual(Object.values(messy.bad).sort());
+      expect(report.skipped.every((s: { reason: string }) => s.reason.length > 0)).toBe(true);
+      const j = flowdesk('train', messy.dir, ...small, '--name', 'messy-json', '--json');
+      expect(j.code, j.err).toBe(0);
+      const events = j.out.trim().split('\n').map((l) => JSON.parse(l));
+      const order = events.filter((e) => e.type === 'phase' || e.type === 'start' || e.type === 'step').map((e) => (e.type === 'phase' ? e.phase : e.type));
+      expect(order.slice(0, 6)).toEqual(['loading-images', 'start', 'initialising', 'preparing-backend', 'first-step', 'step']);
+    } finally {
+      await messy.cleanup();
+    }
+  });
+
   it('stops on Ctrl-C after writing a checkpoint, and resumes from it', async () => {
     const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '100000', '--out', runs, '--name', 'interrupted', '--json'], {
       env: cliEnv(home, { FLOWDESK_CACHE: cache }),

@@ -81,7 +81,7 @@ describe('queue in the worker', () => {
   });
 
   function service(dir: string, events: AppEvent[]): EngineService {
-    const s = new EngineService(dir, (e) => events.push(e), new ModelCache(), roots, 100);
+    const s = new EngineService(dir, (e) => events.push(e), new ModelCache(), roots, undefined, 100);
     services.push(s);
     return s;
   }

@@ -12,6 +12,7 @@ const { useTrainingStore } = await import('../../renderer/src/stores/training.ts
 const { useSamplesStore } = await import('../../renderer/src/stores/samples.ts');
 const { useAppStore } = await import('../../renderer/src/stores/app.ts');
 const { useDataStore } = await import('../../renderer/src/stores/data.ts');
+const { useJobsStore } = await import('../../renderer/src/stores/jobs.ts');
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -37,6 +38,26 @@ describe('training store', () => {
     t.handle({ type: 'train-stopped', runId: 'r1', step: 2, status: 'finished' });
     expect(t.phase).toBe('finished');
     expect(t.busy).toBe(false);
+  });
+
+  it('shows what the run does before its first step, a new run before it has an id', async () => {
+    let answer: (v: Result<{ runId: string }>) => void = () => undefined;
+    fake.api.startTraining = () => new Promise((r) => (answer = r));
+    const t = useTrainingStore();
+    const started = t.start();
+    t.handle({ type: 'train-phase', runId: null, phase: 'loading-images' });
+    expect(t.startPhase).toBe('loading-images');
+    t.handle({ type: 'train-start', runId: 'r3', step: 0, totalSteps: 5, backend: 'onnx', resumed: false });
+    answer({ ok: true, value: { runId: 'r3' } });
+    await started;
+    t.handle({ type: 'train-phase', runId: 'other', phase: 'first-step' });
+    t.handle({ type: 'train-phase', runId: 'r3', phase: 'preparing-backend' });
+    expect(t.startPhase).toBe('preparing-backend');
+    t.handle({ type: 'train-step', runId: 'r3', step: 1, totalSteps: 5, loss: 7, imgPerSec: 10, elapsed: 1, eta: null });
+    expect(t.startPhase).toBeNull();
+    // Once training, a phase without a run id (another window's new run) is not this one's.
+    t.handle({ type: 'train-phase', runId: null, phase: 'loading-images' });
+    expect(t.startPhase).toBeNull();
   });
 
   it('shows a refused start as a message and stays idle', async () => {
@@ -115,5 +136,36 @@ describe('samples store', () => {
     await first;
     expect(s.grid).toBe('grid-0.4');
     expect(s.outOfRange).toBe(2);
+  });
+});
+
+describe('jobs', () => {
+  it('follows a job from its events, and an import cancelled is no error and keeps the old report', async () => {
+    const jobs = useJobsStore();
+    const data = useDataStore();
+    const app = useAppStore();
+    let jobId = '';
+    fake.api.importFolder = async (req) => {
+      jobId = (req as { jobId: string }).jobId;
+      jobs.handle({ type: 'job', job: { id: jobId, kind: 'import', label: 'Importing', done: 5, total: 10, rate: 50, eta: 0.1, state: 'running' } });
+      return { ok: false, error: { code: 'CANCELLED', message: 'Importing was cancelled; nothing was kept.' } };
+    };
+    let cancelled = '';
+    fake.api.cancelJob = async (req) => {
+      cancelled = (req as { jobId: string }).jobId;
+      return { ok: true, value: null };
+    };
+    expect(await data.load()).toBe(false);
+    expect(jobId).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    expect(data.importJob).toBe(jobId);
+    expect(jobs.jobs[jobId]).toMatchObject({ done: 5, total: 10, state: 'running' });
+    expect(app.error).toBeNull();
+    expect(data.summary).toBeNull();
+    await jobs.cancel(jobId);
+    expect(cancelled).toBe(jobId);
+    fake.api.importFolder = async () => ({ ok: false, error: { code: 'NO_IMAGES', message: 'No images in /x.' } });
+    await data.load();
+    expect(data.importJob).not.toBe(jobId);
+    expect(app.error?.message).toBe('No images in /x.');
   });
 });

@@ -215,7 +215,7 @@ describe('exports', () => {
   it('never creates or writes a folder through a link that leads out', async () => {
     const link = join(inside.dir, 'export-link');
     await symlink(outside.dir, link);
-    const service = new ExploreService(join(tmp, 'runs'), new ModelCache(), roots);
+    const service = new ExploreService(join(tmp, 'runs'), new ModelCache(), roots, () => undefined);
     await expect(service.exportModel({ runId: 'r', folder: join(link, 'new') })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/leads outside the folders FlowDesk may write/) });
     expect(await readdir(outside.dir)).not.toContain('new');
   });

@@ -19,7 +19,7 @@ let dispatch: Dispatch;
 beforeAll(async () => {
   runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-dispatch-'));
   const models = new ModelCache();
-  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir]), runs: new RunsService(runsDir) };
+  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir], () => undefined), runs: new RunsService(runsDir) };
   dispatch = createDispatch(services);
 });
 afterAll(() => rm(runsDir, { recursive: true, force: true }));

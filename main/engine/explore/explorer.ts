@@ -100,12 +100,26 @@ export async function interpolate(e: Explorer, pixels: Uint8Array, count: 2 | 4,
   return out;
 }
 
-/** Mean latent of the images with an attribute minus that of those without, per level. */
-export async function attributeDirection(e: Explorer, withAttr: ImageSet, without: ImageSet): Promise<Latents> {
+/**
+ * Mean latent of the images with an attribute minus that of those without, per level.
+ * `onBatch` hears how many images of both sets are encoded; aborting `signal` stops with CANCELLED.
+ */
+export async function attributeDirection(
+  e: Explorer,
+  withAttr: ImageSet,
+  without: ImageSet,
+  onBatch?: (done: number) => void,
+  signal?: AbortSignal,
+): Promise<Latents> {
+  let encoded = 0;
   const mean = async (set: ImageSet): Promise<tf.Tensor2D> => {
     let sum: tf.Tensor2D | null = null;
     const batch = 64;
     for (let start = 0; start < set.count; start += batch) {
+      if (signal?.aborted) {
+        tf.dispose(sum ?? []);
+        throwIfAborted(signal, 'Computing a direction');
+      }
       const n = Math.min(batch, set.count - start);
       const per = set.size * set.size * set.channels;
       const zs = await encodePixels(e, set.pixels.subarray(start * per, (start + n) * per));
@@ -115,13 +129,20 @@ export async function attributeDirection(e: Explorer, withAttr: ImageSet, withou
       if (sum) tf.dispose([sum, part]);
       tf.dispose([...zs, flat]);
       sum = next;
+      onBatch?.((encoded += n));
     }
     const out = tf.div(sum!, set.count) as tf.Tensor2D;
     sum!.dispose();
     return out;
   };
   const a = await mean(withAttr);
-  const b = await mean(without);
+  let b: tf.Tensor2D;
+  try {
+    b = await mean(without);
+  } catch (err) {
+    a.dispose();
+    throw err;
+  }
   const diff = tf.sub(a, b) as tf.Tensor2D;
   const { size, channels } = e.model.config;
   const like = await encodePixels(e, new Uint8Array(size * size * channels));

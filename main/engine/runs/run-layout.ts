@@ -10,6 +10,8 @@ export const EMA_FILE = 'ema.safetensors';
 
 export const runJsonPath = (runDir: string): string => join(runDir, 'run.json');
 export const metricsPath = (runDir: string): string => join(runDir, 'metrics.jsonl');
+/** import-report.json: the files of the latest import that fed the run, the skipped ones with why. */
+export const importReportPath = (runDir: string): string => join(runDir, 'import-report.json');
 /** status.json: the app's last word on the run (training, paused, finished, ...). */
 export const statusPath = (runDir: string): string => join(runDir, 'status.json');
 /** info.json: the display name and notes a person gave the run (a side file, see run-info.ts). */

@@ -1,10 +1,17 @@
 // What a training run tells its listener (CLI progress bar, app chart): one event type per
 // kind of news, all plain JSON so they cross process boundaries unchanged.
 
+import type { TrainPhase } from '../../../common/train-phases.ts';
+import type { SkippedFile } from '../data/import-types.ts';
+
 export type StopReason = 'steps' | 'time' | 'cancelled';
 
 export type TrainEvent =
-  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: number }
+  /** What the run is doing before its first step (loading images comes before the 'start' event). */
+  | { type: 'phase'; phase: TrainPhase }
+  /** `skipped`: the files the import could not use, each with why (also in the run's import-report.json). */
+  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: SkippedFile[] }
+  /** `eta`: seconds left, null until the pace is steady (train/eta.ts). */
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
   /** `weights`: evaluated with the moving average of the weights, or the last ones when averaging is off. */
   | { type: 'eval'; step: number; valBpd: number; elapsed: number; weights: 'avg' | 'last' }

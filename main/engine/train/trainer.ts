@@ -23,6 +23,7 @@ import { runtimeFor, startBackend } from '../runtime/runtime-for.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { defaultRunsDir } from '../app-paths.ts';
 import { createRunDir } from '../runs/create-run.ts';
+import { writeImportReport } from '../runs/import-report.ts';
 import { appendMetric, readMetrics, truncateMetricsAfter } from '../runs/metrics.ts';
 import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
 import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
@@ -32,12 +33,24 @@ import { flipsImages } from '../../../common/settings/train-fields.ts';
 import { mixSeed, trainingBatch } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
+import { EtaEstimator } from './eta.ts';
 import { stepSource, type StepSource } from './step-source.ts';
 import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
 import { WeightAverage } from './weight-average.ts';
 
-export interface TrainOptions {
+/** What a session reports to its caller and hears from it. */
+export interface SessionHooks {
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+  /**
+   * Awaited before every step: the app's worker holds it while a request a person waits on runs
+   * (main/worker/interactive-first.ts), so that request is not slowed by training. Absent: never waits.
+   */
+  yieldTo?: () => Promise<void>;
+}
+
+export interface TrainOptions extends SessionHooks {
   /** Folder of images; null trains on the bundled digits. */
   folder: string | null;
   /** Model settings; `size` and `channels` also set how images are imported. */
@@ -53,11 +66,9 @@ export interface TrainOptions {
   cacheDir?: string | null;
   /** Real paths of the folders images may come from (the app's allowed roots); absent in the CLI. */
   roots?: readonly string[];
-  onEvent?: (e: TrainEvent) => void;
-  signal?: AbortSignal;
 }
 
-export interface ResumeOptions {
+export interface ResumeOptions extends SessionHooks {
   /** New total step count (to extend a finished run). Defaults to the run's own. */
   steps?: number;
   /** New wall-clock budget in minutes for this session. Defaults to the run's own. */
@@ -65,8 +76,6 @@ export interface ResumeOptions {
   backend?: BackendName;
   cacheDir?: string | null;
   roots?: readonly string[];
-  onEvent?: (e: TrainEvent) => void;
-  signal?: AbortSignal;
 }
 
 /** A run being trained: it has a backend. */
@@ -111,6 +120,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const model = createModel(resolveModelConfig(opts.model), cfg.seed);
   try {
     const { size, channels } = model.config;
+    opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
     const data = await importData(opts.folder, size, channels, opts);
     const runDir = await createRunDir(opts.runsDir ?? defaultRunsDir(), opts.name);
     const lock = await acquireRunLock(runDir);
@@ -129,11 +139,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const average = averageFor(cfg, model);
     try {
       await writeRunJson(runDir, run);
+      await writeImportReport(runDir, data.report);
       const session: Session = {
         runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer, average,
         trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null, bestValBpd: null,
       };
-      return await runSession(session, false, data.report, opts.onEvent, opts.signal);
+      return await runSession(session, false, data.report, opts);
     } finally {
       optimizer.dispose();
       average?.dispose();
@@ -175,9 +186,11 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     optimizer.importState(ckpt.optimizer, ckpt.optimizerMeta ?? {}, join(latest.dir, 'optimizer.safetensors'));
     // A checkpoint without an average (written before averaging, or with it off) starts one from its weights.
     if (ckpt.ema) average?.importState(ckpt.ema.tensors, ckpt.ema.meta, join(latest.dir, EMA_FILE));
+    opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
     const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
     const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
+    await writeImportReport(runDir, data.report);
     const state = ckpt.state;
     const session: Session = {
       runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer, average,
@@ -194,7 +207,7 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     if (data.report.fingerprint !== stored.data.fingerprint) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `The images in ${data.path} changed since this run started; training continues on the folder as it is now.` });
     }
-    return await runSession(session, true, data.report, opts.onEvent, opts.signal);
+    return await runSession(session, true, data.report, opts);
   } finally {
     optimizer.dispose();
     average?.dispose();
@@ -210,13 +223,7 @@ function lastLoggedStep(rows: readonly Record<string, unknown>[]): number {
   return rows.reduce((last, r) => (r.type === 'train' && typeof r.step === 'number' && r.step > last ? r.step : last), 0);
 }
 
-async function runSession(
-  s: Session,
-  resumed: boolean,
-  report: ImportReport,
-  onEvent: ((e: TrainEvent) => void) | undefined,
-  signal: AbortSignal | undefined,
-): Promise<TrainResult> {
+async function runSession(s: Session, resumed: boolean, report: ImportReport, { onEvent, signal, yieldTo }: SessionHooks): Promise<TrainResult> {
   const emit = (e: TrainEvent) => onEvent?.(e);
   const cfg = s.run.train;
   try {
@@ -224,11 +231,12 @@ async function runSession(
     await removeStaleTemporaries(s.runDir);
     emit({
       type: 'start', runDir: s.runDir, step: s.step, totalSteps: cfg.steps, backend: s.run.backend.name, resumed,
-      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped.length,
+      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped,
     });
     const start = Date.now();
     const elapsed = () => s.elapsedBefore + (Date.now() - start) / 1000;
     if (!resumed) {
+      emit({ type: 'phase', phase: 'initialising' });
       initialiseFromData(s);
       s.average?.restart(); // the average starts from the initialised weights, not the random ones
       s.initialValBpd = await evaluateAndSample(s, elapsed(), emit);
@@ -239,6 +247,7 @@ async function runSession(
     let nonFiniteInRow = 0;
     let rollbacks = 0;
     let rate = 0;
+    const eta = new EtaEstimator();
     const sessionStart = s.step;
     while (s.step < cfg.steps) {
       if (signal?.aborted) {
@@ -249,11 +258,14 @@ async function runSession(
         reason = 'time';
         break;
       }
+      await yieldTo?.();
+      if (signal?.aborted) continue;
       const t0 = Date.now();
-      const { loss, gradNorm, lr, applied } = await trainStep(s);
+      const { loss, gradNorm, lr, applied } = await trainStep(s, emit);
       s.step += 1;
       const seconds = Math.max((Date.now() - t0) / 1000, 1e-6);
       rate = rate === 0 ? cfg.batch / seconds : 0.9 * rate + 0.1 * (cfg.batch / seconds);
+      eta.stepEnded(Date.now() / 1000);
       if (!applied) {
         nonFiniteInRow += 1;
         const message = `step ${s.step} skipped: loss ${loss}, gradient norm ${gradNorm} (not finite)`;
@@ -275,10 +287,8 @@ async function runSession(
         continue;
       }
       nonFiniteInRow = 0;
-      const stepsLeft = cfg.steps - s.step;
       const timeLeft = cfg.minutes !== null ? cfg.minutes * 60 - elapsed() : Infinity;
-      const eta = Math.max(0, Math.min((stepsLeft * cfg.batch) / rate, timeLeft));
-      emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta });
+      emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta: eta.secondsLeft(cfg.steps - s.step, timeLeft) });
       await appendMetric(s.runDir, { type: 'train', step: s.step, loss, lr, gradNorm, imgPerSec: rate, time: elapsed() });
       if (s.step % cfg.evalEvery === 0 || s.step === cfg.steps) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
       if (s.step % cfg.checkpointEvery === 0 || s.step === cfg.steps) await checkpoint(s, elapsed(), emit);
@@ -309,10 +319,15 @@ function initialiseFromData(s: Session): void {
  * One step of the run: the runtime's update of the weights and moments (skipped when not finite).
  * Every change to the weights during training happens here.
  */
-async function trainStep(s: Session): Promise<StepOutcome> {
+async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<StepOutcome> {
   const cfg = s.run.train;
   const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step, flipsImages(cfg.flip, s.trainSet.channels));
-  s.steps ??= await stepSource(s.runtime, cfg, s.optimizer);
+  if (!s.steps) {
+    // The session's first step: the step is traced (onnx) or compiled before it runs.
+    emit({ type: 'phase', phase: 'preparing-backend' });
+    s.steps = await stepSource(s.runtime, cfg, s.optimizer);
+    emit({ type: 'phase', phase: 'first-step' });
+  }
   const outcome = await s.steps.update(data);
   // Every runtime leaves the new weights in the model's variables after an applied step.
   if (outcome.applied) s.average?.update(s.model.params.variables);

@@ -4,6 +4,7 @@
 import { defineStore } from 'pinia';
 import type { AppError, ImportSummary } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
+import { newJobId, wasCancelled } from './jobs.ts';
 
 /** The bundled digits' own size and colour. */
 const BUNDLED = { size: 16, channels: 1 } as const;
@@ -17,6 +18,8 @@ export const useDataStore = defineStore('data', {
     size: BUNDLED.size as number,
     channels: BUNDLED.channels as 1 | 3,
     importing: false,
+    /** The job of the import in progress (or the last one, whose end JobProgress shows). */
+    importJob: null as string | null,
     summary: null as ImportSummary | null,
     /** Why the last import failed; null after one that worked. */
     failure: null as AppError | null,
@@ -66,10 +69,12 @@ export const useDataStore = defineStore('data', {
       // The old report goes at once: until this import answers, no report describes the choice.
       this.summary = null;
       this.failure = null;
+      this.importJob = newJobId();
       try {
-        const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels });
+        const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels, jobId: this.importJob });
         if (!r.ok) {
-          this.failure = r.error; // the Data view shows it beside the form, where it can be fixed
+          // A cancel is the person's own choice, not a failure; anything else shows beside the form, where it can be fixed.
+          if (!wasCancelled(r.error)) this.failure = r.error;
           return false;
         }
         this.summary = r.value;

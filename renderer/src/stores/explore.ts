@@ -4,11 +4,12 @@ import { defineStore } from 'pinia';
 import type { InterpolateResult, RankResult, ReconstructResult, Result, WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
+import { newJobId, wasCancelled } from './jobs.ts';
 
 async function unwrap<T>(p: Promise<Result<T>>): Promise<T | null> {
   const r = await p;
   if (r.ok) return r.value;
-  useAppStore().fail(r.error);
+  if (!wasCancelled(r.error)) useAppStore().fail(r.error);
   return null;
 }
 
@@ -29,6 +30,9 @@ export const useExploreStore = defineStore('explore', {
     directionName: 'attribute',
     withFolder: '',
     withoutFolder: '',
+    /** Jobs of the latest direction and ranking, for their progress and Cancel. */
+    directionJob: null as string | null,
+    rankJob: null as string | null,
     directions: [] as string[],
     direction: null as string | null,
     attributeImage: null as string | null,
@@ -67,7 +71,8 @@ export const useExploreStore = defineStore('explore', {
     },
     async computeDirection() {
       if (!this.runId) return;
-      const r = await this.run(() => unwrap(api.computeDirection({ runId: this.runId!, name: this.directionName, withFolder: this.withFolder, withoutFolder: this.withoutFolder })));
+      const jobId = (this.directionJob = newJobId());
+      const r = await this.run(() => unwrap(api.computeDirection({ runId: this.runId!, name: this.directionName, withFolder: this.withFolder, withoutFolder: this.withoutFolder, jobId })));
       if (!r) return;
       this.notice = `Direction "${r.name}" from ${r.withCount} images with the attribute and ${r.withoutCount} without, saved with the run.`;
       await this.open(this.runId);
@@ -90,7 +95,8 @@ export const useExploreStore = defineStore('explore', {
     },
     async rank() {
       if (!this.runId) return;
-      this.ranking = await this.run(() => unwrap(api.rankFolder({ runId: this.runId!, folder: this.rankFolder })));
+      const jobId = (this.rankJob = newJobId());
+      this.ranking = await this.run(() => unwrap(api.rankFolder({ runId: this.runId!, folder: this.rankFolder, jobId })));
     },
     rankingCsv(): string {
       const rows = (this.ranking?.images ?? []).map((r) => `"${r.path.replace(/"/g, '""')}",${r.bpd}`);

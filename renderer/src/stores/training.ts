@@ -3,7 +3,7 @@
 import { defineStore } from 'pinia';
 import { modelKindField } from '../../../common/settings/model-fields.ts';
 import { DEFAULT_PRESET, defaultTrainSettings, presetModel, presetsFor, type PresetName } from '../../../common/settings/presets.ts';
-import type { AppEvent, ModelKind, ModelSettings, RunStatus, StartRequest, TrainSettings } from '../../../preload/api.ts';
+import type { AppEvent, ModelKind, ModelSettings, RunStatus, StartRequest, TrainPhase, TrainSettings } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 import { useDataStore } from './data.ts';
@@ -26,6 +26,8 @@ export const useTrainingStore = defineStore('training', {
       model: presetModel(modelKindField.default, DEFAULT_PRESET, data.size, data.channels) as ModelSettings,
       train: defaultTrainSettings() as TrainSettings,
       phase: 'idle' as Phase,
+      /** What the run does before its first step (null once steps come, or when idle). */
+      startPhase: null as TrainPhase | null,
       runId: null as string | null,
       backend: null as string | null,
       step: 0,
@@ -58,6 +60,7 @@ export const useTrainingStore = defineStore('training', {
     },
     resetLive(runId: string | null) {
       this.runId = runId;
+      this.startPhase = null;
       this.step = 0;
       this.trainCurve = [];
       this.valCurve = [];
@@ -133,7 +136,13 @@ export const useTrainingStore = defineStore('training', {
         }
         return;
       }
-      if (e.type === 'queue' || (e.runId !== this.runId && e.type !== 'train-start')) return;
+      if (e.type === 'job' || e.type === 'queue') return;
+      if (e.type === 'train-phase') {
+        // A new run has no id until its images are loaded: its first phase comes without one.
+        if (e.runId === this.runId || (e.runId === null && this.phase === 'starting')) this.startPhase = e.phase;
+        return;
+      }
+      if (e.runId !== this.runId && e.type !== 'train-start') return;
       switch (e.type) {
         case 'train-start':
           if (e.runId !== this.runId) this.resetLive(e.runId);
@@ -147,6 +156,7 @@ export const useTrainingStore = defineStore('training', {
           }
           break;
         case 'train-step':
+          this.startPhase = null;
           this.step = e.step;
           this.totalSteps = e.totalSteps;
           this.imgPerSec = e.imgPerSec;
@@ -164,6 +174,7 @@ export const useTrainingStore = defineStore('training', {
           this.warning = e.message;
           break;
         case 'train-stopped':
+          this.startPhase = null;
           this.phase = e.status === 'training' ? 'paused' : e.status;
           if (e.error) useAppStore().fail(e.error);
           break;
