@@ -28,6 +28,8 @@ const CALLS: Record<ApiMethod, true> = {
   computeDirection: true,
   listDirections: true,
   applyDirection: true,
+  directionStrip: true,
+  projectLatents: true,
   rankFolder: true,
   exportModel: true,
   importModel: true,

@@ -19,6 +19,8 @@ export const WORKER_ROUTES = {
   computeDirection: 'explore',
   listDirections: 'explore',
   applyDirection: 'explore',
+  directionStrip: 'explore',
+  projectLatents: 'explore',
   rankFolder: 'explore',
   exportModel: 'explore',
   importModel: 'explore',

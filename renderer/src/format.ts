@@ -19,3 +19,14 @@ export function shortDate(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
+
+/** A run as the model menus name it: the checkpoint a model is loaded from, not the last logged step. */
+export function modelLabel(r: { id: string; model: { kind: string }; checkpointStep: number | null }): string {
+  return `${r.id} (${r.model.kind}, ${r.checkpointStep === null ? 'no checkpoint yet' : `checkpoint step ${r.checkpointStep}`})`;
+}
+
+/** `path` relative to `folder` when it lies inside it, else `path` itself. */
+export function relativeTo(folder: string, path: string): string {
+  const base = folder.replace(/[\\/]+$/, '');
+  return path.startsWith(`${base}/`) || path.startsWith(`${base}\\`) ? path.slice(base.length + 1) : path;
+}

@@ -2,6 +2,7 @@
 // settings, progress, last validation bits/dim and status, newest first.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { listCheckpoints } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
 import { latestMetrics } from './metrics.ts';
@@ -18,6 +19,8 @@ export interface RunSummary {
   created: string;
   /** The last step logged, 0 before the first. */
   step: number;
+  /** Step of the newest checkpoint folder, the one a model is loaded from; null before the first. */
+  checkpointStep: number | null;
   lastValBpd: number | null;
   status: StatusFile;
 }
@@ -30,7 +33,8 @@ export async function summariseRun(dir: string): Promise<RunSummary> {
   const { last, lastEval } = await latestMetrics(dir);
   const step = last?.step ?? 0;
   const status = await readRunStatus(dir, step >= run.train.steps);
-  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status };
+  const checkpointStep = (await listCheckpoints(dir)).at(-1)?.step ?? null;
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, checkpointStep, lastValBpd: lastEval?.valBpd ?? null, status };
 }
 
 export interface RunListing {
