@@ -1,0 +1,173 @@
+// Issue 14 in a real browser: the Train view's layout while training at 1400x900 and 1000x700 in
+// light and dark (chart and latest grid above the fold, no text past its panel), the warmup
+// warning, the attribute result and alpha strip without touching the slider, ranking's
+// unreadable files and relative paths, and the latent projector opening a point in Explore.
+// Screenshots go to test-results/screenshots (FLOWDESK_SHOTS overrides).
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rendererDir } from '../../main/cli/serve-command.ts';
+import { startAppServer } from '../helpers/app-server.ts';
+import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { makeImageFolder } from '../helpers/image-folder.ts';
+
+const built = existsSync(join(rendererDir(), 'index.html'));
+const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
+const SIZES = [
+  { width: 1400, height: 900 },
+  { width: 1000, height: 700 },
+];
+const SCHEMES = ['light', 'dark'] as const;
+
+/**
+ * Elements whose own text runs past their box or past the panel around them, unless meant to
+ * (a scrolling box or an ellipsis on the way up). Described as "tag.class 'text'".
+ */
+function overflowingText(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const meant = (el: Element | null): boolean => {
+      for (let e = el; e && e !== document.body; e = e.parentElement) {
+        const s = getComputedStyle(e);
+        if (s.textOverflow === 'ellipsis' || ['auto', 'scroll'].includes(s.overflowX)) return true;
+      }
+      return false;
+    };
+    for (const el of Array.from(document.querySelectorAll('main *, nav *'))) {
+      const own = Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '');
+      if (!own || meant(el)) continue;
+      const box = el.getBoundingClientRect();
+      if (box.width === 0) continue;
+      const panel = el.closest('.panel, nav, main')!.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      const wider = s.display !== 'inline' && el.scrollWidth > el.clientWidth + 1;
+      if (wider || box.right > panel.right + 1 || box.left < panel.left - 1) out.push(`${el.tagName.toLowerCase()}.${el.className} '${el.textContent!.trim().slice(0, 40)}'`);
+    }
+    return out;
+  });
+}
+
+describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let app: Awaited<ReturnType<typeof startAppServer>>;
+  let browser: Browser;
+  let page: Page;
+  let images: Awaited<ReturnType<typeof makeImageFolder>>;
+  let other: Awaited<ReturnType<typeof makeImageFolder>>;
+
+  beforeAll(async () => {
+    images = await makeImageFolder({ count: 48, size: 12, channels: 3, pattern: 'blobs', bad: ['zero-byte', 'truncated'] });
+    other = await makeImageFolder({ count: 6, size: 12, channels: 3, pattern: 'stripes', seed: 5 });
+    app = await startAppServer();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: SIZES[0] });
+    await mkdir(shots, { recursive: true });
+    await page.goto(app.url);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await images?.cleanup();
+    await other?.cleanup();
+  });
+
+  it('imports the folder', async () => {
+    await page.getByTestId('source-folder').check();
+    await page.getByTestId('folder-path').fill(images.dir);
+    await page.getByTestId('image-size').selectOption('8');
+    await page.getByTestId('channels').selectOption('3');
+    await page.getByTestId('import').click();
+    await expect.poll(() => page.getByTestId('import-report').isVisible(), { timeout: 60_000 }).toBe(true);
+  }, 120_000);
+
+  it('warns when warmup is longer than the run', async () => {
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('steps').fill('100');
+    await expect.poll(() => page.getByTestId('warmup-warning').textContent()).toMatch(/Warmup \(200 steps\) is longer than the run \(100 steps\)/);
+    await page.getByTestId('steps').fill('5000');
+    await expect.poll(() => page.getByTestId('warmup-warning').count()).toBe(0);
+  });
+
+  it('keeps the chart and the latest grid above the fold and every text inside its panel while training', async () => {
+    await page.getByTestId('batch').fill('8');
+    await page.getByTestId('eval-every').fill('10');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('train-grid').isVisible(), { timeout: 180_000 }).toBe(true);
+    for (const size of SIZES) {
+      for (const colorScheme of SCHEMES) {
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme });
+        await page.evaluate(() => window.scrollTo(0, 0));
+        const where = `${size.width}x${size.height} ${colorScheme}`;
+        await page.screenshot({ path: join(shots, `train-${size.width}x${size.height}-${colorScheme}.png`) });
+        for (const id of ['chart', 'train-grid']) {
+          const box = await page.getByTestId(id).boundingBox();
+          expect(box, `${id} at ${where}`).not.toBeNull();
+          expect(box!.y + box!.height, `${id} bottom at ${where}`).toBeLessThanOrEqual(size.height);
+        }
+        expect(await overflowingText(page), where).toEqual([]);
+      }
+    }
+  }, 400_000);
+
+  it('pauses the run', async () => {
+    await page.setViewportSize(SIZES[0]);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 120_000 }).toBe('paused');
+  }, 150_000);
+
+  it('shows the attribute result and an alpha strip as soon as an image and a direction exist', async () => {
+    await page.getByTestId('nav-explore').click();
+    await page.getByTestId('tab-attributes').click();
+    await page.getByTestId('with-folder').fill(images.dir);
+    await page.getByTestId('without-folder').fill(other.dir);
+    await page.getByTestId('compute-direction').click();
+    await expect.poll(() => page.locator('.notice').textContent(), { timeout: 60_000 }).toMatch(/from 48 images/);
+    await page.getByTestId('attribute-file').setInputFiles(images.good[3]);
+    await expect.poll(() => page.getByTestId('attributed').getAttribute('src'), { timeout: 60_000 }).toMatch(/^data:image\/png/);
+    await expect.poll(() => page.locator('[data-testid=attribute-strip] .frame').count(), { timeout: 60_000 }).toBe(9);
+    expect(await page.getByTestId('alpha').inputValue()).toBe('0');
+    await page.getByTestId('tab-rank').click();
+    expect(await page.locator('.notice').count()).toBe(0);
+    await page.screenshot({ path: join(shots, 'explore-attributes-strip.png') });
+  }, 180_000);
+
+  it('ranks with thumbnails and relative paths and lists the files it could not read', async () => {
+    await page.getByTestId('rank-folder').fill(images.dir);
+    await page.getByTestId('rank').click();
+    await expect.poll(() => page.getByTestId('ranking').isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await page.locator('[data-testid=ranking] .thumb').count()).toBe(12);
+    const file = page.locator('[data-testid=ranking] td.file').first();
+    expect(await file.textContent()).not.toContain(images.dir);
+    expect(await file.getAttribute('title')).toContain(images.dir);
+    const skipped = await page.getByTestId('rank-skipped').textContent();
+    expect(skipped).toContain('bad-zero-byte.png');
+    expect(skipped).toContain('2 files could not be read');
+    await page.screenshot({ path: join(shots, 'explore-rank-skipped.png'), fullPage: true });
+  }, 120_000);
+
+  it('maps the validation images in the projector and opens a point in Explore', async () => {
+    await page.getByTestId('nav-projector').click();
+    await page.getByTestId('project').click();
+    const points = page.getByTestId('projector-point');
+    await expect.poll(() => points.count(), { timeout: 120_000 }).toBeGreaterThan(1);
+    await points.first().hover();
+    await expect.poll(() => page.getByTestId('projector-hovered').textContent()).toMatch(/\.png$/);
+    for (const size of SIZES) {
+      for (const colorScheme of SCHEMES) {
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme });
+        expect(await overflowingText(page), `${size.width}x${size.height} ${colorScheme}`).toEqual([]);
+        await page.screenshot({ path: join(shots, `projector-${size.width}x${size.height}-${colorScheme}.png`) });
+      }
+    }
+    await page.setViewportSize(SIZES[0]);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await points.first().click();
+    await expect.poll(() => page.getByTestId('reconstruction').isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await page.getByTestId('tab-reconstruct').getAttribute('aria-selected')).toBe('true');
+  }, 300_000);
+});
