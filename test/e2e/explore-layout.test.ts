@@ -130,9 +130,9 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
     await expect.poll(() => page.getByTestId('attributed').getAttribute('src'), { timeout: 60_000 }).toMatch(/^data:image\/png/);
     await expect.poll(() => page.locator('[data-testid=attribute-strip] .frame').count(), { timeout: 60_000 }).toBe(9);
     expect(await page.getByTestId('alpha').inputValue()).toBe('0');
+    await page.screenshot({ path: join(shots, 'explore-attributes-strip.png') });
     await page.getByTestId('tab-rank').click();
     expect(await page.locator('.notice').count()).toBe(0);
-    await page.screenshot({ path: join(shots, 'explore-attributes-strip.png') });
   }, 180_000);
 
   it('ranks with thumbnails and relative paths and lists the files it could not read', async () => {
