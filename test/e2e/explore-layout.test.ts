@@ -6,12 +6,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendererDir } from '../../main/cli/serve-command.ts';
-import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
-import { makeImageFolder } from '../helpers/image-folder.ts';
+import { importInPage, openAppInBrowser } from '../helpers/app-page.ts';
+import { chromiumMissing } from '../helpers/browser.ts';
 
 const built = existsSync(join(rendererDir(), 'index.html'));
 const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
@@ -51,123 +50,105 @@ function overflowingText(page: Page): Promise<string[]> {
 }
 
 describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let app: Awaited<ReturnType<typeof startAppServer>>;
-  let browser: Browser;
-  let page: Page;
-  let images: Awaited<ReturnType<typeof makeImageFolder>>;
-  let other: Awaited<ReturnType<typeof makeImageFolder>>;
-
+  let session: Awaited<ReturnType<typeof openAppInBrowser>>;
   beforeAll(async () => {
-    images = await makeImageFolder({ count: 48, size: 12, channels: 3, pattern: 'blobs', bad: ['zero-byte', 'truncated'] });
-    other = await makeImageFolder({ count: 6, size: 12, channels: 3, pattern: 'stripes', seed: 5 });
-    app = await startAppServer();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: SIZES[0] });
     await mkdir(shots, { recursive: true });
-    await page.goto(app.url);
+    session = await openAppInBrowser(SIZES[0]);
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await images?.cleanup();
-    await other?.cleanup();
+    await session?.close();
   });
 
   it('imports the folder', async () => {
-    await page.getByTestId('source-folder').check();
-    await page.getByTestId('folder-path').fill(images.dir);
-    await page.getByTestId('image-size').selectOption('8');
-    await page.getByTestId('channels').selectOption('3');
-    await page.getByTestId('import').click();
-    await expect.poll(() => page.getByTestId('import-report').isVisible(), { timeout: 60_000 }).toBe(true);
+    await importInPage(session.page, session.images.dir, 8, 3);
   }, 120_000);
 
   it('warns when warmup is longer than the run', async () => {
-    await page.getByTestId('nav-train').click();
-    await page.getByTestId('steps').fill('100');
-    await expect.poll(() => page.getByTestId('warmup-warning').textContent()).toMatch(/Warmup \(200 steps\) is longer than the run \(100 steps\)/);
-    await page.getByTestId('steps').fill('5000');
-    await expect.poll(() => page.getByTestId('warmup-warning').count()).toBe(0);
+    await session.page.getByTestId('nav-train').click();
+    await session.page.getByTestId('steps').fill('100');
+    await expect.poll(() => session.page.getByTestId('warmup-warning').textContent()).toMatch(/Warmup \(200 steps\) is longer than the run \(100 steps\)/);
+    await session.page.getByTestId('steps').fill('5000');
+    await expect.poll(() => session.page.getByTestId('warmup-warning').count()).toBe(0);
   });
 
   it('keeps the chart and the latest grid above the fold and every text inside its panel while training', async () => {
-    await page.getByTestId('batch').fill('8');
-    await page.getByTestId('eval-every').fill('10');
-    await page.getByTestId('start').click();
-    await expect.poll(() => page.getByTestId('train-grid').isVisible(), { timeout: 180_000 }).toBe(true);
+    await session.page.getByTestId('batch').fill('8');
+    await session.page.getByTestId('eval-every').fill('10');
+    await session.page.getByTestId('start').click();
+    await expect.poll(() => session.page.getByTestId('train-grid').isVisible(), { timeout: 180_000 }).toBe(true);
     for (const size of SIZES) {
       for (const colorScheme of SCHEMES) {
-        await page.setViewportSize(size);
-        await page.emulateMedia({ colorScheme });
-        await page.evaluate(() => window.scrollTo(0, 0));
+        await session.page.setViewportSize(size);
+        await session.page.emulateMedia({ colorScheme });
+        await session.page.evaluate(() => window.scrollTo(0, 0));
         const where = `${size.width}x${size.height} ${colorScheme}`;
-        await page.screenshot({ path: join(shots, `train-${size.width}x${size.height}-${colorScheme}.png`) });
+        await session.page.screenshot({ path: join(shots, `train-${size.width}x${size.height}-${colorScheme}.png`) });
         for (const id of ['chart', 'train-grid']) {
-          const box = await page.getByTestId(id).boundingBox();
+          const box = await session.page.getByTestId(id).boundingBox();
           expect(box, `${id} at ${where}`).not.toBeNull();
           expect(box!.y + box!.height, `${id} bottom at ${where}`).toBeLessThanOrEqual(size.height);
         }
-        expect(await overflowingText(page), where).toEqual([]);
+        expect(await overflowingText(session.page), where).toEqual([]);
       }
     }
   }, 400_000);
 
   it('pauses the run', async () => {
-    await page.setViewportSize(SIZES[0]);
-    await page.emulateMedia({ colorScheme: 'light' });
-    await page.getByTestId('pause').click();
-    await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 120_000 }).toBe('paused');
+    await session.page.setViewportSize(SIZES[0]);
+    await session.page.emulateMedia({ colorScheme: 'light' });
+    await session.page.getByTestId('pause').click();
+    await expect.poll(() => session.page.locator('.meta .phase').textContent(), { timeout: 120_000 }).toBe('paused');
   }, 150_000);
 
   it('shows the attribute result and an alpha strip as soon as an image and a direction exist', async () => {
-    await page.getByTestId('nav-explore').click();
-    await page.getByTestId('tab-attributes').click();
-    await page.getByTestId('with-folder').fill(images.dir);
-    await page.getByTestId('without-folder').fill(other.dir);
-    await page.getByTestId('compute-direction').click();
-    await expect.poll(() => page.locator('.notice').textContent(), { timeout: 60_000 }).toMatch(/from 48 images/);
-    await page.getByTestId('attribute-file').setInputFiles(images.good[3]);
-    await expect.poll(() => page.getByTestId('attributed').getAttribute('src'), { timeout: 60_000 }).toMatch(/^data:image\/png/);
-    await expect.poll(() => page.locator('[data-testid=attribute-strip] .frame').count(), { timeout: 60_000 }).toBe(9);
-    expect(await page.getByTestId('alpha').inputValue()).toBe('0');
-    await page.screenshot({ path: join(shots, 'explore-attributes-strip.png') });
-    await page.getByTestId('tab-rank').click();
-    expect(await page.locator('.notice').count()).toBe(0);
+    await session.page.getByTestId('nav-explore').click();
+    await session.page.getByTestId('tab-attributes').click();
+    await session.page.getByTestId('with-folder').fill(session.images.dir);
+    await session.page.getByTestId('without-folder').fill(session.other.dir);
+    await session.page.getByTestId('compute-direction').click();
+    await expect.poll(() => session.page.locator('.notice').textContent(), { timeout: 60_000 }).toMatch(/from 48 images/);
+    await session.page.getByTestId('attribute-file').setInputFiles(session.images.good[3]);
+    await expect.poll(() => session.page.getByTestId('attributed').getAttribute('src'), { timeout: 60_000 }).toMatch(/^data:image\/png/);
+    await expect.poll(() => session.page.locator('[data-testid=attribute-strip] .frame').count(), { timeout: 60_000 }).toBe(9);
+    expect(await session.page.getByTestId('alpha').inputValue()).toBe('0');
+    await session.page.screenshot({ path: join(shots, 'explore-attributes-strip.png') });
+    await session.page.getByTestId('tab-rank').click();
+    expect(await session.page.locator('.notice').count()).toBe(0);
   }, 180_000);
 
   it('ranks with thumbnails and relative paths and lists the files it could not read', async () => {
-    await page.getByTestId('rank-folder').fill(images.dir);
-    await page.getByTestId('rank').click();
-    await expect.poll(() => page.getByTestId('ranking').isVisible(), { timeout: 60_000 }).toBe(true);
-    expect(await page.locator('[data-testid=ranking] .thumb').count()).toBe(12);
-    const file = page.locator('[data-testid=ranking] td.file').first();
-    expect(await file.textContent()).not.toContain(images.dir);
-    expect(await file.getAttribute('title')).toContain(images.dir);
-    const skipped = await page.getByTestId('rank-skipped').textContent();
+    await session.page.getByTestId('rank-folder').fill(session.images.dir);
+    await session.page.getByTestId('rank').click();
+    await expect.poll(() => session.page.getByTestId('ranking').isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await session.page.locator('[data-testid=ranking] .thumb').count()).toBe(12);
+    const file = session.page.locator('[data-testid=ranking] td.file').first();
+    expect(await file.textContent()).not.toContain(session.images.dir);
+    expect(await file.getAttribute('title')).toContain(session.images.dir);
+    const skipped = await session.page.getByTestId('rank-skipped').textContent();
     expect(skipped).toContain('bad-zero-byte.png');
     expect(skipped).toContain('2 files could not be read');
-    await page.screenshot({ path: join(shots, 'explore-rank-skipped.png'), fullPage: true });
+    await session.page.screenshot({ path: join(shots, 'explore-rank-skipped.png'), fullPage: true });
   }, 120_000);
 
   it('maps the validation images in the projector and opens a point in Explore', async () => {
-    await page.getByTestId('nav-projector').click();
-    await page.getByTestId('project').click();
-    const points = page.getByTestId('projector-point');
+    await session.page.getByTestId('nav-projector').click();
+    await session.page.getByTestId('project').click();
+    const points = session.page.getByTestId('projector-point');
     await expect.poll(() => points.count(), { timeout: 120_000 }).toBeGreaterThan(1);
     await points.first().hover();
-    await expect.poll(() => page.getByTestId('projector-hovered').textContent()).toMatch(/\.png$/);
+    await expect.poll(() => session.page.getByTestId('projector-hovered').textContent()).toMatch(/\.png$/);
     for (const size of SIZES) {
       for (const colorScheme of SCHEMES) {
-        await page.setViewportSize(size);
-        await page.emulateMedia({ colorScheme });
-        expect(await overflowingText(page), `${size.width}x${size.height} ${colorScheme}`).toEqual([]);
-        await page.screenshot({ path: join(shots, `projector-${size.width}x${size.height}-${colorScheme}.png`) });
+        await session.page.setViewportSize(size);
+        await session.page.emulateMedia({ colorScheme });
+        expect(await overflowingText(session.page), `${size.width}x${size.height} ${colorScheme}`).toEqual([]);
+        await session.page.screenshot({ path: join(shots, `projector-${size.width}x${size.height}-${colorScheme}.png`) });
       }
     }
-    await page.setViewportSize(SIZES[0]);
-    await page.emulateMedia({ colorScheme: 'light' });
+    await session.page.setViewportSize(SIZES[0]);
+    await session.page.emulateMedia({ colorScheme: 'light' });
     await points.first().click();
-    await expect.poll(() => page.getByTestId('reconstruction').isVisible(), { timeout: 60_000 }).toBe(true);
-    expect(await page.getByTestId('tab-reconstruct').getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => session.page.getByTestId('reconstruction').isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await session.page.getByTestId('tab-reconstruct').getAttribute('aria-selected')).toBe('true');
   }, 300_000);
 });
