@@ -5,7 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { checkModelSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { modelFields } from '../common/settings/model-fields.ts';
 import { trainFields } from '../common/settings/train-fields.ts';
-import type { ApiMethod } from '../preload/api.ts';
+import { PROJECTOR_MAX_IMAGES, type ApiMethod } from '../preload/api.ts';
 import { allowedRoots } from './allowed-roots.ts';
 import { FlowDeskError } from './engine/errors.ts';
 import { isInsideRoots, realPathForCreate } from './engine/fs/real-paths.ts';
@@ -31,10 +31,13 @@ function int(o: Obj, key: string, min: number, max: number, field: string, optio
   return v as number;
 }
 
-function num(o: Obj, key: string, min: number, max: number, field: string): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(`${field}.${key}`, `a number from ${min} to ${max}`, v);
+function numberIn(v: unknown, min: number, max: number, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(field, `a number from ${min} to ${max}`, v);
   return v as number;
+}
+
+function num(o: Obj, key: string, min: number, max: number, field: string): number {
+  return numberIn(o[key], min, max, `${field}.${key}`);
 }
 
 function oneOf<T>(o: Obj, key: string, options: readonly T[], field: string, optional = false): T | undefined {
@@ -124,6 +127,16 @@ function text(o: Obj, key: string, max: number, field: string): string | undefin
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) bad(`${field}.${key}`, `text of at most ${max} characters`, v);
   return v as string;
+}
+
+/** How far along a direction an image may move, in multiples of it. */
+const ALPHA = { min: -10, max: 10 };
+/** Frames in one strip along a direction. */
+const MAX_STRIP_FRAMES = 16;
+
+function alphas(v: unknown, field: string): number[] {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_STRIP_FRAMES) bad(field, `a list of 1 to ${MAX_STRIP_FRAMES} alphas`, v);
+  return (v as unknown[]).map((a, i) => numberIn(a, ALPHA.min, ALPHA.max, `${field}[${i}]`));
 }
 
 function requiredFolder(o: Obj, key: string, field: string): string {
@@ -222,7 +235,15 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   listDirections: (arg) => ({ runId: runId(object(arg, 'request'), 'request') }),
   applyDirection: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), image: image(o.image, 'request.image'), direction: name(o, 'direction', 'request'), alpha: num(o, 'alpha', -10, 10, 'request') };
+    return { runId: runId(o, 'request'), image: image(o.image, 'request.image'), direction: name(o, 'direction', 'request'), alpha: num(o, 'alpha', ALPHA.min, ALPHA.max, 'request') };
+  },
+  directionStrip: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), image: image(o.image, 'request.image'), direction: name(o, 'direction', 'request'), alphas: alphas(o.alphas, 'request.alphas') };
+  },
+  projectLatents: (arg) => {
+    const o = object(arg, 'request');
+    return { runId: runId(o, 'request'), limit: int(o, 'limit', 2, PROJECTOR_MAX_IMAGES, 'request', true), ...jobId(o, 'request', true) };
   },
   rankFolder: (arg) => {
     const o = object(arg, 'request');

@@ -116,6 +116,8 @@ export interface RunSummary {
   train: TrainSettings;
   folder: string;
   step: number;
+  /** Step of the newest checkpoint, which Samples and Explore load; null before the first. */
+  checkpointStep: number | null;
   lastValBpd: number | null;
   status: RunStatus;
   /** Display name a person gave the run (the id never changes); absent: show the id. */
@@ -212,12 +214,59 @@ export interface RankedImage {
   bpd: number;
 }
 
+/**
+ * Images laid out as one PNG grid (a data URL): image i sits at column i % columns and row
+ * floor(i / columns), each `cell` pixels square, with `gutter` pixels between and around them.
+ */
+export interface ImageSprite {
+  image: string;
+  count: number;
+  columns: number;
+  cell: number;
+  gutter: number;
+}
+
 export interface RankResult {
+  /** The folder as ranked: every path below starts with it. */
+  folder: string;
   images: RankedImage[];
-  /** PNG data URLs of the 8 least and 8 most typical images, in rank order. */
-  leastTypical: string;
-  mostTypical: string;
+  /** The 12 least and the 8 most typical images, in rank order. */
+  leastTypical: ImageSprite;
+  mostTypical: ImageSprite;
   histogram: { edges: number[]; counts: number[] };
+  /** Files the folder holds that could not be read, each with why; they are not ranked. */
+  skipped: { path: string; reason: string }[];
+}
+
+export interface DirectionStripRequest {
+  runId: string;
+  image: ImageData;
+  direction: string;
+  /** One frame per alpha, in order. */
+  alphas: number[];
+}
+
+/** Images the latent projector maps at most; the validation split is thinned evenly to this. */
+export const PROJECTOR_MAX_IMAGES = 2000;
+
+export interface ProjectedImage {
+  path: string;
+  /** Coordinates on the latents' first and second principal axes. */
+  x: number;
+  y: number;
+  bpd: number;
+}
+
+export interface Projection {
+  /** The run's data folder the images came from. */
+  folder: string;
+  /** Images in its validation split (more than `points` when thinned). */
+  available: number;
+  points: ProjectedImage[];
+  /** Thumbnails, in the order of `points`. */
+  thumbnails: ImageSprite;
+  /** Fraction of the latents' variance along each axis. */
+  explained: [number, number];
 }
 
 /** Live news from training and long jobs, pushed to every window. */
@@ -279,6 +328,10 @@ export interface Api {
   listDirections(req: { runId: string }): Promise<Result<string[]>>;
   /** The image decoded at z + alpha * direction, as a PNG data URL. */
   applyDirection(req: { runId: string; image: ImageData; direction: string; alpha: number }): Promise<Result<string>>;
+  /** The image decoded at z + alpha * direction for each alpha, as one strip. */
+  directionStrip(req: DirectionStripRequest): Promise<Result<ImageSprite>>;
+  /** The run's validation images encoded and laid out on their first two principal axes. */
+  projectLatents(req: { runId: string; limit?: number } & JobRequest): Promise<Result<Projection>>;
   /** Every image of a folder by bits per dim, least typical first. */
   rankFolder(req: { runId: string; folder: string } & JobRequest): Promise<Result<RankResult>>;
   /** Stops the job a long call runs (its `jobId`); that call then answers CANCELLED. An unknown or finished job is no error. */

@@ -37,6 +37,8 @@ const CALLS: Record<ApiMethod, true> = {
   computeDirection: true,
   listDirections: true,
   applyDirection: true,
+  directionStrip: true,
+  projectLatents: true,
   rankFolder: true,
   cancelJob: true,
   exportModel: true,

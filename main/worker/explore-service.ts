@@ -1,18 +1,22 @@
 // Latent exploration behind the app's Api, in the worker: reconstruction, interpolation,
-// attribute directions (saved with the run), odd-one-out ranking, and model export/import.
+// attribute directions (saved with the run), odd-one-out ranking, the latent projector, and
+// model export/import.
 // Images arrive as base64 file bytes and leave as PNG (or animated WebP) data URLs.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as tf from '../engine/tf.ts';
-import type { AppEvent, DirectionRequest, InterpolateRequest, JobRequest, RankResult, ReconstructResult } from '../../preload/api.ts';
+import { PROJECTOR_MAX_IMAGES, type AppEvent, type DirectionRequest, type DirectionStripRequest, type ImageSprite, type InterpolateRequest, type JobRequest, type Projection, type RankResult, type ReconstructResult } from '../../preload/api.ts';
 import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
-import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, importAllImages } from '../engine/data/index.ts';
+import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, GRID_GUTTER, importAllImages, importImageFolder, type ImageSet } from '../engine/data/index.ts';
 import { FlowDeskError } from '../engine/errors.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
+import type { Latents } from '../engine/explore/latents.ts';
+import { projectSet } from '../engine/explore/projection.ts';
 import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
 import { isInsideRoots, realPathForCreate } from '../engine/fs/real-paths.ts';
 import { exportModel, importModel } from '../engine/runs/model-export.ts';
 import { directionNameOf, directionPath, directionsDir } from '../engine/runs/run-layout.ts';
+import { readRunJson } from '../engine/runs/run-json.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
@@ -79,44 +83,26 @@ export class ExploreService implements ServiceSlice<'explore'> {
   }
 
   async applyDirection(req: { runId: string; image: string; direction: string; alpha: number }): Promise<string> {
-    const runDir = runDirOf(this.runsDir, req.runId);
-    const e = await this.models.forRun(runDir);
-    const path = directionPath(runDir, req.direction);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch {
-      throw new FlowDeskError('BAD_ARGUMENT', `Run ${req.runId} has no saved direction "${req.direction}"; compute it first.`);
-    }
-    const { tensors } = decodeSafetensors(new Uint8Array(bytes), path);
-    const levels = Object.keys(tensors).length;
-    const direction = Array.from({ length: levels }, (_, i) => {
-      const t = tensors[`level.${i}`];
-      if (!t || t.shape.length !== 4) throw new FlowDeskError('BAD_CHECKPOINT', `${path} is not a direction saved by FlowDesk.`);
-      return tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]);
-    });
-    try {
-      const out = await applyDirection(e, await this.pixels(e, req.image, 'the image'), direction, [req.alpha]);
-      return this.png(e, out);
-    } finally {
-      tf.dispose(direction);
-    }
+    const { e, out } = await this.alongDirection(req.runId, req.image, req.direction, [req.alpha]);
+    return this.png(e, out);
+  }
+
+  async directionStrip(req: DirectionStripRequest): Promise<ImageSprite> {
+    const { e, out } = await this.alongDirection(req.runId, req.image, req.direction, req.alphas);
+    const { size, channels } = e.model.config;
+    return this.sprite(out, req.alphas.length, size, channels, req.alphas.length);
   }
 
   async rankFolder(req: { runId: string; folder: string } & JobRequest): Promise<RankResult> {
     const e = await this.explorer(req.runId);
     const { size, channels } = e.model.config;
     const job = { id: req.jobId, kind: 'rank' as const, label: `Ranking ${req.folder}`, total: null };
-    const { set, ranked } = await runJob(this.emit, job, async (progress, signal) => {
-      const { set } = await importAllImages(req.folder, { size, channels, roots: this.roots, signal, onProgress: engineProgress(progress) });
-      return { set, ranked: await rankByBitsPerDim(e, set, progress, signal) };
+    const { set, report, ranked } = await runJob(this.emit, job, async (progress, signal) => {
+      const { set, report } = await importAllImages(req.folder, { size, channels, roots: this.roots, signal, onProgress: engineProgress(progress) });
+      return { set, report, ranked: await rankByBitsPerDim(e, set, progress, signal) };
     });
     const index = new Map(set.paths.map((p, i) => [p, i]));
-    const strip = async (paths: string[]) => {
-      const pixels = gatherBatch(set, paths.map((p) => index.get(p)!));
-      return dataUrl(await encodeImageGrid(pixels, paths.length, size, channels, paths.length));
-    };
-    const k = Math.min(8, ranked.length);
+    const strip = (paths: string[]) => this.sprite(gatherBatch(set, paths.map((p) => index.get(p)!)), paths.length, size, channels, paths.length);
     const values = ranked.map((r) => r.bpd);
     const lo = Math.min(...values);
     const hi = Math.max(...values);
@@ -125,10 +111,42 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const counts = new Array(bins).fill(0);
     for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
     return {
+      folder: req.folder,
       images: ranked,
-      leastTypical: await strip(ranked.slice(0, k).map((r) => r.path)),
-      mostTypical: await strip(ranked.slice(-k).reverse().map((r) => r.path)),
+      leastTypical: await strip(ranked.slice(0, Math.min(12, ranked.length)).map((r) => r.path)),
+      mostTypical: await strip(ranked.slice(-Math.min(8, ranked.length)).reverse().map((r) => r.path)),
       histogram: { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), counts },
+      skipped: report.skipped,
+    };
+  }
+
+  async projectLatents(req: { runId: string; limit?: number } & JobRequest): Promise<Projection> {
+    const runDir = runDirOf(this.runsDir, req.runId);
+    const e = await this.models.forRun(runDir);
+    const { size, channels } = e.model.config;
+    const { folder } = (await readRunJson(runDir)).data;
+    let split: { train: ImageSet; val: ImageSet };
+    try {
+      split = await importImageFolder(folder, { size, channels, roots: this.roots });
+    } catch (err) {
+      const code = err instanceof FlowDeskError ? err.code : 'IO_ERROR';
+      throw new FlowDeskError(code, `The projector maps the validation images of ${folder}, where run ${req.runId} trained: ${(err as Error).message}`);
+    }
+    // A folder too small to hold validation images out still has a map: its training images.
+    const source = split.val.count >= 2 ? split.val : split.train;
+    const limit = req.limit ?? PROJECTOR_MAX_IMAGES;
+    const count = Math.min(source.count, limit);
+    const picked = Array.from({ length: count }, (_, i) => Math.floor((i * source.count) / count));
+    const set: ImageSet = { size, channels, count, pixels: gatherBatch(source, picked), paths: picked.map((i) => source.paths[i]) };
+    // Two units of work per image: encoding it, then scoring it.
+    const job = { id: req.jobId, kind: 'project' as const, label: `Mapping ${count} validation images`, total: 2 * count };
+    const p = await runJob(this.emit, job, (progress, signal) => projectSet(e, set, progress, signal));
+    return {
+      folder,
+      available: source.count,
+      points: set.paths.map((path, i) => ({ path, x: p.x[i], y: p.y[i], bpd: p.bpd[i] })),
+      thumbnails: await this.sprite(set.pixels, count, size, channels, Math.ceil(Math.sqrt(count))),
+      explained: p.explained,
     };
   }
 
@@ -143,6 +161,39 @@ export class ExploreService implements ServiceSlice<'explore'> {
 
   async importModel(req: { folder: string }): Promise<{ runId: string }> {
     return { runId: basename(await importModel(req.folder, this.runsDir, undefined, this.roots)) };
+  }
+
+  /** decode(z(image) + alpha * direction) for each alpha, with the run's saved direction. */
+  private async alongDirection(runId: string, image: string, name: string, alphas: number[]): Promise<{ e: Explorer; out: Uint8Array }> {
+    const runDir = runDirOf(this.runsDir, runId);
+    const e = await this.models.forRun(runDir);
+    const direction = await this.direction(runDir, runId, name);
+    try {
+      return { e, out: await applyDirection(e, await this.pixels(e, image, 'the image'), direction, alphas) };
+    } finally {
+      tf.dispose(direction);
+    }
+  }
+
+  private async direction(runDir: string, runId: string, name: string): Promise<Latents> {
+    const path = directionPath(runDir, name);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch {
+      throw new FlowDeskError('BAD_ARGUMENT', `Run ${runId} has no saved direction "${name}"; compute it first.`);
+    }
+    const { tensors } = decodeSafetensors(new Uint8Array(bytes), path);
+    const levels = Object.keys(tensors).length;
+    return Array.from({ length: levels }, (_, i) => {
+      const t = tensors[`level.${i}`];
+      if (!t || t.shape.length !== 4) throw new FlowDeskError('BAD_CHECKPOINT', `${path} is not a direction saved by FlowDesk.`);
+      return tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]);
+    });
+  }
+
+  private async sprite(pixels: Uint8Array, count: number, size: number, channels: 1 | 3, columns: number): Promise<ImageSprite> {
+    return { image: dataUrl(await encodeImageGrid(pixels, count, size, channels, columns)), count, columns, cell: size, gutter: GRID_GUTTER };
   }
 
   private explorer(runId: string): Promise<Explorer> {

@@ -27,6 +27,8 @@ export const WORKER_ROUTES = {
   computeDirection: 'explore',
   listDirections: 'explore',
   applyDirection: 'explore',
+  directionStrip: 'explore',
+  projectLatents: 'explore',
   rankFolder: 'explore',
   cancelJob: 'engine',
   exportModel: 'explore',

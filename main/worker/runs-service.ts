@@ -42,6 +42,7 @@ export function toApiSummary(r: StoredRun): RunSummary {
     train: trainSettingsOf(r.run.train),
     folder: r.run.data.folder,
     step: r.step,
+    checkpointStep: r.checkpointStep,
     lastValBpd: r.lastValBpd,
     status: r.status.status,
     ...r.info,

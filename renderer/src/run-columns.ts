@@ -5,7 +5,7 @@ import { byKind, type Field, type Fields } from '../../common/settings/field.ts'
 import { modelFields, modelKindField } from '../../common/settings/model-fields.ts';
 import { trainFields } from '../../common/settings/train-fields.ts';
 import type { RunSummary } from '../../preload/api.ts';
-import { bpd, shortDate } from './format.ts';
+import { bpd, runLabel, shortDate } from './format.ts';
 
 export interface RunColumn {
   key: string;
@@ -41,10 +41,6 @@ function settingColumns(group: 'model' | 'train', fields: Fields): RunColumn[] {
   });
 }
 
-/** A run's display name: the one a person gave it, else its id. */
-export function runLabel(r: { id: string; name?: string }): string {
-  return r.name ?? r.id;
-}
 
 /** The Run column (name, id, notes), which the table draws itself. */
 export const nameColumn: RunColumn = { key: 'id', label: 'Run', group: 'run', sortValue: (r) => runLabel(r).toLowerCase(), text: (r) => `${runLabel(r)} ${r.id} ${r.notes ?? ''}` };

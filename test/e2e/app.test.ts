@@ -5,48 +5,35 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendererDir } from '../../main/cli/serve-command.ts';
-import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
-import { makeImageFolder } from '../helpers/image-folder.ts';
+import { importInPage, openAppInBrowser } from '../helpers/app-page.ts';
+import { chromiumMissing } from '../helpers/browser.ts';
 
 const built = existsSync(join(rendererDir(), 'index.html'));
 const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
 const shots = join('test-results', 'screenshots');
 
 describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let app: Awaited<ReturnType<typeof startAppServer>>;
-  let browser: Browser;
+  let session: Awaited<ReturnType<typeof openAppInBrowser>>;
+  let app: typeof session.app;
   let page: Page;
-  let images: Awaited<ReturnType<typeof makeImageFolder>>;
-  let other: Awaited<ReturnType<typeof makeImageFolder>>;
+  let images: typeof session.images;
+  let other: typeof session.other;
 
   beforeAll(async () => {
-    images = await makeImageFolder({ count: 48, size: 12, channels: 3, pattern: 'blobs', bad: ['zero-byte', 'truncated'] });
-    other = await makeImageFolder({ count: 6, size: 12, channels: 3, pattern: 'stripes', seed: 5 });
-    app = await startAppServer();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     await mkdir(shots, { recursive: true });
-    await page.goto(app.url);
-  });
+    session = await openAppInBrowser({ width: 1280, height: 860 });
+    ({ app, page, images, other } = session);
+  }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await images?.cleanup();
-    await other?.cleanup();
+    await session?.close();
   });
 
   it('imports a folder and shows the report with skipped files', async () => {
-    await page.getByTestId('source-folder').check();
-    await page.getByTestId('folder-path').fill(images.dir);
-    await page.getByTestId('image-size').selectOption('8');
-    await page.getByTestId('channels').selectOption('3');
-    await page.getByTestId('import').click();
+    await importInPage(page, images.dir, 8, 3);
     const report = page.getByTestId('import-report');
-    await expect.poll(() => report.isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await report.textContent()).toMatch(/48\s*images/);
     expect(await report.textContent()).toContain('bad-zero-byte.png');
     expect(await report.textContent()).toContain('empty file (0 bytes)');

@@ -53,6 +53,10 @@ describe('validateRequest', () => {
     refused('computeDirection', { runId: 'ok', name: 'smile', withFolder: null, withoutFolder: tmpdir() }, /request.withFolder must be a folder path/);
     refused('applyDirection', { runId: 'ok', image: 'AA==', direction: 'smile', alpha: 50 }, /request.alpha must be a number from -10 to 10/);
     refused('rankFolder', { runId: 'ok', folder: '/proc' }, /outside the folders/);
+    refused('directionStrip', { runId: 'ok', image: 'AA==', direction: 'smile', alphas: [] }, /request.alphas must be a list of 1 to 16 alphas/);
+    refused('directionStrip', { runId: 'ok', image: 'AA==', direction: 'smile', alphas: [0, 'x'] }, /request.alphas\[1\] must be a number from -10 to 10/);
+    refused('projectLatents', { runId: 'ok', limit: 5000 }, /request.limit must be a whole number from 2 to 2000/);
+    refused('projectLatents', { runId: '../x' }, /request.runId must be a run id/);
     refused('importModel', { folder: '/root/../etc' }, /outside the folders/);
   });
 

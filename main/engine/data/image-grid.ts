@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
 
 /** Black lines between and around the images, as torchvision's make_grid draws them. */
-const GUTTER = 2;
+export const GRID_GUTTER = 2;
 
 /** n images (NHWC uint8) as one PNG with `cols` columns (default: as square as it gets). */
 export async function encodeImageGrid(pixels: Uint8Array, n: number, size: number, channels: 1 | 3, cols = Math.max(1, Math.ceil(Math.sqrt(n)))): Promise<Buffer> {
@@ -14,12 +14,12 @@ export async function encodeImageGrid(pixels: Uint8Array, n: number, size: numbe
   if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(cols) && cols >= 1)) throw new RangeError(`Image grid needs a whole number of images and at least one column; got n=${n}, cols=${cols}.`);
   if (pixels.length < n * per) throw new RangeError(`Image grid of ${n} images of ${size}x${size}x${channels} needs ${n * per} bytes; got ${pixels.length}.`);
   const rows = Math.ceil(n / cols);
-  const width = cols * size + (cols + 1) * GUTTER;
-  const height = rows * size + (rows + 1) * GUTTER;
+  const width = cols * size + (cols + 1) * GRID_GUTTER;
+  const height = rows * size + (rows + 1) * GRID_GUTTER;
   const canvas = new Uint8Array(width * height * channels);
   for (let k = 0; k < n; k++) {
-    const top = GUTTER + Math.floor(k / cols) * (size + GUTTER);
-    const left = GUTTER + (k % cols) * (size + GUTTER);
+    const top = GRID_GUTTER + Math.floor(k / cols) * (size + GRID_GUTTER);
+    const left = GRID_GUTTER + (k % cols) * (size + GRID_GUTTER);
     for (let y = 0; y < size; y++) {
       const src = k * per + y * size * channels;
       canvas.set(pixels.subarray(src, src + size * channels), ((top + y) * width + left) * channels);

@@ -6,6 +6,6 @@ export { concatSets, gatherBatch } from './batch.ts';
 export { decodeImageBuffer, decodeImageFile, DEFAULT_MAX_INPUT_PIXELS, type DecodeOptions } from './decode.ts';
 export { dequantize, imagesOutOfRange, toPixels } from './dequantize.ts';
 export { defaultCacheDir } from './image-cache.ts';
-export { encodeImageGrid, writeImageGrid } from './image-grid.ts';
+export { encodeImageGrid, GRID_GUTTER, writeImageGrid } from './image-grid.ts';
 export { importImageFolder } from './import-folder.ts';
 export type { ImageSet, ImportOptions, ImportReport, SkippedFile } from './import-types.ts';

@@ -168,22 +168,45 @@ export interface RankedImage {
   bpd: number;
 }
 
-/** Images scored per batch in ranking (progress is reported per batch). */
-const RANK_BATCH = 128;
+/** Images scored or encoded per batch (progress is reported per batch). */
+const BATCH = 128;
 
 /**
- * Every image's bits per dim, least typical (highest) first. Dequantization noise is seeded (0)
- * and drawn in image order, as the evaluation's is, so scores do not depend on the batch size.
+ * Every image's bits per dim, in the set's order. Dequantization noise is seeded (0) and drawn
+ * in image order, as the evaluation's is, so scores do not depend on the batch size.
  */
-export async function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<RankedImage[]> {
+export async function bitsPerDimOf(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float64Array> {
   const rng = new Rng(0);
   const bpd = new Float64Array(set.count);
-  for (let start = 0; start < set.count; start += RANK_BATCH) {
-    throwIfAborted(signal, 'Ranking');
-    const n = Math.min(RANK_BATCH, set.count - start);
+  for (let start = 0; start < set.count; start += BATCH) {
+    throwIfAborted(signal, 'Scoring');
+    const n = Math.min(BATCH, set.count - start);
     const x = dequantize(gatherBatch(set, Int32Array.from({ length: n }, (_, i) => start + i)), e.nBits, rng);
     bpd.set(await runtime(e).bitsPerDim(x, n, e.nBits), start);
     onBatch?.(start + n, set.count);
   }
+  return bpd;
+}
+
+/** Every image's bits per dim, least typical (highest) first. */
+export async function rankByBitsPerDim(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<RankedImage[]> {
+  const bpd = await bitsPerDimOf(e, set, onBatch, signal);
   return set.paths.map((path, i) => ({ path, bpd: bpd[i] })).sort((a, b) => b.bpd - a.bpd);
+}
+
+/** Every image's whole latent (all levels flattened, as `flatten` orders them): count x D, row-major. */
+export async function latentsOf(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<{ rows: Float32Array; dims: number }> {
+  const per = set.size * set.size * set.channels;
+  // A flow keeps the dimension: the latent has as many values as the image.
+  const rows = new Float32Array(set.count * per);
+  for (let start = 0; start < set.count; start += BATCH) {
+    throwIfAborted(signal, 'Encoding');
+    const n = Math.min(BATCH, set.count - start);
+    const zs = await encodePixels(e, set.pixels.subarray(start * per, (start + n) * per));
+    const flat = flatten(zs);
+    rows.set(await flat.data(), start * per);
+    tf.dispose([...zs, flat]);
+    onBatch?.(start + n, set.count);
+  }
+  return { rows, dims: per };
 }

@@ -2,6 +2,7 @@
 // settings, progress, last validation bits/dim and status, newest first.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { listCheckpoints } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
 import { latestMetrics } from './metrics.ts';
@@ -19,6 +20,8 @@ export interface RunSummary {
   created: string;
   /** The last step logged, 0 before the first. */
   step: number;
+  /** Step of the newest checkpoint folder, the one a model is loaded from; null before the first. */
+  checkpointStep: number | null;
   lastValBpd: number | null;
   status: StatusFile;
   /** Display name and notes a person gave it (info.json). */
@@ -34,7 +37,8 @@ export async function summariseRun(dir: string): Promise<RunSummary> {
   const step = last?.step ?? 0;
   const status = await readRunStatus(dir, { reachedLastStep: step >= run.train.steps, importedUntrained: run.imported === true && !last });
   const info = await readRunInfo(dir);
-  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, lastValBpd: lastEval?.valBpd ?? null, status, info };
+  const checkpointStep = (await listCheckpoints(dir)).at(-1)?.step ?? null;
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, checkpointStep, lastValBpd: lastEval?.valBpd ?? null, status, info };
 }
 
 export interface RunListing {

@@ -4,12 +4,13 @@ import { defineStore } from 'pinia';
 import type { AppError, AppInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 
-export type View = 'data' | 'train' | 'samples' | 'explore' | 'runs';
+export type View = 'data' | 'train' | 'samples' | 'explore' | 'projector' | 'runs';
 export const VIEWS: { id: View; label: string }[] = [
   { id: 'data', label: 'Data' },
   { id: 'train', label: 'Train' },
   { id: 'samples', label: 'Samples' },
   { id: 'explore', label: 'Explore' },
+  { id: 'projector', label: 'Projector' },
   { id: 'runs', label: 'Runs' },
 ];
 

@@ -1,7 +1,7 @@
-// Latent exploration state: which run, the images a person dropped, and the results of
+// Latent exploration state: which run and tab, the images a person dropped, and the results of
 // reconstruction, interpolation, attribute directions and odd-one-out ranking.
 import { defineStore } from 'pinia';
-import type { InterpolateResult, RankResult, ReconstructResult, Result, WeightsInfo } from '../../../preload/api.ts';
+import type { ImageSprite, InterpolateResult, RankResult, ReconstructResult, Result, WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 import { newJobId, wasCancelled } from './jobs.ts';
@@ -13,11 +13,18 @@ async function unwrap<T>(p: Promise<Result<T>>): Promise<T | null> {
   return null;
 }
 
+export type ExploreTab = 'reconstruct' | 'interpolate' | 'attributes' | 'rank' | 'export' | 'import';
+
+/** The alpha slider's reach, and the alphas of the strip shown beside it. */
+export const ALPHA_RANGE = { min: -2, max: 2, step: 0.1 };
+export const STRIP_ALPHAS = [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
+
 export const useExploreStore = defineStore('explore', {
   state: () => ({
     runId: null as string | null,
     /** Which weights the run's model is explored and exported with. */
     weights: null as WeightsInfo | null,
+    tab: 'reconstruct' as ExploreTab,
     busy: false,
     reconstructImage: null as string | null,
     reconstruction: null as ReconstructResult | null,
@@ -38,6 +45,7 @@ export const useExploreStore = defineStore('explore', {
     attributeImage: null as string | null,
     alpha: 0,
     attributed: null as string | null,
+    attributeStrip: null as ImageSprite | null,
     attributePending: false,
     rankFolder: '',
     ranking: null as RankResult | null,
@@ -50,7 +58,20 @@ export const useExploreStore = defineStore('explore', {
       this.runId = runId;
       this.weights = (await unwrap(api.getRun({ runId })))?.weights ?? null;
       this.directions = (await unwrap(api.listDirections({ runId }))) ?? [];
-      this.direction = this.directions[0] ?? null;
+      this.direction = this.directions.includes(this.direction ?? '') ? this.direction : (this.directions[0] ?? null);
+    },
+    /** A notice belongs to the tab that raised it: switching tabs clears it. */
+    show(tab: ExploreTab) {
+      this.tab = tab;
+      this.notice = null;
+    },
+    /** Opens an image (from the projector) in the Reconstruct tab and reconstructs it. */
+    async openImage(runId: string, image: string) {
+      if (this.runId !== runId) await this.open(runId);
+      this.show('reconstruct');
+      this.reconstructImage = image;
+      this.reconstruction = null;
+      await this.reconstruct();
     },
     async run<T>(work: () => Promise<T>): Promise<T> {
       this.busy = true;
@@ -92,6 +113,20 @@ export const useExploreStore = defineStore('explore', {
           if (r) this.attributed = r;
         } while (this.attributePending);
       });
+    },
+    /**
+     * As soon as a run, a direction and an image exist: the image at the slider's alpha and a
+     * strip over STRIP_ALPHAS, so nothing waits for the slider to move.
+     */
+    async showAttribute() {
+      if (!this.runId || !this.direction || !this.attributeImage) {
+        this.attributed = null;
+        this.attributeStrip = null;
+        return;
+      }
+      const req = { runId: this.runId, image: this.attributeImage, direction: this.direction };
+      await this.applyDirection();
+      this.attributeStrip = await this.run(() => unwrap(api.directionStrip({ ...req, alphas: STRIP_ALPHAS })));
     },
     async rank() {
       if (!this.runId) return;
