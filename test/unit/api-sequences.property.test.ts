@@ -74,18 +74,19 @@ const exported: string[] = [];
 
 const runId = (ids: string[], pick: number, junk: string) => (ids.length > 0 && pick < 3 ? ids[pick % ids.length] : junk);
 const action: fc.Arbitrary<[string, Action]> = fc.oneof(
-  fc.record({ steps: fc.integer({ min: 1, max: 8 }), bad: fc.constantFrom(null, 'hidden', 'folder', 'link', 'steps') }).map(({ steps, bad }): [string, Action] => [
+  // Runs long enough (a few seconds) that a pause or cancel often lands while one trains.
+  fc.record({ steps: fc.integer({ min: 10, max: 80 }), bad: fc.constantFrom(null, 'hidden', 'folder', 'link', 'steps') }).map(({ steps, bad }): [string, Action] => [
     `start ${steps} ${bad ?? ''}`,
     () =>
       call('startTraining', {
         folder: bad === 'folder' ? '/etc' : bad === 'link' ? join(root, 'escape', 'images') : images.dir,
         model: bad === 'hidden' ? { ...MODEL, hidden: 0 } : MODEL,
-        train: { batch: 4, steps: bad === 'steps' ? -1 : steps, evalEvery: 2, checkpointEvery: 2, warmup: 1 },
+        train: { batch: 4, steps: bad === 'steps' ? -1 : steps, evalEvery: 5, checkpointEvery: 5, warmup: 1 },
       }),
   ]),
   fc.constant<[string, Action]>(['pause', () => call('pauseTraining')]),
   fc.constant<[string, Action]>(['cancel', () => call('cancelTraining')]),
-  fc.record({ pick: fc.nat(4), steps: fc.option(fc.integer({ min: 1, max: 10 })), junk: fc.constantFrom('nope', '../runs', '') }).map(({ pick, steps, junk }): [string, Action] => [
+  fc.record({ pick: fc.nat(4), steps: fc.option(fc.integer({ min: 1, max: 80 })), junk: fc.constantFrom('nope', '../runs', '') }).map(({ pick, steps, junk }): [string, Action] => [
     `resume ${pick} ${steps}`,
     (ids) => call('resumeTraining', { runId: runId(ids, pick, junk), ...(steps === null ? {} : { steps }) }),
   ]),

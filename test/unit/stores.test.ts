@@ -166,6 +166,7 @@ describe('jobs', () => {
     fake.api.importFolder = async () => ({ ok: false, error: { code: 'NO_IMAGES', message: 'No images in /x.' } });
     await data.load();
     expect(data.importJob).not.toBe(jobId);
-    expect(app.error?.message).toBe('No images in /x.');
+    // A real failure shows beside the Data form (data.failure), where it can be fixed.
+    expect(data.failure?.message).toBe('No images in /x.');
   });
 });
