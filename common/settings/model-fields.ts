@@ -15,6 +15,13 @@ export const modelKindField = {
   optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE' },
 } as const satisfies ChoiceField<ModelKind>;
 
+/**
+ * The bundled MNIST digits' own shape: what a run on them is imported at (the Data view's
+ * choice and `flowdesk train` with no FOLDER). The fields' defaults below fit a person's own
+ * pictures instead.
+ */
+export const BUNDLED_DIGITS = { size: 16, channels: 1 } as const;
+
 export const modelFields = {
   size: {
     type: 'int', min: 4, max: 256, default: 32, unit: 'px', view: 'data',
@@ -61,6 +68,9 @@ export const modelFields = {
     label: 'Top prior', help: "the learned Gaussian of the top level's latent: a mean and scale per channel, as in the Glow paper, or per position and channel (FlowDesk's Glow before model format 2)",
   },
 } as const satisfies Readonly<Record<string, Field>>;
+
+/** The shape a person's own pictures are imported at unless they choose: the fields' defaults. */
+export const OWN_IMAGES = { size: modelFields.size.default, channels: modelFields.channels.default } as const;
 
 export type ModelFields = typeof modelFields;
 

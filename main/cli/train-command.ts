@@ -1,8 +1,8 @@
 // `flowdesk train`: start a run on a folder (or the bundled digits) or resume one, with a
 // progress bar, and Ctrl-C that stops after writing a checkpoint.
 import { checkModelSettings, checkTrainSettings } from '../../common/settings/check.ts';
-import { defaultOf, MODEL_KINDS, pickFields } from '../../common/settings/field.ts';
-import { modelFields, modelKindField, type ResolvedModelSettings } from '../../common/settings/model-fields.ts';
+import { MODEL_KINDS, pickFields } from '../../common/settings/field.ts';
+import { BUNDLED_DIGITS, modelFields, OWN_IMAGES, modelKindField, type ResolvedModelSettings } from '../../common/settings/model-fields.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetHelp, presetModel, presetsFor } from '../../common/settings/presets.ts';
 import { trainFields, type TrainSettings } from '../../common/settings/train-fields.ts';
 import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.ts';
@@ -16,8 +16,6 @@ import { runArg, RUNS_HELP, runsDirOf } from './runs-folder.ts';
 import { formatDuration, ProgressBar } from './progress-bar.ts';
 import { givenSettings, givenSettingsChecked, settingOptions, settingsHelp, settingsOrUsage } from './settings-options.ts';
 
-/** The bundled MNIST digits' own shape, used when no FOLDER is given. */
-const DIGITS = { size: 16, channels: 1 } as const;
 /** What `--steps` and `--minutes` may change when a run resumes. */
 const resumeFields = pickFields(trainFields, ['steps', 'minutes']);
 
@@ -32,7 +30,7 @@ ${settingsHelp({ kind: modelKindField })}
   --preset ${PRESET_NAMES.join('|')}
                           named model shape, default ${DEFAULT_PRESET}; the options above and below override it:
 ${PRESET_NAMES.map((name) => `${' '.repeat(28)}${name}: ${presetHelp[name]}`).join('\n')}
-${settingsHelp(modelFields, { size: ` (${DIGITS.size} for the bundled digits)`, channels: ` (${DIGITS.channels} for the bundled digits)` })}
+${settingsHelp(modelFields, { size: ` (${BUNDLED_DIGITS.size} for the bundled digits)`, channels: ` (${BUNDLED_DIGITS.channels} for the bundled digits)` })}
 Training:
 ${settingsHelp(trainFields)}
 Runs:
@@ -59,7 +57,7 @@ export const trainOptions = {
 export function modelFromArgs(values: Parsed['values'], bundled: boolean): ResolvedModelSettings {
   const kind = choiceOption(values, 'model', MODEL_KINDS) ?? modelKindField.default;
   const preset = choiceOption(values, 'preset', presetsFor(kind)) ?? DEFAULT_PRESET;
-  const images = bundled ? DIGITS : { size: defaultOf(modelFields.size) as number, channels: defaultOf(modelFields.channels) as 1 | 3 };
+  const images = bundled ? BUNDLED_DIGITS : OWN_IMAGES;
   const base = presetModel(kind, preset, images.size, images.channels);
   const fields = { kind: modelKindField, ...modelFields };
   return settingsOrUsage(checkModelSettings({ ...base, ...givenSettings(modelFields, values, kind) }, 'person'), fields);

@@ -2,10 +2,10 @@
 // clears the old report and keeps size and colour, and the Train view does not claim the old
 // data; two queued runs both finish in order; a paused run offers Resume as the main action.
 // Screenshots at 1400x900 and 1000x700, light and dark, go to test-results/screenshots/queue-data.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import type { RunSummary } from '../../preload/api.ts';
 import { rendererDir } from '../../main/cli/serve-command.ts';
 import { startAppServer } from '../helpers/app-server.ts';
 import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
 const built = existsSync(join(rendererDir(), 'index.html'));
 const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
@@ -99,9 +100,7 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
     await page.getByTestId('start').click();
     await expect.poll(async () => Number(await page.getByTestId('step').textContent()), { timeout: 60_000 }).toBeGreaterThan(0);
     // Another process "training" on this runs folder holds the queue, so entries stay listed.
-    holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)']);
-    await mkdir(join(app.runsDir, 'elsewhere'));
-    await writeFile(join(app.runsDir, 'elsewhere', '.lock'), JSON.stringify({ pid: holder.pid, host: hostname(), since: new Date().toISOString() }));
+    holder = await lockHeldElsewhere(join(app.runsDir, 'elsewhere'), new Date().toISOString());
     await page.getByTestId('pause').click();
     await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 60_000 }).toBe('paused');
     for (const lr of ['0.0005', '0.001', '0.002']) {

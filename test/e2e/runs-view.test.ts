@@ -4,10 +4,10 @@
 // matching colours, names and notes persisting, sorting, the two-run diff, delete -> trash ->
 // restore, delete refused while training, the imported status without Resume; and takes
 // screenshots of the table at 1400x900 and 1000x700, light and dark, into /tmp/shots-L.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { resolveModelConfig } from '../../main/engine/models/config.ts';
 import { resolveTrainConfig } from '../../main/engine/train/train-config.ts';
 import { startAppServer } from '../helpers/app-server.ts';
 import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
 const built = existsSync(join(rendererDir(), 'index.html'));
 const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
@@ -62,8 +63,7 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     await writeRunStatus(done, { status: 'finished' });
     liveDir = await makeRun(runsDir, '2026-11-30T07-10-00-bbbb', { steps: 400, lr: 0.0005, hidden: 64, created: '2026-11-30T07:10:00Z', rows: 50 });
     // "flowdesk train" in another terminal: a live process holds the run's lock.
-    trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)']);
-    await writeFile(join(liveDir, '.lock'), JSON.stringify({ pid: trainer.pid, host: hostname(), since: new Date().toISOString() }));
+    trainer = await lockHeldElsewhere(liveDir, new Date().toISOString());
     await makeRun(runsDir, 'imported-digits-model', { steps: 1, lr: 0.001, hidden: 32, created: '2026-11-30T07:20:00Z', imported: true });
     app = await startAppServer(runsDir);
     browser = await launchBrowser();

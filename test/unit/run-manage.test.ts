@@ -1,9 +1,9 @@
 // Managing runs from the Runs view: display names and notes (a side file), the trash (delete
 // refused while a live process holds the lock, restore under the id, 30-day purge), the
 // imported status, and the decimated curves getRun sends for long runs.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunDir } from '../../main/engine/runs/create-run.ts';
@@ -17,6 +17,7 @@ import { ModelCache } from '../../main/worker/model-cache.ts';
 import { RunsService } from '../../main/worker/runs-service.ts';
 import { EngineService } from '../../main/worker/service.ts';
 import { validateRequest } from '../../main/api-validation.ts';
+import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
 let root: string;
 const children: ChildProcess[] = [];
@@ -89,9 +90,7 @@ describe('the trash', () => {
 
   it('refuses to delete a run a live process trains, with RUN_LOCKED and a sentence', async () => {
     const dir = await makeRun('a');
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
-    children.push(child);
-    await writeFile(join(dir, '.lock'), JSON.stringify({ pid: child.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    children.push(await lockHeldElsewhere(dir));
     await expect(trashRun(root, 'a')).rejects.toMatchObject({ code: 'RUN_LOCKED', message: expect.stringMatching(/^Run a is training now, so it cannot be deleted; pause or cancel it first/) });
     expect((await listRuns(root)).runs.map((r) => r.id)).toEqual(['a']);
   });

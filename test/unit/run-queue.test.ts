@@ -1,10 +1,10 @@
 // The run queue: entries keep their order through moves and removals, survive a restart (a new
 // worker on the same runs folder), wait while another process trains on that folder, and an
 // entry that fails is reported while the next one starts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEvent, StartRequest } from '../../preload/api.ts';
@@ -13,6 +13,7 @@ import { ModelCache } from '../../main/worker/model-cache.ts';
 import { RunsService } from '../../main/worker/runs-service.ts';
 import { EngineService } from '../../main/worker/service.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
+import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
 let images: Awaited<ReturnType<typeof makeImageFolder>>;
 const dirs: string[] = [];
@@ -88,9 +89,7 @@ describe('queue in the worker', () => {
 
   /** A live process holding the lock of run `name` in `dir`, as a trainer elsewhere does. */
   async function foreignLock(dir: string, name: string): Promise<void> {
-    holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)']);
-    await mkdir(join(dir, name));
-    await writeFile(join(dir, name, '.lock'), JSON.stringify({ pid: holder.pid, host: hostname(), since: '2026-11-30T00:00:00.000Z' }));
+    holder = await lockHeldElsewhere(join(dir, name));
   }
 
   it('waits while another process trains on the runs folder, survives a restart, then runs entries in order', async () => {

@@ -1,10 +1,10 @@
 // Nothing in a run folder changes before its lock is held: every call refused because another
 // process trains the run (resume from the engine, the CLI or the app's Api, a new run under the
 // same name) leaves the folder byte-identical, hashed before and after.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { train, resume } from '../../main/engine/train/trainer.ts';
@@ -12,6 +12,7 @@ import { EngineService } from '../../main/worker/service.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
 import { BIN, cliEnv } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
+import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
 let root: string;
 let runDir: string;
@@ -44,8 +45,7 @@ beforeAll(async () => {
   });
   runDir = result.runDir;
   // Another process that holds the run's lock, as a trainer in progress does.
-  holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)']);
-  await writeFile(join(runDir, '.lock'), JSON.stringify({ pid: holder.pid, host: hostname(), since: '2026-11-30T00:00:00.000Z' }));
+  holder = await lockHeldElsewhere(runDir);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 // Run folders: never reused or nested, run.json validated, metrics appended as whole lines, a
 // torn last line repaired (but never while a live trainer holds the run), resume truncation,
 // listing with status (a live lock reads as training).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireRunLock } from '../../main/engine/checkpoint/run-lock.ts';
@@ -12,6 +12,7 @@ import { appendMetric, readMetrics, truncateMetricsAfter } from '../../main/engi
 import { readRunJson, writeRunJson, type RunJson } from '../../main/engine/runs/run-json.ts';
 import { listRuns } from '../../main/engine/runs/run-list.ts';
 import { writeRunStatus } from '../../main/engine/runs/run-status.ts';
+import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
 let root: string;
 const children: ChildProcess[] = [];
@@ -41,9 +42,8 @@ function runJson(changes: Partial<RunJson> = {}): RunJson {
 
 /** Writes a lock held by a process that stays alive until the test ends. */
 async function lockedByAnotherProcess(runDir: string): Promise<number> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  const child = await lockHeldElsewhere(runDir);
   children.push(child);
-  await writeFile(join(runDir, '.lock'), JSON.stringify({ pid: child.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
   return child.pid!;
 }
 

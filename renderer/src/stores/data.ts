@@ -3,20 +3,17 @@
 // changes neither size nor colour, so nothing on screen claims data that was not read.
 import { defineStore } from 'pinia';
 import type { AppError, ImportSummary } from '../../../preload/api.ts';
+import { BUNDLED_DIGITS, OWN_IMAGES } from '../../../common/settings/model-fields.ts';
 import { api } from '../api/index.ts';
 import { newJobId, wasCancelled } from './jobs.ts';
 
-/** The bundled digits' own size and colour. */
-const BUNDLED = { size: 16, channels: 1 } as const;
-/** First guess for a person's own pictures: usually colour; they can switch back. */
-const FOLDER_GUESS = { size: 32, channels: 3 } as const;
 
 export const useDataStore = defineStore('data', {
   state: () => ({
     /** null means the bundled digits. */
     folder: null as string | null,
-    size: BUNDLED.size as number,
-    channels: BUNDLED.channels as 1 | 3,
+    size: BUNDLED_DIGITS.size as number,
+    channels: BUNDLED_DIGITS.channels as 1 | 3,
     importing: false,
     /** The job of the import in progress (or the last one, whose end JobProgress shows). */
     importJob: null as string | null,
@@ -36,7 +33,7 @@ export const useDataStore = defineStore('data', {
   actions: {
     /** The source picked in the Data view; size and colour move to that source's usual ones. */
     pickSource(source: 'bundled' | 'folder') {
-      const usual = source === 'bundled' ? BUNDLED : FOLDER_GUESS;
+      const usual = source === 'bundled' ? BUNDLED_DIGITS : OWN_IMAGES; // a first guess for a person's own pictures; they can switch
       this.size = usual.size;
       this.channels = usual.channels;
     },
