@@ -47,6 +47,9 @@ export const useExploreStore = defineStore('explore', {
     attributed: null as string | null,
     attributeStrip: null as ImageSprite | null,
     attributePending: false,
+    /** An applyDirection loop is running (not `busy`, which any request sets: a slider move
+     * during the strip's request must still be applied, by this loop or a new one). */
+    attributing: false,
     rankFolder: '',
     ranking: null as RankResult | null,
     exportFolder: '',
@@ -102,17 +105,22 @@ export const useExploreStore = defineStore('explore', {
     /** Live as the alpha slider moves: one request at a time, ending on the latest alpha. */
     async applyDirection() {
       if (!this.runId || !this.direction || !this.attributeImage) return;
-      if (this.busy) {
+      if (this.attributing) {
         this.attributePending = true;
         return;
       }
-      await this.run(async () => {
-        do {
-          this.attributePending = false;
-          const r = await unwrap(api.applyDirection({ runId: this.runId!, image: this.attributeImage!, direction: this.direction!, alpha: this.alpha }));
-          if (r) this.attributed = r;
-        } while (this.attributePending);
-      });
+      this.attributing = true;
+      try {
+        await this.run(async () => {
+          do {
+            this.attributePending = false;
+            const r = await unwrap(api.applyDirection({ runId: this.runId!, image: this.attributeImage!, direction: this.direction!, alpha: this.alpha }));
+            if (r) this.attributed = r;
+          } while (this.attributePending);
+        });
+      } finally {
+        this.attributing = false;
+      }
     },
     /**
      * As soon as a run, a direction and an image exist: the image at the slider's alpha and a
