@@ -8,11 +8,12 @@ import type { LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { LayerContext } from './vector-layer.ts';
 
-export interface LabSample {
+/** A type, not an interface, so tf.tidy accepts it as a tensor container. */
+export type LabSample = {
   readonly x: tf.Tensor2D;
   /** log q(x) in nats, differentiable with respect to the weights (reverse KL trains on it). */
   readonly logProb: tf.Tensor1D;
-}
+};
 
 export interface LabModel {
   readonly flow: LabFlowName;

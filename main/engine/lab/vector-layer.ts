@@ -13,11 +13,12 @@ export interface LayerContext {
   readonly rng: Rng;
 }
 
-export interface LayerOutput {
+/** A type, not an interface, so tf.tidy accepts it as a tensor container. */
+export type LayerOutput = {
   readonly out: tf.Tensor2D;
   /** log|det ∂out/∂in| for each row. */
   readonly logDet: tf.Tensor1D;
-}
+};
 
 export interface VectorLayer {
   /** Data side to base side. Families without a closed form solve numerically (see LAB_FLOWS[..].density). */
