@@ -1,0 +1,111 @@
+// Trains one Lab model: maximum likelihood on fresh target samples each step, or reverse KL
+// against an energy (which is also how an IAF student distils a MAF teacher). Adam on tfjs, the
+// family's constraints restored after each step, a step with a non-finite loss skipped rather than
+// applied, and time handed back to the thread between steps so a stop request lands at once.
+import * as tf from '../tf.ts';
+import { TrainError } from '../errors.ts';
+import { Rng, type RngState } from '../random.ts';
+import type { LabObjective } from '../../../common/lab/lab-catalog.ts';
+import type { LabModel } from './lab-model.ts';
+
+/** What the trainer fits: data drawn afresh each step, or an unnormalised density exp(-U). */
+export type LabFitTarget =
+  | { readonly kind: 'samples'; draw(n: number, rng: Rng): Float32Array }
+  | { readonly kind: 'energy'; energy(x: tf.Tensor2D): tf.Tensor1D };
+
+export interface LabStepReport {
+  step: number;
+  /** The objective on this step's batch: -mean log q (nats) for likelihood, the KL estimate up to log Z for reverse KL. */
+  loss: number;
+  /** Seconds since training (this call) began. */
+  elapsed: number;
+}
+
+export interface LabTrainOptions {
+  readonly model: LabModel;
+  readonly target: LabFitTarget;
+  readonly objective: LabObjective;
+  /** Step to stop at (a model trained further counts on from `startStep`). */
+  readonly steps: number;
+  readonly minutes: number | null;
+  readonly batch: number;
+  readonly lr: number;
+  readonly startStep?: number;
+  /** Random state to continue from (batches, probes); else a fresh Rng of `seed`. */
+  readonly rng: Rng;
+  readonly signal?: AbortSignal;
+  readonly onStep?: (r: LabStepReport) => void;
+  /** Called at most every `frameEveryMs` between steps (and after the last), for heatmaps and samples. */
+  readonly onFrame?: (step: number) => void;
+  readonly frameEveryMs?: number;
+}
+
+export interface LabTrainResult {
+  step: number;
+  seconds: number;
+  /** Why it stopped: the step count, the time limit, or a stop request. */
+  ended: 'steps' | 'minutes' | 'stopped';
+  skippedSteps: number;
+  rng: RngState;
+}
+
+/** Consecutive non-finite steps after which training stops with advice instead of spinning. */
+const MAX_BAD_STEPS = 20;
+
+export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult> {
+  if (o.objective === 'likelihood' && o.target.kind !== 'samples') throw new TrainError('BAD_CONFIG', 'maximum likelihood needs samples; an energy trains by reverse KL (objective reverse-kl)');
+  if (o.objective === 'reverse-kl' && o.target.kind !== 'energy') throw new TrainError('BAD_CONFIG', 'reverse KL needs an energy to fit; a sample target trains by maximum likelihood (objective likelihood)');
+  const { model } = o;
+  const vars = [...model.params.variables.values()];
+  const optimizer = tf.train.adam(o.lr);
+  const started = performance.now();
+  const deadline = o.minutes === null ? Infinity : started + o.minutes * 60_000;
+  const frameEvery = o.frameEveryMs ?? 250;
+  let lastFrame = -Infinity;
+  let step = o.startStep ?? 0;
+  let skipped = 0;
+  let badInARow = 0;
+  let ended: LabTrainResult['ended'] = 'steps';
+  try {
+    while (step < o.steps) {
+      if (o.signal?.aborted) { ended = 'stopped'; break; }
+      if (performance.now() >= deadline) { ended = 'minutes'; break; }
+      const ctx = { mode: 'train' as const, rng: o.rng };
+      const { value, grads } = tf.variableGrads(() => objectiveLoss(o, ctx), vars);
+      const loss = (await value.data())[0];
+      value.dispose();
+      if (Number.isFinite(loss)) {
+        optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+        model.constrain();
+        badInARow = 0;
+      } else {
+        skipped++;
+        if (++badInARow >= MAX_BAD_STEPS) throw new TrainError('NON_FINITE', `training diverged: the loss was not finite for ${MAX_BAD_STEPS} steps in a row at step ${step + 1}; lower the learning rate or the number of layers`);
+      }
+      tf.dispose(grads);
+      step++;
+      o.onStep?.({ step, loss, elapsed: (performance.now() - started) / 1000 });
+      if (o.onFrame && performance.now() - lastFrame >= frameEvery) {
+        o.onFrame(step);
+        lastFrame = performance.now();
+      }
+      // Lets a stop request, or a message for the thread, land between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (o.onFrame && lastFrame !== -Infinity) o.onFrame(step);
+  } finally {
+    optimizer.dispose();
+  }
+  return { step, seconds: (performance.now() - started) / 1000, ended, skippedSteps: skipped, rng: o.rng.state };
+}
+
+function objectiveLoss(o: LabTrainOptions, ctx: { mode: 'train'; rng: Rng }): tf.Scalar {
+  const { model, target } = o;
+  if (target.kind === 'samples') {
+    const x = tf.tensor2d(target.draw(o.batch, ctx.rng), [o.batch, model.dim]);
+    return model.dataLoss(x, ctx);
+  }
+  // Reverse KL up to the unknown log Z: E_q[log q(x) + U(x)] with x = the flow's samples.
+  const { x, logProb } = model.sample(o.batch, ctx);
+  return tf.mean(tf.add(logProb, target.energy(x))) as tf.Scalar;
+}

@@ -1,0 +1,104 @@
+// The Lab trainer's mechanics on a model whose optimum is known in closed form: a diagonal
+// Gaussian flow (one elementwise affine layer) fitted by maximum likelihood to Gaussian samples,
+// and by reverse KL to a Gaussian energy. Families are tested in their own files.
+import { describe, expect, it } from 'vitest';
+import * as tf from '../../main/engine/tf.ts';
+import { ParamStore } from '../../main/engine/flows/params.ts';
+import { Rng } from '../../main/engine/random.ts';
+import { LayerStack } from '../../main/engine/lab/layer-stack.ts';
+import { trainLabModel, type LabFitTarget } from '../../main/engine/lab/lab-trainer.ts';
+import type { VectorLayer } from '../../main/engine/lab/vector-layer.ts';
+import { labFields, type LabSettings } from '../../common/lab/lab-fields.ts';
+
+const MEAN = [1.5, -2];
+const STD = [0.5, 2];
+
+const defaults = Object.fromEntries(Object.entries(labFields).map(([k, f]) => [k, f.default])) as LabSettings;
+
+/** z = (x - μ) / σ with learned μ and log σ: the best fit to N(MEAN, STD²) is exact. */
+function gaussianModel(store: ParamStore): LayerStack {
+  const mu = store.scope('g').variable('mu', tf.zeros([2]));
+  const logSigma = store.scope('g').variable('log_sigma', tf.zeros([2]));
+  const layer: VectorLayer = {
+    forward: (x) => tf.tidy(() => ({ out: tf.div(tf.sub(x, mu), tf.exp(logSigma)) as tf.Tensor2D, logDet: tf.mul(tf.onesLike(tf.slice(x, [0, 0], [-1, 1])).reshape([-1]), tf.neg(tf.sum(logSigma))) as tf.Tensor1D })),
+    inverse: (z) => tf.tidy(() => ({ out: tf.add(tf.mul(z, tf.exp(logSigma)), mu) as tf.Tensor2D, logDet: tf.mul(tf.onesLike(tf.slice(z, [0, 0], [-1, 1])).reshape([-1]), tf.sum(logSigma)) as tf.Tensor1D })),
+  };
+  return new LayerStack('realnvp', 2, defaults, store, [layer]);
+}
+
+const gaussianSamples: LabFitTarget = {
+  kind: 'samples',
+  draw: (n, rng) => {
+    const out = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) for (let d = 0; d < 2; d++) out[i * 2 + d] = MEAN[d] + STD[d] * rng.normal();
+    return out;
+  },
+};
+
+/** U(x) = Σ (x - μ)² / 2σ², whose normalised density is N(MEAN, STD²). */
+const gaussianEnergy: LabFitTarget = {
+  kind: 'energy',
+  energy: (x) => tf.tidy(() => tf.sum(tf.div(tf.square(tf.sub(x, MEAN)), tf.mul(2, tf.square(STD))), 1) as tf.Tensor1D),
+};
+
+async function fitted(target: LabFitTarget, objective: 'likelihood' | 'reverse-kl') {
+  const store = new ParamStore();
+  const model = gaussianModel(store);
+  const frames: number[] = [];
+  const result = await trainLabModel({ model, target, objective, steps: 600, minutes: null, batch: 256, lr: 0.05, rng: new Rng(0), onFrame: (s) => frames.push(s), frameEveryMs: 0 });
+  const mu = Array.from(store.variables.get('g.mu')!.dataSync());
+  const sigma = Array.from(store.variables.get('g.log_sigma')!.dataSync()).map(Math.exp);
+  model.dispose();
+  return { result, mu, sigma, frames };
+}
+
+describe('Lab trainer', () => {
+  it('maximum likelihood finds the mean and scale of Gaussian samples', async () => {
+    const { result, mu, sigma, frames } = await fitted(gaussianSamples, 'likelihood');
+    expect(result).toMatchObject({ step: 600, ended: 'steps', skippedSteps: 0 });
+    for (let d = 0; d < 2; d++) {
+      expect(Math.abs(mu[d] - MEAN[d])).toBeLessThan(0.1 * STD[d]);
+      expect(Math.abs(sigma[d] / STD[d] - 1)).toBeLessThan(0.1);
+    }
+    expect(frames.at(-1)).toBe(600);
+  });
+
+  it('reverse KL finds the Gaussian an energy describes', async () => {
+    const { mu, sigma } = await fitted(gaussianEnergy, 'reverse-kl');
+    for (let d = 0; d < 2; d++) {
+      expect(Math.abs(mu[d] - MEAN[d])).toBeLessThan(0.1 * STD[d]);
+      expect(Math.abs(sigma[d] / STD[d] - 1)).toBeLessThan(0.1);
+    }
+  });
+
+  it('a stop request ends training between steps, and no tensor leaks', async () => {
+    const store = new ParamStore();
+    const model = gaussianModel(store);
+    const before = tf.memory().numTensors;
+    const stop = new AbortController();
+    const result = await trainLabModel({
+      model, target: gaussianSamples, objective: 'likelihood', steps: 10_000, minutes: null, batch: 32, lr: 0.01, rng: new Rng(1),
+      signal: stop.signal, onStep: (r) => { if (r.step === 25) stop.abort(); },
+    });
+    expect(result).toMatchObject({ step: 25, ended: 'stopped' });
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('refuses an objective its target cannot serve, saying which fits', async () => {
+    const store = new ParamStore();
+    const model = gaussianModel(store);
+    await expect(trainLabModel({ model, target: gaussianEnergy, objective: 'likelihood', steps: 1, minutes: null, batch: 8, lr: 0.01, rng: new Rng(0) })).rejects.toThrow(/reverse-kl/);
+    await expect(trainLabModel({ model, target: gaussianSamples, objective: 'reverse-kl', steps: 1, minutes: null, batch: 8, lr: 0.01, rng: new Rng(0) })).rejects.toThrow(/likelihood/);
+    model.dispose();
+  });
+
+  it('skips steps whose loss is not finite and stops with advice when they persist', async () => {
+    const store = new ParamStore();
+    const model = gaussianModel(store);
+    const nanSamples: LabFitTarget = { kind: 'samples', draw: (n) => new Float32Array(n * 2).fill(NaN) };
+    await expect(trainLabModel({ model, target: nanSamples, objective: 'likelihood', steps: 100, minutes: null, batch: 8, lr: 0.01, rng: new Rng(0) })).rejects.toThrow(/not finite for 20 steps.*lower the learning rate/);
+    expect(Array.from(store.variables.get('g.mu')!.dataSync())).toEqual([0, 0]);
+    model.dispose();
+  });
+});
