@@ -5,26 +5,11 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { ParamStore } from '../../main/engine/flows/params.ts';
 import { Rng } from '../../main/engine/random.ts';
-import { LayerStack } from '../../main/engine/lab/layer-stack.ts';
 import { trainLabModel, type LabFitTarget } from '../../main/engine/lab/lab-trainer.ts';
-import type { VectorLayer } from '../../main/engine/lab/vector-layer.ts';
-import { labFields, type LabSettings } from '../../common/lab/lab-fields.ts';
+import { gaussianModel } from '../helpers/lab-gaussian.ts';
 
 const MEAN = [1.5, -2];
 const STD = [0.5, 2];
-
-const defaults = Object.fromEntries(Object.entries(labFields).map(([k, f]) => [k, f.default])) as LabSettings;
-
-/** z = (x - μ) / σ with learned μ and log σ: the best fit to N(MEAN, STD²) is exact. */
-function gaussianModel(store: ParamStore): LayerStack {
-  const mu = store.scope('g').variable('mu', tf.zeros([2]));
-  const logSigma = store.scope('g').variable('log_sigma', tf.zeros([2]));
-  const layer: VectorLayer = {
-    forward: (x) => tf.tidy(() => ({ out: tf.div(tf.sub(x, mu), tf.exp(logSigma)) as tf.Tensor2D, logDet: tf.mul(tf.onesLike(tf.slice(x, [0, 0], [-1, 1])).reshape([-1]), tf.neg(tf.sum(logSigma))) as tf.Tensor1D })),
-    inverse: (z) => tf.tidy(() => ({ out: tf.add(tf.mul(z, tf.exp(logSigma)), mu) as tf.Tensor2D, logDet: tf.mul(tf.onesLike(tf.slice(z, [0, 0], [-1, 1])).reshape([-1]), tf.sum(logSigma)) as tf.Tensor1D })),
-  };
-  return new LayerStack('realnvp', 2, defaults, store, [layer]);
-}
 
 const gaussianSamples: LabFitTarget = {
   kind: 'samples',

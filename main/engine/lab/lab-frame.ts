@@ -1,0 +1,76 @@
+// What the Lab view redraws while a model trains: the model's log-density on a grid over the
+// target's box (two-dimensional models) and points drawn from it, pushed from the same base
+// points every frame so the cloud moves instead of flickering.
+import * as tf from '../tf.ts';
+import { Rng } from '../random.ts';
+import type { LabModel } from './lab-model.ts';
+import { normalPoints } from './normal.ts';
+
+/** [[xmin, xmax], [ymin, ymax]]: the box heatmaps cover. */
+export type Box = readonly [readonly [number, number], readonly [number, number]];
+
+export interface LabFrame {
+  step: number;
+  /** log q at the centres of a res×res grid over `box`, row-major from the top row (largest y) down; 2-D models only. */
+  density: { box: Box; res: number; logq: Float32Array } | null;
+  /** Points drawn from q, row-major [n, dim]. */
+  samples: Float32Array;
+  /** Milliseconds this frame took to compute (the view shows the refresh rate it allows). */
+  ms: number;
+}
+
+/** The centres of a res×res grid over `box`, top row first: the heatmap's pixels. */
+export function gridPoints(box: Box, res: number): Float32Array {
+  const [[x0, x1], [y0, y1]] = box;
+  const out = new Float32Array(res * res * 2);
+  for (let row = 0; row < res; row++) {
+    for (let col = 0; col < res; col++) {
+      const i = (row * res + col) * 2;
+      out[i] = x0 + ((col + 0.5) / res) * (x1 - x0);
+      out[i + 1] = y1 - ((row + 0.5) / res) * (y1 - y0);
+    }
+  }
+  return out;
+}
+
+/** A small tensor's values, read at once (frames are made between steps, so blocking is fine), and the tensor freed. */
+function takeValues(t: tf.Tensor): Float32Array {
+  const values = t.dataSync() as Float32Array;
+  t.dispose();
+  return values;
+}
+
+export class FrameMaker {
+  private readonly base: tf.Tensor2D;
+  private readonly grid: tf.Tensor2D | null;
+
+  constructor(
+    private readonly model: LabModel,
+    private readonly box: Box,
+    private readonly res: number,
+    samples: number,
+    seed: number,
+  ) {
+    this.base = normalPoints(samples, model.dim, new Rng(seed));
+    this.grid = model.dim === 2 ? tf.tensor2d(gridPoints(box, res), [res * res, 2]) : null;
+  }
+
+  make(step: number): LabFrame {
+    const started = performance.now();
+    // Evaluation mode: exact log-determinants and traces; the probes' rng is unused there.
+    const ctx = { mode: 'eval' as const, rng: new Rng(0) };
+    const logq = this.grid ? takeValues(this.model.logProb(this.grid, ctx)) : null;
+    const samples = takeValues(tf.tidy(() => this.model.sample(this.base.shape[0], ctx, this.base).x));
+    return {
+      step,
+      density: logq ? { box: this.box, res: this.res, logq } : null,
+      samples,
+      ms: performance.now() - started,
+    };
+  }
+
+  dispose(): void {
+    this.base.dispose();
+    this.grid?.dispose();
+  }
+}
