@@ -2,6 +2,9 @@
 // and energy, with what each can do. The engine's registry, the CLI, the Api's checks and the Lab
 // view read them from here, so a name means one thing everywhere.
 
+/** The format name in a Lab model's model.json; image commands check it to refuse a Lab model clearly. */
+export const LAB_MODEL_FORMAT = 'flowdesk-lab-model';
+
 /** How a family computes one direction: in closed form, by a numerical inverse, by an ODE, or not at all. */
 export type LabDirection = 'closed' | 'numerical' | 'ode' | 'none';
 

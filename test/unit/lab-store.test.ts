@@ -9,8 +9,9 @@ import { ParamStore } from '../../main/engine/flows/params.ts';
 import { Rng } from '../../main/engine/random.ts';
 import {
   createLabFolder, labDir, listLabModels, loadLabWeights, lockLabFolder, readLabCurve, readLabModelJson, readLabResult,
-  saveLabCurve, saveLabModel, saveLabResult, LAB_MODEL_FORMAT, type LabModelJson,
+  saveLabCurve, saveLabModel, saveLabResult, type LabModelJson,
 } from '../../main/engine/lab/lab-store.ts';
+import { LAB_MODEL_FORMAT } from '../../common/lab/lab-catalog.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { gaussianModel, LAB_DEFAULTS } from '../helpers/lab-gaussian.ts';
 

@@ -65,6 +65,7 @@ describe('parseModelJson', () => {
     ['nBits missing', { ...goodJson, nBits: undefined }, /"nBits" must be .* got undefined\./],
     ['initialised "yes"', { ...goodJson, initialised: 'yes' }, /"initialised" must be true or false/],
     ['format of another program', { ...goodJson, format: 'pytorch' }, /"format" must be "flowdesk.model"; this is not a FlowDesk model file\.$/],
+    ['a Lab model', { ...goodJson, format: 'flowdesk-lab-model' }, /is a Lab model \(a density on points, not images\): open it in the Lab view, or train it further with flowdesk lab --open ID\.$/],
     ['version 3', { ...goodJson, version: 3 }, /unsupported version 3; this FlowDesk reads versions 1 and 2\./],
     ['couplingNet "layernorm"', withConfig({ couplingNet: 'layernorm' }), /couplingNet must be one of actnorm, bias, got "layernorm"\./],
     ['topPrior 1', withConfig({ topPrior: 1 }), /topPrior must be one of channel, position, got 1\./],

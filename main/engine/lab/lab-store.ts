@@ -15,12 +15,10 @@ import { checkedAgainst, parsedJson } from '../runs/validated-read.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { isRunId, RUN_ID_RULE } from '../runs/run-id.ts';
 import { checkSettings } from '../../../common/settings/check.ts';
-import { LAB_FLOW_NAMES, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
+import { LAB_FLOW_NAMES, LAB_MODEL_FORMAT, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { ParamStore } from '../flows/params.ts';
 
-/** The format name in a Lab model's model.json, which image commands check to refuse it clearly. */
-export const LAB_MODEL_FORMAT = 'flowdesk-lab-model';
 const LAB_MODEL_VERSION = 1;
 
 export const labDir = (runsDir: string): string => join(runsDir, 'lab');

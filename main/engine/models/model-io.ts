@@ -7,6 +7,7 @@ import { CheckpointError, FlowDeskError } from '../errors.ts';
 import { resolveStoredModelConfig, type ResolvedModelConfig } from './config.ts';
 import { createModel } from './create-model.ts';
 import type { FlowModel } from './flow-model.ts';
+import { LAB_MODEL_FORMAT } from '../../../common/lab/lab-catalog.ts';
 
 export const MODEL_FORMAT = 'flowdesk.model';
 /**
@@ -49,6 +50,9 @@ export function exportWeights(model: FlowModel): Record<string, NamedArray> {
 export function parseModelJson(value: unknown, source: string): ModelJson {
   const v = value as Partial<ModelJson> | null;
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new CheckpointError('BAD_CHECKPOINT', `${source}: not a JSON object.`);
+  if ((v.format as string | undefined) === LAB_MODEL_FORMAT) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: this is a Lab model (a density on points, not images): open it in the Lab view, or train it further with flowdesk lab --open ID.`);
+  }
   if (v.format !== MODEL_FORMAT) {
     // The value found is not quoted: an error must never echo a file's contents.
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: "format" must be "${MODEL_FORMAT}"; this is not a FlowDesk model file.`);
