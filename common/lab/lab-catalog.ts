@@ -114,4 +114,6 @@ export type LabTargetSpec =
   | { kind: 'image'; width: number; height: number; /** brightness 0..1, row-major */ pixels: number[] }
   | { kind: 'csv'; file: string }
   | { kind: 'energy'; name: LabEnergyName }
-  | { kind: 'expression'; expression: string };
+  | { kind: 'expression'; expression: string }
+  /** Another Lab model's density, fitted by reverse KL: distillation (an IAF student of a MAF teacher). */
+  | { kind: 'model'; id: string };

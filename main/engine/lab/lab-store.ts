@@ -39,6 +39,7 @@ const targetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('csv'), file: z.string() }),
   z.object({ kind: z.literal('energy'), name: z.string() }),
   z.object({ kind: z.literal('expression'), expression: z.string() }),
+  z.object({ kind: z.literal('model'), id: z.string() }),
 ]);
 
 const modelJsonSchema = z.object({
