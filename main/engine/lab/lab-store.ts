@@ -13,6 +13,7 @@ import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
 import { checkedAgainst, parsedJson } from '../runs/validated-read.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../runs/run-layout.ts';
+import { defaultRunName } from '../runs/create-run.ts';
 import { isRunId, RUN_ID_RULE } from '../runs/run-id.ts';
 import { checkSettings } from '../../../common/settings/check.ts';
 import { LAB_FLOW_NAMES, LAB_MODEL_FORMAT, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
@@ -88,17 +89,25 @@ export function labModelDir(runsDir: string, id: string): string {
   return join(labDir(runsDir), id);
 }
 
-/** A new Lab model's folder, locked: nothing is written into it before the lock is held. */
-export async function createLabFolder(runsDir: string, id: string): Promise<{ dir: string; lock: RunLock }> {
-  const dir = labModelDir(runsDir, id);
+/**
+ * A new Lab model's folder, locked: nothing is written into it before the lock is held. `id`
+ * defaults to `prefix`, the time and a random suffix (drawn again on a collision); a chosen id
+ * that exists is refused.
+ */
+export async function createLabFolder(runsDir: string, id: string | undefined, prefix = 'lab'): Promise<{ id: string; dir: string; lock: RunLock }> {
   await mkdir(labDir(runsDir), { recursive: true });
-  try {
-    await mkdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CheckpointError('BAD_ARGUMENT', `A Lab model named ${id} exists already in ${labDir(runsDir)}; choose another name.`);
-    throw new CheckpointError('IO_ERROR', `Cannot create ${dir}: ${ioCause(err)}.`);
+  for (let attempt = 0; ; attempt++) {
+    const name = id ?? `${prefix}-${defaultRunName()}`;
+    const dir = labModelDir(runsDir, name);
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CheckpointError('IO_ERROR', `Cannot create ${dir}: ${ioCause(err)}.`);
+      if (id === undefined && attempt < 5) continue;
+      throw new CheckpointError('BAD_ARGUMENT', `A Lab model named ${name} exists already in ${labDir(runsDir)}; choose another name.`);
+    }
+    return { id: name, dir, lock: await acquireRunLock(dir) };
   }
-  return { dir, lock: await acquireRunLock(dir) };
 }
 
 /** Locks an existing Lab model's folder to train it further (RUN_LOCKED while another process has it). */

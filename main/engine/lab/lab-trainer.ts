@@ -34,7 +34,8 @@ export interface LabTrainOptions {
   /** Random state to continue from (batches, probes); else a fresh Rng of `seed`. */
   readonly rng: Rng;
   readonly signal?: AbortSignal;
-  readonly onStep?: (r: LabStepReport) => void;
+  /** Awaited, so a caller may save the model now and then between steps. */
+  readonly onStep?: (r: LabStepReport) => void | Promise<void>;
   /** Called at most every `frameEveryMs` between steps (and after the last), for heatmaps and samples. */
   readonly onFrame?: (step: number) => void;
   readonly frameEveryMs?: number;
@@ -84,7 +85,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
       }
       tf.dispose(grads);
       step++;
-      o.onStep?.({ step, loss, elapsed: (performance.now() - started) / 1000 });
+      await o.onStep?.({ step, loss, elapsed: (performance.now() - started) / 1000 });
       if (o.onFrame && performance.now() - lastFrame >= frameEvery) {
         o.onFrame(step);
         lastFrame = performance.now();

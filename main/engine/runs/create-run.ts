@@ -8,7 +8,8 @@ import { CheckpointError } from '../errors.ts';
 import { RUN_ID, RUN_ID_RULE } from './run-id.ts';
 import { checkpointsDir, runJsonPath, samplesDir } from './run-layout.ts';
 
-function defaultRunName(): string {
+/** The UTC time and a random suffix, e.g. 2026-11-23T10-15-00-ab12. */
+export function defaultRunName(): string {
   return `${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}-${randomBytes(2).toString('hex')}`;
 }
 
