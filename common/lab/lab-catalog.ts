@@ -45,7 +45,7 @@ export const LAB_FLOWS = {
     density: 'closed', sampling: 'closed', objectives: ['likelihood', 'reverse-kl'], knobs: [...MLP, ...TRAIN, 'objective'],
   },
   nice: {
-    label: 'NICE', help: 'additive (volume-preserving) couplings with alternating masks, ActNorm and an LU linear layer',
+    label: 'NICE', help: 'additive (volume-preserving) couplings with alternating masks, then a learned diagonal scaling so it can change volume (as in the NICE paper)',
     density: 'closed', sampling: 'closed', objectives: ['likelihood', 'reverse-kl'], knobs: [...MLP, ...TRAIN, 'objective'],
   },
   maf: {

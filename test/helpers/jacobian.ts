@@ -17,3 +17,22 @@ export function bruteForceLogDet(fn: (x: tf.Tensor4D) => tf.Tensor, x: tf.Tensor
   }
   return logAbsDeterminant({ n: d, data });
 }
+
+/**
+ * Brute-force log|det J| of a map on rows (rows must not interact), for each row of x [n, D]:
+ * one backward pass per output coordinate gives that row of every row's Jacobian, and each
+ * determinant is taken in float64.
+ */
+export function bruteForceRowLogDets(fn: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D): number[] {
+  const [n, d] = x.shape;
+  if (d > 64) throw new Error(`brute-force Jacobian is for small inputs; got ${d} dimensions`);
+  const rows: Float32Array[] = [];
+  for (let k = 0; k < d; k++) {
+    rows.push(tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(tf.slice(fn(input as tf.Tensor2D), [0, k], [n, 1])))(x).dataSync() as Float32Array));
+  }
+  return Array.from({ length: n }, (_, i) => {
+    const data = new Float64Array(d * d);
+    for (let k = 0; k < d; k++) for (let col = 0; col < d; col++) data[k * d + col] = rows[k][i * d + col];
+    return logAbsDeterminant({ n: d, data });
+  });
+}

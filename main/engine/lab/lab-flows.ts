@@ -4,8 +4,13 @@ import type { LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { Rng } from '../random.ts';
 import type { LabModel, LabModelBuilder } from './lab-model.ts';
+import { niceStack, planarStack, radialStack, realNvpStack } from './flows/discrete-stacks.ts';
 
 const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
+  planar: planarStack,
+  radial: radialStack,
+  realnvp: realNvpStack,
+  nice: niceStack,
 };
 
 export function buildLabModel(flow: LabFlowName, settings: LabSettings, dim: number, rng: Rng): LabModel {
