@@ -67,6 +67,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   let skipped = 0;
   let badInARow = 0;
   let ended: LabTrainResult['ended'] = 'steps';
+  if (step === 0) initialiseFromData(o);
   try {
     while (step < o.steps) {
       if (o.signal?.aborted) { ended = 'stopped'; break; }
@@ -98,6 +99,19 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
     optimizer.dispose();
   }
   return { step, seconds: (performance.now() - started) / 1000, ended, skippedSteps: skipped, rng: o.rng.state };
+}
+
+/**
+ * Data-initialised layers (ActNorm) take their statistics from a first pass over a batch of the
+ * data. Reverse KL has no data: they stay at the identity they start as.
+ */
+function initialiseFromData(o: LabTrainOptions): void {
+  const { target, model } = o;
+  if (target.kind !== 'samples') return;
+  model.params.requestDataInit();
+  tf.tidy(() => {
+    model.logProb(tf.tensor2d(target.draw(o.batch, o.rng), [o.batch, model.dim]), { mode: 'train', rng: o.rng });
+  });
 }
 
 function objectiveLoss(o: LabTrainOptions, ctx: { mode: 'train'; rng: Rng }): tf.Scalar {
