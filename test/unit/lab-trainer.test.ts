@@ -6,7 +6,8 @@ import * as tf from '../../main/engine/tf.ts';
 import { ParamStore } from '../../main/engine/flows/params.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { trainLabModel, type LabFitTarget } from '../../main/engine/lab/lab-trainer.ts';
-import { gaussianModel } from '../helpers/lab-gaussian.ts';
+import { gaussianModel, LAB_DEFAULTS } from '../helpers/lab-gaussian.ts';
+import { buildLabModel } from '../../main/engine/lab/lab-flows.ts';
 
 const MEAN = [1.5, -2];
 const STD = [0.5, 2];
@@ -84,6 +85,17 @@ describe('Lab trainer', () => {
     const nanSamples: LabFitTarget = { kind: 'samples', draw: (n) => new Float32Array(n * 2).fill(NaN) };
     await expect(trainLabModel({ model, target: nanSamples, objective: 'likelihood', steps: 100, minutes: null, batch: 8, lr: 0.01, rng: new Rng(0) })).rejects.toThrow(/not finite for 20 steps.*lower the learning rate/);
     expect(Array.from(store.variables.get('g.mu')!.dataSync())).toEqual([0, 0]);
+    model.dispose();
+  });
+
+  it('starts ActNorm from the first batch before training by likelihood', async () => {
+    const model = buildLabModel('realnvp', { ...LAB_DEFAULTS, layers: 2, hidden: 8 }, 2, new Rng(0));
+    const far: LabFitTarget = { kind: 'samples', draw: (n, rng) => Float32Array.from({ length: n * 2 }, () => 5 + 0.1 * rng.normal()) };
+    await trainLabModel({ model, target: far, objective: 'likelihood', steps: 1, minutes: null, batch: 64, lr: 1e-6, rng: new Rng(0) });
+    const ctx = { mode: 'eval' as const, rng: new Rng(0) };
+    const [atData, atOrigin] = Array.from(model.logProb(tf.tensor2d([[5, 5], [0, 0]]), ctx).dataSync());
+    // Without the data pass the model is near the standard normal: the origin would be far likelier.
+    expect(atData).toBeGreaterThan(atOrigin + 100);
     model.dispose();
   });
 });
