@@ -4,8 +4,11 @@ import type { LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { Rng } from '../random.ts';
 import type { LabModel, LabModelBuilder } from './lab-model.ts';
+import { continuousFlowBuilder } from './flows/continuous-flow.ts';
 
 const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
+  ffjord: continuousFlowBuilder('ffjord'),
+  'flow-matching': continuousFlowBuilder('flow-matching'),
 };
 
 export function buildLabModel(flow: LabFlowName, settings: LabSettings, dim: number, rng: Rng): LabModel {
