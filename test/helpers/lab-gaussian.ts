@@ -4,9 +4,7 @@ import * as tf from '../../main/engine/tf.ts';
 import type { ParamStore } from '../../main/engine/flows/params.ts';
 import { LayerStack } from '../../main/engine/lab/layer-stack.ts';
 import type { VectorLayer } from '../../main/engine/lab/vector-layer.ts';
-import { labFields, type LabSettings } from '../../common/lab/lab-fields.ts';
-
-export const LAB_DEFAULTS = Object.fromEntries(Object.entries(labFields).map(([k, f]) => [k, f.default])) as LabSettings;
+import { labSettings } from './lab-settings.ts';
 
 /** Starts as the identity (μ = 0, σ = 1): its density is the standard normal until trained. */
 export function gaussianModel(store: ParamStore): LayerStack {
@@ -17,5 +15,5 @@ export function gaussianModel(store: ParamStore): LayerStack {
     forward: (x) => tf.tidy(() => ({ out: tf.div(tf.sub(x, mu), tf.exp(logSigma)) as tf.Tensor2D, logDet: perRow(x, tf.neg(tf.sum(logSigma))) })),
     inverse: (z) => tf.tidy(() => ({ out: tf.add(tf.mul(z, tf.exp(logSigma)), mu) as tf.Tensor2D, logDet: perRow(z, tf.sum(logSigma)) })),
   };
-  return new LayerStack('realnvp', 2, LAB_DEFAULTS, store, [layer]);
+  return new LayerStack('realnvp', 2, labSettings(), store, [layer]);
 }

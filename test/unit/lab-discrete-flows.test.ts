@@ -22,7 +22,7 @@ import { Coupling } from '../../main/engine/lab/flows/coupling.ts';
 import { VectorActNorm } from '../../main/engine/lab/flows/actnorm.ts';
 import { LuLinear } from '../../main/engine/lab/flows/lu-linear.ts';
 import { expectClose } from '../helpers/expect-close.ts';
-import { bruteForceRowLogDets } from '../helpers/jacobian.ts';
+import { bruteForceBatchRowLogDets, bruteForceRowLogDets } from '../helpers/jacobian.ts';
 
 const evalCtx = (seed = 0): LayerContext => ({ mode: 'eval', rng: new Rng(seed) });
 
@@ -150,7 +150,7 @@ describe('Lab affine and additive transforms', () => {
         const back = transform.inverse(y.out, params);
         expectClose(back.out, x, 1e-4);
         expectClose(tf.add(y.logDet, back.logDet), tf.zeros([5]), 1e-5);
-        expectClose(y.logDet, bruteForceRowLogDets((t) => transform.forward(t, params).out, x), 1e-4, 1e-5);
+        expectClose(y.logDet, bruteForceBatchRowLogDets((t) => transform.forward(t, params).out, x), 1e-4, 1e-5);
       });
     });
   }

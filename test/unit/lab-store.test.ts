@@ -13,10 +13,11 @@ import {
 } from '../../main/engine/lab/lab-store.ts';
 import { LAB_MODEL_FORMAT } from '../../common/lab/lab-catalog.ts';
 import { expectClose } from '../helpers/expect-close.ts';
-import { gaussianModel, LAB_DEFAULTS } from '../helpers/lab-gaussian.ts';
+import { gaussianModel } from '../helpers/lab-gaussian.ts';
+import { labSettings } from '../helpers/lab-settings.ts';
 
 const json = (step: number): LabModelJson => ({
-  format: LAB_MODEL_FORMAT, version: 1, flow: 'realnvp', dim: 2, settings: LAB_DEFAULTS,
+  format: LAB_MODEL_FORMAT, version: 1, flow: 'realnvp', dim: 2, settings: labSettings(),
   target: { kind: 'samples', name: 'checkerboard' }, created: new Date().toISOString(), step,
 });
 

@@ -6,7 +6,8 @@ import * as tf from '../../main/engine/tf.ts';
 import { ParamStore } from '../../main/engine/flows/params.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { trainLabModel, type LabFitTarget } from '../../main/engine/lab/lab-trainer.ts';
-import { gaussianModel, LAB_DEFAULTS } from '../helpers/lab-gaussian.ts';
+import { gaussianModel } from '../helpers/lab-gaussian.ts';
+import { labSettings } from '../helpers/lab-settings.ts';
 import { buildLabModel } from '../../main/engine/lab/lab-flows.ts';
 
 const MEAN = [1.5, -2];
@@ -89,7 +90,7 @@ describe('Lab trainer', () => {
   });
 
   it('starts ActNorm from the first batch before training by likelihood', async () => {
-    const model = buildLabModel('realnvp', { ...LAB_DEFAULTS, layers: 2, hidden: 8 }, 2, new Rng(0));
+    const model = buildLabModel('realnvp', labSettings({ layers: 2, hidden: 8 }), 2, new Rng(0));
     const far: LabFitTarget = { kind: 'samples', draw: (n, rng) => Float32Array.from({ length: n * 2 }, () => 5 + 0.1 * rng.normal()) };
     await trainLabModel({ model, target: far, objective: 'likelihood', steps: 1, minutes: null, batch: 64, lr: 1e-6, rng: new Rng(0) });
     const ctx = { mode: 'eval' as const, rng: new Rng(0) };

@@ -4,6 +4,7 @@ import type { LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { Rng } from '../random.ts';
 import type { LabModel, LabModelBuilder } from './lab-model.ts';
+import { continuousFlowBuilder } from './flows/continuous-flow.ts';
 import { niceStack, planarStack, radialStack, realNvpStack } from './flows/discrete-stacks.ts';
 
 const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
@@ -11,6 +12,8 @@ const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
   radial: radialStack,
   realnvp: realNvpStack,
   nice: niceStack,
+  ffjord: continuousFlowBuilder('ffjord'),
+  'flow-matching': continuousFlowBuilder('flow-matching'),
 };
 
 export function buildLabModel(flow: LabFlowName, settings: LabSettings, dim: number, rng: Rng): LabModel {
