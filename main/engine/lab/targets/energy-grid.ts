@@ -8,7 +8,7 @@ import type { Bounds } from './target.ts';
 
 /** log Z integrates over the energy's box widened by this much on every side (walls and tails are nil there). */
 export const LOG_Z_MARGIN = 3;
-/** Midpoint-grid cells per side for log Z: a spacing of 0.04 on a 14-wide box (doubling it changes every named energy's log Z by under 1e-8). */
+/** Midpoint-grid cells per side for log Z: a spacing of 0.04 on a 14-wide box (grids of 280 to 1400 cells agree on every named energy's log Z to 4e-8). */
 export const LOG_Z_CELLS = 350;
 const CHUNK_ROWS = 65_536;
 

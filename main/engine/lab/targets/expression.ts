@@ -188,7 +188,7 @@ class Parser {
 }
 
 function describe(t: Token): string {
-  return t.kind === 'end' ? 'the end of the expression' : `'${t.text}' at column ${t.column}`;
+  return t.kind === 'end' ? 'end of the expression' : `'${t.text}' at column ${t.column}`;
 }
 
 /** The tree of `text`, or a ConfigError naming the column and what was expected there. */
