@@ -93,6 +93,7 @@ describe('Lab CSV tables', () => {
     const target = await resolveTarget({ kind: 'csv', file }, new Rng(3));
     const t = parse(table(40), 3);
     expect(Array.from(target.heldOut!)).toEqual(Array.from(t.test));
+    expect(Array.from(target.table!.testLines)).toEqual(Array.from(t.testLines));
     expect([target.label, target.dim, target.kind]).toEqual(['people.csv', 3, 'samples']);
     const trainRows = new Set(Array.from({ length: 36 }, (_, r) => t.train.subarray(r * 3, r * 3 + 3).join()));
     const drawn = target.sample!(50, new Rng(1));

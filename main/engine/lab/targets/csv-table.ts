@@ -6,28 +6,12 @@ import { basename } from 'node:path';
 import { DataError } from '../../errors.ts';
 import { openedInsideRoots } from '../../fs/real-paths.ts';
 import type { Rng } from '../../random.ts';
-import type { Target } from './target.ts';
+import type { CsvTable, Target } from './target.ts';
 
 export const MAX_CSV_COLUMNS = 64;
 export const MAX_CSV_BYTES = 100 * 1024 * 1024;
 /** The share of rows held out for test NLL (rounded, and at most all but two rows). */
 export const HELD_OUT_FRACTION = 0.1;
-
-export interface CsvTable {
-  readonly file: string;
-  readonly columns: number;
-  /** Whether the first line was a header (no field of it is a number). */
-  readonly hasHeader: boolean;
-  /** Per column, over the training rows: rows are stored as (value - mean) / std. */
-  readonly mean: Float64Array;
-  readonly std: Float64Array;
-  /** Standardised rows, row-major (rows * columns). */
-  readonly train: Float32Array;
-  readonly test: Float32Array;
-  /** 1-based line in the file of each train and test row, for ranking and export. */
-  readonly trainLines: Int32Array;
-  readonly testLines: Int32Array;
-}
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -183,6 +167,7 @@ export function csvTarget(table: CsvTable): Target {
     label: basename(table.file),
     bounds,
     heldOut: table.test,
+    table,
     sample(n: number, rng: Rng): Float32Array {
       const out = new Float32Array(n * columns);
       for (let i = 0; i < n; i++) {

@@ -21,6 +21,25 @@ export interface Target {
   readonly logZ?: number;
   /** Held-out rows (CSV tables), row-major, standardised like the training rows. */
   readonly heldOut?: Float32Array;
+  /** A CSV target's table: every row with its line in the file and the standardisation (ranking, export). */
+  readonly table?: CsvTable;
+}
+
+/** A CSV file parsed by csv-table.ts. */
+export interface CsvTable {
+  readonly file: string;
+  readonly columns: number;
+  /** Whether the first line was a header (no field of it is a number). */
+  readonly hasHeader: boolean;
+  /** Per column, over the training rows: rows are stored as (value - mean) / std. */
+  readonly mean: Float64Array;
+  readonly std: Float64Array;
+  /** Standardised rows, row-major (rows * columns). */
+  readonly train: Float32Array;
+  readonly test: Float32Array;
+  /** 1-based line in the file of each train and test row, for ranking and export. */
+  readonly trainLines: Int32Array;
+  readonly testLines: Int32Array;
 }
 
 /** The box every two-dimensional target is shown on unless it says otherwise. */
