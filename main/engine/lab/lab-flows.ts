@@ -4,8 +4,10 @@ import type { LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { Rng } from '../random.ts';
 import type { LabModel, LabModelBuilder } from './lab-model.ts';
+import { buildResidualFlow } from './residual/residual-flow.ts';
 
 const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
+  residual: buildResidualFlow,
 };
 
 export function buildLabModel(flow: LabFlowName, settings: LabSettings, dim: number, rng: Rng): LabModel {
