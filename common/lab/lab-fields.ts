@@ -4,6 +4,9 @@
 import type { Field, SettingValue } from '../settings/field.ts';
 import { LAB_OBJECTIVES, SPLINE_KINDS } from './lab-catalog.ts';
 
+/** Residual flows take log-determinants exactly (the whole Jacobian) up to this many dimensions, and estimate them above. */
+export const EXACT_LOG_DET_MAX_DIM = 8;
+
 export const labFields = {
   layers: {
     type: 'int', min: 1, max: 64, default: 8, view: 'main',
@@ -36,8 +39,8 @@ export const labFields = {
   },
   logDetEstimator: {
     type: 'choice', options: ['russian-roulette', 'power-series', 'exact'], default: 'russian-roulette', view: 'advanced',
-    optionLabels: { 'russian-roulette': 'Russian roulette (unbiased)', 'power-series': 'Truncated power series', exact: 'Exact (2-D only)' },
-    label: 'Log-det estimator', help: 'how residual blocks estimate log|det(I + J)| in training (evaluation is exact in two dimensions)',
+    optionLabels: { 'russian-roulette': 'Russian roulette (unbiased)', 'power-series': 'Truncated power series', exact: `Exact (up to ${EXACT_LOG_DET_MAX_DIM}-D)` },
+    label: 'Log-det estimator', help: `how residual blocks estimate log|det(I + J)| in training (evaluation is exact up to ${EXACT_LOG_DET_MAX_DIM} dimensions)`,
   },
   seriesTerms: {
     type: 'int', min: 1, max: 50, default: 5, view: 'advanced',

@@ -6,6 +6,7 @@ import type { Rng } from '../random.ts';
 import type { LabModel, LabModelBuilder } from './lab-model.ts';
 import { continuousFlowBuilder } from './flows/continuous-flow.ts';
 import { niceStack, planarStack, radialStack, realNvpStack } from './flows/discrete-stacks.ts';
+import { buildResidualFlow } from './residual/residual-flow.ts';
 
 const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
   planar: planarStack,
@@ -14,6 +15,7 @@ const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
   nice: niceStack,
   ffjord: continuousFlowBuilder('ffjord'),
   'flow-matching': continuousFlowBuilder('flow-matching'),
+  residual: buildResidualFlow,
 };
 
 export function buildLabModel(flow: LabFlowName, settings: LabSettings, dim: number, rng: Rng): LabModel {

@@ -5,6 +5,7 @@ import * as tf from '../tf.ts';
 import { gaussianWeights } from '../flows/init.ts';
 import type { ParamScope } from '../flows/params.ts';
 import type { Rng } from '../random.ts';
+import type { JacobianVectorProduct } from './trace.ts';
 
 /** lipswish is Residual Flows' swish(x) / 1.1, 1-Lipschitz with a smooth derivative. */
 export type Activation = 'tanh' | 'relu' | 'softplus' | 'elu' | 'lipswish';
@@ -53,22 +54,39 @@ export class Mlp {
   /** The output and J·v for each row, where J is the output's Jacobian with respect to the input row and v that row of `v`. */
   jvp(x: tf.Tensor2D, v: tf.Tensor2D): { y: tf.Tensor2D; jv: tf.Tensor2D } {
     return tf.tidy(() => {
-      let h = x;
-      let dh = v;
-      for (let i = 0; i < this.weights.length; i++) {
-        const w = this.weight(i);
-        const pre = tf.add(tf.matMul(h, w), this.biases[i]) as tf.Tensor2D;
-        const dpre = tf.matMul(dh, w) as tf.Tensor2D;
-        if (i + 1 < this.weights.length) {
-          h = activate(this.activation, pre);
-          dh = tf.mul(dpre, activationSlope(this.activation, pre)) as tf.Tensor2D;
-        } else {
-          h = pre;
-          dh = dpre;
-        }
-      }
-      return { y: h, jv: dh };
+      const { y, jvp } = this.linearise(x);
+      return { y, jv: jvp(v) };
     });
+  }
+
+  /**
+   * The output at `x` and the Jacobian there as a map v ↦ J·v, keeping the activations' slopes so
+   * that k products (a power series, a full Jacobian) cost one forward pass and k chains of matrix
+   * products. Call it inside tf.tidy: the slopes live as long as that scope.
+   */
+  linearise(x: tf.Tensor2D): { y: tf.Tensor2D; jvp: JacobianVectorProduct } {
+    const weights = this.weights.map((_, i) => this.weight(i));
+    const slopes: tf.Tensor2D[] = [];
+    let h = x;
+    for (let i = 0; i < weights.length; i++) {
+      const pre = tf.add(tf.matMul(h, weights[i]), this.biases[i]) as tf.Tensor2D;
+      if (i + 1 < weights.length) {
+        slopes.push(activationSlope(this.activation, pre));
+        h = activate(this.activation, pre);
+      } else {
+        h = pre;
+      }
+    }
+    const jvp = (v: tf.Tensor2D): tf.Tensor2D =>
+      tf.tidy(() => {
+        let dh = v;
+        for (let i = 0; i < weights.length; i++) {
+          dh = tf.matMul(dh, weights[i]);
+          if (i < slopes.length) dh = tf.mul(dh, slopes[i]);
+        }
+        return dh;
+      });
+    return { y: h, jvp };
   }
 }
 

@@ -19,11 +19,20 @@ export function exactTrace(jvp: JacobianVectorProduct, n: number, dim: number): 
   return tf.tidy(() => {
     let trace = tf.zeros([n]) as tf.Tensor1D;
     for (let k = 0; k < dim; k++) {
-      const e = tf.tile(tf.oneHot(tf.tensor1d([k], 'int32'), dim), [n, 1]) as tf.Tensor2D;
-      trace = tf.add(trace, tf.squeeze(tf.slice(jvp(e), [0, k], [n, 1]), [1]));
+      trace = tf.add(trace, tf.squeeze(tf.slice(jvp(unitRows(n, dim, k)), [0, k], [n, 1]), [1]));
     }
     return trace;
   });
+}
+
+/** Each row's whole Jacobian, [n, D, D] with entry [r, i, k] = ∂out_i/∂in_k, from D products. */
+export function jacobian(jvp: JacobianVectorProduct, n: number, dim: number): tf.Tensor3D {
+  return tf.tidy(() => tf.stack(Array.from({ length: dim }, (_, k) => jvp(unitRows(n, dim, k))), 2) as tf.Tensor3D);
+}
+
+/** `n` copies of the k-th unit vector of R^dim: the tangent whose product is the Jacobian's column k. */
+function unitRows(n: number, dim: number, k: number): tf.Tensor2D {
+  return tf.tile(tf.oneHot(tf.tensor1d([k], 'int32'), dim), [n, 1]) as tf.Tensor2D;
 }
 
 /** εᵀ J ε for each row with the probe ε given (so a caller can reuse it, e.g. across ODE stages). */
