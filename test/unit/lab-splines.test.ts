@@ -7,7 +7,7 @@ import type { ElementwiseTransform } from '../../main/engine/lab/elementwise.ts'
 import { PiecewiseLinearSpline } from '../../main/engine/lab/transforms/piecewise-linear.ts';
 import { RationalQuadraticSpline } from '../../main/engine/lab/transforms/rational-quadratic.ts';
 import { splineTransform } from '../../main/engine/lab/transforms/spline.ts';
-import { knotsFrom } from '../../main/engine/lab/transforms/spline-bins.ts';
+import { binsFrom } from '../../main/engine/lab/transforms/spline-bins.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { bruteForceRowLogDets } from '../helpers/jacobian.ts';
 
@@ -96,12 +96,15 @@ describe('Lab splines', () => {
   it('knots rise strictly from -B to B by construction, whatever the parameters', () => {
     const rng = new Rng(5);
     for (const std of [0.1, 10, 100]) {
-      const knots = knotsFrom(normals([20, 4, 16], std, rng) as tf.Tensor3D, BOUND).arraySync();
-      for (const row of knots.flat()) {
+      const { left, size } = binsFrom(normals([80, 16], std, rng) as tf.Tensor2D, BOUND);
+      const lefts = left.arraySync();
+      const sizes = size.arraySync();
+      lefts.forEach((row, r) => {
         expect(row[0]).toBe(-BOUND);
-        expect(row[row.length - 1]).toBe(BOUND);
-        for (let k = 1; k < row.length; k++) expect(row[k] - row[k - 1]).toBeGreaterThan(0);
-      }
+        for (let k = 0; k < 16; k++) expect(sizes[r][k]).toBeGreaterThan(0);
+        for (let k = 1; k < 16; k++) expect(row[k] - row[k - 1]).toBeGreaterThan(0);
+        expect(row[15] + sizes[r][15]).toBeCloseTo(BOUND, 5);
+      });
     }
   });
 });

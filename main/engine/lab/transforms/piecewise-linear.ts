@@ -3,7 +3,7 @@
 import * as tf from '../../tf.ts';
 import type { ElementwiseTransform } from '../elementwise.ts';
 import type { LayerOutput } from '../vector-layer.ts';
-import { binEnds, binMask, knotsFrom, paramSlice, pick, uniformKnots, withIdentityTails } from './spline-bins.ts';
+import { binMask, binsFrom, pick, uniformBins, withIdentityTails, type Bins } from './spline-bins.ts';
 
 export class PiecewiseLinearSpline implements ElementwiseTransform {
   readonly paramsPerDim: number;
@@ -21,16 +21,14 @@ export class PiecewiseLinearSpline implements ElementwiseTransform {
     return this.apply(y, params, true);
   }
 
-  /** The linear piece of each point's bin maps it; the same code runs both ways with the knot sets swapped. */
+  /** The linear piece of each point's bin maps it; the same code runs both ways with the bins swapped. */
   private apply(v: tf.Tensor2D, params: tf.Tensor3D, inverse: boolean): LayerOutput {
-    return withIdentityTails(v, this.tailBound, (inside) => {
-      const xKnots = uniformKnots(this.bins, this.tailBound);
-      const yKnots = knotsFrom(paramSlice(params, 0, this.bins), this.tailBound);
-      const [fromKnots, toKnots] = inverse ? [yKnots, xKnots] : [xKnots, yKnots];
-      const mask = binMask(inside, fromKnots);
-      const from = binEnds(fromKnots);
-      const to = binEnds(toKnots);
-      const slope = pick(tf.div(tf.sub(to.right, to.left), tf.sub(from.right, from.left)) as tf.Tensor3D, mask);
+    return withIdentityTails(v, params, this.tailBound, (inside, raw) => {
+      const xBins = uniformBins(this.bins, this.tailBound);
+      const yBins = binsFrom(raw, this.tailBound);
+      const [from, to]: Bins[] = inverse ? [yBins, xBins] : [xBins, yBins];
+      const mask = binMask(inside, from.left);
+      const slope = pick(tf.div(to.size, from.size), mask);
       const out = tf.add(pick(to.left, mask), tf.mul(tf.sub(inside, pick(from.left, mask)), slope)) as tf.Tensor2D;
       return { out, logSlope: tf.log(slope) };
     });

@@ -4,14 +4,14 @@
 import * as tf from '../../tf.ts';
 import type { ElementwiseTransform } from '../elementwise.ts';
 import type { LayerOutput } from '../vector-layer.ts';
-import { binEnds, binMask, knotsFrom, paramSlice, pick, withIdentityTails } from './spline-bins.ts';
+import { binMask, binsFrom, columns, pick, range, withIdentityTails } from './spline-bins.ts';
 
 /** Smallest knot derivative, nflows' default. */
 const MIN_DERIVATIVE = 1e-3;
 /** softplus(raw + shift) + MIN_DERIVATIVE is 1 at raw = 0: zero parameters give the identity. */
 const DERIVATIVE_SHIFT = Math.log(Math.expm1(1 - MIN_DERIVATIVE));
 
-/** One bin's numbers for each point: its corners, width, height, slope h/w and end derivatives. */
+/** The numbers of each point's bin, [m, 1]: its corner, width, height, slope h/w and end derivatives. */
 interface Bin {
   x0: tf.Tensor2D;
   y0: tf.Tensor2D;
@@ -31,8 +31,8 @@ export class RationalQuadraticSpline implements ElementwiseTransform {
   }
 
   forward(x: tf.Tensor2D, params: tf.Tensor3D): LayerOutput {
-    return withIdentityTails(x, this.tailBound, (inside) => {
-      const bin = this.binOf(inside, params, false);
+    return withIdentityTails(x, params, this.tailBound, (inside, raw) => {
+      const bin = this.binOf(inside, raw, false);
       const theta = tf.div(tf.sub(inside, bin.x0), bin.width) as tf.Tensor2D;
       const t1 = tf.mul(theta, tf.sub(1, theta));
       const numerator = tf.mul(bin.height, tf.add(tf.mul(bin.delta, tf.square(theta)), tf.mul(bin.d0, t1)));
@@ -42,9 +42,9 @@ export class RationalQuadraticSpline implements ElementwiseTransform {
   }
 
   inverse(y: tf.Tensor2D, params: tf.Tensor3D): LayerOutput {
-    return withIdentityTails(y, this.tailBound, (inside) => {
-      const bin = this.binOf(inside, params, true);
-      // θ solves a θ² + b θ + c = 0; this form of the root avoids cancellation (nflows, eq. 29).
+    return withIdentityTails(y, params, this.tailBound, (inside, raw) => {
+      const bin = this.binOf(inside, raw, true);
+      // θ solves a θ² + b θ + c = 0; 2c / (-b - √disc) is the root in [0, 1] without the cancellation of (-b + √disc) / 2a (as nflows).
       const rise = tf.sub(inside, bin.y0);
       const curvature = tf.sub(tf.add(bin.d0, bin.d1), tf.mul(2, bin.delta));
       const a = tf.add(tf.mul(rise, curvature), tf.mul(bin.height, tf.sub(bin.delta, bin.d0)));
@@ -58,26 +58,24 @@ export class RationalQuadraticSpline implements ElementwiseTransform {
   }
 
   /** The bin each point lies in, found among the x knots (forward) or the y knots (inverse). */
-  private binOf(v: tf.Tensor2D, params: tf.Tensor3D, inverse: boolean): Bin {
+  private binOf(v: tf.Tensor2D, raw: tf.Tensor2D, inverse: boolean): Bin {
     const k = this.bins;
-    const xKnots = knotsFrom(paramSlice(params, 0, k), this.tailBound);
-    const yKnots = knotsFrom(paramSlice(params, k, k), this.tailBound);
-    const inner = tf.add(tf.softplus(tf.add(paramSlice(params, 2 * k, k - 1), DERIVATIVE_SHIFT)), MIN_DERIVATIVE);
-    const derivatives = tf.pad(inner, [[0, 0], [0, 0], [1, 1]], 1) as tf.Tensor3D;
-    const mask = binMask(v, inverse ? yKnots : xKnots);
-    const xs = binEnds(xKnots);
-    const ys = binEnds(yKnots);
-    const ds = binEnds(derivatives);
-    const width = pick(tf.sub(xs.right, xs.left), mask);
-    const height = pick(tf.sub(ys.right, ys.left), mask);
+    const xs = binsFrom(columns(raw, range(0, k)), this.tailBound);
+    const ys = binsFrom(columns(raw, range(k, k)), this.tailBound);
+    // Each bin's end derivatives; the outer ends pick a zero column, which the shift makes 1 (to float rounding).
+    const inner = range(2 * k, k - 1);
+    const derivative = (picks: (number | null)[]): tf.Tensor2D => tf.add(tf.softplus(tf.add(columns(raw, picks), DERIVATIVE_SHIFT)), MIN_DERIVATIVE);
+    const mask = binMask(v, inverse ? ys.left : xs.left);
+    const width = pick(xs.size, mask);
+    const height = pick(ys.size, mask);
     return {
       x0: pick(xs.left, mask),
       y0: pick(ys.left, mask),
       width,
       height,
       delta: tf.div(height, width),
-      d0: pick(ds.left, mask),
-      d1: pick(ds.right, mask),
+      d0: pick(derivative([null, ...inner]), mask),
+      d1: pick(derivative([...inner, null]), mask),
     };
   }
 }
