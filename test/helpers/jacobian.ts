@@ -40,15 +40,21 @@ export function bruteForceRowLogDets(fn: (row: tf.Tensor2D) => tf.Tensor, x: tf.
  * per output coordinate giving that row of every row's Jacobian.
  */
 export function bruteForceBatchRowLogDets(fn: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D): number[] {
-  const [n, d] = x.shape;
+  const d = x.shape[1];
   if (d > 64) throw new Error(`brute-force Jacobian is for small inputs; got ${d} dimensions`);
-  const rows: Float32Array[] = [];
-  for (let k = 0; k < d; k++) {
-    rows.push(tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(tf.slice(fn(input as tf.Tensor2D), [0, k], [n, 1])))(x).dataSync() as Float32Array));
+  return rowJacobians(fn, x).map((data) => logAbsDeterminant({ n: d, data }));
+}
+
+/**
+ * Each row's D x D Jacobian (row-major, float64) of a map acting on the rows of [n, D]
+ * independently, by one backward pass per output coordinate.
+ */
+export function rowJacobians(fn: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D): Float64Array[] {
+  const [n, d] = x.shape;
+  const jacobians = Array.from({ length: n }, () => new Float64Array(d * d));
+  for (let out = 0; out < d; out++) {
+    const grad = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(tf.slice(fn(input as tf.Tensor2D), [0, out], [n, 1])))(x).dataSync());
+    for (let r = 0; r < n; r++) for (let col = 0; col < d; col++) jacobians[r][out * d + col] = grad[r * d + col];
   }
-  return Array.from({ length: n }, (_, i) => {
-    const data = new Float64Array(d * d);
-    for (let k = 0; k < d; k++) for (let col = 0; col < d; col++) data[k * d + col] = rows[k][i * d + col];
-    return logAbsDeterminant({ n: d, data });
-  });
+  return jacobians;
 }

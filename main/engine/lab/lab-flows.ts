@@ -4,11 +4,13 @@ import type { LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../../../common/lab/lab-fields.ts';
 import type { Rng } from '../random.ts';
 import type { LabModel, LabModelBuilder } from './lab-model.ts';
+import { buildIaf, buildMaf, buildSplineAutoregressive } from './flows/autoregressive-flows.ts';
 import { continuousFlowBuilder } from './flows/continuous-flow.ts';
-import { niceStack, planarStack, radialStack, realNvpStack } from './flows/discrete-stacks.ts';
+import { couplingStack, niceStack, planarStack, radialStack, realNvpStack } from './flows/discrete-stacks.ts';
+import { splineTransform } from './transforms/spline.ts';
 import { buildResidualFlow } from './residual/residual-flow.ts';
 
-const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
+const BUILDERS: Record<LabFlowName, LabModelBuilder> = {
   planar: planarStack,
   radial: radialStack,
   realnvp: realNvpStack,
@@ -16,10 +18,12 @@ const BUILDERS: Partial<Record<LabFlowName, LabModelBuilder>> = {
   ffjord: continuousFlowBuilder('ffjord'),
   'flow-matching': continuousFlowBuilder('flow-matching'),
   residual: buildResidualFlow,
+  maf: buildMaf,
+  iaf: buildIaf,
+  'spline-autoregressive': buildSplineAutoregressive,
+  'spline-coupling': (settings, dim, rng) => couplingStack('spline-coupling', settings, dim, rng, splineTransform),
 };
 
 export function buildLabModel(flow: LabFlowName, settings: LabSettings, dim: number, rng: Rng): LabModel {
-  const build = BUILDERS[flow];
-  if (!build) throw new Error(`the Lab has no builder for ${flow} yet`);
-  return build(settings, dim, rng);
+  return BUILDERS[flow](settings, dim, rng);
 }
