@@ -120,7 +120,10 @@ export async function lockLabFolder(runsDir: string, id: string): Promise<{ dir:
 /** model.json and the weights, each replaced atomically; call with the folder's lock held. */
 export async function saveLabModel(dir: string, json: LabModelJson, params: ParamStore): Promise<void> {
   const tensors: Record<string, NamedArray> = {};
-  for (const [name, v] of [...params.variables, ...params.buffers]) tensors[name] = { dtype: 'float32', shape: v.shape, data: v.dataSync() as Float32Array };
+  for (const [name, v] of [...params.variables, ...params.buffers]) {
+    // Buffers may be whole numbers (an order, a permutation); they keep their type on disk.
+    tensors[name] = v.dtype === 'int32' ? { dtype: 'int32', shape: v.shape, data: v.dataSync() as Int32Array } : { dtype: 'float32', shape: v.shape, data: v.dataSync() as Float32Array };
+  }
   await writeFileAtomically(join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: LAB_MODEL_FORMAT }));
   await writeFileAtomically(join(dir, MODEL_JSON), `${JSON.stringify(json, null, 2)}\n`);
 }
@@ -161,8 +164,12 @@ export async function loadLabWeights(dir: string, params: ParamStore): Promise<v
   const { tensors } = decodeSafetensors(bytes, file);
   for (const [name, v] of [...params.variables, ...params.buffers]) {
     const t = tensors[name];
-    if (!t || t.shape.join() !== v.shape.join()) throw new CheckpointError('BAD_CHECKPOINT', `${file}: tensor "${name}" is ${t ? `[${t.shape.join(', ')}], expected [${v.shape.join(', ')}]` : 'missing'}; the file does not match model.json.`);
-    v.assign(tf.tensor(Float32Array.from(t.data), t.shape));
+    const expected = v.dtype === 'int32' ? 'int32' : 'float32';
+    if (!t || t.shape.join() !== v.shape.join() || t.dtype !== expected) {
+      const found = t ? `${t.dtype} [${t.shape.join(', ')}], expected ${expected} [${v.shape.join(', ')}]` : 'missing';
+      throw new CheckpointError('BAD_CHECKPOINT', `${file}: tensor "${name}" is ${found}; the file does not match model.json.`);
+    }
+    v.assign(tf.tensor(t.data, t.shape, expected));
   }
 }
 
