@@ -2,7 +2,7 @@
 // the Api's checks, the Lab view's inputs and the stored Lab model read them from here. Which of
 // them a family uses is LAB_FLOWS[flow].knobs (lab-catalog.ts).
 import type { Field, SettingValue } from '../settings/field.ts';
-import { LAB_OBJECTIVES, SPLINE_KINDS } from './lab-catalog.ts';
+import { LAB_FLOWS, LAB_OBJECTIVES, SPLINE_KINDS, type LabFlowInfo, type LabFlowName } from './lab-catalog.ts';
 
 /** Residual flows take log-determinants exactly (the whole Jacobian) up to this many dimensions, and estimate them above. */
 export const EXACT_LOG_DET_MAX_DIM = 8;
@@ -94,3 +94,10 @@ export const labFields = {
 export type LabFieldKey = keyof typeof labFields;
 /** A Lab model's settings, resolved: every field present (those its family ignores keep their defaults). */
 export type LabSettings = { -readonly [K in LabFieldKey]: SettingValue<(typeof labFields)[K]> };
+
+/** The default of each setting for one family: labFields' defaults with the family's own (LAB_FLOWS[flow].defaults) over them. */
+export function labDefaults(flow: LabFlowName): LabSettings {
+  const common = Object.fromEntries(Object.entries(labFields).map(([key, field]) => [key, field.default]));
+  const info: LabFlowInfo = LAB_FLOWS[flow];
+  return { ...common, ...info.defaults } as LabSettings;
+}

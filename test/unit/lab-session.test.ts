@@ -78,3 +78,14 @@ describe('Lab session', () => {
     expect(out.result.testNll).not.toBeNull();
   });
 });
+
+describe('Lab defaults per family', () => {
+  it('a family too slow at the common size starts smaller, and given settings still win', async () => {
+    const { labDefaults, labFields } = await import('../../common/lab/lab-fields.ts');
+    expect(labDefaults('realnvp').hidden).toBe(labFields.hidden.default);
+    expect(labDefaults('residual')).toMatchObject({ layers: 4, hidden: 32, batch: 256 });
+    const runsDir = await mkdtemp(join(tmpdir(), 'lab-session-'));
+    const out = await runLabSession({ kind: 'new', runsDir, flow: 'residual', settings: { hidden: 8, steps: 2 }, target: { kind: 'samples', name: 'rings' } });
+    expect(out.json.settings).toMatchObject({ layers: 4, hidden: 8, batch: 256, steps: 2 });
+  });
+});

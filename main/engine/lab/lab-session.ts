@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.ts';
 import { Rng } from '../random.ts';
 import { checkSettings } from '../../../common/settings/check.ts';
 import { LAB_FLOWS, LAB_MODEL_FORMAT, type LabFlowName, type LabObjective, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
-import { labFields, type LabSettings } from '../../../common/lab/lab-fields.ts';
+import { labDefaults, labFields, type LabSettings } from '../../../common/lab/lab-fields.ts';
 import { buildLabModel } from './lab-flows.ts';
 import { FrameMaker, type LabFrame } from './lab-frame.ts';
 import { evaluateLabModel } from './lab-evaluate.ts';
@@ -165,7 +165,7 @@ export async function runLabSession(req: LabSessionRequest, hooks: LabSessionHoo
 /** A new model's model.json before its folder exists (dim is the target's, filled in once it is resolved). */
 function newModelJson(req: Extract<LabSessionRequest, { kind: 'new' }>): LabModelJson {
   const objective = objectiveFor(req.flow, req.target, req.settings.objective);
-  const checked = checkSettings<LabSettings>(labFields, { ...req.settings, objective }, 'person');
+  const checked = checkSettings<LabSettings>(labFields, { ...labDefaults(req.flow), ...req.settings, objective }, 'person');
   if (!checked.ok) throw new ConfigError('BAD_ARGUMENT', checked.problem.describe(checked.problem.field));
   return { format: LAB_MODEL_FORMAT, version: 1, flow: req.flow, dim: 0, settings: checked.value, target: req.target, created: new Date().toISOString(), step: 0 };
 }
