@@ -194,6 +194,34 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     expect(before).not.toBe('1.500');
   });
 
+  it('draws the overlay against training time too, and zooms in and back', async () => {
+    const chart = page.getByTestId('overlay-chart');
+    const at = chart.getByTestId('chart-legend').locator('.at');
+    const box = (await chart.locator('.u-over').boundingBox())!;
+    const y = box.y + box.height / 2;
+    /** The x value the legend reads with the pointer at `f` of the plot's width. */
+    const hoverAt = async (f: number) => {
+      await page.mouse.move(box.x + box.width * f, y);
+      await expect.poll(() => at.count()).toBe(1);
+      return (await at.textContent())!;
+    };
+    // Zoom: drag across the right half; the left edge then reads a later step; reset brings it back.
+    const leftEdge = await hoverAt(0.01);
+    expect(leftEdge).toMatch(/^step \d+$/);
+    await page.mouse.move(box.x + box.width * 0.5, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.9, y, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => hoverAt(0.01).then((t) => Number(t.replace('step ', '')))).toBeGreaterThan(Number(leftEdge.replace('step ', '')) + 20);
+    await chart.getByTestId('chart-reset').click();
+    await expect.poll(() => hoverAt(0.01)).toBe(leftEdge);
+    // Wall-clock axis: the legend reads training time (the runs logged a step every 0.1 s).
+    await chart.getByTestId('chart-x-time').click();
+    await expect.poll(() => hoverAt(0.5)).toMatch(/^\d+ s$/);
+    await chart.getByTestId('chart-x-step').click();
+    await page.mouse.move(0, 0);
+  });
+
   it('refuses to delete the run that trains, with RUN_LOCKED and a sentence', async () => {
     const b = '2026-11-30T07-10-00-bbbb';
     expect(await page.getByTestId(`delete-${b}`).isDisabled()).toBe(true);
@@ -266,5 +294,17 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     }
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('names in model menus the checkpoint a model loads, read again when the menu gets focus', async () => {
+    const b = '2026-11-30T07-10-00-bbbb';
+    await page.getByTestId('nav-projector').click();
+    const menu = page.getByTestId('projector-run');
+    const option = menu.locator(`option[value="${b}"]`);
+    await expect.poll(() => option.textContent(), { timeout: 15_000 }).toBe(`${b} (glow, no checkpoint yet)`);
+    // The trainer in the other process writes a checkpoint at step 100; the run has logged 120 steps.
+    await mkdir(join(liveDir, 'checkpoints', 'step-100'));
+    await menu.focus();
+    await expect.poll(() => option.textContent(), { timeout: 15_000 }).toBe(`${b} (glow, checkpoint step 100)`);
   });
 });
