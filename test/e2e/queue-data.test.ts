@@ -64,16 +64,20 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
     await app?.stop();
   });
 
-  it('a failed import clears the old report, keeps size and colour, and the Train view says so', async () => {
+  it('a failed import clears the old report, keeps size and colour, and the Train view says so within its panel', async () => {
+    // A long path, as a person's data folders often have: the Train view must not run past its panel.
+    const missing = join(tmpdir(), `flowdesk-no-such-folder-${'with-a-long-name-'.repeat(8)}end`);
     await page.getByTestId('import').click(); // the bundled digits
     await expect.poll(() => page.getByTestId('import-report').isVisible(), { timeout: 60_000 }).toBe(true);
     await page.getByTestId('source-folder').check();
-    await page.getByTestId('folder-path').fill(join(tmpdir(), 'flowdesk-no-such-folder'));
+    await page.getByTestId('folder-path').fill(missing);
     await page.getByTestId('image-size').selectOption('16');
     await page.getByTestId('channels').selectOption('3');
     await page.getByTestId('import').click();
     await expect.poll(() => page.getByTestId('import-failed').isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await page.getByTestId('import-failed').textContent()).toContain('flowdesk-no-such-folder');
+    // Allowing a folder that does not exist would not help, so it is not offered.
+    expect(await page.getByTestId('allow-folder').count()).toBe(0);
     expect(await page.getByTestId('import-report').count()).toBe(0);
     expect(await page.getByTestId('image-size').inputValue()).toBe('16');
     expect(await page.getByTestId('channels').inputValue()).toBe('3');
@@ -81,7 +85,14 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
     await page.getByTestId('nav-train').click();
     const dataset = await page.getByTestId('dataset').textContent();
     expect(dataset).not.toContain('bundled digits');
-    expect(dataset).toMatch(/flowdesk-no-such-folder · 16×16 RGB \(import failed/);
+    expect(dataset).toContain(`${missing} · 16×16 RGB (import failed`);
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      const text = (await page.getByTestId('dataset').locator('b').boundingBox())!;
+      const panel = (await page.locator('form.settings').boundingBox())!;
+      expect(text.x + text.width, `${size.width}x${size.height}`).toBeLessThanOrEqual(panel.x + panel.width);
+    }
+    await page.setViewportSize(SIZES[0]);
   });
 
   it('imports a folder outside the readable ones once the person at the serve terminal says yes', async () => {
