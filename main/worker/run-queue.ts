@@ -28,6 +28,8 @@ export class RunQueue {
   private stopped = false;
   /** advance() calls run one after another, so two never take the same entry. */
   private chain: Promise<void> = Promise.resolve();
+  /** Announcements too: each reads the queue after the one before, so the last event is the newest state. */
+  private announcing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: RunQueueOptions) {}
 
@@ -91,9 +93,13 @@ export class RunQueue {
     await this.announce();
   }
 
-  private async announce(): Promise<QueueState> {
-    const queue = await this.state();
-    this.o.emit({ type: 'queue', queue });
-    return queue;
+  private announce(): Promise<QueueState> {
+    const next = this.announcing.then(async () => {
+      const queue = await this.state();
+      this.o.emit({ type: 'queue', queue });
+      return queue;
+    });
+    this.announcing = next.catch(() => undefined);
+    return next;
   }
 }

@@ -173,10 +173,12 @@ export class EngineService implements ServiceSlice<'engine'> {
     // runDir stays null until the run starts (its lock held), so a refused resume never marks the run.
     const active: ActiveRun = { runDir: null, controller, stopAs: 'paused', endedAs: null, done: Promise.resolve() };
     this.active = active;
+    // The run's last word waits for this: a "training" landing after it would read as paused.
+    let markedTraining = Promise.resolve();
     const onEvent = (e: TrainEvent) => {
       if (e.type === 'start') {
         active.runDir = e.runDir;
-        void writeRunStatus(e.runDir, { status: 'training' });
+        markedTraining = writeRunStatus(e.runDir, { status: 'training' }).catch(() => undefined); // the live lock says training anyway
         started(basename(e.runDir));
       }
       const dir = active.runDir ?? knownRunDir;
@@ -188,6 +190,7 @@ export class EngineService implements ServiceSlice<'engine'> {
         const r = result as { reason: string; step: number };
         const status = r.reason === 'steps' ? 'finished' : r.reason === 'cancelled' ? active.stopAs : 'paused';
         active.endedAs = status;
+        await markedTraining;
         await writeRunStatus(active.runDir!, { status });
         this.emit({ type: 'train-stopped', runId: basename(active.runDir!), step: r.step, status });
       },
@@ -195,6 +198,7 @@ export class EngineService implements ServiceSlice<'engine'> {
         const error = toAppError(err);
         if (active.runDir) {
           active.endedAs = 'failed';
+          await markedTraining;
           await writeRunStatus(active.runDir, { status: 'failed', error }).catch(() => undefined);
           this.emit({ type: 'train-stopped', runId: basename(active.runDir), step: -1, status: 'failed', error });
         }

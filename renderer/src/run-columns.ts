@@ -45,11 +45,12 @@ function settingColumns(group: 'model' | 'train', fields: Fields): RunColumn[] {
 /** The Run column (name, id, notes), which the table draws itself. */
 export const nameColumn: RunColumn = { key: 'id', label: 'Run', group: 'run', sortValue: (r) => runLabel(r).toLowerCase(), text: (r) => `${runLabel(r)} ${r.id} ${r.notes ?? ''}` };
 
+/** Status, progress and result first: on a narrow window they are what shows beside the name. */
 const RUN_COLUMNS: RunColumn[] = [
-  { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
   { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },
   { key: 'model.kind', label: modelKindField.label, group: 'model', sortValue: (r) => r.model.kind, text: (r) => modelKindField.optionLabels[r.model.kind] },
 ];

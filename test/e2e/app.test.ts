@@ -1,12 +1,14 @@
 // The app in a real browser, as a person uses it: pick a generated folder and read the import
 // report, train a tiny model and watch the chart grow and a sample grid appear, move the
-// temperature slider and see the grid change, reopen the run from Runs. Screenshots of each view
+// temperature slider and see the grid change, export the model and import it back (an imported
+// run, with no other run's status changed), reopen the run from Runs. Screenshots of each view
 // go to test-results/screenshots.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../preload/api.ts';
 import { rendererDir } from '../../main/cli/serve-command.ts';
 import { importInPage, openAppInBrowser } from '../helpers/app-page.ts';
 import { chromiumMissing } from '../helpers/browser.ts';
@@ -37,6 +39,8 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     expect(await report.textContent()).toMatch(/48\s*images/);
     expect(await report.textContent()).toContain('bad-zero-byte.png');
     expect(await report.textContent()).toContain('empty file (0 bytes)');
+    // Colour images are flipped by default (Horizontal flip: auto), and the report says so.
+    expect(await page.getByTestId('augmentation').textContent()).toContain('training mirrors each image left-right half the time');
     await page.screenshot({ path: join(shots, 'data.png') });
   });
 
@@ -125,6 +129,21 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await page.getByTestId('export-folder').fill(join(other.dir, 'exported-model'));
     await page.getByTestId('export').click();
     await expect.poll(() => page.locator('.notice').textContent(), { timeout: 30_000 }).toMatch(/Exported .*weights\.safetensors/);
+  });
+
+  it('imports the exported model in its own tab as an imported run, changing no other run', async () => {
+    const statuses = async () => Object.fromEntries((await app.host.call<RunSummary[]>('listRuns') as { value: RunSummary[] }).value.map((r) => [r.id, r.status]));
+    const before = await statuses();
+    await page.getByTestId('tab-import').click();
+    await page.getByTestId('import-folder').fill(join(other.dir, 'exported-model'));
+    await page.getByTestId('import-model').click();
+    await expect.poll(() => page.locator('.notice').textContent(), { timeout: 30_000 }).toBe('Imported as run imported-exported-model.');
+    expect(await statuses()).toEqual({ ...before, 'imported-exported-model': 'imported' });
+    await page.getByTestId('nav-runs').click();
+    const row = page.getByTestId('run-row-imported-exported-model');
+    await expect.poll(() => row.locator('.phase').textContent(), { timeout: 15_000 }).toBe('imported');
+    expect(await row.getByRole('button', { name: 'Resume' }).count()).toBe(0);
+    for (const [id, status] of Object.entries(before)) expect(await page.getByTestId(`run-row-${id}`).locator('.phase').textContent()).toBe(status);
   });
 
   it('shows a worker crash and resumes the run with one click', async () => {

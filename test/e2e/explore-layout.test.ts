@@ -76,6 +76,8 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
     await session.page.getByTestId('eval-every').fill('10');
     await session.page.getByTestId('start').click();
     await expect.poll(() => session.page.getByTestId('train-grid').isVisible(), { timeout: 180_000 }).toBe(true);
+    // Past the first evaluation, so the chart has curves as it has while a run trains.
+    await expect.poll(async () => Number(await session.page.getByTestId('step').textContent()), { timeout: 180_000 }).toBeGreaterThan(10);
     for (const size of SIZES) {
       for (const colorScheme of SCHEMES) {
         await session.page.setViewportSize(size);

@@ -1,13 +1,15 @@
 // Long jobs and a busy trainer, in a real browser (issue 14 points 1-3): an import shows its
 // progress with a rate and Cancel stops it (the view says so and keeps nothing); Start shows
 // what the run is doing before its first step; a sample grid asked for while a 32x32 colour
-// Glow trains answers, and training goes on. Screenshots at 1400x900 and 1000x700, light and
+// Glow trains answers, and training goes on; computing a direction and ranking a folder show
+// their progress and Cancel stops them. Screenshots at 1400x900 and 1000x700, light and
 // dark, go to $FLOWDESK_SHOTS (default test-results/screenshots/jobs).
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../preload/api.ts';
 import { rendererDir } from '../../main/cli/serve-command.ts';
 import { startAppServer } from '../helpers/app-server.ts';
 import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
@@ -117,6 +119,24 @@ describe.skipIf(skip !== null)(`jobs and training phases in browser mode${skip ?
     await expect.poll(step, { timeout: 60_000 }).toBeGreaterThan(after);
     await page.getByTestId('pause').click();
     await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 120_000 }).toBe('paused');
+  });
+
+  it('shows a direction being computed with its progress, and Cancel stops it with none saved', async () => {
+    await page.getByTestId('nav-explore').click();
+    await page.getByTestId('tab-attributes').click();
+    await page.getByTestId('with-folder').fill(big.dir);
+    await page.getByTestId('without-folder').fill(colour.dir);
+    await page.getByTestId('compute-direction').click();
+    const progress = page.getByTestId('job-progress');
+    await expect.poll(() => progress.isVisible(), { timeout: 60_000, interval: 50 }).toBe(true);
+    expect(await progress.textContent()).toContain('Computing the direction "attribute"');
+    await shoot('direction-progress');
+    await page.getByTestId('job-cancel').click();
+    await expect.poll(() => page.getByTestId('job-cancelled').isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.getByTestId('compute-direction').isEnabled()).toBe(true);
+    const [run] = ((await app.host.call<RunSummary[]>('listRuns')) as { value: RunSummary[] }).value;
+    expect(await app.host.call('listDirections', { runId: run.id })).toEqual({ ok: true, value: [] });
   });
 
   it('shows a ranking in Explore with its progress, and Cancel stops it', async () => {

@@ -1,19 +1,25 @@
 // The Data view after a failed import and the run queue, in a real browser: a failed import
 // clears the old report and keeps size and colour, and the Train view does not claim the old
-// data; two queued runs both finish in order; a paused run offers Resume as the main action.
+// data; a folder outside the readable ones is imported once the person at the serve terminal
+// says yes (and stays refused after a no); two queued runs both finish in order; a paused run
+// offers Resume as the main action.
 // Screenshots at 1400x900 and 1000x700, light and dark, go to test-results/screenshots/queue-data.
 import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../preload/api.ts';
 import { rendererDir } from '../../main/cli/serve-command.ts';
+import { rememberedFolders, terminalConfirm } from '../../main/folder-access.ts';
 import { startAppServer } from '../helpers/app-server.ts';
 import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { fakeTerminal } from '../helpers/fake-terminal.ts';
 import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
+import { makeImageFolder } from '../helpers/image-folder.ts';
 
 const built = existsSync(join(rendererDir(), 'index.html'));
 const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
@@ -40,9 +46,12 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
   let browser: Browser;
   let page: Page;
   let holder: ChildProcess | null = null;
+  // The person at the serve terminal says no to the first question and yes to the next.
+  const terminal = fakeTerminal(['n', 'y']);
+  let outside: string | null = null;
 
   beforeAll(async () => {
-    app = await startAppServer();
+    app = await startAppServer(undefined, { confirmFolder: terminalConfirm(terminal) });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: SIZES[0] });
     await mkdir(shots, { recursive: true });
@@ -50,20 +59,25 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
   });
   afterAll(async () => {
     holder?.kill();
+    if (outside) await rm(outside, { recursive: true, force: true });
     await browser?.close();
     await app?.stop();
   });
 
-  it('a failed import clears the old report, keeps size and colour, and the Train view says so', async () => {
+  it('a failed import clears the old report, keeps size and colour, and the Train view says so within its panel', async () => {
+    // A long path, as a person's data folders often have: the Train view must not run past its panel.
+    const missing = join(tmpdir(), `flowdesk-no-such-folder-${'with-a-long-name-'.repeat(8)}end`);
     await page.getByTestId('import').click(); // the bundled digits
     await expect.poll(() => page.getByTestId('import-report').isVisible(), { timeout: 60_000 }).toBe(true);
     await page.getByTestId('source-folder').check();
-    await page.getByTestId('folder-path').fill(join(tmpdir(), 'flowdesk-no-such-folder'));
+    await page.getByTestId('folder-path').fill(missing);
     await page.getByTestId('image-size').selectOption('16');
     await page.getByTestId('channels').selectOption('3');
     await page.getByTestId('import').click();
     await expect.poll(() => page.getByTestId('import-failed').isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await page.getByTestId('import-failed').textContent()).toContain('flowdesk-no-such-folder');
+    // Allowing a folder that does not exist would not help, so it is not offered.
+    expect(await page.getByTestId('allow-folder').count()).toBe(0);
     expect(await page.getByTestId('import-report').count()).toBe(0);
     expect(await page.getByTestId('image-size').inputValue()).toBe('16');
     expect(await page.getByTestId('channels').inputValue()).toBe('3');
@@ -71,7 +85,37 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
     await page.getByTestId('nav-train').click();
     const dataset = await page.getByTestId('dataset').textContent();
     expect(dataset).not.toContain('bundled digits');
-    expect(dataset).toMatch(/flowdesk-no-such-folder · 16×16 RGB \(import failed/);
+    expect(dataset).toContain(`${missing} · 16×16 RGB (import failed`);
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      const text = (await page.getByTestId('dataset').locator('b').boundingBox())!;
+      const panel = (await page.locator('form.settings').boundingBox())!;
+      expect(text.x + text.width, `${size.width}x${size.height}`).toBeLessThanOrEqual(panel.x + panel.width);
+    }
+    await page.setViewportSize(SIZES[0]);
+  });
+
+  it('imports a folder outside the readable ones once the person at the serve terminal says yes', async () => {
+    // /var/tmp lies outside home, temp and the working folder, the roots the page may read.
+    outside = realpathSync(await mkdtemp('/var/tmp/flowdesk-outside-'));
+    const images = await makeImageFolder({ count: 12, size: 8, channels: 1 });
+    await cp(images.dir, outside, { recursive: true });
+    await images.cleanup();
+    await page.getByTestId('nav-data').click();
+    await page.getByTestId('folder-path').fill(outside);
+    await page.getByTestId('image-size').selectOption('8');
+    await page.getByTestId('channels').selectOption('1');
+    await page.getByTestId('import').click();
+    await expect.poll(() => page.getByTestId('import-failed').textContent(), { timeout: 30_000 }).toContain(outside);
+    await page.getByTestId('allow-folder').click();
+    await expect.poll(() => page.getByTestId('import-failed').textContent(), { timeout: 30_000 }).toContain('was not allowed in the terminal that runs flowdesk serve');
+    expect(await rememberedFolders(app.runsDir)).toEqual([]);
+    await page.getByTestId('allow-folder').click();
+    await expect.poll(() => page.getByTestId('import-report').isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await page.getByTestId('import-report').textContent()).toMatch(/12\s*images/);
+    expect(terminal.printed()).toContain(`Allow FlowDesk to read ${outside}? [y/N]`);
+    expect(await rememberedFolders(app.runsDir)).toEqual([outside]);
+    await screenshots(page, 'data-allowed-folder');
   });
 
   it('two queued runs both finish, in the order they were queued', async () => {
@@ -92,7 +136,7 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
     const runs = (await app.host.call<RunSummary[]>('listRuns')) as { ok: true; value: RunSummary[] };
     // Newest first: the second queued run started last.
     expect(runs.value.map((r) => r.train.lr)).toEqual([0.002, 0.001]);
-    await expect.poll(() => page.getByTestId('queue-entry').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('queue-entry').count(), { timeout: 15_000 }).toBe(0);
   }, 240_000);
 
   it('a paused run offers Resume as the main action, beside a waiting queue', async () => {
@@ -107,7 +151,7 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
       await page.getByTestId('lr').fill(lr);
       await page.getByTestId('queue-add').click();
     }
-    await expect.poll(() => page.getByTestId('queue-entry').count()).toBe(3);
+    await expect.poll(() => page.getByTestId('queue-entry').count(), { timeout: 15_000 }).toBe(3);
     await expect.poll(() => page.getByTestId('queue').textContent()).toMatch(/Run elsewhere is training in another process/);
     const resume = page.getByTestId('resume');
     expect(await resume.getAttribute('class')).toContain('primary');

@@ -1,15 +1,16 @@
-// The Runs view in a real browser over a runs folder with three runs made on disk: a finished
-// one, one "trained from the CLI" (a live process holds its lock while the test appends its
-// metrics) and an imported model. Checks the overlay updating live with loading shown and
-// matching colours, names and notes persisting, sorting, the two-run diff, delete -> trash ->
-// restore, delete refused while training, the imported status without Resume; and takes
-// screenshots of the table at 1400x900 and 1000x700, light and dark, into /tmp/shots-L.
+// The Runs view in a real browser over a runs folder with four runs made on disk: a finished
+// one, a paused one, one "trained from the CLI" (a live process holds its lock while the test
+// appends its metrics) and an imported model. Checks the overlay updating live with loading
+// shown and matching colours, names and notes persisting, sorting, the two-run diff, delete ->
+// trash -> restore, delete refused while training, the imported status without Resume, every
+// row's actions and name in view at 1400x900 and 1000x700, light and dark; and takes
+// screenshots of the table there into $FLOWDESK_SHOTS (default test-results/screenshots/runs).
 import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendererDir } from '../../main/cli/serve-command.ts';
 import { createRunDir } from '../../main/engine/runs/create-run.ts';
@@ -64,6 +65,8 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     liveDir = await makeRun(runsDir, '2026-11-30T07-10-00-bbbb', { steps: 400, lr: 0.0005, hidden: 64, created: '2026-11-30T07:10:00Z', rows: 50 });
     // "flowdesk train" in another terminal: a live process holds the run's lock.
     trainer = await lockHeldElsewhere(liveDir, new Date().toISOString());
+    // Never trained to its end by the app: no status.json, 80 of 200 steps, so it reads as paused.
+    await makeRun(runsDir, '2026-11-30T06-50-00-cccc', { steps: 200, lr: 0.001, hidden: 64, created: '2026-11-30T06:50:00Z', rows: 80 });
     await makeRun(runsDir, 'imported-digits-model', { steps: 1, lr: 0.001, hidden: 32, created: '2026-11-30T07:20:00Z', imported: true });
     app = await startAppServer(runsDir);
     browser = await launchBrowser();
@@ -82,11 +85,45 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
 
   const cell = (id: string, key: string) => page.getByTestId(`cell-${id}-${key}`);
 
+  /** Holds the page's getRun calls until `release`, so a loading state is seen however fast the machine answers. */
+  async function holdCurves(): Promise<{ release(): Promise<void> }> {
+    const held: Route[] = [];
+    const hold = (route: Route) => void held.push(route);
+    await page.route('**/api/getRun', hold);
+    return {
+      async release() {
+        for (const route of held.splice(0)) await route.continue();
+        await page.unroute('**/api/getRun', hold); // also lets through any held since
+      },
+    };
+  }
+
+  /** Action buttons not wholly inside the table's visible box, and run names taller than one line. */
+  function outOfView(): Promise<string[]> {
+    return page.evaluate(() => {
+      const box = document.querySelector('[data-testid=runs-table]')!.parentElement!.getBoundingClientRect();
+      const rowOf = (el: Element) => el.closest('tr')!.getAttribute('data-testid');
+      const all = Array.from(document.querySelectorAll('[data-testid^=run-row-] > td:last-child button'));
+      const buttons = all
+        .filter((b) => {
+          const r = b.getBoundingClientRect();
+          return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+        })
+        .map((b) => `${rowOf(b)}: ${b.textContent} cut off`);
+      const names = Array.from(document.querySelectorAll('[data-testid^=run-name-]'))
+        .filter((n) => n.getBoundingClientRect().height > 30)
+        .map((n) => `${rowOf(n)}: name on ${Math.round(n.getBoundingClientRect().height)} px`);
+      return all.length < 4 * 4 ? [`only ${all.length} action buttons found`] : [...buttons, ...names];
+    });
+  }
+
   it('shows an imported model as imported, without Resume', async () => {
     expect(await cell('imported-digits-model', 'status').textContent()).toBe('imported');
     const row = page.getByTestId('run-row-imported-digits-model');
     expect(await row.getByRole('button', { name: 'Resume' }).count()).toBe(0);
     expect(await cell('2026-11-30T07-10-00-bbbb', 'status').textContent()).toBe('training');
+    expect(await cell('2026-11-30T06-50-00-cccc', 'status').locator('.phase').textContent()).toBe('paused');
+    expect(await page.getByTestId('run-row-2026-11-30T06-50-00-cccc').getByRole('button', { name: 'Resume' }).count()).toBe(1);
     // Opened in the Train view it is imported there too, with nothing to resume.
     await page.getByTestId('open-imported-digits-model').click();
     await expect.poll(() => page.locator('.meta .phase').textContent(), { timeout: 15_000 }).toBe('imported');
@@ -98,7 +135,7 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
   it('sorts by a column and back', async () => {
     const ids = async () => (await page.getByTestId('runs-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')))).map((t) => t!.replace('run-row-', ''));
     await page.getByTestId('col-lastValBpd').getByRole('button').click();
-    expect(await ids()).toEqual(['2026-11-30T07-00-00-aaaa', '2026-11-30T07-10-00-bbbb', 'imported-digits-model']);
+    expect(await ids()).toEqual(['2026-11-30T07-00-00-aaaa', '2026-11-30T06-50-00-cccc', '2026-11-30T07-10-00-bbbb', 'imported-digits-model']);
     await page.getByTestId('col-lastValBpd').getByRole('button').click();
     expect((await ids())[0]).toBe('2026-11-30T07-10-00-bbbb');
     await page.getByTestId('runs-filter').fill('imported');
@@ -122,10 +159,21 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
 
   it('overlays two runs in matching colours, highlights where they differ, and follows the live one', async () => {
     const [a, b] = ['2026-11-30T07-00-00-aaaa', '2026-11-30T07-10-00-bbbb'];
+    const chart = page.getByTestId('overlay-chart');
+    const legend = chart.getByTestId('chart-legend');
+    // While a ticked run's curves load, the overlay is there at once and says so.
+    let curves = await holdCurves();
     await page.getByTestId(`overlay-${a}`).check();
-    await page.getByTestId(`overlay-${b}`).check();
-    const legend = page.getByTestId('overlay-chart').getByTestId('chart-legend');
+    await expect.poll(() => chart.getByRole('status').textContent()).toBe('Loading curves…');
+    expect(await chart.getAttribute('aria-busy')).toBe('true');
+    await curves.release();
     await expect.poll(() => legend.textContent(), { timeout: 15_000 }).toContain('baseline lr 1e-3 · val');
+    await expect.poll(() => chart.getByRole('status').count()).toBe(0);
+    curves = await holdCurves();
+    await page.getByTestId(`overlay-${b}`).check();
+    await expect.poll(() => legend.getByRole('status').textContent()).toBe('loading…');
+    await curves.release();
+    await expect.poll(() => legend.textContent(), { timeout: 15_000 }).toContain(`${b} · val`);
     const swatch = await page.getByTestId(`swatch-${b}`).evaluate((el) => getComputedStyle(el).backgroundColor);
     const legendSwatch = await legend.locator('span', { hasText: `${b} · val` }).locator('i').evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(legendSwatch).toBe(swatch);
@@ -146,6 +194,34 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     expect(before).not.toBe('1.500');
   });
 
+  it('draws the overlay against training time too, and zooms in and back', async () => {
+    const chart = page.getByTestId('overlay-chart');
+    const at = chart.getByTestId('chart-legend').locator('.at');
+    const box = (await chart.locator('.u-over').boundingBox())!;
+    const y = box.y + box.height / 2;
+    /** The x value the legend reads with the pointer at `f` of the plot's width. */
+    const hoverAt = async (f: number) => {
+      await page.mouse.move(box.x + box.width * f, y);
+      await expect.poll(() => at.count()).toBe(1);
+      return (await at.textContent())!;
+    };
+    // Zoom: drag across the right half; the left edge then reads a later step; reset brings it back.
+    const leftEdge = await hoverAt(0.01);
+    expect(leftEdge).toMatch(/^step \d+$/);
+    await page.mouse.move(box.x + box.width * 0.5, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.9, y, { steps: 5 });
+    await page.mouse.up();
+    await expect.poll(() => hoverAt(0.01).then((t) => Number(t.replace('step ', '')))).toBeGreaterThan(Number(leftEdge.replace('step ', '')) + 20);
+    await chart.getByTestId('chart-reset').click();
+    await expect.poll(() => hoverAt(0.01)).toBe(leftEdge);
+    // Wall-clock axis: the legend reads training time (the runs logged a step every 0.1 s).
+    await chart.getByTestId('chart-x-time').click();
+    await expect.poll(() => hoverAt(0.5)).toMatch(/^\d+ s$/);
+    await chart.getByTestId('chart-x-step').click();
+    await page.mouse.move(0, 0);
+  });
+
   it('refuses to delete the run that trains, with RUN_LOCKED and a sentence', async () => {
     const b = '2026-11-30T07-10-00-bbbb';
     expect(await page.getByTestId(`delete-${b}`).isDisabled()).toBe(true);
@@ -157,20 +233,24 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     expect(answer).toMatchObject({ ok: false, error: { code: 'RUN_LOCKED', message: expect.stringMatching(/is training now, so it cannot be deleted; pause or cancel it first/) } });
   });
 
-  it('takes screenshots of the table with three runs', async () => {
+  it('keeps every row\'s actions and one-line run names in view at 1400x900 and 1000x700, light and dark', async () => {
+    const scroller = page.getByTestId('runs-table').locator('..');
     for (const [w, h] of [[1400, 900], [1000, 700]] as const) {
       for (const scheme of ['light', 'dark'] as const) {
+        const where = `${w}x${h} ${scheme}`;
         await page.setViewportSize({ width: w, height: h });
         await page.emulateMedia({ colorScheme: scheme });
-        await page.waitForTimeout(300);
+        await scroller.evaluate((el) => (el.scrollLeft = 0));
         // Nothing runs past the window: the table scrolls inside its panel.
-        expect(await page.evaluate(() => document.documentElement.scrollWidth - innerWidth), `${w}x${h} ${scheme}`).toBeLessThanOrEqual(0);
+        await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth - innerWidth), { message: where }).toBeLessThanOrEqual(0);
+        expect(await outOfView(), where).toEqual([]);
         await page.screenshot({ path: join(shots, `runs-${w}x${h}-${scheme}.png`), fullPage: true });
+        // Scrolled to its far end, the settings pass beneath while the actions stay.
+        await scroller.evaluate((el) => (el.scrollLeft = el.scrollWidth));
+        expect(await outOfView(), `${where}, scrolled`).toEqual([]);
       }
     }
-    // At 1000x700 the run ids stay on one line.
-    const height = await page.getByTestId('run-name-2026-11-30T07-10-00-bbbb').evaluate((el) => el.getBoundingClientRect().height);
-    expect(height).toBeLessThan(30);
+    await scroller.evaluate((el) => (el.scrollLeft = 0));
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 900 });
   });
@@ -214,5 +294,17 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     }
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('names in model menus the checkpoint a model loads, read again when the menu gets focus', async () => {
+    const b = '2026-11-30T07-10-00-bbbb';
+    await page.getByTestId('nav-projector').click();
+    const menu = page.getByTestId('projector-run');
+    const option = menu.locator(`option[value="${b}"]`);
+    await expect.poll(() => option.textContent(), { timeout: 15_000 }).toBe(`${b} (glow, no checkpoint yet)`);
+    // The trainer in the other process writes a checkpoint at step 100; the run has logged 120 steps.
+    await mkdir(join(liveDir, 'checkpoints', 'step-100'));
+    await menu.focus();
+    await expect.poll(() => option.textContent(), { timeout: 15_000 }).toBe(`${b} (glow, checkpoint step 100)`);
   });
 });

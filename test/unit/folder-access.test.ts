@@ -11,21 +11,10 @@ import { createAppBackend } from '../../main/app-backend.ts';
 import { validateRequest } from '../../main/api-validation.ts';
 import { rememberedFolders, terminalConfirm, type Terminal } from '../../main/folder-access.ts';
 import type { WorkerHost } from '../../main/worker/host.ts';
+import { fakeTerminal } from '../helpers/fake-terminal.ts';
 
 /** A folder that exists and lies outside every allowed root (home, temp, working folder, resources). */
 const OUTSIDE = realpathSync('/etc');
-
-/** A terminal whose person types `answer` once asked; what it printed is in `printed()`. */
-function fakeTerminal(answer: string, isTTY = true): Terminal & { printed(): string } {
-  const input = Object.assign(new PassThrough(), { isTTY });
-  const output = new PassThrough();
-  let text = '';
-  output.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-    if (text.includes('[y/N]')) input.write(`${answer}\n`);
-  });
-  return { input, output, printed: () => text };
-}
 
 let runsDir: string;
 const allowedInWorker: string[] = [];

@@ -1,6 +1,6 @@
-// The run queue: entries keep their order through moves and removals, survive a restart (a new
-// worker on the same runs folder), wait while another process trains on that folder, and an
-// entry that fails is reported while the next one starts.
+// The run queue: entries keep their order through moves and removals (made one after another
+// or at once), survive a restart (a new worker on the same runs folder), wait while another
+// process trains on that folder, and an entry that fails is reported while the next one starts.
 import { type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -63,6 +63,18 @@ describe('queue file', () => {
     expect((await takeNextFromQueue(dir))?.train.lr).toBe(2e-3);
     expect(await lrs()).toEqual([3e-3]);
     await expect(removeFromQueue(dir, a.id)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining(a.id) });
+  });
+
+  it('keeps every entry of adds, moves and takes made at once', async () => {
+    const dir = await runsFolder();
+    const lrs = [1e-3, 2e-3, 3e-3, 4e-3, 5e-3];
+    // Started together, as a person clicking Queue in quick succession sends them.
+    await Promise.all(lrs.map((lr) => appendToQueue(dir, tiny(lr))));
+    expect((await readQueue(dir)).map((e) => e.train.lr)).toEqual(lrs);
+    const [a, b] = await readQueue(dir);
+    const [first] = await Promise.all([takeNextFromQueue(dir), moveInQueue(dir, b.id, 99), appendToQueue(dir, tiny(6e-3))]);
+    expect(first?.id).toBe(a.id);
+    expect((await readQueue(dir)).map((e) => e.train.lr)).toEqual([3e-3, 4e-3, 5e-3, 2e-3, 6e-3]);
   });
 
   it('names the file and field when the queue file is damaged', async () => {

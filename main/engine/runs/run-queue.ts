@@ -4,7 +4,7 @@
 // training settings are checked again, against today's bounds, when it starts.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { runLockHolder } from '../checkpoint/run-lock.ts';
@@ -67,11 +67,28 @@ function newEntryId(): string {
   return `q${Date.now().toString(36)}-${(counter++).toString(36)}`;
 }
 
+/** Changes of a runs folder's queue in this process, one after another. */
+const editing = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `change` (a read, change and write of queue.json) after the ones before it on the same
+ * runs folder: two adds at once (a person clicking Queue twice) would otherwise both read the
+ * old queue, and the second write would drop the first entry.
+ */
+function edit<T>(runsDir: string, change: () => Promise<T>): Promise<T> {
+  const key = resolve(runsDir);
+  const next = (editing.get(key) ?? Promise.resolve()).then(change);
+  editing.set(key, next.catch(() => undefined));
+  return next;
+}
+
 /** Adds an entry at the end; returns the queue as it now is. */
-export async function appendToQueue(runsDir: string, entry: Omit<QueueEntry, 'id' | 'added'>): Promise<QueueEntry[]> {
-  const entries = [...(await readQueue(runsDir)), { id: newEntryId(), added: new Date().toISOString(), ...entry }];
-  await writeQueue(runsDir, entries);
-  return entries;
+export function appendToQueue(runsDir: string, entry: Omit<QueueEntry, 'id' | 'added'>): Promise<QueueEntry[]> {
+  return edit(runsDir, async () => {
+    const entries = [...(await readQueue(runsDir)), { id: newEntryId(), added: new Date().toISOString(), ...entry }];
+    await writeQueue(runsDir, entries);
+    return entries;
+  });
 }
 
 function indexOf(entries: QueueEntry[], id: string): number {
@@ -81,28 +98,34 @@ function indexOf(entries: QueueEntry[], id: string): number {
 }
 
 /** Removes entry `id`; returns the queue as it now is. */
-export async function removeFromQueue(runsDir: string, id: string): Promise<QueueEntry[]> {
-  const entries = await readQueue(runsDir);
-  entries.splice(indexOf(entries, id), 1);
-  await writeQueue(runsDir, entries);
-  return entries;
+export function removeFromQueue(runsDir: string, id: string): Promise<QueueEntry[]> {
+  return edit(runsDir, async () => {
+    const entries = await readQueue(runsDir);
+    entries.splice(indexOf(entries, id), 1);
+    await writeQueue(runsDir, entries);
+    return entries;
+  });
 }
 
 /** Moves entry `id` to position `to` (0 starts next; past the end means last); returns the queue as it now is. */
-export async function moveInQueue(runsDir: string, id: string, to: number): Promise<QueueEntry[]> {
-  const entries = await readQueue(runsDir);
-  const [entry] = entries.splice(indexOf(entries, id), 1);
-  entries.splice(Math.min(Math.max(0, to), entries.length), 0, entry);
-  await writeQueue(runsDir, entries);
-  return entries;
+export function moveInQueue(runsDir: string, id: string, to: number): Promise<QueueEntry[]> {
+  return edit(runsDir, async () => {
+    const entries = await readQueue(runsDir);
+    const [entry] = entries.splice(indexOf(entries, id), 1);
+    entries.splice(Math.min(Math.max(0, to), entries.length), 0, entry);
+    await writeQueue(runsDir, entries);
+    return entries;
+  });
 }
 
 /** Takes the first entry off the queue (before it starts, so one that fails never blocks the rest). */
-export async function takeNextFromQueue(runsDir: string): Promise<QueueEntry | null> {
-  const [first, ...rest] = await readQueue(runsDir);
-  if (!first) return null;
-  await writeQueue(runsDir, rest);
-  return first;
+export function takeNextFromQueue(runsDir: string): Promise<QueueEntry | null> {
+  return edit(runsDir, async () => {
+    const [first, ...rest] = await readQueue(runsDir);
+    if (!first) return null;
+    await writeQueue(runsDir, rest);
+    return first;
+  });
 }
 
 /** A run of `runsDir` that another process is training now (its lock held and alive), or null. */

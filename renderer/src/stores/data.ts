@@ -29,6 +29,14 @@ export const useDataStore = defineStore('data', {
       const state = s.failure ? ' (import failed: see Data)' : s.summary ? '' : ' (not imported yet)';
       return `${what} · ${shape}${state}`;
     },
+    /**
+     * Whether allowing the folder could fix the failure: it was refused as outside the readable
+     * folders (BAD_ARGUMENT from the Api's check) or at the terminal; not when it does not exist
+     * or holds no images.
+     */
+    accessMayHelp(s): boolean {
+      return s.folder !== null && (s.failure?.code === 'BAD_ARGUMENT' || s.failure?.code === 'REFUSED');
+    },
   },
   actions: {
     /** The source picked in the Data view; size and colour move to that source's usual ones. */

@@ -1,5 +1,7 @@
 // The queue of runs that start one after another: its entries, why it waits, and the last entry
-// that could not start. Kept in the runs folder by the worker; this store mirrors its events.
+// that could not start. Kept in the runs folder by the worker; this store mirrors its events,
+// which the worker sends in order. Answers to changes are not used for the state: in browser mode
+// they travel apart from the events (HTTP beside a WebSocket), so an older one could land last.
 import { defineStore } from 'pinia';
 import type { AppEvent, QueueState, Result } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
@@ -7,32 +9,39 @@ import { useAppStore } from './app.ts';
 import { useTrainingStore } from './training.ts';
 
 export const useQueueStore = defineStore('queue', {
-  state: (): QueueState => ({ entries: [], waiting: null, failed: null }),
+  // `events` counts the queue events seen, so a refresh's answer never replaces a newer event's state.
+  state: (): QueueState & { events: number } => ({ entries: [], waiting: null, failed: null, events: 0 }),
   actions: {
     set(q: QueueState) {
       this.entries = q.entries;
       this.waiting = q.waiting;
       this.failed = q.failed;
     },
-    take(r: Result<QueueState>) {
-      if (r.ok) this.set(r.value);
-      else useAppStore().fail(r.error);
+    /** A refused change shows as the app's error; a change that worked arrives as an event. */
+    report(r: Result<unknown>) {
+      if (!r.ok) useAppStore().fail(r.error);
     },
+    /** The queue as it is now, unless an event brought a newer state while the answer travelled. */
     async refresh() {
-      this.take(await api.listQueue());
+      const seen = this.events;
+      const r = await api.listQueue();
+      if (r.ok && this.events === seen) this.set(r.value);
+      this.report(r);
     },
     /** Queues the Train view's current settings on the Data view's folder. */
     async add() {
-      this.take(await api.addToQueue(useTrainingStore().startRequest()));
+      this.report(await api.addToQueue(useTrainingStore().startRequest()));
     },
     async remove(entryId: string) {
-      this.take(await api.removeFromQueue({ entryId }));
+      this.report(await api.removeFromQueue({ entryId }));
     },
     async move(entryId: string, index: number) {
-      this.take(await api.moveInQueue({ entryId, index }));
+      this.report(await api.moveInQueue({ entryId, index }));
     },
     handle(e: AppEvent) {
-      if (e.type === 'queue') this.set(e.queue);
+      if (e.type !== 'queue') return;
+      this.events++;
+      this.set(e.queue);
     },
   },
 });
