@@ -31,10 +31,7 @@ function areaWeights(from: number, length: number, size: number): AreaWeights {
   return { first, count, taps, weight };
 }
 
-/**
- * A folder's images mostly share a shape, so the weights of the last few shapes are kept: building
- * them cost about as much as the resize itself.
- */
+/** A folder's images mostly share a shape, so the weights of the last few shapes are kept, not rebuilt per image. */
 const remembered = new Map<string, AreaWeights>();
 const REMEMBERED_SHAPES = 8;
 
