@@ -2,10 +2,11 @@
 // flattened onto black, sRGB or grayscale, 8 bits, big images shrunk), then the centre square is
 // resized by area in JS (resample.ts). Anything unusable throws DataError('BAD_IMAGE') whose
 // message is the reason a person reads in the report.
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { DataError } from '../errors.ts';
-import { LEADS_OUTSIDE, openedInsideRoots } from '../fs/real-paths.ts';
+import { LEADS_OUTSIDE, openedFileInsideRoots } from '../fs/real-paths.ts';
 import { hasImageExtension, imageFormatOf, isHeic, SIGNATURE_BYTES, type ImageFormat } from './image-format.ts';
 import { centreSquareByArea } from './resample.ts';
 
@@ -46,15 +47,25 @@ function readFailure(err: unknown): DataError {
   return new DataError('BAD_IMAGE', `file cannot be read (${code ?? (err as Error).message})`);
 }
 
-async function readWhole(handle: FileHandle, maxInputPixels: number): Promise<Buffer> {
-  const { size } = await handle.stat();
+/**
+ * Files up to this size are read with blocking calls: from the page cache a small file takes
+ * about 10 us that way against 60-100 us of CPU for the four round trips (open, stat, read,
+ * close) through libuv's pool, which for thumbnails was a tenth of an import. Bigger files are
+ * read asynchronously, so a slow disk never holds the event loop for long.
+ */
+const BLOCKING_READ_BYTES = 1 << 20;
+
+const readAsync = promisify(read);
+
+async function readWhole(fd: number, maxInputPixels: number): Promise<Buffer> {
+  const { size } = fstatSync(fd);
   if (size > maxFileBytes(maxInputPixels)) {
     throw new DataError('BAD_IMAGE', `file is ${(size / 2 ** 20).toFixed(0)} MB, too big for an image within the ${maxInputPixels.toLocaleString('en')}-pixel limit`);
   }
   const bytes = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
-    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+    const bytesRead = size <= BLOCKING_READ_BYTES ? readSync(fd, bytes, filled, size - filled, filled) : (await readAsync(fd, bytes, filled, size - filled, filled)).bytesRead;
     if (bytesRead === 0) break; // shrank while being read
     filled += bytesRead;
   }
@@ -62,25 +73,26 @@ async function readWhole(handle: FileHandle, maxInputPixels: number): Promise<Bu
 }
 
 async function readImageBytes(path: string, maxInputPixels: number, onlyIfImage: boolean, roots?: readonly string[]): Promise<Buffer | null> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, 'r');
+    // Without blocking: a FIFO swapped in after the scan would otherwise wait for a writer forever.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw readFailure(err);
   }
   try {
     // The opened file is judged, not its name: a link swapped after the folder was scanned is caught here.
-    if (roots && !(await openedInsideRoots(handle, path, roots))) throw new DataError('BAD_IMAGE', LEADS_OUTSIDE);
+    if (roots && !openedFileInsideRoots(fstatSync(fd), path, roots)) throw new DataError('BAD_IMAGE', LEADS_OUTSIDE);
     if (onlyIfImage) {
       const head = Buffer.alloc(SIGNATURE_BYTES);
-      const { bytesRead } = await handle.read(head, 0, SIGNATURE_BYTES, 0);
+      const bytesRead = readSync(fd, head, 0, SIGNATURE_BYTES, 0);
       if (imageFormatOf(head.subarray(0, bytesRead)) === null) return null;
     }
-    return await readWhole(handle, maxInputPixels);
+    return await readWhole(fd, maxInputPixels);
   } catch (err) {
     throw err instanceof DataError ? err : readFailure(err);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
