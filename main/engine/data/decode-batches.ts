@@ -9,11 +9,15 @@ import { imageShape, type ImageShape } from './image-shape.ts';
 const BATCH_IMAGES = 32;
 /** Pixels per batch, bounding its memory when the images are larger (256 x 256: 16 a batch). */
 const BATCH_PIXELS = 1 << 20;
+/** Larger files decode alone: for them sharp's set-up is small beside the decoding. */
+const BATCH_FILE_BYTES = 1 << 18;
 /**
- * Shapes gathered at once. A folder of many sizes holds one or two images of each: when a new
- * shape would pass this, the smallest batch is decoded now, so what is held stays bounded.
+ * Shapes gathered at once. Files come in path order, and a folder may mix sizes; when a new shape
+ * would pass this, the batch that has waited longest for a file is decoded now (in path order
+ * its shape is likely done). What waits is bounded: 16 shapes of at most 31 files of at most
+ * BATCH_FILE_BYTES (a few MB for thumbnails; 124 MB at worst).
  */
-const PENDING_SHAPES = 4;
+const PENDING_SHAPES = 16;
 
 interface Batch {
   shape: ImageShape;
@@ -38,16 +42,16 @@ export class DecodeBatches {
   async add(index: number, bytes: Buffer): Promise<void> {
     const shape = imageShape(bytes);
     const limit = shape ? Math.min(BATCH_IMAGES, Math.floor(BATCH_PIXELS / (shape.width * shape.height))) : 0;
-    if (!shape || limit < 2 || !canJoin(shape, this.opts)) return this.decodeOne(index, bytes);
+    if (!shape || limit < 2 || bytes.length > BATCH_FILE_BYTES || !canJoin(shape, this.opts)) return this.decodeOne(index, bytes);
     let batch = this.pending.get(shape.key);
-    if (!batch) {
-      const smallest = this.pending.size >= PENDING_SHAPES ? this.take(([...this.pending.values()].sort((a, b) => a.files.length - b.files.length)[0])) : null;
-      batch = { shape, limit, files: [] };
-      this.pending.set(shape.key, batch);
-      if (smallest) await this.decode(smallest);
-    }
+    // Taken out and put back: the map's first batch is then the one that waited longest.
+    if (batch) this.pending.delete(shape.key);
+    const stale = !batch && this.pending.size >= PENDING_SHAPES ? this.take(this.pending.values().next().value as Batch) : null;
+    batch ??= { shape, limit, files: [] };
+    this.pending.set(shape.key, batch);
     batch.files.push({ index, bytes });
     if (batch.files.length >= batch.limit) await this.decode(this.take(batch));
+    if (stale) await this.decode(stale);
   }
 
   /** Decodes every batch still gathering. */
@@ -63,11 +67,7 @@ export class DecodeBatches {
   private async decode(batch: Batch): Promise<void> {
     if (batch.files.length > 1) {
       try {
-        const pixels = await decodeJoined(
-          batch.files.map((f) => f.bytes),
-          batch.shape,
-          this.opts,
-        );
+        const pixels = await decodeJoined(batch.files.map((f) => f.bytes), batch.shape, this.opts);
         batch.files.forEach((f, k) => this.listener.decoded(f.index, pixels[k]));
         return;
       } catch {
