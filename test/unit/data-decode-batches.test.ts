@@ -26,7 +26,7 @@ function raw(width: number, height: number, channels: 1 | 2 | 3 | 4) {
   return sharp(noise(width, height, channels), { raw: { width, height, channels } });
 }
 
-/** Each kind of file, by name; `joins` says whether imageShape lets it join others of its shape. */
+/** Each kind of file, by name; `joins` says whether imageShape lets it join others of its shape (gray ones only in a gray import). */
 const KINDS: Record<string, { make: () => Promise<Buffer>; joins: boolean }> = {
   'jpeg-rgb': { make: () => raw(12, 10, 3).jpeg().toBuffer(), joins: true },
   'jpeg-progressive': { make: () => raw(16, 16, 3).jpeg({ progressive: true }).toBuffer(), joins: true },
@@ -35,8 +35,9 @@ const KINDS: Record<string, { make: () => Promise<Buffer>; joins: boolean }> = {
   'png-rgb16': { make: () => raw(11, 13, 3).toColourspace('rgb16').png().toBuffer(), joins: true },
   'png-palette-alpha': { make: () => raw(10, 10, 4).png({ palette: true, colours: 16 }).toBuffer(), joins: true },
   'png-interlaced': { make: () => raw(10, 12, 3).png({ progressive: true }).toBuffer(), joins: true },
-  'jpeg-gray': { make: () => raw(13, 9, 1).toColourspace('b-w').jpeg().toBuffer(), joins: false },
-  'png-gray': { make: () => raw(13, 9, 1).toColourspace('b-w').png().toBuffer(), joins: false },
+  'jpeg-gray': { make: () => raw(13, 9, 1).toColourspace('b-w').jpeg().toBuffer(), joins: true },
+  'png-gray': { make: () => raw(13, 9, 1).toColourspace('b-w').png().toBuffer(), joins: true },
+  'png-gray16': { make: () => raw(13, 9, 1).toColourspace('grey16').png().toBuffer(), joins: true },
   'png-gray-alpha': { make: () => raw(13, 9, 2).toColourspace('b-w').png().toBuffer(), joins: false },
   'jpeg-rotated': { make: () => raw(14, 8, 3).jpeg().withMetadata({ orientation: 6 }).toBuffer(), joins: false },
   'jpeg-cmyk': { make: () => raw(12, 10, 3).toColourspace('cmyk').jpeg().toBuffer(), joins: false },
@@ -50,8 +51,8 @@ describe('imageShape', () => {
       const shape = imageShape(await kind.make());
       expect(shape !== null, name).toBe(kind.joins);
     }
-    const jpeg = await KINDS['jpeg-rgb'].make();
-    expect(imageShape(jpeg)).toEqual({ key: 'jpeg 12x10', width: 12, height: 10 });
+    expect(imageShape(await KINDS['jpeg-rgb'].make())).toEqual({ key: 'jpeg 12x10 3', width: 12, height: 10, gray: false });
+    expect(imageShape(await KINDS['png-gray'].make())).toMatchObject({ width: 13, height: 9, gray: true });
     expect(imageShape(await KINDS['png-rgb'].make())?.key).not.toBe(imageShape(await KINDS['png-rgba'].make())?.key);
     // A PNG cut before IEND and bytes that are no image decode alone.
     const png = await KINDS['png-rgb'].make();
@@ -89,9 +90,10 @@ describe('an import that joins', () => {
       vi.mocked(decode.decodeJoined).mockClear();
       const { train, val, report } = await importImageFolder(dir, { ...opts, cacheDir: null, valFraction: 0 });
       expect(val.count).toBe(0);
-      // Every joinable shape was decoded joined, its three files or four (the truncated file's batch, which failed).
+      // Every joinable shape was decoded joined, its three files or four (the truncated file's
+      // batch, which failed); the three gray shapes only when the import is gray.
       const joined = vi.mocked(decode.decodeJoined).mock.calls.map(([images]) => images.length);
-      expect(joined.sort()).toEqual([...Array.from({ length: 26 }, () => 3), 4]);
+      expect(joined.sort()).toEqual([...Array.from({ length: channels === 1 ? 29 : 26 }, () => 3), 4]);
       alone.clear();
       for (const path of [...train.paths, ...report.skipped.map((s) => s.path)]) {
         alone.set(path, await decode.decodeImageBuffer(await readFile(path), opts).catch((err: Error) => err.message));

@@ -155,12 +155,13 @@ export async function decodeImageBuffer(bytes: Buffer, opts: DecodeOptions): Pro
 
 /**
  * Whether images of this shape decode joined as they do alone: sharp would not shrink them (no
- * side over SHRINK_ABOVE times the output) and they are within the pixel limit, which joined
- * images are not checked against one by one.
+ * side over SHRINK_ABOVE times the output), they are within the pixel limit, which joined images
+ * are not checked against one by one, and gray ones go to a gray import (see decodeJoined).
  */
 export function canJoin(shape: ImageShape, opts: DecodeOptions): boolean {
   const most = SHRINK_ABOVE * opts.size;
-  return shape.width <= most && shape.height <= most && shape.width * shape.height <= (opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS);
+  const fits = shape.width <= most && shape.height <= most && shape.width * shape.height <= (opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS);
+  return fits && (!shape.gray || opts.channels === 1);
 }
 
 /**
@@ -168,11 +169,14 @@ export function canJoin(shape: ImageShape, opts: DecodeOptions): boolean {
  * in a column. sharp's set-up and libvips' pipeline cost about 0.3 ms a call whatever the size,
  * more than decoding a thumbnail. Each image comes out as decodeImageBuffer gives it alone: the
  * same loader, no orientation or profile to apply, no shrink, and the later steps work pixel by
- * pixel on images of the same bands. Throws if any image fails (the loaders also fail on a
- * warning here); the caller then decodes them one at a time for their own errors.
+ * pixel on images of the same bands. sharp joins over a four-band background, which repeats a
+ * gray image's band in every band of the result, the last read as alpha: its first band is the
+ * image. Throws if any image fails (the loaders also fail on a warning here); the caller then
+ * decodes them one at a time for their own errors.
  */
 export async function decodeJoined(images: Buffer[], shape: ImageShape, opts: DecodeOptions): Promise<Uint8Array[]> {
-  const { data, info } = await toModelPixels(sharp(images, { join: { across: 1 } }), opts.channels);
+  const joined = sharp(images, { join: { across: 1 } });
+  const { data, info } = shape.gray ? await joined.extractChannel(0).toColourspace('b-w').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }) : await toModelPixels(joined, opts.channels);
   checkChannels(info, opts);
   if (info.width !== shape.width || info.height !== shape.height * images.length) {
     throw new Error(`joined ${info.width} x ${info.height}, not ${images.length} images of ${shape.width} x ${shape.height}`);

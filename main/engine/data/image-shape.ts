@@ -1,8 +1,7 @@
-// What a colour JPEG's or PNG's header says about decoding it joined with others (decode.ts
-// decodeJoined): its size and how its pixels come out, or null when anything in it is read per
-// image after loading (an EXIF orientation, an ICC profile, a gain map, CMYK), when it is
-// grayscale (sharp joins over a four-band background, which turns one band into four), or when the
-// header is not understood.
+// What a JPEG's or PNG's header says about decoding it joined with others (decode.ts
+// decodeJoined): its size, whether it is gray, and how its pixels come out; or null when anything
+// in it is read per image after loading (an EXIF orientation, an ICC profile, a gain map, CMYK),
+// when it is gray with alpha, or when the header is not understood.
 import { imageFormatOf } from './image-format.ts';
 
 export interface ImageShape {
@@ -10,6 +9,8 @@ export interface ImageShape {
   key: string;
   width: number;
   height: number;
+  /** One band without alpha: 8-bit JPEG or 8- or 16-bit PNG. */
+  gray: boolean;
 }
 
 function u16(bytes: Uint8Array, at: number): number {
@@ -51,8 +52,8 @@ function jpegShape(bytes: Uint8Array): ImageShape | null {
     if (PLAIN_FRAMES.has(marker)) {
       if (shape !== null || at + 10 > bytes.length) return null;
       const [precision, height, width, components] = [bytes[at + 4], u16(bytes, at + 5), u16(bytes, at + 7), bytes[at + 9]];
-      if (precision !== 8 || height === 0 || width === 0 || components !== 3) return null;
-      shape = { key: `jpeg ${width}x${height}`, width, height };
+      if (precision !== 8 || height === 0 || width === 0 || (components !== 1 && components !== 3)) return null;
+      shape = { key: `jpeg ${width}x${height} ${components}`, width, height, gray: components === 1 };
     }
     at += 2 + length;
   }
@@ -67,18 +68,22 @@ function jpegShape(bytes: Uint8Array): ImageShape | null {
  */
 const PLAIN_PNG_CHUNKS = new Set(['IHDR', 'PLTE', 'tRNS', 'IDAT', 'gAMA', 'cHRM', 'sRGB', 'sBIT', 'bKGD', 'pHYs', 'tEXt', 'zTXt', 'iTXt', 'tIME']);
 
-/** RGB, palette and RGBA; not grayscale (0) or grayscale with alpha (4). */
-const COLOUR_TYPES = new Set([2, 3, 6]);
+/** Gray (0), RGB, palette and RGBA; not gray with alpha (4). */
+const COLOUR_TYPES = new Set([0, 2, 3, 6]);
 
 function pngShape(bytes: Uint8Array): ImageShape | null {
   const type = (at: number) => String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
   if (bytes.length < 33 || type(12) !== 'IHDR') return null;
   const [width, height, depth, colour] = [u32(bytes, 16), u32(bytes, 20), bytes[24], bytes[25]];
-  if (width === 0 || height === 0 || !COLOUR_TYPES.has(colour)) return null;
+  if (width === 0 || height === 0 || !COLOUR_TYPES.has(colour) || (colour === 0 && depth < 8)) return null;
   let transparent = false;
   for (let at = 8; at + 12 <= bytes.length; at += 12 + u32(bytes, at)) {
     const chunk = type(at + 4);
-    if (chunk === 'IEND') return { key: `png ${width}x${height} ${depth} ${colour}${transparent ? ' tRNS' : ''}`, width, height };
+    if (chunk === 'IEND') {
+      // tRNS gives a gray image alpha.
+      if (colour === 0 && transparent) return null;
+      return { key: `png ${width}x${height} ${depth} ${colour}${transparent ? ' tRNS' : ''}`, width, height, gray: colour === 0 };
+    }
     if (!PLAIN_PNG_CHUNKS.has(chunk)) return null;
     if (chunk === 'tRNS') transparent = true;
   }
