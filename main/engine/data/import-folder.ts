@@ -13,8 +13,9 @@ import { scanFolder, throwIfCancelled, type ScannedFile } from './scan.ts';
 import { splitIndices } from './split.ts';
 
 /**
- * Files decoded at once. sharp runs each decode on libuv's thread pool (4 threads), so a few in
- * flight keep both cores busy while others wait on the disk; more only adds memory.
+ * Files read and decoded at once (one that fills a batch waits for the batch: decode-batches.ts).
+ * sharp runs each decode on libuv's thread pool (4 threads), so a few in flight keep both cores
+ * busy while others wait on the disk; more only adds memory.
  */
 const DECODE_CONCURRENCY = 4;
 /**
