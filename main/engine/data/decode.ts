@@ -1,6 +1,7 @@
 // One image file to model pixels: sharp decodes (EXIF rotation, first frame of animations, alpha
 // flattened onto black, sRGB or grayscale, 8 bits, big images shrunk), then the centre square is
-// resized by area in JS (resample.ts). Anything unusable throws DataError('BAD_IMAGE') whose
+// resized by area in JS (resample.ts); small images of one shape can be decoded many to a call
+// (decodeJoined) to the same pixels. Anything unusable throws DataError('BAD_IMAGE') whose
 // message is the reason a person reads in the report.
 import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
