@@ -65,16 +65,10 @@ export class DecodeBatches {
   }
 
   private async decode(batch: Batch): Promise<void> {
-    if (batch.files.length > 1) {
-      try {
-        const pixels = await decodeJoined(batch.files.map((f) => f.bytes), batch.shape, this.opts);
-        batch.files.forEach((f, k) => this.listener.decoded(f.index, pixels[k]));
-        return;
-      } catch {
-        // One bad image fails the whole call; alone, each gets its own result.
-      }
-    }
-    for (const f of batch.files) await this.decodeOne(f.index, f.bytes);
+    // One bad image fails the whole call; alone, each gets its own result.
+    const joined = batch.files.length > 1 ? await decodeJoined(batch.files.map((f) => f.bytes), batch.shape, this.opts).catch(() => null) : null;
+    if (joined) batch.files.forEach((f, k) => this.listener.decoded(f.index, joined[k]));
+    else for (const f of batch.files) await this.decodeOne(f.index, f.bytes);
   }
 
   private async decodeOne(index: number, bytes: Buffer): Promise<void> {
