@@ -1,20 +1,21 @@
 // An image the user may not read is skipped with "permission denied". Root reads any file, so
-// besides the real chmod case (run when not root) the kernel's EACCES is simulated on open().
+// besides the real chmod case (run when not root) the kernel's EACCES is simulated on the open.
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodeImageFile, importImageFolder } from '../../main/engine/data/index.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
 const simulated = vi.hoisted(() => ({ denied: new Set<string>() }));
 
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  const open: typeof real.open = async (path, ...rest) => {
+// Image files are opened with openSync (decode.ts reads small files with blocking calls).
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const openSync: typeof real.openSync = (path, ...rest) => {
     if (simulated.denied.has(String(path))) {
       throw Object.assign(new Error(`EACCES: permission denied, open '${String(path)}'`), { code: 'EACCES', errno: -13, syscall: 'open', path: String(path) });
     }
-    return real.open(path, ...rest);
+    return real.openSync(path, ...rest);
   };
-  return { ...real, open, default: { ...real, open } };
+  return { ...real, openSync, default: { ...real, openSync } };
 });
 
 const folder = await makeImageFolder({ count: 4, size: 8, bad: ['unreadable'] });

@@ -5,15 +5,17 @@ import { realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ConfigError, DataError } from '../errors.ts';
 import { throttledProgress } from '../progress.ts';
-import { decodeImageBuffer, DEFAULT_MAX_INPUT_PIXELS, readFolderFile } from './decode.ts';
+import { DEFAULT_MAX_INPUT_PIXELS, readFolderFile } from './decode.ts';
+import { DecodeBatches, type DecodeListener } from './decode-batches.ts';
 import { cacheSlot, defaultCacheDir, listingFingerprint, readCache, writeCache, type DecodedFolder, type DecodeSettings } from './image-cache.ts';
 import type { ImageSet, ImportOptions, ImportReport, SkippedFile } from './import-types.ts';
 import { scanFolder, throwIfCancelled, type ScannedFile } from './scan.ts';
 import { splitIndices } from './split.ts';
 
 /**
- * Files decoded at once. sharp runs each decode on libuv's thread pool (4 threads), so a few in
- * flight keep both cores busy while others wait on the disk; more only adds memory.
+ * Files read and decoded at once (one that fills a batch waits for the batch: decode-batches.ts).
+ * sharp runs each decode on libuv's thread pool (4 threads), so a few in flight keep both cores
+ * busy while others wait on the disk; more only adds memory.
  */
 const DECODE_CONCURRENCY = 4;
 /**
@@ -89,31 +91,43 @@ async function decodeFolder(folder: string, files: readonly ScannedFile[], opts:
   const skipped: DecodedFolder['skipped'] = [];
   let ignored = 0;
   const report = throttledProgress(opts.onProgress, files.length, 'Decoding images');
-  let next = 0;
   let done = 0;
-  const work = async () => {
-    while (next < files.length && !opts.signal?.aborted && failure === null) {
-      const i = next++;
-      try {
-        const bytes = await readFolderFile(pathOf(folder, files[i].rel), opts.maxInputPixels, opts.roots);
-        if (bytes === null) ignored++;
-        else {
-          const pixels = await decodeImageBuffer(bytes, opts);
-          if (++count * per > constants.MAX_LENGTH) {
-            failure ??= tooManyPixels(folder, opts);
-            return;
-          }
-          slot(i).set(pixels);
-          used[i] = true;
-        }
-      } catch (err) {
-        const reason = err instanceof DataError ? err.message : `unexpected error (${(err as Error).message})`;
-        skipped.push({ rel: files[i].rel, reason });
+  const listener: DecodeListener = {
+    decoded(i, pixels) {
+      if (++count * per > constants.MAX_LENGTH) failure ??= tooManyPixels(folder, opts);
+      else {
+        slot(i).set(pixels);
+        used[i] = true;
       }
       report(++done);
+    },
+    failed(i, err) {
+      const reason = err instanceof DataError ? err.message : `unexpected error (${(err as Error).message})`;
+      skipped.push({ rel: files[i].rel, reason });
+      report(++done);
+    },
+  };
+  const batches = new DecodeBatches(opts, listener);
+  const going = () => !opts.signal?.aborted && failure === null;
+  let next = 0;
+  const work = async () => {
+    while (next < files.length && going()) {
+      const i = next++;
+      let bytes: Buffer | null;
+      try {
+        bytes = await readFolderFile(pathOf(folder, files[i].rel), opts.maxInputPixels, opts.roots);
+      } catch (err) {
+        listener.failed(i, err);
+        continue;
+      }
+      if (bytes === null) {
+        ignored++;
+        report(++done);
+      } else await batches.add(i, bytes);
     }
   };
   await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, files.length) }, work));
+  if (going()) await batches.flush();
   if (failure) throw failure;
   throwIfCancelled(opts.signal, folder);
   const pixels = new Uint8Array(count * per);

@@ -2,23 +2,48 @@
 // it covers (fractional pixels weighted by their share), one axis at a time. Down it is a box
 // filter, as libvips shrinks; up it mixes the few source pixels an output pixel overlaps.
 
-/** Per output index, the source indices it covers and their weights (summing to 1). */
-function areaWeights(from: number, length: number, size: number): { index: number[]; weight: number[] }[] {
+/** Output pixel o covers source indices first[o] .. first[o] + count[o] - 1 with weight[taps * o + k]. */
+interface AreaWeights {
+  first: Int32Array;
+  count: Int32Array;
+  taps: number;
+  weight: Float64Array;
+}
+
+function areaWeights(from: number, length: number, size: number): AreaWeights {
   const step = length / size;
-  return Array.from({ length: size }, (_, o) => {
+  const taps = Math.ceil(step) + 1;
+  const first = new Int32Array(size);
+  const count = new Int32Array(size);
+  const weight = new Float64Array(size * taps);
+  for (let o = 0; o < size; o++) {
     const start = from + o * step;
     const end = start + step;
-    const index: number[] = [];
-    const weight: number[] = [];
+    first[o] = -1;
     for (let i = Math.floor(start); i < end; i++) {
       const overlap = Math.min(end, i + 1) - Math.max(start, i);
       if (overlap > 0) {
-        index.push(i);
-        weight.push(overlap / step);
+        if (first[o] < 0) first[o] = i;
+        weight[o * taps + count[o]++] = overlap / step;
       }
     }
-    return { index, weight };
-  });
+  }
+  return { first, count, taps, weight };
+}
+
+/** A folder's images mostly share a shape, so the weights of the last few shapes are kept, not rebuilt per image. */
+const remembered = new Map<string, AreaWeights>();
+const REMEMBERED_SHAPES = 8;
+
+function weightsFor(from: number, length: number, size: number): AreaWeights {
+  const key = `${from} ${length} ${size}`;
+  let weights = remembered.get(key);
+  if (!weights) {
+    if (remembered.size >= REMEMBERED_SHAPES) remembered.delete(remembered.keys().next().value as string);
+    weights = areaWeights(from, length, size);
+    remembered.set(key, weights);
+  }
+  return weights;
 }
 
 /**
@@ -28,29 +53,37 @@ function areaWeights(from: number, length: number, size: number): { index: numbe
 export function centreSquareByArea(pixels: Uint8Array, width: number, height: number, channels: number, size: number): Uint8Array {
   if (width === size && height === size) return pixels;
   const side = Math.min(width, height);
-  const xs = areaWeights((width - side) / 2, side, size);
-  const ys = areaWeights((height - side) / 2, side, size);
-  // Columns first, over the rows the crop keeps: [rows of the source, size, channels].
+  const xs = weightsFor((width - side) / 2, side, size);
+  const ys = weightsFor((height - side) / 2, side, size);
+  // Columns first, over the rows the crop keeps: [rows of the source, size, channels]. Float32 in
+  // between, summed in the same order as ever, so the pixels match earlier imports' caches.
   const rowsFrom = Math.floor((height - side) / 2);
   const rowsTo = Math.ceil((height + side) / 2);
-  const across = new Float32Array((rowsTo - rowsFrom) * size * channels);
+  const row = size * channels;
+  const across = new Float32Array((rowsTo - rowsFrom) * row);
+  const { first: xFirst, count: xCount, weight: xWeight, taps: xTaps } = xs;
   for (let y = rowsFrom; y < rowsTo; y++) {
+    const to = (y - rowsFrom) * row;
     for (let o = 0; o < size; o++) {
-      const { index, weight } = xs[o];
+      const taps = xCount[o];
+      const w0 = o * xTaps;
+      const p0 = (y * width + xFirst[o]) * channels;
       for (let c = 0; c < channels; c++) {
         let sum = 0;
-        for (let k = 0; k < index.length; k++) sum += weight[k] * pixels[(y * width + index[k]) * channels + c];
-        across[((y - rowsFrom) * size + o) * channels + c] = sum;
+        for (let k = 0; k < taps; k++) sum += xWeight[w0 + k] * pixels[p0 + k * channels + c];
+        across[to + o * channels + c] = sum;
       }
     }
   }
-  const out = new Uint8Array(size * size * channels);
-  const row = size * channels;
+  const out = new Uint8Array(size * row);
+  const { first: yFirst, count: yCount, weight: yWeight, taps: yTaps } = ys;
   for (let o = 0; o < size; o++) {
-    const { index, weight } = ys[o];
+    const taps = yCount[o];
+    const w0 = o * yTaps;
+    const r0 = (yFirst[o] - rowsFrom) * row;
     for (let i = 0; i < row; i++) {
       let sum = 0;
-      for (let k = 0; k < index.length; k++) sum += weight[k] * across[(index[k] - rowsFrom) * row + i];
+      for (let k = 0; k < taps; k++) sum += yWeight[w0 + k] * across[r0 + k * row + i];
       out[o * row + i] = Math.min(255, Math.max(0, Math.round(sum)));
     }
   }

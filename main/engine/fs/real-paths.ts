@@ -1,8 +1,8 @@
 // Paths judged by where they really lead: symbolic links are resolved before a path is compared
 // with the allowed roots, and an opened file is judged by what was opened, not by its name, so a
 // link swapped between the check and the open cannot lead out of the roots.
-import { lstatSync, realpathSync } from 'node:fs';
-import { realpath, stat, type FileHandle } from 'node:fs/promises';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { FlowDeskError } from '../errors.ts';
 
@@ -46,13 +46,22 @@ function isLink(path: string): boolean {
 }
 
 /**
- * Whether the file open as `handle` (opened by the name `path`) lies inside the roots: the name's
- * real path must be inside and name the very file that was opened (same device and inode), so a
- * link changed after the open, or between a check and the open, is caught either way.
+ * Whether the file whose stats are `opened` (opened by the name `path`) lies inside the roots:
+ * the name's real path must be inside and name the very file that was opened (same device and
+ * inode), so a link changed after the open, or between a check and the open, is caught either way.
  */
+export function openedFileInsideRoots(opened: { dev: number; ino: number }, path: string, roots: readonly string[]): boolean {
+  try {
+    const real = realpathSync.native(path);
+    if (!isInsideRoots(real, roots)) return false;
+    const named = statSync(real);
+    return opened.dev === named.dev && opened.ino === named.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** openedFileInsideRoots for a file open as `handle`. */
 export async function openedInsideRoots(handle: FileHandle, path: string, roots: readonly string[]): Promise<boolean> {
-  const real = await realpath(path).catch(() => null);
-  if (real === null || !isInsideRoots(real, roots)) return false;
-  const [opened, named] = await Promise.all([handle.stat(), stat(real).catch(() => null)]);
-  return named !== null && opened.dev === named.dev && opened.ino === named.ino;
+  return openedFileInsideRoots(await handle.stat(), path, roots);
 }
