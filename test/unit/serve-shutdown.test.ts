@@ -3,7 +3,7 @@
 // SIGTERM or SIGHUP make the worker finish its step, write a checkpoint at the step reached and
 // exit with the server; a server killed outright leaves an orphan that does the same by itself;
 // a worker killed outright loses steps, and resuming says how many. And hostile frames on /events while it trains do not stop the run from reaching its last step.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +13,9 @@ import { latestCheckpoint } from '../../main/engine/checkpoint/checkpoint-store.
 import { readMetrics } from '../../main/engine/runs/metrics.ts';
 import { isProcessAlive } from '../../main/engine/checkpoint/run-lock.ts';
 import { makeImageFolder, type ImageFolder } from '../helpers/image-folder.ts';
+import { callServe, spawnServe, type ServeProcess } from '../helpers/serve-process.ts';
 import { attack, HOSTILE_FRAMES } from '../helpers/ws-attacks.ts';
 
-const SERVE_CHILD = join(import.meta.dirname, '..', 'helpers', 'serve-child.ts');
 const MODEL = { kind: 'nice', size: 8, channels: 1, depth: 2, hidden: 8 };
 const TRAIN = { batch: 4, steps: 1_000_000, lr: 1e-3, warmup: 0, nBits: 5, seed: 0, evalEvery: 1_000_000, checkpointEvery: 1_000_000 };
 
@@ -37,45 +37,15 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-interface Served {
-  child: ChildProcess;
-  port: number;
-  token: string;
-  runs: string;
-  exited: Promise<void>;
+/** A server over a fresh runs folder, on wasm with its own cache; killed at the end if still running. */
+async function startServe(): Promise<ServeProcess> {
+  const s = await spawnServe(await mkdtemp(join(tmp, 'runs-')), renderer, { FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: join(tmp, 'cache') });
+  started.push(s.child);
+  return s;
 }
 
-/** Starts the server in its own process group, as a shell starts a foreground job. */
-async function startServe(): Promise<Served> {
-  const runs = await mkdtemp(join(tmp, 'runs-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVE_CHILD, runs, renderer], {
-    env: { ...process.env, FLOWDESK_BACKEND: 'wasm', FLOWDESK_CACHE: join(tmp, 'cache') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  started.push(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<RegExpExecArray>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]+)/.exec(out);
-      if (m) resolve(m);
-    });
-    void exited.then(() => reject(new Error(`flowdesk serve exited early: ${out}${err}`)));
-  });
-  return { child, port: Number(url[1]), token: url[2], runs, exited };
-}
-
-async function call(s: Served, method: string, arg: unknown): Promise<{ ok: boolean; value?: { runId: string }; error?: unknown }> {
-  const res = await fetch(`http://127.0.0.1:${s.port}/api/${method}`, { method: 'POST', headers: { 'x-flowdesk-token': s.token, 'content-type': 'application/json' }, body: JSON.stringify(arg) });
-  return res.json();
-}
-
-async function startRun(s: Served, steps = TRAIN.steps): Promise<string> {
-  const r = await call(s, 'startTraining', { folder: images.dir, model: MODEL, train: { ...TRAIN, steps } });
+async function startRun(s: ServeProcess, steps = TRAIN.steps): Promise<string> {
+  const r = await callServe<{ runId: string }>(s, 'startTraining', { folder: images.dir, model: MODEL, train: { ...TRAIN, steps } });
   expect(r, JSON.stringify(r)).toMatchObject({ ok: true });
   return join(s.runs, r.value!.runId);
 }
@@ -134,7 +104,7 @@ describe('flowdesk serve: the ends of a run', () => {
     const checkpoint = (await latestCheckpoint(runDir))!.step;
     const lost = ((await trainRows(runDir)).at(-1)!.step as number) - checkpoint;
     expect(lost).toBeGreaterThan(0);
-    expect(await call(s, 'resumeTraining', { runId, steps: checkpoint + lost + 5 })).toMatchObject({ ok: true });
+    expect(await callServe(s, 'resumeTraining', { runId, steps: checkpoint + lost + 5 })).toMatchObject({ ok: true });
     await expect.poll(() => events.find((e) => e.type === 'train-warning'), { timeout: 60_000 }).toEqual({
       type: 'train-warning',
       runId,
@@ -157,9 +127,9 @@ describe('flowdesk serve: the ends of a run', () => {
     for (const [label, bytes] of HOSTILE_FRAMES) await attack(s, bytes()).catch((err: Error) => expect.fail(`${label}: ${err.message}`));
     // Every attack landed while the run trained; it then pauses and finishes a short extension.
     expect(events.filter((e) => e.type === 'train-stopped')).toEqual([]);
-    expect(await call(s, 'pauseTraining', null)).toMatchObject({ ok: true });
+    expect(await callServe(s, 'pauseTraining', null)).toMatchObject({ ok: true });
     const last = (await latestCheckpoint(runDir))!.step + 10;
-    expect(await call(s, 'resumeTraining', { runId, steps: last })).toMatchObject({ ok: true });
+    expect(await callServe(s, 'resumeTraining', { runId, steps: last })).toMatchObject({ ok: true });
     await expect.poll(() => events.filter((e) => e.type === 'train-stopped').at(-1), { timeout: 120_000, interval: 200 }).toMatchObject({ status: 'finished', step: last });
     expect((await trainRows(runDir)).at(-1)?.step).toBe(last);
     expect((await latestCheckpoint(runDir))?.step).toBe(last);
