@@ -379,7 +379,7 @@ export type AppEvent =
   | { type: 'worker-crashed'; message: string; runId: string | null }
   | { type: 'lab-start'; id: string; flow: LabFlowName; step: number; totalSteps: number }
   /** At most ~10 a second, and for the last step. `eta` in seconds, null while unknown. */
-  | { type: 'lab-step'; id: string; step: number; totalSteps: number; loss: number; stepsPerSec: number; eta: number | null }
+  | { type: 'lab-step'; id: string; step: number; totalSteps: number; loss: number; stepsPerSec: number; eta: number | null; /** Seconds since this training began. */ elapsed: number }
   | { type: 'lab-frame'; id: string; frame: LabFrameEvent }
   /** Training ended: by its steps or time, a stop, or an error (then `result` is null). */
   | { type: 'lab-stopped'; id: string; step: number; ended: 'steps' | 'minutes' | 'stopped' | 'failed'; result: LabResult | null; error?: AppError };

@@ -112,7 +112,7 @@ async function train(call: Extract<LabThreadCall, { op: 'train' }>): Promise<{ i
         const { stepsPerSec, eta } = pace.add(r.step, r.elapsed);
         if (now - lastStepEvent < STEP_EVENT_MS && r.step < total) return;
         lastStepEvent = now;
-        emit({ type: 'lab-step', id: id!, step: r.step, totalSteps: total, loss: r.loss, stepsPerSec, eta: eta(total) });
+        emit({ type: 'lab-step', id: id!, step: r.step, totalSteps: total, loss: r.loss, stepsPerSec, eta: eta(total), elapsed: r.elapsed });
       },
     })
       .then(
