@@ -22,9 +22,13 @@ const post = (m: LabThreadMessage) => port.postMessage(m);
 const emit = (event: AppEvent) => post({ kind: 'event', event });
 const ready = tf.setBackend('cpu').then(() => tf.ready());
 
-/** Heatmap cells per side: families whose density is one closed-form pass refresh finely; numerical inverses and ODEs coarser. */
+/**
+ * Heatmap cells per side: families whose density is one closed-form pass refresh finest, numerical
+ * inverses and residual blocks coarser, ODEs coarsest (each point is a solve with exact traces).
+ */
 function frameRes(flow: LabFlowName): number {
-  return LAB_FLOWS[flow].density === 'closed' && flow !== 'residual' ? 48 : 24;
+  const { density } = LAB_FLOWS[flow];
+  return density === 'ode' ? 16 : density === 'numerical' || flow === 'residual' ? 24 : 32;
 }
 const FRAME_SAMPLES = 500;
 const TARGET_RES = 96;

@@ -99,7 +99,7 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
   }, 300_000);
 
   it('shows an FFJORD trajectory through time with its velocity field', async () => {
-    await setFamily(page, 'ffjord', { hidden: 16, 'ode-steps': 4, steps: 20, batch: 64, lr: 0.01 });
+    await setFamily(page, 'ffjord', { hidden: 16, 'ode-steps': 4, steps: 50, batch: 128, lr: 0.02 });
     await trainToTable(page, 'ffjord');
     await expect.poll(() => page.getByTestId('lab-flow-canvas').isVisible(), { timeout: 120_000 }).toBe(true);
     const slider = page.getByTestId('lab-flow-stage');
