@@ -13,6 +13,8 @@ export default defineConfig({
           worker: resolve(__dirname, 'main/worker/entry.ts'),
           // Replica threads for data-parallel training and sampling (runtime/replicas/replica-thread.ts finds it by this name).
           'model-replica': resolve(__dirname, 'main/engine/runtime/replicas/replica-entry.ts'),
+          // The Lab's training thread on tfjs's cpu backend (main/worker/lab-thread-host.ts finds it by this name).
+          'lab-thread': resolve(__dirname, 'main/worker/lab-thread.ts'),
         },
       },
     },

@@ -2,7 +2,9 @@
 // folders inside the allowed roots. A bad argument is a BAD_ARGUMENT error naming the field.
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { checkModelSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
+import { checkModelSettings, checkSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
+import { LAB_ENERGIES, LAB_FLOW_NAMES, LAB_SAMPLE_TARGETS, type LabEnergyName, type LabSampleTargetName, type LabTargetSpec } from '../common/lab/lab-catalog.ts';
+import { labFields, type LabSettings } from '../common/lab/lab-fields.ts';
 import { modelFields } from '../common/settings/model-fields.ts';
 import { trainFields } from '../common/settings/train-fields.ts';
 import { PROJECTOR_MAX_IMAGES, type ApiMethod } from '../preload/api.ts';
@@ -50,9 +52,14 @@ function oneOf<T>(o: Obj, key: string, options: readonly T[], field: string, opt
 function folder(o: Obj, key: string, field: string): string | null {
   const v = o[key];
   if (v === null) return null;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096 || v.includes('\0')) bad(`${field}.${key}`, 'a folder path or null', v);
-  if (!isAbsolute(v)) bad(`${field}.${key}`, 'an absolute path', v);
-  const path = resolve(v);
+  return insideRoots(v, `${field}.${key}`, 'a folder path or null');
+}
+
+/** An absolute path inside the allowed roots (`rule` says what it must be when it is not a path at all). */
+function insideRoots(v: unknown, field: string, rule: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096 || v.includes('\0')) bad(field, rule, v);
+  if (!isAbsolute(v as string)) bad(field, 'an absolute path', v);
+  const path = resolve(v as string);
   // Judged by its real path, so a link inside a root cannot lead out; the worker checks again
   // every file it opens, since a link can change after this check.
   const roots = allowedRoots();
@@ -171,7 +178,87 @@ function jobId(o: Obj, field: string, optional: boolean): { jobId?: string } {
   return { jobId: v as string };
 }
 
+// The Lab's requests. Drawn points and dropped images are bounded here, before they cross to the worker.
+/** Points a person may draw. */
+const MAX_DRAWN_POINTS = 20_000;
+/** A dropped image is read in the page and scaled to at most this many pixels a side. */
+const MAX_LAB_IMAGE_SIDE = 256;
+const MAX_EXPRESSION_CHARS = 500;
+
+function labId(o: Obj, key: string, field: string, optional = false): string | undefined {
+  const v = o[key];
+  if (v === undefined && optional) return undefined;
+  if (!isRunId(v)) bad(`${field}.${key}`, `a Lab model id (${RUN_ID_RULE})`, v);
+  return v as string;
+}
+
+function labTarget(v: unknown, field: string): LabTargetSpec {
+  const o = object(v, field);
+  const kind = oneOf(o, 'kind', ['samples', 'points', 'image', 'csv', 'energy', 'expression', 'model'] as const, field)!;
+  switch (kind) {
+    case 'samples':
+      return { kind, name: oneOf(o, 'name', Object.keys(LAB_SAMPLE_TARGETS) as LabSampleTargetName[], field)! };
+    case 'energy':
+      return { kind, name: oneOf(o, 'name', Object.keys(LAB_ENERGIES) as LabEnergyName[], field)! };
+    case 'expression': {
+      const e = o.expression;
+      if (typeof e !== 'string' || e.trim() === '' || e.length > MAX_EXPRESSION_CHARS || /[\u0000-\u001f\u007f]/.test(e)) bad(`${field}.expression`, `an expression in x and y of at most ${MAX_EXPRESSION_CHARS} characters`, e);
+      return { kind, expression: e as string };
+    }
+    case 'points': {
+      const p = o.points;
+      if (!Array.isArray(p) || p.length < 1 || p.length > MAX_DRAWN_POINTS) bad(`${field}.points`, `a list of 1 to ${MAX_DRAWN_POINTS} points`, Array.isArray(p) ? `${p.length} points` : p);
+      return { kind, points: (p as unknown[]).map((pt, i) => {
+        if (!Array.isArray(pt) || pt.length !== 2) bad(`${field}.points[${i}]`, 'a point [x, y]', pt);
+        return (pt as unknown[]).map((c, k) => numberIn(c, -1e6, 1e6, `${field}.points[${i}][${k}]`));
+      }) };
+    }
+    case 'image': {
+      const width = int(o, 'width', 1, MAX_LAB_IMAGE_SIDE, field)!;
+      const height = int(o, 'height', 1, MAX_LAB_IMAGE_SIDE, field)!;
+      const px = o.pixels;
+      if (!Array.isArray(px) || px.length !== width * height) bad(`${field}.pixels`, `${width * height} brightness values (width × height)`, Array.isArray(px) ? `${px.length} values` : px);
+      (px as unknown[]).forEach((b, i) => numberIn(b, 0, 1, `${field}.pixels[${i}]`));
+      return { kind, width, height, pixels: px as number[] };
+    }
+    case 'csv':
+      return { kind, file: insideRoots(o.file, `${field}.file`, 'the absolute path of a CSV file') };
+    case 'model':
+      return { kind, id: labId(o, 'id', field)! };
+  }
+}
+
+/** Lab settings as given, each checked against its field (lab-fields.ts); the engine fills the rest, and the objective from the target. */
+function labSettings(v: unknown, field: string): Partial<LabSettings> {
+  const o = object(v, field);
+  settings(checkSettings(labFields, o, 'person'), field);
+  return Object.fromEntries(Object.entries(o).filter(([k]) => Object.hasOwn(labFields, k))) as Partial<LabSettings>;
+}
+
+const labValidators = {
+  startLab: (arg: unknown) => {
+    const o = object(arg, 'request');
+    return { flow: oneOf(o, 'flow', LAB_FLOW_NAMES, 'request')!, settings: labSettings(o.settings ?? {}, 'request.settings'), target: labTarget(o.target, 'request.target'), id: labId(o, 'id', 'request', true) };
+  },
+  continueLab: (arg: unknown) => {
+    const o = object(arg, 'request');
+    const minutes = o.minutes === undefined || o.minutes === null ? o.minutes : numberIn(o.minutes, labFields.minutes.min, labFields.minutes.max, 'request.minutes');
+    return { id: labId(o, 'id', 'request')!, steps: int(o, 'steps', 1, labFields.steps.max, 'request', true), minutes: minutes as number | null | undefined };
+  },
+  stopLab: (arg: unknown) => ({ id: labId(object(arg, 'request'), 'id', 'request')! }),
+  listLab: () => null,
+  getLab: (arg: unknown) => ({ id: labId(object(arg, 'request'), 'id', 'request')! }),
+  deleteLab: (arg: unknown) => ({ id: labId(object(arg, 'request'), 'id', 'request')! }),
+  labTarget: (arg: unknown) => ({ target: labTarget(object(arg, 'request').target, 'request.target') }),
+  labPicture: (arg: unknown) => {
+    const o = object(arg, 'request');
+    return { id: labId(o, 'id', 'request')!, stages: int(o, 'stages', 1, labFields.odeSteps.max, 'request', true) };
+  },
+  labRank: (arg: unknown) => ({ id: labId(object(arg, 'request'), 'id', 'request')! }),
+};
+
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
+  ...labValidators,
   getAppInfo: () => null,
   chooseFolder: () => null,
   requestFolderAccess: (arg) => ({ folder: folderToAllow(object(arg, 'request'), 'request') }),

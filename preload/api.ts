@@ -5,6 +5,9 @@ import type { ModelSettings } from '../common/settings/model-fields.ts';
 import type { TrainSettings } from '../common/settings/train-fields.ts';
 import type { WeightsInfo } from '../common/weights.ts';
 import type { TrainPhase } from '../common/train-phases.ts';
+import type { LabFlowName, LabTargetSpec } from '../common/lab/lab-catalog.ts';
+import type { LabSettings } from '../common/lab/lab-fields.ts';
+import type { LabResult } from '../common/lab/lab-result.ts';
 
 export interface AppError {
   /** Stable code a program can test, e.g. NO_FOLDER, BAD_ARGUMENT. */
@@ -269,6 +272,98 @@ export interface Projection {
   explained: [number, number];
 }
 
+// The Lab (issue 15): vector flows on points; names, settings and scores live in common/lab/.
+export type { LabFlowName, LabTargetSpec, LabSettings, LabResult };
+
+/** [[xmin, xmax], [ymin, ymax]]: the box a heatmap or flow picture covers. */
+export type LabBox = [[number, number], [number, number]];
+
+export interface LabStartRequest {
+  flow: LabFlowName;
+  /** Any of labFields (lab-fields.ts); those left out take their defaults. */
+  settings: Partial<LabSettings>;
+  target: LabTargetSpec;
+  /** The model's name (a run id); absent: the family, the time and a random suffix. */
+  id?: string;
+}
+
+export interface LabSummary {
+  id: string;
+  flow: LabFlowName;
+  /** The target as a person reads it, and a key equal for models of the same target (common/lab/lab-target-label.ts). */
+  targetLabel: string;
+  targetKey: string;
+  dim: number;
+  /** Steps trained so far. */
+  step: number;
+  settings: LabSettings;
+  /** Parameters (weights) the model has. */
+  parameters: number;
+  created: string;
+  /** Its evaluation after its last training; null before the first ends. */
+  result: LabResult | null;
+  /** Whether this app trains it now. */
+  training: boolean;
+}
+
+export interface LabDetail {
+  summary: LabSummary;
+  /** The loss per step, decimated to a few thousand points (min and max per bucket, the newest exact). */
+  curve: { step: number; loss: number; elapsed: number }[];
+}
+
+/** A log-density on a grid: `res`² values over `box`, row-major from the top row (largest y); null where the density is 0 (or not finite). */
+export interface LabDensityGrid {
+  box: LabBox;
+  res: number;
+  logp: (number | null)[];
+}
+
+export interface LabTargetPicture {
+  label: string;
+  dim: number;
+  /** 'samples' trains by maximum likelihood, 'energy' by reverse KL. */
+  kind: 'samples' | 'energy';
+  /** The density on a grid (two-dimensional targets): the truth where known ('truth'), else a histogram of 10,000 samples. */
+  density: (LabDensityGrid & { from: 'truth' | 'histogram' }) | null;
+  /** Some of its points, row-major with `dim` numbers a row (standardised for a table); none for an energy. */
+  samples: number[];
+}
+
+/** A live frame: the model's log-density on the grid (two-dimensional models) and points drawn from it. */
+export interface LabFrameEvent {
+  step: number;
+  density: LabDensityGrid | null;
+  dim: number;
+  samples: number[];
+  /** Milliseconds this frame took to compute, and since the one before (null for the first): the refresh rate. */
+  ms: number;
+  intervalMs: number | null;
+}
+
+/** The flow itself: grid lines and base samples pushed, base to data, through each layer or ODE time step. */
+export interface LabFlowPicture {
+  box: LabBox;
+  /** Every stage's points are `lines` grid lines of `linePoints` points (half horizontal, then half vertical), then `samples` base samples; row-major pairs. */
+  lines: number;
+  linePoints: number;
+  samples: number;
+  stages: { t: number | null; points: number[]; velocity: number[] | null }[];
+  /** Continuous families: where each stage's velocity arrows sit (pairs). */
+  arrows: number[] | null;
+}
+
+/** A CSV model's rows, least likely first. */
+export interface LabRanking {
+  columns: number;
+  /** Rows in the table; `rows` holds the first LAB_RANK_ROWS of them. */
+  total: number;
+  rows: { line: number; nll: number; heldOut: boolean; values: number[] }[];
+}
+
+/** Rows a ranking sends at most (the least likely). */
+export const LAB_RANK_ROWS = 5000;
+
 /** Live news from training and long jobs, pushed to every window. */
 export type AppEvent =
   | { type: 'job'; job: JobProgress }
@@ -281,7 +376,13 @@ export type AppEvent =
   | { type: 'train-warning'; runId: string; message: string }
   | { type: 'train-stopped'; runId: string; step: number; status: RunStatus; error?: AppError }
   | { type: 'queue'; queue: QueueState }
-  | { type: 'worker-crashed'; message: string; runId: string | null };
+  | { type: 'worker-crashed'; message: string; runId: string | null }
+  | { type: 'lab-start'; id: string; flow: LabFlowName; step: number; totalSteps: number }
+  /** At most ~10 a second, and for the last step. `eta` in seconds, null while unknown. */
+  | { type: 'lab-step'; id: string; step: number; totalSteps: number; loss: number; stepsPerSec: number; eta: number | null; /** Seconds since this training began. */ elapsed: number }
+  | { type: 'lab-frame'; id: string; frame: LabFrameEvent }
+  /** Training ended: by its steps or time, a stop, or an error (then `result` is null). */
+  | { type: 'lab-stopped'; id: string; step: number; ended: 'steps' | 'minutes' | 'stopped' | 'failed'; result: LabResult | null; error?: AppError };
 
 export interface Api {
   getAppInfo(): Promise<Result<AppInfo>>;
@@ -340,6 +441,22 @@ export interface Api {
   exportModel(req: { runId: string; folder: string }): Promise<Result<string[]>>;
   /** Adds an exported model folder as a run. */
   importModel(req: { folder: string }): Promise<Result<{ runId: string }>>;
+  /** Trains a new Lab model (one at a time; LAB_BUSY while another trains); answers once its folder exists. */
+  startLab(req: LabStartRequest): Promise<Result<{ id: string }>>;
+  /** Trains a Lab model further, to `steps` in all (default: as many again) or for `minutes`. */
+  continueLab(req: { id: string; steps?: number; minutes?: number | null }): Promise<Result<{ id: string }>>;
+  /** Stops the Lab training in progress after its step; the model is saved and evaluated. */
+  stopLab(req: { id: string }): Promise<Result<null>>;
+  listLab(): Promise<Result<LabSummary[]>>;
+  getLab(req: { id: string }): Promise<Result<LabDetail>>;
+  /** Removes a Lab model for good; RUN_LOCKED while it trains. */
+  deleteLab(req: { id: string }): Promise<Result<null>>;
+  /** The target's own picture and points; a bad target (an expression that does not parse, a CSV with a bad value) is refused, saying why. */
+  labTarget(req: { target: LabTargetSpec }): Promise<Result<LabTargetPicture>>;
+  /** The flow picture of a two-dimensional model; `stages` sets the time steps shown for continuous families (default their ODE steps). */
+  labPicture(req: { id: string; stages?: number }): Promise<Result<LabFlowPicture>>;
+  /** A CSV model's table rows by NLL, least likely first. */
+  labRank(req: { id: string }): Promise<Result<LabRanking>>;
   onEvent(listener: (e: AppEvent) => void): Unsubscribe;
   /** Where a file or folder dropped on the page lives on disk: Electron knows, a browser does not (null). */
   pathOfDroppedFile(file: File): string | null;

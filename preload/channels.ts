@@ -43,6 +43,15 @@ const CALLS: Record<ApiMethod, true> = {
   cancelJob: true,
   exportModel: true,
   importModel: true,
+  startLab: true,
+  continueLab: true,
+  stopLab: true,
+  listLab: true,
+  getLab: true,
+  deleteLab: true,
+  labTarget: true,
+  labPicture: true,
+  labRank: true,
 };
 
 /** The Api's request/response calls; the preload and browser mode's client build exactly these. */

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'IO_ERROR'
   | 'RUN_LOCKED'
   | 'NO_TERMINAL'
+  /** A Lab model trains already; the app trains one at a time. */
+  | 'LAB_BUSY'
   | 'INTERNAL';
 
 export class FlowDeskError extends Error {

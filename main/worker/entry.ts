@@ -5,6 +5,7 @@ import { createDispatch } from './dispatch.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import { ExploreService } from './explore-service.ts';
 import { InteractiveGate, interactiveFirst } from './interactive-first.ts';
+import { LabService } from './lab-service.ts';
 import { ModelCache } from './model-cache.ts';
 import { RunsService } from './runs-service.ts';
 import { EngineService } from './service.ts';
@@ -26,20 +27,22 @@ const emit = (event: AppEvent) => send({ kind: 'event', event });
 const gate = new InteractiveGate();
 const engine = new EngineService(runsDir, emit, models, roots, gate);
 const runs = new RunsService(runsDir);
-const dispatch = interactiveFirst(createDispatch({ engine, explore: new ExploreService(runsDir, models, roots, emit), runs }), gate);
+const lab = new LabService(runsDir, roots, emit);
+const dispatch = interactiveFirst(createDispatch({ engine, explore: new ExploreService(runsDir, models, roots, emit), runs, lab }), gate);
 // Deleted runs older than 30 days go for good at each start; a failure only leaves them longer.
 void runs.purgeTrash().catch(() => undefined);
 
 let exiting = false;
 
 /**
- * Pauses the run in progress (the trainer finishes its step and writes a checkpoint), then
- * exits: asked by the host, or on our own when the host is gone, so no run trains headless.
+ * Pauses the run in progress (the trainer finishes its step and writes a checkpoint) and stops
+ * the Lab model in training (it saves), then exits: asked by the host, or on our own when the
+ * host is gone, so nothing trains headless.
  */
 async function shutdown(): Promise<void> {
   if (exiting) return;
   exiting = true;
-  await engine.pauseForShutdown().catch(() => undefined);
+  await Promise.all([engine.pauseForShutdown().catch(() => undefined), lab.stopForShutdown().catch(() => undefined)]);
   process.exit(0);
 }
 

@@ -33,7 +33,16 @@ export const WORKER_ROUTES = {
   cancelJob: 'engine',
   exportModel: 'explore',
   importModel: 'explore',
-} as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs'>;
+  startLab: 'lab',
+  continueLab: 'lab',
+  stopLab: 'lab',
+  listLab: 'lab',
+  getLab: 'lab',
+  deleteLab: 'lab',
+  labTarget: 'lab',
+  labPicture: 'lab',
+  labRank: 'lab',
+} as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs' | 'lab'>;
 
 export type ServiceName = (typeof WORKER_ROUTES)[WorkerMethod];
 

@@ -1,8 +1,10 @@
-// The Train view's inputs, built from the settings declarations (common/settings/): label, help,
-// bounds, step and options of each field, and whether it sits under "Advanced".
+// The Train and Lab views' inputs, built from the settings declarations (common/settings/,
+// common/lab/lab-fields.ts): label, help, bounds, step and options of each field, and whether it
+// sits under "Advanced".
 import { appliesTo, byKind, flagOf, ruleOf, type Field, type ModelKind } from '../../common/settings/field.ts';
 import { modelFields } from '../../common/settings/model-fields.ts';
 import { trainFields } from '../../common/settings/train-fields.ts';
+import { labFields, type LabFieldKey } from '../../common/lab/lab-fields.ts';
 
 export interface SettingInput {
   key: string;
@@ -45,4 +47,9 @@ export function modelInputs(kind: ModelKind): SettingInput[] {
 
 export function trainInputs(): SettingInput[] {
   return Object.entries(trainFields).map(([key, field]) => settingInput(key, field));
+}
+
+/** Inputs for the Lab settings `keys` (a family's knobs, LAB_FLOWS[flow].knobs), in that order. */
+export function labInputs(keys: readonly LabFieldKey[]): SettingInput[] {
+  return keys.map((key) => settingInput(key, labFields[key]));
 }

@@ -74,3 +74,22 @@ describe('validateRequest', () => {
     refused('cancelJob', null, /request must be an object/);
   });
 });
+
+describe('validateRequest for the Lab', () => {
+  it('passes the settings given (checked) and the target, and bounds drawn points and images', () => {
+    expect(validateRequest('startLab', { flow: 'realnvp', settings: { layers: 2, junk: 1 }, target: { kind: 'samples', name: 'rings' } }))
+      .toEqual({ flow: 'realnvp', settings: { layers: 2 }, target: { kind: 'samples', name: 'rings' }, id: undefined });
+    expect(validateRequest('labTarget', { target: { kind: 'image', width: 2, height: 1, pixels: [0, 1] } })).toEqual({ target: { kind: 'image', width: 2, height: 1, pixels: [0, 1] } });
+    refused('startLab', { flow: 'glow', settings: {}, target: { kind: 'samples', name: 'rings' } }, /request.flow must be one of planar/);
+    refused('startLab', { flow: 'realnvp', settings: { hidden: 0 }, target: { kind: 'samples', name: 'rings' } }, /request.settings.hidden must be a whole number from 2 to 512/);
+    refused('startLab', { flow: 'realnvp', settings: {}, target: { kind: 'samples', name: 'circles' } }, /request.target.name must be one of 8gaussians/);
+    refused('labTarget', { target: { kind: 'points', points: Array(20_001).fill([0, 0]) } }, /request.target.points must be a list of 1 to 20000 points, got "20001 points"/);
+    refused('labTarget', { target: { kind: 'points', points: [[0, 'a']] } }, /request.target.points\[0\]\[1\] must be a number/);
+    refused('labTarget', { target: { kind: 'image', width: 300, height: 1, pixels: [] } }, /request.target.width must be a whole number from 1 to 256/);
+    refused('labTarget', { target: { kind: 'image', width: 2, height: 2, pixels: [0, 1, 2, 0] } }, /request.target.pixels\[2\] must be a number from 0 to 1/);
+    refused('labTarget', { target: { kind: 'expression', expression: 'x'.repeat(501) } }, /request.target.expression must be an expression in x and y/);
+    refused('labTarget', { target: { kind: 'csv', file: '/etc/passwd' } }, /outside the folders FlowDesk may read/);
+    refused('getLab', { id: '../x' }, /request.id must be a Lab model id/);
+    refused('continueLab', { id: 'a', minutes: 0 }, /request.minutes must be a number from 0.01/);
+  });
+});

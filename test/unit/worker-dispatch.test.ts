@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatch, type Dispatch, type WorkerServices } from '../../main/worker/dispatch.ts';
 import { ExploreService } from '../../main/worker/explore-service.ts';
+import { LabService } from '../../main/worker/lab-service.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
 import { WORKER_ROUTES } from '../../main/worker/routes.ts';
 import { RunsService } from '../../main/worker/runs-service.ts';
@@ -19,7 +20,7 @@ let dispatch: Dispatch;
 beforeAll(async () => {
   runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-dispatch-'));
   const models = new ModelCache();
-  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir], () => undefined), runs: new RunsService(runsDir) };
+  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir], () => undefined), runs: new RunsService(runsDir), lab: new LabService(runsDir, [runsDir], () => undefined) };
   dispatch = createDispatch(services);
 });
 afterAll(() => rm(runsDir, { recursive: true, force: true }));

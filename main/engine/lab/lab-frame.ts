@@ -34,7 +34,7 @@ export function gridPoints(box: Box, res: number): Float32Array {
 }
 
 /** A small tensor's values, read at once (frames are made between steps, so blocking is fine), and the tensor freed. */
-function takeValues(t: tf.Tensor): Float32Array {
+export function takeValues(t: tf.Tensor): Float32Array {
   const values = t.dataSync() as Float32Array;
   t.dispose();
   return values;

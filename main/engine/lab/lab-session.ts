@@ -78,11 +78,14 @@ async function targetOf(spec: LabTargetSpec, runsDir: string, rng: Rng, roots: r
   return { target, release: () => teacher.model.dispose() };
 }
 
-/** A saved Lab model rebuilt with its weights (the caller disposes it). */
-export async function openLabModel(runsDir: string, id: string): Promise<{ json: LabModelJson; model: LabModel; dir: string }> {
+/**
+ * A saved Lab model rebuilt with its weights (the caller disposes it). `overrides` change how it
+ * computes, never its weights (the flow picture's ODE steps).
+ */
+export async function openLabModel(runsDir: string, id: string, overrides: Partial<Pick<LabSettings, 'odeSteps'>> = {}): Promise<{ json: LabModelJson; model: LabModel; dir: string }> {
   const dir = labModelDir(runsDir, id);
   const json = await readLabModelJson(dir);
-  const model = buildLabModel(json.flow as LabFlowName, json.settings, json.dim, new Rng(json.settings.seed));
+  const model = buildLabModel(json.flow as LabFlowName, { ...json.settings, ...overrides }, json.dim, new Rng(json.settings.seed));
   try {
     await loadLabWeights(dir, model.params);
   } catch (err) {

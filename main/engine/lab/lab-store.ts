@@ -2,7 +2,7 @@
 // weights.safetensors (the same open format as image models), curve.jsonl (the loss) and
 // result.json (the evaluation). Written atomically under the folder's lock, so a Lab table read
 // while one trains, or after a crash, never sees half a model.
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import * as tf from '../tf.ts';
@@ -18,6 +18,7 @@ import { isRunId, RUN_ID_RULE } from '../runs/run-id.ts';
 import { checkSettings } from '../../../common/settings/check.ts';
 import { LAB_FLOW_NAMES, LAB_MODEL_FORMAT, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../../../common/lab/lab-fields.ts';
+import type { LabResult } from '../../../common/lab/lab-result.ts';
 import type { ParamStore } from '../flows/params.ts';
 
 const LAB_MODEL_VERSION = 1;
@@ -53,22 +54,12 @@ const modelJsonSchema = z.object({
   created: z.string(),
   /** Steps trained so far (a model trained further counts on). */
   step: z.number().int().min(0),
+  /** Trainable weights (buffers such as permutations not counted); written with the weights, absent in models saved before it was. */
+  parameters: z.number().int().min(0).optional(),
 });
 export type LabModelJson = z.output<typeof modelJsonSchema> & { target: LabTargetSpec };
 
-/** How a trained Lab model scored (nats; null where the target has no known density). */
-export interface LabResult {
-  testNll: number | null;
-  klToTruth: number | null;
-  klSe: number | null;
-  /** Reverse KL: the effective sample size of the importance weights, a fraction in (0, 1]. */
-  ess: number | null;
-  seconds: number;
-  msPerStep: number;
-  /** Milliseconds to draw 10,000 points and to evaluate 10,000 densities. */
-  sampleMs: number;
-  densityMs: number;
-}
+export type { LabResult };
 
 const resultSchema = z.object({
   testNll: z.number().nullable(), klToTruth: z.number().nullable(), klSe: z.number().nullable(), ess: z.number().nullable(),
@@ -117,6 +108,18 @@ export async function lockLabFolder(runsDir: string, id: string): Promise<{ dir:
   return { dir, lock: await acquireRunLock(dir) };
 }
 
+/** Removes a Lab model for good; RUN_LOCKED while anyone trains it (its lock is taken for the removal). */
+export async function deleteLabModel(runsDir: string, id: string): Promise<void> {
+  const { dir, lock } = await lockLabFolder(runsDir, id);
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    throw new CheckpointError('IO_ERROR', `Cannot delete ${dir}: ${ioCause(err)}.`);
+  } finally {
+    await lock.release();
+  }
+}
+
 /** model.json and the weights, each replaced atomically; call with the folder's lock held. */
 export async function saveLabModel(dir: string, json: LabModelJson, params: ParamStore): Promise<void> {
   const tensors: Record<string, NamedArray> = {};
@@ -125,7 +128,8 @@ export async function saveLabModel(dir: string, json: LabModelJson, params: Para
     tensors[name] = v.dtype === 'int32' ? { dtype: 'int32', shape: v.shape, data: v.dataSync() as Int32Array } : { dtype: 'float32', shape: v.shape, data: v.dataSync() as Float32Array };
   }
   await writeFileAtomically(join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: LAB_MODEL_FORMAT }));
-  await writeFileAtomically(join(dir, MODEL_JSON), `${JSON.stringify(json, null, 2)}\n`);
+  const parameters = [...params.variables.values()].reduce((sum, v) => sum + v.size, 0);
+  await writeFileAtomically(join(dir, MODEL_JSON), `${JSON.stringify({ ...json, parameters }, null, 2)}\n`);
 }
 
 export async function saveLabCurve(dir: string, curve: readonly LabCurvePoint[]): Promise<void> {

@@ -22,6 +22,8 @@ export interface ChartView {
   xMode: XMode;
   smoothing: number;
   log: boolean;
+  /** The y axis' name. Defaults to 'bits / dim'. */
+  yLabel?: string;
 }
 
 export class FlowChart {
@@ -59,13 +61,13 @@ export class FlowChart {
     this.lastUpdate = { series, view };
     const fresh = this.table.sync(series, view.xMode, view.smoothing) === 'rebuild';
     const log = view.log && this.logPossible;
-    const shape = JSON.stringify([view.xMode, log, this.table.lines.map((l) => [l.series.id, l.series.color, l.smoothed, !!l.series.dashed, dotted(l.series)])]);
+    const shape = JSON.stringify([view.xMode, log, view.yLabel, this.table.lines.map((l) => [l.series.id, l.series.color, l.smoothed, !!l.series.dashed, dotted(l.series)])]);
     if (!this.plot || shape !== this.shape) {
       this.shape = shape;
       this.plot?.destroy();
       this.zoomed = false;
       this.shown = this.drawing.sync(this.table, true);
-      this.plot = new uPlot(this.options(view.xMode, log), aligned(this.shown), this.el);
+      this.plot = new uPlot(this.options(view.xMode, log, view.yLabel ?? 'bits / dim'), aligned(this.shown), this.el);
     } else if (!this.zoomed) {
       this.shown = this.drawing.sync(this.table, fresh);
       this.plot.setData(aligned(this.shown), true);
@@ -117,7 +119,7 @@ export class FlowChart {
     return m ? getComputedStyle(this.el).getPropertyValue(m[1]).trim() || '#888' : css;
   }
 
-  private options(xMode: XMode, log: boolean): uPlot.Options {
+  private options(xMode: XMode, log: boolean, yLabel: string): uPlot.Options {
     const muted = this.color('var(--muted)');
     const grid = { stroke: this.color('var(--border)'), width: 1 };
     const axis = { stroke: muted, grid, ticks: grid, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
@@ -132,7 +134,7 @@ export class FlowChart {
       },
       axes: [
         { ...axis, label: xMode === 'step' ? 'step' : 'training time', incrs: xMode === 'step' ? STEP_INCRS : TIME_INCRS, values: (_u, splits) => splits.map(xMode === 'step' ? stepLabel : timeLabel) },
-        { ...axis, label: 'bits / dim', size: 56 },
+        { ...axis, label: yLabel, size: 56 },
       ],
       series: [
         {},

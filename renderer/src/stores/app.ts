@@ -4,7 +4,7 @@ import { defineStore } from 'pinia';
 import type { AppError, AppInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 
-export type View = 'data' | 'train' | 'samples' | 'explore' | 'projector' | 'runs';
+export type View = 'data' | 'train' | 'samples' | 'explore' | 'projector' | 'runs' | 'lab';
 export const VIEWS: { id: View; label: string }[] = [
   { id: 'data', label: 'Data' },
   { id: 'train', label: 'Train' },
@@ -12,6 +12,7 @@ export const VIEWS: { id: View; label: string }[] = [
   { id: 'explore', label: 'Explore' },
   { id: 'projector', label: 'Projector' },
   { id: 'runs', label: 'Runs' },
+  { id: 'lab', label: 'Lab' },
 ];
 
 export const useAppStore = defineStore('app', {

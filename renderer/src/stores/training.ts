@@ -136,7 +136,8 @@ export const useTrainingStore = defineStore('training', {
         }
         return;
       }
-      if (e.type === 'job' || e.type === 'queue') return;
+      // Jobs, the queue and the Lab have their own stores; training's events name a run.
+      if (!('runId' in e)) return;
       if (e.type === 'train-phase') {
         // A new run has no id until its images are loaded: its first phase comes without one.
         if (e.runId === this.runId || (e.runId === null && this.phase === 'starting')) this.startPhase = e.phase;

@@ -1,11 +1,10 @@
 // One replica thread from the calling thread's side: how it starts (tsx registered when the
 // entry is TypeScript), how a command is sent, and how its reply is waited for on shared memory.
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { FlowDeskError } from '../../errors.ts';
+import { findThreadEntry, importEntrySource } from '../thread-loader.ts';
 import { SLOT, SLOT_COUNT, STATE, sharedFloats, type ReplicaCommand, type ReplicaInit, type ReplicaReply } from './replica-protocol.ts';
 
 /** A replica thread that failed to start, threw, stopped answering or exited. */
@@ -45,18 +44,9 @@ export function liveReplicaThreads(): number {
 
 /** The entry module of a replica thread: TypeScript from source, the bundled file when built. */
 export function entryPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'replica-entry.ts'), join(here, 'model-replica.js'), join(here, '..', 'model-replica.js')];
-  const found = candidates.find((p) => existsSync(p));
+  const { found, candidates } = findThreadEntry(dirname(fileURLToPath(import.meta.url)), 'replica-entry', 'model-replica');
   if (!found) throw new ReplicaError(`The compute thread's entry is missing (looked for ${candidates.join(', ')}).`);
   return found;
-}
-
-/** tsx's ES-module API, found through its package exports (its CommonJS build cannot register from a worker). */
-function tsxEsmApi(): string {
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  const target = (JSON.parse(readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: string | { default: string } }> }).exports['./esm/api'].import;
-  return join(dirname(pkg), typeof target === 'string' ? target : target.default);
 }
 
 /**
@@ -64,12 +54,10 @@ function tsxEsmApi(): string {
  * from source), then loads the entry; a failure to load is reported through shared memory.
  */
 function bootstrap(entry: string): string {
-  const tsx = entry.endsWith('.ts') ? pathToFileURL(tsxEsmApi()).href : null;
   return `
 const { workerData } = require('node:worker_threads');
 (async () => {
-  ${tsx ? `(await import(${JSON.stringify(tsx)})).register();` : ''}
-  await import(${JSON.stringify(pathToFileURL(entry).href)});
+  ${importEntrySource(entry)}
 })().catch((err) => {
   workerData.port.postMessage({ ok: false, message: String((err && err.message) || err), stack: err && err.stack });
   Atomics.store(workerData.ctrl, ${SLOT.state}, ${STATE.failed});

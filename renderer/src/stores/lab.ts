@@ -1,0 +1,245 @@
+// The Lab's state: the target being built (named, drawn, an image, a CSV file, an energy or an
+// expression) and its picture, the family and its knobs, the model in training with its live
+// frames, loss and measured refresh rate, the models on disk for the comparison table, and the
+// model opened from it (curve, flow picture, table ranking). Fed by the worker's lab events.
+import { defineStore } from 'pinia';
+import { LAB_FLOWS, type LabEnergyName, type LabFlowName, type LabObjective, type LabSampleTargetName, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
+import { labFields, type LabFieldKey, type LabSettings } from '../../../common/lab/lab-fields.ts';
+import { labTargetKey } from '../../../common/lab/lab-target-label.ts';
+import type { AppError, AppEvent, LabFlowPicture, LabFrameEvent, LabRanking, LabSummary, LabTargetPicture } from '../../../preload/api.ts';
+import { api } from '../api/index.ts';
+import type { CurvePoint } from './training.ts';
+
+export type TargetMode = 'named' | 'draw' | 'image' | 'csv' | 'energy' | 'expression';
+export type LabPhase = 'idle' | 'starting' | 'training' | 'stopping';
+
+/** The knobs a family shows: its catalog knobs but the objective, which the target decides. */
+export function knobsOf(flow: LabFlowName): LabFieldKey[] {
+  return (LAB_FLOWS[flow].knobs as readonly LabFieldKey[]).filter((k) => k !== 'objective');
+}
+
+/** Energies and expressions train by reverse KL; everything with samples by maximum likelihood. */
+export function objectiveOf(mode: TargetMode): LabObjective {
+  return mode === 'energy' || mode === 'expression' ? 'reverse-kl' : 'likelihood';
+}
+
+function defaultSettings(): LabSettings {
+  return Object.fromEntries(Object.entries(labFields).map(([k, f]) => [k, f.default])) as LabSettings;
+}
+
+/** Frames' intervals are averaged over this many, so the shown refresh rate does not flicker. */
+const RATE_WINDOW = 8;
+
+export const useLabStore = defineStore('lab', {
+  state: () => ({
+    mode: 'named' as TargetMode,
+    named: 'checkerboard' as LabSampleTargetName,
+    energy: 'u1' as LabEnergyName,
+    expression: '(x^2 + y^2 - 4)^2 / 2',
+    drawn: [] as number[][],
+    image: null as { width: number; height: number; pixels: number[]; name: string } | null,
+    csvFile: '',
+    /** The target the picture, the table and Train use (null until one is shown). */
+    target: null as LabTargetSpec | null,
+    picture: null as LabTargetPicture | null,
+    flow: 'spline-coupling' as LabFlowName,
+    settings: defaultSettings(),
+    phase: 'idle' as LabPhase,
+    liveId: null as string | null,
+    step: 0,
+    totalSteps: 0,
+    loss: null as number | null,
+    stepsPerSec: 0,
+    eta: null as number | null,
+    curve: [] as CurvePoint[],
+    frame: null as LabFrameEvent | null,
+    /** Recent intervals between frames, ms: the heatmap's measured refresh. */
+    intervals: [] as number[],
+    models: [] as LabSummary[],
+    /** The model the chart, the flow picture and the ranking show (the live one while training). */
+    openId: null as string | null,
+    flowPicture: null as LabFlowPicture | null,
+    pictureLoading: false,
+    ranking: null as LabRanking | null,
+    error: null as AppError | null,
+    /** How the last training ended, for the status line. */
+    ended: null as string | null,
+  }),
+  getters: {
+    busy: (s) => s.phase !== 'idle',
+    targetKey: (s) => (s.target ? labTargetKey(s.target) : null),
+    /** Models of the current target, for the comparison table. */
+    compared(s): LabSummary[] {
+      const key = this.targetKey;
+      return s.models.filter((m) => m.targetKey === key);
+    },
+    refreshMs: (s) => (s.intervals.length ? s.intervals.reduce((a, b) => a + b, 0) / s.intervals.length : null),
+    openModel: (s) => s.models.find((m) => m.id === s.openId) ?? null,
+  },
+  actions: {
+    /** The spec the current inputs describe, or null with the reason in `error`. */
+    specOfInputs(): LabTargetSpec | null {
+      switch (this.mode) {
+        case 'named': return { kind: 'samples', name: this.named };
+        case 'energy': return { kind: 'energy', name: this.energy };
+        case 'expression': return { kind: 'expression', expression: this.expression };
+        case 'draw':
+          if (this.drawn.length === 0) return this.refuse('Draw some points on the target first (click or drag on it).');
+          return { kind: 'points', points: this.drawn };
+        case 'image':
+          if (!this.image) return this.refuse('Drop an image (or choose one) first: its brightness becomes the density.');
+          return { kind: 'image', width: this.image.width, height: this.image.height, pixels: this.image.pixels };
+        case 'csv':
+          if (!this.csvFile.trim()) return this.refuse('Type the absolute path of a CSV file of numbers first.');
+          return { kind: 'csv', file: this.csvFile.trim() };
+      }
+    },
+    refuse(message: string): null {
+      this.error = { code: 'BAD_ARGUMENT', message };
+      return null;
+    },
+    /** Shows the target the inputs describe: its picture, and the models trained on it. */
+    async showTarget() {
+      this.error = null;
+      const spec = this.specOfInputs();
+      if (!spec) return;
+      const r = await api.labTarget({ target: spec });
+      if (!r.ok) {
+        this.error = r.error;
+        return;
+      }
+      this.target = spec;
+      this.picture = r.value;
+      if (!(LAB_FLOWS[this.flow].objectives as readonly LabObjective[]).includes(objectiveOf(this.mode))) {
+        this.flow = (Object.keys(LAB_FLOWS) as LabFlowName[]).find((f) => (LAB_FLOWS[f].objectives as readonly LabObjective[]).includes(objectiveOf(this.mode)))!;
+      }
+      await this.refresh();
+    },
+    setSetting(key: string, value: unknown) {
+      (this.settings as Record<string, unknown>)[key] = value;
+    },
+    async refresh() {
+      const r = await api.listLab();
+      if (r.ok) this.models = r.value;
+    },
+    resetLive(id: string | null) {
+      this.liveId = id;
+      this.openId = id;
+      this.step = 0;
+      this.loss = null;
+      this.stepsPerSec = 0;
+      this.eta = null;
+      this.curve = [];
+      this.frame = null;
+      this.intervals = [];
+      this.flowPicture = null;
+      this.ranking = null;
+      this.ended = null;
+    },
+    async train() {
+      this.error = null;
+      if (!this.target) await this.showTarget();
+      if (!this.target) return;
+      const settings = Object.fromEntries(knobsOf(this.flow).map((k) => [k, this.settings[k]]));
+      this.resetLive(null);
+      this.phase = 'starting';
+      const r = await api.startLab({ flow: this.flow, settings, target: this.target });
+      if (!r.ok) {
+        this.phase = 'idle';
+        this.error = r.error;
+        return;
+      }
+      if (this.phase === 'starting') this.phase = 'training';
+      this.liveId = this.openId = r.value.id;
+      await this.refresh();
+    },
+    async trainFurther(id: string) {
+      this.error = null;
+      const model = this.models.find((m) => m.id === id);
+      this.resetLive(id);
+      this.phase = 'starting';
+      const r = await api.continueLab({ id });
+      if (!r.ok) {
+        this.phase = 'idle';
+        this.error = r.error;
+        return;
+      }
+      if (this.phase === 'starting') this.phase = 'training';
+      if (model) await this.loadCurve(id);
+    },
+    async stop() {
+      if (!this.liveId) return;
+      this.phase = 'stopping';
+      const r = await api.stopLab({ id: this.liveId });
+      if (!r.ok) this.error = r.error;
+    },
+    async loadCurve(id: string) {
+      const r = await api.getLab({ id });
+      if (r.ok) this.curve = r.value.curve.map((p) => ({ step: p.step, time: p.elapsed, value: p.loss }));
+    },
+    /** Opens a model from the table: its loss curve, and its flow picture (two-dimensional models) or ranking (tables). */
+    async open(id: string) {
+      this.openId = id;
+      this.flowPicture = null;
+      this.ranking = null;
+      await this.loadCurve(id);
+      const model = this.models.find((m) => m.id === id);
+      if (model?.dim === 2) await this.loadFlowPicture(id);
+    },
+    async loadFlowPicture(id: string) {
+      this.pictureLoading = true;
+      const model = this.models.find((m) => m.id === id);
+      // Continuous families: 16 time steps make a smooth film whatever their solver's steps.
+      const stages = model && LAB_FLOWS[model.flow].density === 'ode' ? 16 : undefined;
+      const r = await api.labPicture({ id, stages });
+      this.pictureLoading = false;
+      if (r.ok && this.openId === id) this.flowPicture = r.value;
+      else if (!r.ok) this.error = r.error;
+    },
+    async rank(id: string) {
+      const r = await api.labRank({ id });
+      if (r.ok) this.ranking = r.value;
+      else this.error = r.error;
+    },
+    async remove(id: string) {
+      const r = await api.deleteLab({ id });
+      if (!r.ok) this.error = r.error;
+      if (this.openId === id) this.openId = null;
+      await this.refresh();
+    },
+    handle(e: AppEvent) {
+      switch (e.type) {
+        case 'lab-start':
+          if (this.phase === 'starting' || this.liveId === e.id) {
+            this.liveId = this.openId = e.id;
+            this.phase = 'training';
+            this.step = e.step;
+            this.totalSteps = e.totalSteps;
+          }
+          return;
+        case 'lab-step':
+          if (e.id !== this.liveId) return;
+          this.step = e.step;
+          this.totalSteps = e.totalSteps;
+          this.loss = e.loss;
+          this.stepsPerSec = e.stepsPerSec;
+          this.eta = e.eta;
+          this.curve.push({ step: e.step, time: e.elapsed, value: e.loss });
+          return;
+        case 'lab-frame':
+          if (e.id !== this.liveId) return;
+          this.frame = e.frame;
+          if (e.frame.intervalMs !== null) this.intervals = [...this.intervals, e.frame.intervalMs].slice(-RATE_WINDOW);
+          return;
+        case 'lab-stopped':
+          if (e.id !== this.liveId) return;
+          this.phase = 'idle';
+          this.step = e.step;
+          this.ended = e.ended;
+          if (e.error) this.error = e.error;
+          void this.refresh().then(() => this.open(e.id));
+          return;
+      }
+    },
+  },
+});

@@ -1,0 +1,126 @@
+// Issue 15's Lab in a real browser (browser mode): two families trained on one target both land in
+// the comparison table, the heatmaps are drawn, Stop stops, and a bad expression is refused in
+// words. Screenshots (spline flow on the checkerboard, an FFJORD trajectory half-way) at 1400x900
+// and 1000x700, light and dark, go to test-results/screenshots (FLOWDESK_SHOTS overrides).
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rendererDir } from '../../main/cli/serve-command.ts';
+import { startAppServer } from '../helpers/app-server.ts';
+import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+
+const built = existsSync(join(rendererDir(), 'index.html'));
+const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
+const SIZES = [
+  { width: 1400, height: 900 },
+  { width: 1000, height: 700 },
+];
+
+/** Distinct colours among a canvas's pixels: a blank or single-colour canvas has one or two. */
+function colours(page: Page, testId: string): Promise<number> {
+  return page.getByTestId(testId).evaluate((c: HTMLCanvasElement) => {
+    const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+    const seen = new Set<number>();
+    for (let i = 0; i < data.length; i += 4) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    return seen.size;
+  });
+}
+
+/** Sets the family and its small settings; `batch` sits under Advanced. */
+async function setFamily(page: Page, flow: string, settings: Record<string, number>) {
+  await page.getByTestId('lab-flow').selectOption(flow);
+  const advanced = page.locator('form.settings details.advanced');
+  if ((await advanced.count()) && !(await advanced.evaluate((d: HTMLDetailsElement) => d.open))) await advanced.locator('summary').click();
+  for (const [testId, value] of Object.entries(settings)) await page.getByTestId(testId).fill(String(value));
+}
+
+/** Trains until the model's row shows its score; returns the row's cells. */
+async function trainToTable(page: Page, flow: string) {
+  await page.getByTestId('lab-train').click();
+  const row = page.locator(`[data-testid=lab-row][data-flow=${flow}]`);
+  await expect.poll(async () => (await row.count()) > 0 && /^\d/.test(((await row.first().locator('td').nth(4).textContent()) ?? '').trim()), { timeout: 240_000 }).toBe(true);
+  await expect.poll(() => page.getByTestId('lab-train').isVisible(), { timeout: 60_000 }).toBe(true);
+}
+
+describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let app: Awaited<ReturnType<typeof startAppServer>>;
+  let browser: Browser;
+  let page: Page;
+  beforeAll(async () => {
+    await mkdir(shots, { recursive: true });
+    app = await startAppServer();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: SIZES[0] });
+    await page.goto(app.url);
+    await page.getByTestId('nav-lab').click();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  it('draws the target, trains two families on it and finds both in the table', async () => {
+    await expect.poll(() => colours(page, 'lab-target-heatmap'), { timeout: 60_000 }).toBeGreaterThan(2);
+    await setFamily(page, 'realnvp', { layers: 2, hidden: 16, steps: 200, batch: 128, lr: 0.005 });
+    await page.getByTestId('lab-train').click();
+    // While it trains, the model's heatmap is drawn from live frames.
+    await expect.poll(() => colours(page, 'lab-model-heatmap'), { timeout: 120_000 }).toBeGreaterThan(10);
+    await expect.poll(() => page.getByTestId('lab-train').isVisible(), { timeout: 240_000 }).toBe(true);
+    expect(await page.getByTestId('lab-refresh').textContent()).toMatch(/^\d+ ms$/);
+    await setFamily(page, 'spline-coupling', { layers: 2, hidden: 16, bins: 8, steps: 200, batch: 128, lr: 0.005 });
+    await trainToTable(page, 'spline-coupling');
+    const flows = await page.locator('[data-testid=lab-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-flow')));
+    expect(flows.sort()).toEqual(['realnvp', 'spline-coupling']);
+    // The finished model opens with its flow picture.
+    await expect.poll(() => page.getByTestId('lab-flow-canvas').isVisible(), { timeout: 60_000 }).toBe(true);
+    for (const size of SIZES) {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme });
+        await page.screenshot({ path: join(shots, `lab-spline-checkerboard-${size.width}x${size.height}-${colorScheme}.png`), fullPage: true });
+      }
+    }
+    await page.setViewportSize(SIZES[0]);
+    await page.emulateMedia({ colorScheme: 'light' });
+  }, 600_000);
+
+  it('stops a training on request', async () => {
+    await setFamily(page, 'nice', { layers: 2, hidden: 16, steps: 1_000_000, batch: 64 });
+    await page.getByTestId('lab-train').click();
+    await expect.poll(async () => Number(await page.getByTestId('lab-step').textContent()), { timeout: 120_000 }).toBeGreaterThan(5);
+    await page.getByTestId('lab-stop').click();
+    await expect.poll(() => page.locator('.lab .status .phase').textContent(), { timeout: 120_000 }).toBe('stopped');
+    const row = page.locator('[data-testid=lab-row][data-flow=nice]');
+    await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
+    expect(Number(await row.locator('td').nth(3).textContent())).toBeLessThan(1_000_000);
+  }, 300_000);
+
+  it('shows an FFJORD trajectory through time with its velocity field', async () => {
+    await setFamily(page, 'ffjord', { hidden: 16, 'ode-steps': 4, steps: 50, batch: 128, lr: 0.02 });
+    await trainToTable(page, 'ffjord');
+    await expect.poll(() => page.getByTestId('lab-flow-canvas').isVisible(), { timeout: 120_000 }).toBe(true);
+    const slider = page.getByTestId('lab-flow-stage');
+    await slider.fill(String(Math.round(Number(await slider.getAttribute('max')) / 2)));
+    await expect.poll(() => page.getByTestId('lab-flow-caption').textContent()).toMatch(/^t = 0\.50/);
+    for (const size of SIZES) {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme });
+        await page.getByTestId('lab-flow-panel').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(shots, `lab-ffjord-trajectory-${size.width}x${size.height}-${colorScheme}.png`) });
+      }
+    }
+    await page.setViewportSize(SIZES[0]);
+    await page.emulateMedia({ colorScheme: 'light' });
+  }, 400_000);
+
+  it('refuses a bad expression in words', async () => {
+    await page.getByTestId('lab-mode-expression').click();
+    await page.getByTestId('lab-expression').fill('x +* y');
+    await page.getByTestId('lab-show-target').click();
+    await expect.poll(() => page.getByTestId('lab-error').textContent(), { timeout: 60_000 }).toMatch(/expect/i);
+  }, 120_000);
+});
