@@ -35,24 +35,24 @@ samples, reverse with the effective sample size for an energy), and the time to 
 score 10,000 points. Ctrl-C stops after the current step; the model is saved and evaluated.
 
 What to fit (one of):
-  --target NAME      ${Object.keys(LAB_SAMPLE_TARGETS).join(', ')}
-  --energy NAME      ${Object.keys(LAB_ENERGIES).join(', ')}
-  --expression U     an energy in x and y: numbers, + - * / ^, exp log sin cos sqrt abs min max
-  --csv FILE         numeric rows of 2 to 64 columns (a header line is optional), 10% held out
-  --distil ID        a saved Lab model's density (e.g. a MAF), fitted by reverse KL
-  --open ID          train saved model ID further: --steps is the step count to reach (default:
-                     its steps again), --minutes a new time limit; nothing else changes
+  --target NAME           ${Object.keys(LAB_SAMPLE_TARGETS).join(', ')}
+  --energy NAME           ${Object.keys(LAB_ENERGIES).join(', ')}
+  --expression U          an energy in x and y: numbers, + - * / ^, exp log sin cos sqrt abs min max
+  --csv FILE              numeric rows of 2 to 64 columns (a header line is optional), 10% held out
+  --distil ID             a saved Lab model's density (e.g. a MAF), fitted by reverse KL
+  --open ID               train saved model ID further: --steps is the step count to reach (default:
+                          its steps again), --minutes a new time limit; nothing else changes
 Model and training (each family uses some; --list names them):
-  --flow FLOW        ${LAB_FLOW_NAMES.join(', ')}
-${settingsHelp(labFields)}
+  --flow FLOW             ${LAB_FLOW_NAMES.join(', ')}
+${settingsHelp(labFields, { objective: ' (reverse-kl for an energy, an expression or --distil)' })}
 Output:
-  --json             one JSON line: target, flow, id, steps, test_nll, kl_to_truth, kl_se, ess,
-                     seconds, ms_per_step, sample_ms, density_ms, ...
-  --rank [N]         with a table: the N least likely rows (default ${RANK_DEFAULT}), training and held out
-  --rank-out FILE    every row, least likely first, as CSV (rank, line, held_out, nll, values)
-  --name NAME        the new model's id (default: flow, time and a random suffix)
-  --list             every family (density and sampling cost, objectives), target and energy
-  --runs [DIR]       alone: the Lab models saved in the runs folder (id, flow, target, steps, scores)
+  --json                  one JSON line: target, flow, id, steps, test_nll, kl_to_truth, kl_se, ess,
+                          seconds, ms_per_step, sample_ms, density_ms, ...
+  --rank [N]              with a table: the N least likely rows (default ${RANK_DEFAULT}), training and held out
+  --rank-out FILE         every row, least likely first, as CSV (rank, line, held_out, nll, values)
+  --name NAME             the new model's id (default: flow, time and a random suffix)
+  --list                  every family (density and sampling cost, objectives), target and energy
+  --runs [DIR]            alone: the Lab models saved in the runs folder (id, flow, target, steps, scores)
 ${RUNS_HELP}`;
 
 const labOptions = {
