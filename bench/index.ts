@@ -17,7 +17,8 @@
 // sample, encode, eval, preprocess, latency). `latency`: how long a 36-image sample grid takes
 // while the small and the medium Glow train on 32x32 colour images in the app's worker
 // (bench/latency.ts), median and max, beside the same grid once paused. `--quality` instead
-// trains to compare test bits per dim with PyTorch's (bench/quality.ts).
+// trains to compare test bits per dim with PyTorch's (bench/quality.ts); `--lab` trains every Lab
+// family on the toy targets for the Lab's figures (bench/lab.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -58,6 +59,11 @@ const emit = (obj: object): void => {
 if (args.includes('--quality')) {
   const { qualityBench } = await import('./quality.ts');
   await qualityBench(args, emit);
+  process.exit(0);
+}
+if (args.includes('--lab')) {
+  const { labBench } = await import('./lab.ts');
+  await labBench(args, emit);
   process.exit(0);
 }
 

@@ -1,9 +1,10 @@
-// The `flowdesk` command line: train, eval and sample run the same engine as the app. Errors
+// The `flowdesk` command line: train, eval, sample and lab run the same engine as the app. Errors
 // print as one clear line and a non-zero exit, never a stack trace (set FLOWDESK_DEBUG=1 for one).
 import { FlowDeskError } from './engine/errors.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
 import { attributeCommand, attributeUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
+import { labCommand, labUsage } from './cli/lab-command.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './cli/model-commands.ts';
 import { runsCommand, runsUsage } from './cli/runs-command.ts';
 import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
@@ -23,6 +24,7 @@ Commands:
   export RUN -o DIR              the model as model.json + weights.safetensors
   import DIR                     an exported model, as a run
   serve [--port N]               the app in a browser (127.0.0.1, with a token)
+  lab --target T --flow F        the Flow Lab: a vector flow on a toy target, energy or table
   help [COMMAND]                 this text, or a command's options
 
 Runs live in one folder shared with the app ($FLOWDESK_RUNS_DIR, else the per-user data
@@ -40,6 +42,7 @@ const helpOf: Record<string, string> = {
   export: exportUsage,
   import: importUsage,
   serve: serveUsage,
+  lab: labUsage,
 };
 
 const commands: Record<string, (argv: string[], log: (line: string) => void) => Promise<number>> = {
@@ -53,6 +56,7 @@ const commands: Record<string, (argv: string[], log: (line: string) => void) => 
   export: exportCommand,
   import: importCommand,
   serve: serveCommand,
+  lab: labCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

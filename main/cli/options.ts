@@ -45,3 +45,15 @@ export function choiceOption<T extends string>(values: Parsed['values'], name: s
   if (!choices.includes(raw as T)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw as T;
 }
+
+/**
+ * `argv` without the bare uses of `--name` (the last argument, or followed by another option),
+ * and whether there was one: for an option that is a flag alone and takes a value otherwise
+ * (`lab --runs` lists while `--runs DIR` names the folder; `lab --rank [N]`).
+ */
+export function takeBareFlag(argv: readonly string[], name: string): { argv: string[]; bare: boolean } {
+  const flag = `--${name}`;
+  const end = argv.indexOf('--');
+  const kept = argv.filter((arg, i) => !(arg === flag && (end === -1 || i < end) && (i + 1 === argv.length || argv[i + 1].startsWith('-'))));
+  return { argv: kept, bare: kept.length < argv.length };
+}

@@ -56,6 +56,20 @@ describe('Lab session', () => {
     expect(longer.result.klToTruth!).toBeLessThan(short.result.klToTruth! - 3 * (short.result.klSe! + longer.result.klSe!));
   });
 
+  it('evaluates during training when asked, by training time or step', async () => {
+    const runsDir = await mkdtemp(join(tmpdir(), 'lab-session-'));
+    const seen: { step: number; seconds: number }[] = [];
+    const out = await runLabSession(
+      { kind: 'new', runsDir, flow: 'realnvp', settings: { ...small, steps: 1_000_000, minutes: 0.02 }, target: { kind: 'samples', name: 'rings' } },
+      { evaluateAt: { steps: [0, 10], seconds: [0.6] }, onEvaluation: (e) => { seen.push(e); expect(e.result.klToTruth).not.toBeNull(); } },
+    );
+    expect(out.ended).toBe('minutes');
+    expect(seen.map((e) => e.step).slice(0, 2)).toEqual([0, 10]);
+    expect(seen).toHaveLength(3);
+    expect(seen[2].seconds).toBeGreaterThanOrEqual(0.6);
+    expect(seen[2].step).toBeLessThan(out.json.step);
+  });
+
   it('refuses a family that cannot train by the objective, and bad settings, before creating anything', async () => {
     const runsDir = await mkdtemp(join(tmpdir(), 'lab-session-'));
     await expect(runLabSession({ kind: 'new', runsDir, flow: 'maf', settings: {}, target: { kind: 'energy', name: 'u1' } })).rejects.toThrow(/MAF cannot train by reverse KL.*Families that can: .*iaf/);

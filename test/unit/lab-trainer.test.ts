@@ -72,6 +72,22 @@ describe('Lab trainer', () => {
     model.dispose();
   });
 
+  it('keeps the time spent off the clock out of elapsed time and the time limit', async () => {
+    const store = new ParamStore();
+    const model = gaussianModel(store);
+    const elapsed: number[] = [];
+    // Three pauses of 0.5 s would end a 1.2 s budget on the clock; off it, the step count ends training.
+    const result = await trainLabModel({
+      model, target: gaussianSamples, objective: 'likelihood', steps: 3, minutes: 0.02, batch: 32, lr: 0.01, rng: new Rng(2),
+      onStep: (r) => { elapsed.push(r.elapsed); },
+      offClock: () => new Promise((resolve) => setTimeout(resolve, 500)),
+    });
+    expect(result).toMatchObject({ step: 3, ended: 'steps' });
+    expect(result.seconds).toBeLessThan(1.2);
+    expect(elapsed.at(-1)).toBeLessThan(1.2);
+    model.dispose();
+  });
+
   it('refuses an objective its target cannot serve, saying which fits', async () => {
     const store = new ParamStore();
     const model = gaussianModel(store);

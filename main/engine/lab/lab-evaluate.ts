@@ -47,6 +47,11 @@ function timed<T>(fn: () => T): [T, number] {
   return [value, performance.now() - started];
 }
 
+/** Milliseconds to draw `n` points with their log q, timed as the evaluation times it. */
+export function samplingMs(model: LabModel, n: number, rng: Rng): number {
+  return timed(() => modelDraws(model, n, rng))[1];
+}
+
 export async function evaluateLabModel(model: LabModel, target: Target, run: { seconds: number; steps: number; seed: number }): Promise<LabResult> {
   // Its own stream, so an evaluation never changes what training draws.
   const rng = new Rng(run.seed + 0x5eed);

@@ -25,13 +25,28 @@ const SAVE_EVERY_S = 10;
 export interface LabSessionHooks {
   signal?: AbortSignal;
   /** The folder exists and is locked; training is about to start. */
-  onStart?: (s: { id: string; dir: string; step: number; totalSteps: number }) => void;
+  onStart?: (s: { id: string; dir: string; step: number; totalSteps: number; minutes: number | null }) => void;
   onStep?: (r: LabStepReport) => void;
   onFrame?: (f: LabFrame) => void;
   /** Heatmap resolution and points per frame; frames are skipped when onFrame is absent. */
   frame?: { res: number; samples: number };
   /** The app's allowed folders, for a CSV target's file. */
   roots?: readonly string[];
+  /**
+   * Evaluations during training, once the model's training time (seconds) or step count (both
+   * counted over its whole life) reaches each value; step 0 evaluates before the first step.
+   * Their time is kept off the training clock. The final evaluation is always made.
+   */
+  evaluateAt?: { seconds?: readonly number[]; steps?: readonly number[] };
+  onEvaluation?: (e: LabEvaluation) => void;
+}
+
+/** One evaluation made during training (see LabSessionHooks.evaluateAt). */
+export interface LabEvaluation {
+  step: number;
+  /** Training seconds so far (evaluations excluded). */
+  seconds: number;
+  result: LabResult;
 }
 
 export type LabSessionRequest =
@@ -131,9 +146,26 @@ export async function runLabSession(req: LabSessionRequest, hooks: LabSessionHoo
     await saveLabCurve(dir, curve);
     lastSave = performance.now();
   };
+  const pending = {
+    seconds: [...(hooks.evaluateAt?.seconds ?? [])].sort((a, b) => a - b),
+    steps: [...(hooks.evaluateAt?.steps ?? [])].sort((a, b) => a - b),
+  };
+  /** Drops the values of `list` reached by `at`; whether there were any. */
+  const reached = (list: number[], at: number): boolean => {
+    const before = list.length;
+    while (list.length && list[0] <= at) list.shift();
+    return list.length < before;
+  };
+  const evaluateIfDue = async (step: number, seconds: number) => {
+    const bySeconds = reached(pending.seconds, seconds);
+    if (!reached(pending.steps, step) && !bySeconds) return;
+    const result = await evaluateLabModel(model, target, { seconds, steps: step, seed: json.settings.seed });
+    hooks.onEvaluation?.({ step, seconds, result });
+  };
   try {
     await saveLabModel(dir, json, model.params);
-    hooks.onStart?.({ id, dir, step: json.step, totalSteps: json.settings.steps });
+    hooks.onStart?.({ id, dir, step: json.step, totalSteps: json.settings.steps, minutes: json.settings.minutes });
+    await evaluateIfDue(json.step, elapsedBefore);
     const trained = await trainLabModel({
       model,
       target: fitTargetOf(target),
@@ -152,6 +184,7 @@ export async function runLabSession(req: LabSessionRequest, hooks: LabSessionHoo
         hooks.onStep?.(r);
         if (performance.now() - lastSave > SAVE_EVERY_S * 1000) await save(r.step);
       },
+      offClock: hooks.evaluateAt ? (r) => evaluateIfDue(r.step, elapsedBefore + r.elapsed) : undefined,
     });
     await save(trained.step);
     const result = await evaluateLabModel(model, target, { seconds: elapsedBefore + trained.seconds, steps: trained.step, seed: json.settings.seed });

@@ -36,6 +36,11 @@ export interface LabTrainOptions {
   readonly signal?: AbortSignal;
   /** Awaited, so a caller may save the model now and then between steps. */
   readonly onStep?: (r: LabStepReport) => void | Promise<void>;
+  /**
+   * Awaited after onStep; the time it takes counts neither in `elapsed` nor against the time
+   * limit, so an evaluation during training does not eat the training budget it is measuring.
+   */
+  readonly offClock?: (r: LabStepReport) => void | Promise<void>;
   /** Called at most every `frameEveryMs` between steps, measured from one frame's start to the next (and after the last), for heatmaps and samples; never more than half the time. */
   readonly onFrame?: (step: number) => void;
   readonly frameEveryMs?: number;
@@ -60,7 +65,10 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   const vars = [...model.params.variables.values()];
   const optimizer = tf.train.adam(o.lr);
   const started = performance.now();
-  const deadline = o.minutes === null ? Infinity : started + o.minutes * 60_000;
+  /** Milliseconds spent in offClock, taken off the training clock. */
+  let paused = 0;
+  const trainingMs = () => performance.now() - started - paused;
+  const budgetMs = o.minutes === null ? Infinity : o.minutes * 60_000;
   const frameEvery = o.frameEveryMs ?? 250;
   let lastFrame = -Infinity;
   let frameGap = frameEvery;
@@ -72,7 +80,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   try {
     while (step < o.steps) {
       if (o.signal?.aborted) { ended = 'stopped'; break; }
-      if (performance.now() >= deadline) { ended = 'minutes'; break; }
+      if (trainingMs() >= budgetMs) { ended = 'minutes'; break; }
       const ctx = { mode: 'train' as const, rng: o.rng };
       const { value, grads } = tf.variableGrads(() => objectiveLoss(o, ctx), vars);
       const loss = (await value.data())[0];
@@ -87,7 +95,13 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
       }
       tf.dispose(grads);
       step++;
-      await o.onStep?.({ step, loss, elapsed: (performance.now() - started) / 1000 });
+      const report = { step, loss, elapsed: trainingMs() / 1000 };
+      await o.onStep?.(report);
+      if (o.offClock) {
+        const before = performance.now();
+        await o.offClock(report);
+        paused += performance.now() - before;
+      }
       if (o.onFrame && performance.now() - lastFrame >= frameGap) {
         lastFrame = performance.now();
         o.onFrame(step);
@@ -102,7 +116,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   } finally {
     optimizer.dispose();
   }
-  return { step, seconds: (performance.now() - started) / 1000, ended, skippedSteps: skipped, rng: o.rng.state };
+  return { step, seconds: trainingMs() / 1000, ended, skippedSteps: skipped, rng: o.rng.state };
 }
 
 /**

@@ -4,7 +4,7 @@
 // model opened from it (curve, flow picture, table ranking). Fed by the worker's lab events.
 import { defineStore } from 'pinia';
 import { LAB_FLOWS, type LabEnergyName, type LabFlowName, type LabObjective, type LabSampleTargetName, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
-import { labFields, type LabFieldKey, type LabSettings } from '../../../common/lab/lab-fields.ts';
+import { labDefaults, type LabFieldKey, type LabSettings } from '../../../common/lab/lab-fields.ts';
 import { labTargetKey } from '../../../common/lab/lab-target-label.ts';
 import type { AppError, AppEvent, LabFlowPicture, LabFrameEvent, LabRanking, LabSummary, LabTargetPicture } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
@@ -23,9 +23,6 @@ export function objectiveOf(mode: TargetMode): LabObjective {
   return mode === 'energy' || mode === 'expression' ? 'reverse-kl' : 'likelihood';
 }
 
-function defaultSettings(): LabSettings {
-  return Object.fromEntries(Object.entries(labFields).map(([k, f]) => [k, f.default])) as LabSettings;
-}
 
 /** Frames' intervals are averaged over this many, so the shown refresh rate does not flicker. */
 const RATE_WINDOW = 8;
@@ -43,7 +40,8 @@ export const useLabStore = defineStore('lab', {
     target: null as LabTargetSpec | null,
     picture: null as LabTargetPicture | null,
     flow: 'spline-coupling' as LabFlowName,
-    settings: defaultSettings(),
+    /** What the person changed; every other setting is the chosen family's default (labDefaults), which differ by family. */
+    edits: {} as Partial<LabSettings>,
     phase: 'idle' as LabPhase,
     liveId: null as string | null,
     step: 0,
@@ -66,6 +64,7 @@ export const useLabStore = defineStore('lab', {
     ended: null as string | null,
   }),
   getters: {
+    settings: (state): LabSettings => ({ ...labDefaults(state.flow), ...state.edits }),
     busy: (s) => s.phase !== 'idle',
     targetKey: (s) => (s.target ? labTargetKey(s.target) : null),
     /** Models of the current target, for the comparison table. */
@@ -116,7 +115,7 @@ export const useLabStore = defineStore('lab', {
       await this.refresh();
     },
     setSetting(key: string, value: unknown) {
-      (this.settings as Record<string, unknown>)[key] = value;
+      (this.edits as Record<string, unknown>)[key] = value;
     },
     async refresh() {
       const r = await api.listLab();

@@ -111,6 +111,7 @@ export function parseCsvTable(text: string, file: string, rng: Rng): CsvTable {
   };
   return {
     file, columns, hasHeader, mean, std,
+    header: hasHeader ? first : null,
     train: standardise(split.train),
     test: standardise(split.test),
     trainLines: Int32Array.from(split.train),

@@ -31,6 +31,8 @@ export interface CsvTable {
   readonly columns: number;
   /** Whether the first line was a header (no field of it is a number). */
   readonly hasHeader: boolean;
+  /** The header's names, one per column (null without a header): a ranking's export repeats them. */
+  readonly header: readonly string[] | null;
   /** Per column, over the training rows: rows are stored as (value - mean) / std. */
   readonly mean: Float64Array;
   readonly std: Float64Array;
