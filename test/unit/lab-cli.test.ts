@@ -64,7 +64,7 @@ describe('flowdesk lab', () => {
   it('prints one JSON line of scores for a short run (the real binary)', () => {
     const r = spawnSync(process.execPath, [BIN, 'lab', '--target', 'checkerboard', '--flow', 'spline-coupling', ...SMALL, '--steps', '40', '--seed', '0', '--json', '--runs', runs], { encoding: 'utf8', env: cliEnv(home) });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^backend: cpu/m);
+    expect(r.stderr).toMatch(/^backend: wasm/m);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const out = JSON.parse(lines[0]);
