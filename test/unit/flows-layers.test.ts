@@ -105,6 +105,23 @@ describe('flow layers', () => {
     });
   }
 
+  for (const mask of ['channel', 'checkerboard'] as const) {
+    it(`a spline coupling (${mask}) is the identity beyond its tail bound, and changes what lies within`, () => {
+      const store = new ParamStore();
+      const layer = new Coupling(store.scope('c'), [2, 3, 4], { map: { coupling: 'spline', bins: 4, tailBound: 1 }, mask, flip: false, hidden: 8, net: 'bias' }, new Rng(5));
+      perturb(store, 0.3);
+      const zero = tf.zeros([1]) as tf.Tensor1D;
+      // Every value at 1.2 to 3 in size: beyond the bound of 1, whatever the network says.
+      const outside = tf.mul(tf.add(tf.abs(randomInput(shape, 8)), 1.2), tf.sign(randomInput(shape, 9))) as tf.Tensor4D;
+      const [y, logdet] = layer.forward(outside, zero);
+      expectClose(y, outside, 0);
+      expectClose(logdet, [0], 0);
+      expectClose(layer.inverse(outside), outside, 0);
+      const inside = tf.mul(randomInput(shape, 10), 0.3) as tf.Tensor4D;
+      expect(tf.max(tf.abs(tf.sub(layer.forward(inside, zero)[0], inside))).dataSync()[0]).toBeGreaterThan(0.01);
+    });
+  }
+
   it("a coupling network's ActNorm initialises from data: its first convolution's output gets zero mean, unit variance", () => {
     const store = new ParamStore();
     const layer = new Coupling(store.scope('c'), [4, 4, 4], { map: AFFINE, mask: 'channel', flip: false, hidden: 6, net: 'actnorm' }, new Rng(7));

@@ -116,6 +116,20 @@ describe('models saved before format 2', () => {
   });
 });
 
+describe('models saved before spline couplings', () => {
+  for (const kind of ['glow', 'realnvp'] as const) {
+    it(`a ${kind} model.json without coupling, bins or tail bound loads as affine, with the bits per dim it had`, () => {
+      const model = trainedLike({ kind, size: 4, channels: 3, levels: 2, depth: 1, hidden: 8 }, [1, 4, 4, 3]);
+      const x = randomInput([2, 4, 4, 3], 6, 0.3);
+      const json = JSON.parse(JSON.stringify(modelJson(model, 8))) as { config: Record<string, unknown> };
+      for (const key of ['coupling', 'bins', 'tailBound']) delete json.config[key];
+      const parsed = parseModelJson(json, 'model.json');
+      expect(parsed.config).toMatchObject({ kind, coupling: 'affine' });
+      expectClose(bitsPerDim(loadModel(parsed, exportWeights(model), 'weights.safetensors'), x, 8), bitsPerDim(model, x, 8), 1e-6);
+    });
+  }
+});
+
 describe('known answers', () => {
   // With additive couplings (zero-initialised, so identities), ActNorm not yet initialised
   // (identity), rotations as 1x1 convs and zero-initialised priors (N(0, I)), an untrained model
