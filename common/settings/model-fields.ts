@@ -2,6 +2,11 @@
 // and the Train view's inputs are all read from here. The defaults are the "small" preset, a
 // model that trains in minutes on a laptop CPU (presets.ts holds the larger shapes).
 import { MODEL_KINDS, type ChoiceField, type Field, type ModelKind, type SettingValues } from './field.ts';
+import type { SplineKind } from '../lab/lab-catalog.ts';
+import { labFields } from '../lab/lab-fields.ts';
+
+/** The spline of image couplings: the Lab's rational-quadratic one, by the Lab's name for it. */
+export const IMAGE_SPLINE: SplineKind = 'rational-quadratic';
 
 /** The model family. Not a field of the table below: it decides which of them apply. */
 export const modelKindField = {
@@ -9,7 +14,7 @@ export const modelKindField = {
   options: MODEL_KINDS,
   default: 'glow',
   label: 'Model family',
-  help: 'Glow (ActNorm, 1x1 convolutions, affine couplings), RealNVP (masked affine couplings) or NICE (additive couplings on flattened pixels)',
+  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings) or NICE (additive couplings on flattened pixels)',
   view: 'main',
   flag: 'model',
   optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE' },
@@ -49,8 +54,19 @@ export const modelFields = {
     label: 'MLP depth', help: 'hidden layers in each NICE coupling network',
   },
   coupling: {
-    type: 'choice', options: ['affine', 'additive'], default: 'affine', kinds: ['glow'], view: 'main',
-    label: 'Coupling', help: 'affine couplings scale and shift; additive ones only shift (volume-preserving, as in NICE)',
+    // Glow's configs always named it; RealNVP's, from before spline couplings, were affine.
+    type: 'choice', options: ['affine', 'additive', 'spline'], default: 'affine', storedDefault: 'affine', kinds: ['glow', 'realnvp'], view: 'main',
+    optionLabels: { spline: `spline (${IMAGE_SPLINE})` },
+    label: 'Coupling',
+    help: `affine couplings scale and shift; additive ones only shift (volume-preserving, as in NICE); spline ones map each value by a ${IMAGE_SPLINE} spline (Durkan et al. 2019)`,
+  },
+  bins: {
+    ...labFields.bins, kinds: ['glow', 'realnvp'], view: 'advanced',
+    label: 'Spline bins', help: `with spline couplings: segments of the ${IMAGE_SPLINE} spline between -bound and bound`,
+  },
+  tailBound: {
+    ...labFields.tailBound, default: 3, kinds: ['glow', 'realnvp'], view: 'advanced',
+    label: 'Spline tail bound', help: 'with spline couplings: the spline acts on [-bound, bound]; outside it each coupling is the identity',
   },
   permutation: {
     type: 'choice', options: ['invconv', 'shuffle', 'reverse'], default: 'invconv', kinds: ['glow'], view: 'main',

@@ -90,6 +90,17 @@ describe('flowdesk CLI', () => {
     expect(existsSync(out)).toBe(true);
   });
 
+  it('trains with --coupling spline (bins and tail bound too), and samples from the run', async () => {
+    const t = flowdesk('train', images.dir, '--model', 'realnvp', '--coupling', 'spline', '--bins', '4', '--tail-bound', '2', '--size', '8', '--channels', '1', '--levels', '2', '--depth', '1', '--hidden', '8', '--batch', '8', '--steps', '4', '--eval-every', '4', '--out', runs, '--name', 'spline');
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/validation bits\/dim: [\d.]+ at start -> [\d.]+ now/);
+    const run = JSON.parse(await readFile(join(runs, 'spline', 'run.json'), 'utf8'));
+    expect(run.model).toMatchObject({ kind: 'realnvp', coupling: 'spline', bins: 4, tailBound: 2 });
+    const s = flowdesk('sample', join(runs, 'spline'), '--n', '4', '-o', join(runs, 'spline-grid.png'));
+    expect(s.code, s.err).toBe(0);
+    expect(existsSync(join(runs, 'spline-grid.png'))).toBe(true);
+  });
+
   it('names each skipped file with its reason, reports the phases, and keeps the import report in the run folder', async () => {
     const messy = await makeImageFolder({ count: 12, size: 8, channels: 1, bad: ['zero-byte', 'truncated'], seed: 5 });
     try {

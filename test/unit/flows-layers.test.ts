@@ -19,15 +19,18 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function checkLayer(layer: FlowLayer, x: tf.Tensor4D): void {
+/** Checks the inverse and the log-determinant; returns the brute-force log-determinant. */
+function checkLayer(layer: FlowLayer, x: tf.Tensor4D): number {
   const zero = tf.zeros([1]) as tf.Tensor1D;
   const [y, logdet] = layer.forward(x, zero);
   expectClose(layer.inverse(y), x, 1e-4);
   const reference = bruteForceLogDet((input) => layer.forward(input, zero)[0], x);
   expectClose(logdet, [reference], 1e-3, 1e-4);
+  return reference;
 }
 
 const shape: [number, number, number, number] = [1, 2, 3, 4]; // 24 dimensions
+const AFFINE = { coupling: 'affine', bins: 8, tailBound: 3 } as const;
 
 describe('flow layers', () => {
   it('ActNorm initialises to zero mean, unit variance and inverts', () => {
@@ -77,29 +80,51 @@ describe('flow layers', () => {
   });
 
   const couplings: CouplingOptions[] = [];
-  for (const kind of ['affine', 'additive'] as const) {
+  for (const coupling of ['affine', 'additive', 'spline'] as const) {
     for (const mask of ['channel', 'checkerboard'] as const) {
-      for (const flip of [false, true]) for (const net of ['actnorm', 'bias'] as const) couplings.push({ kind, mask, flip, hidden: 8, net });
+      for (const flip of [false, true]) for (const net of ['actnorm', 'bias'] as const) couplings.push({ map: { coupling, bins: 5, tailBound: 2 }, mask, flip, hidden: 8, net });
     }
   }
   for (const opts of couplings) {
-    it(`coupling ${opts.kind} ${opts.mask}${opts.flip ? ' flipped' : ''}, ${opts.net} network`, () => {
+    it(`coupling ${opts.map.coupling} ${opts.mask}${opts.flip ? ' flipped' : ''}, ${opts.net} network`, () => {
       const store = new ParamStore();
       const layer = new Coupling(store.scope('c'), [2, 3, 4], opts, new Rng(11));
       const x = randomInput(shape);
-      // Zero-initialised last layer: the coupling starts as the identity.
+      // Zero-initialised last layer: the coupling starts as the identity (a spline's zero parameters are the identity too).
       const [y0, ld0] = layer.forward(x, tf.zeros([1]) as tf.Tensor1D);
-      if (opts.kind === 'additive') expectClose(y0, x, 1e-6);
+      if (opts.map.coupling !== 'affine') {
+        expectClose(y0, x, 1e-6);
+        expectClose(ld0, [0], 1e-5);
+      }
       // Half of the 24 values are scaled by sigmoid(0 + 2) at the start.
       else expectClose(ld0, [12 * Math.log(1 / (1 + Math.exp(-2)))], 1e-4);
+      // Spline parameters of tens flatten bins to the 1e-3 floor, where float32 cannot invert to 1e-4 (see the Lab's splines).
+      perturb(store, opts.map.coupling === 'spline' ? 0.1 : 0.3);
+      const logDet = checkLayer(layer, x);
+      if (opts.map.coupling === 'spline') expect(Math.abs(logDet)).toBeGreaterThan(0.05); // the perturbation made it non-trivial
+    });
+  }
+
+  for (const mask of ['channel', 'checkerboard'] as const) {
+    it(`a spline coupling (${mask}) is the identity beyond its tail bound, and changes what lies within`, () => {
+      const store = new ParamStore();
+      const layer = new Coupling(store.scope('c'), [2, 3, 4], { map: { coupling: 'spline', bins: 4, tailBound: 1 }, mask, flip: false, hidden: 8, net: 'bias' }, new Rng(5));
       perturb(store, 0.3);
-      checkLayer(layer, x);
+      const zero = tf.zeros([1]) as tf.Tensor1D;
+      // Every value at 1.2 to 3 in size: beyond the bound of 1, whatever the network says.
+      const outside = tf.mul(tf.add(tf.abs(randomInput(shape, 8)), 1.2), tf.sign(randomInput(shape, 9))) as tf.Tensor4D;
+      const [y, logdet] = layer.forward(outside, zero);
+      expectClose(y, outside, 0);
+      expectClose(logdet, [0], 0);
+      expectClose(layer.inverse(outside), outside, 0);
+      const inside = tf.mul(randomInput(shape, 10), 0.3) as tf.Tensor4D;
+      expect(tf.max(tf.abs(tf.sub(layer.forward(inside, zero)[0], inside))).dataSync()[0]).toBeGreaterThan(0.01);
     });
   }
 
   it("a coupling network's ActNorm initialises from data: its first convolution's output gets zero mean, unit variance", () => {
     const store = new ParamStore();
-    const layer = new Coupling(store.scope('c'), [4, 4, 4], { kind: 'affine', mask: 'channel', flip: false, hidden: 6, net: 'actnorm' }, new Rng(7));
+    const layer = new Coupling(store.scope('c'), [4, 4, 4], { map: AFFINE, mask: 'channel', flip: false, hidden: 6, net: 'actnorm' }, new Rng(7));
     const batch = tf.add(tf.mul(randomInput([8, 4, 4, 4], 3, 1), 2), 1) as tf.Tensor4D;
     store.requestDataInit();
     layer.forward(batch, tf.zeros([8]) as tf.Tensor1D);
@@ -118,7 +143,7 @@ describe('flow layers', () => {
 
   it('an odd channel count splits unevenly but still inverts', () => {
     const store = new ParamStore();
-    const layer = new Coupling(store.scope('c'), [2, 2, 3], { kind: 'affine', mask: 'channel', flip: true, hidden: 4, net: 'actnorm' }, new Rng(2));
+    const layer = new Coupling(store.scope('c'), [2, 2, 3], { map: AFFINE, mask: 'channel', flip: true, hidden: 4, net: 'actnorm' }, new Rng(2));
     perturb(store, 0.3);
     checkLayer(layer, randomInput([1, 2, 2, 3]));
   });

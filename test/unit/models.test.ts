@@ -42,6 +42,8 @@ const tiny: Record<string, { config: ModelConfig; shape: [number, number, number
   },
   'glow reverse': { config: { kind: 'glow', size: 4, channels: 1, levels: 1, depth: 3, hidden: 8, permutation: 'reverse' }, shape: [1, 4, 4, 1] },
   realnvp: { config: { kind: 'realnvp', size: 4, channels: 3, levels: 2, depth: 2, hidden: 8 }, shape: [1, 4, 4, 3] },
+  'glow spline': { config: { kind: 'glow', size: 4, channels: 3, levels: 2, depth: 2, hidden: 8, coupling: 'spline', bins: 6, tailBound: 2 }, shape: [1, 4, 4, 3] },
+  'realnvp spline': { config: { kind: 'realnvp', size: 4, channels: 3, levels: 2, depth: 2, hidden: 8, coupling: 'spline', bins: 6, tailBound: 2 }, shape: [1, 4, 4, 3] },
   nice: { config: { kind: 'nice', size: 4, channels: 3, depth: 4, hidden: 16, mlpLayers: 2 }, shape: [1, 4, 4, 3] },
 };
 
@@ -49,9 +51,12 @@ const tiny: Record<string, { config: ModelConfig; shape: [number, number, number
  * How far training-like changes move the weights. Paper-style coupling networks start from
  * N(0, 0.05) weights that ActNorm scales up about fivefold, so the same change is half as large
  * there: a 0.1 nudge would be twice their starting weights, and their maps blow up (log p ~ -1e9).
+ * RealNVP's spline couplings take it half as large too: at 0.1 the tiny RealNVP's seven spline
+ * couplings, with bins steeper for it, invert only to 2e-4 in float32.
  */
 function nudge(config: ModelConfig): number {
-  return config.kind === 'glow' && config.couplingNet !== 'bias' ? 0.05 : 0.1;
+  const paperNet = config.kind === 'glow' && config.couplingNet !== 'bias';
+  return paperNet || (config.kind === 'realnvp' && config.coupling === 'spline') ? 0.05 : 0.1;
 }
 
 function trainedLike(config: ModelConfig, shape: [number, number, number, number]): FlowModel {
@@ -109,6 +114,20 @@ describe('models saved before format 2', () => {
     const reloaded = loadModel(parseModelJson(JSON.parse(JSON.stringify(again)), 'model.json'), exportWeights(model), 'weights.safetensors');
     expectClose(bitsPerDim(reloaded, x, 8), expected.bitsPerDim, 1e-6);
   });
+});
+
+describe('models saved before spline couplings', () => {
+  for (const kind of ['glow', 'realnvp'] as const) {
+    it(`a ${kind} model.json without coupling, bins or tail bound loads as affine, with the bits per dim it had`, () => {
+      const model = trainedLike({ kind, size: 4, channels: 3, levels: 2, depth: 1, hidden: 8 }, [1, 4, 4, 3]);
+      const x = randomInput([2, 4, 4, 3], 6, 0.3);
+      const json = JSON.parse(JSON.stringify(modelJson(model, 8))) as { config: Record<string, unknown> };
+      for (const key of ['coupling', 'bins', 'tailBound']) delete json.config[key];
+      const parsed = parseModelJson(json, 'model.json');
+      expect(parsed.config).toMatchObject({ kind, coupling: 'affine' });
+      expectClose(bitsPerDim(loadModel(parsed, exportWeights(model), 'weights.safetensors'), x, 8), bitsPerDim(model, x, 8), 1e-6);
+    });
+  }
 });
 
 describe('known answers', () => {

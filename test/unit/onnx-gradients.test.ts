@@ -68,6 +68,8 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
     ['Glow, additive, shuffle', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 8, coupling: 'additive', permutation: 'shuffle' }],
     ['Glow before model format 2 (bias networks, per-position top prior)', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, couplingNet: 'bias', topPrior: 'position' }],
     ['RealNVP', { kind: 'realnvp', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16 }],
+    ['Glow, spline', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16, coupling: 'spline', bins: 6, tailBound: 2 }],
+    ['RealNVP, spline', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, coupling: 'spline', bins: 4, tailBound: 2 }],
     ['NICE', { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32 }],
   ];
   for (const [name, config] of models) {
@@ -77,7 +79,10 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
       const batch = 3;
       const data = new Rng(3).fillUniform(new Float32Array(batch * size * size * channels)).map((v) => v - 0.5);
       model.initialise(tf.tensor4d(data, [batch, size, size, channels]));
-      perturb(model.params, 0.05);
+      // A spline's gradient through its log-slope (y''/y') is steep: float32 rounding differences
+      // grow with its parameters, so that tfjs's own cpu and wasm backends disagree beyond these
+      // tolerances on 18% of a spline Glow's gradients after a 0.05 nudge (measured); 0.02 keeps it comparable.
+      perturb(model.params, config.kind !== 'nice' && config.coupling === 'spline' ? 0.02 : 0.05);
       const onnx = await OnnxGradients.create(ort!, model, batch, 8, 1);
       try {
         const want = batchGradients(model, data, batch, 8, batch);

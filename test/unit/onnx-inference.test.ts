@@ -29,6 +29,8 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
     ['Glow', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16 }],
     ['Glow before model format 2', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, couplingNet: 'bias', topPrior: 'position' }],
     ['RealNVP', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8 }],
+    ['Glow, spline', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16, coupling: 'spline', bins: 6, tailBound: 2 }],
+    ['RealNVP, spline', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, coupling: 'spline', bins: 4, tailBound: 2 }],
     ['NICE', { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32 }],
   ];
   for (const [name, config] of models) {

@@ -35,7 +35,7 @@ export function createGlow(config: ResolvedGlowConfig, seed: number): Multiscale
       );
       post.push(
         new Coupling(step.child('coupling'), [size, size, channels], {
-          kind: config.coupling,
+          map: config,
           mask: 'channel',
           flip: false,
           hidden: config.hidden,

@@ -4,6 +4,7 @@
 import * as tf from '../tf.ts';
 import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
+import { netOutputsPerValue } from '../flows/coupling.ts';
 import { resolveStoredModelConfig, type ResolvedModelConfig } from './config.ts';
 import { createModel } from './create-model.ts';
 import type { FlowModel } from './flow-model.ts';
@@ -120,20 +121,21 @@ export function minParameterCount(c: ResolvedModelConfig): number {
     const half = (c.size * c.size * c.channels) / 2;
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);
   }
-  const net = (inChannels: number, outChannels: number) => 9 * inChannels * c.hidden + c.hidden * c.hidden + 9 * c.hidden * outChannels;
+  const perValue = netOutputsPerValue(c);
+  // A network from `inChannels` that gives its numbers for `transformed` channels.
+  const net = (inChannels: number, transformed: number) => 9 * inChannels * c.hidden + c.hidden * c.hidden + 9 * c.hidden * perValue * transformed;
   let channels = c.channels;
   let total = 0;
   for (let level = 0; level < c.levels; level++) {
     const last = level === c.levels - 1;
     if (c.kind === 'glow') {
       channels *= 4;
-      const transformed = channels / 2;
-      total += c.depth * net(channels / 2, c.coupling === 'affine' ? 2 * transformed : transformed);
+      total += c.depth * net(channels / 2, channels / 2);
     } else {
-      total += (last ? c.depth + 1 : c.depth) * net(channels, 2 * channels);
+      total += (last ? c.depth + 1 : c.depth) * net(channels, channels);
       if (last) break;
       channels *= 4;
-      total += c.depth * net(channels / 2, channels);
+      total += c.depth * net(channels / 2, channels / 2);
     }
     if (!last) channels /= 2;
   }

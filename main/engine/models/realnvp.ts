@@ -1,6 +1,7 @@
-// RealNVP (Dinh et al. 2017): each scale has checkerboard affine couplings, a squeeze, channel
+// RealNVP (Dinh et al. 2017): each scale has checkerboard couplings, a squeeze, channel
 // couplings, and factors out half its channels under a standard normal; the last scale has
-// depth + 1 checkerboard couplings. ActNorm before each coupling stands in for batch norm.
+// depth + 1 checkerboard couplings. ActNorm before each coupling stands in for batch norm. The
+// couplings are the paper's affine ones unless `coupling` says additive or spline.
 import { ActNorm } from '../flows/actnorm.ts';
 import { Coupling } from '../flows/coupling.ts';
 import type { FlowLayer } from '../flows/flow-layer.ts';
@@ -15,14 +16,14 @@ function couplings(
   count: number,
   shape: [number, number, number],
   mask: 'channel' | 'checkerboard',
-  hidden: number,
+  config: ResolvedRealNvpConfig,
   rng: Rng,
 ): FlowLayer[] {
   const layers: FlowLayer[] = [];
   for (let k = 0; k < count; k++) {
     const step = scope.child(`${k}`);
     layers.push(new ActNorm(step.child('actnorm'), shape[2]));
-    layers.push(new Coupling(step.child('coupling'), shape, { kind: 'affine', mask, flip: k % 2 === 1, hidden, net: 'bias' }, rng));
+    layers.push(new Coupling(step.child('coupling'), shape, { map: config, mask, flip: k % 2 === 1, hidden: config.hidden, net: 'bias' }, rng));
   }
   return layers;
 }
@@ -37,15 +38,15 @@ export function createRealNvp(config: ResolvedRealNvpConfig, seed: number): Mult
   for (let i = 0; i < config.levels; i++) {
     const scope = params.scope(`levels.${i}`);
     if (i === config.levels - 1) {
-      const pre = couplings(scope.child('checkerboard'), config.depth + 1, [size, size, channels], 'checkerboard', config.hidden, rng);
+      const pre = couplings(scope.child('checkerboard'), config.depth + 1, [size, size, channels], 'checkerboard', config, rng);
       levels.push({ pre, squeeze: false, post: [], prior: standardNormal, split: false });
       latentShapes.push([size, size, channels]);
       break;
     }
-    const pre = couplings(scope.child('checkerboard'), config.depth, [size, size, channels], 'checkerboard', config.hidden, rng);
+    const pre = couplings(scope.child('checkerboard'), config.depth, [size, size, channels], 'checkerboard', config, rng);
     size /= 2;
     channels *= 4;
-    const post = couplings(scope.child('channel'), config.depth, [size, size, channels], 'channel', config.hidden, rng);
+    const post = couplings(scope.child('channel'), config.depth, [size, size, channels], 'channel', config, rng);
     levels.push({ pre, squeeze: true, post, prior: standardNormal, split: true });
     latentShapes.push([size, size, channels / 2]);
     channels /= 2;

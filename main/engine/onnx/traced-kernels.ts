@@ -1,9 +1,8 @@
 // Every tfjs kernel a flow's forward and backward pass runs while traced, as one record each:
 // how it becomes ONNX nodes and (where known) its output shapes. Exactly the kernels Glow,
-// RealNVP and NICE run, and the optimizer's update (convolutions arrive as matMuls, see
-// ops/conv-as-matmul.ts); any other
-// fails the trace naming it. Kernels see concrete shapes, so shapes, axes and paddings are
-// written as constants.
+// RealNVP and NICE run, with affine, additive or spline couplings, and the optimizer's update
+// (convolutions arrive as matMuls, see ops/conv-as-matmul.ts); any other fails the trace
+// naming it. Kernels see concrete shapes, so shapes, axes and paddings are written as constants.
 import * as tf from '../tf.ts';
 import { TraceError, type GraphBuilder, type TensorRef } from './graph-builder.ts';
 import { arg, axesOf, input, int, ints, listed, numbered, type KernelCall, type OutputSpec, type TracedKernel } from './kernel-call.ts';
@@ -24,6 +23,14 @@ function binary(op: string): TracedKernel {
   return {
     emit: (g, k) => [g.op(op, [input(g, k, 'a'), input(g, k, 'b')])],
     shape: (k) => spec(tf.broadcast_util.assertAndGetBroadcastShape(arg(k, 'a').shape, arg(k, 'b').shape), arg(k, 'a')),
+  };
+}
+
+/** A comparison or logical op of two broadcast inputs, giving bools. */
+function compare(op: string): TracedKernel {
+  return {
+    emit: (g, k) => [g.op(op, [input(g, k, 'a'), input(g, k, 'b')])],
+    shape: (k) => [{ shape: tf.broadcast_util.assertAndGetBroadcastShape(arg(k, 'a').shape, arg(k, 'b').shape), dtype: 'bool' }],
   };
 }
 
@@ -125,6 +132,25 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
     shape: likeX,
   },
   Softplus: unary('Softplus'),
+  Log: unary('Log'),
+  // The splines' bins and identity tails: comparisons, clamps and selections.
+  GreaterEqual: compare('GreaterOrEqual'),
+  LessEqual: compare('LessOrEqual'),
+  LogicalAnd: compare('And'),
+  LogicalNot: unary('Not'),
+  ClipByValue: {
+    emit: (g, k) => [g.op('Clip', [input(g, k, 'x'), g.scalar(k.attrs.clipValueMin as number), g.scalar(k.attrs.clipValueMax as number)])],
+    shape: likeX,
+  },
+  // tfjs's where broadcasts its three inputs to one shape before the kernel sees them.
+  Select: {
+    emit: (g, k) => [g.op('Where', [input(g, k, 'condition'), input(g, k, 't'), input(g, k, 'e')])],
+    shape: (k) => spec([...arg(k, 't').shape], arg(k, 't')),
+  },
+  Softmax: {
+    emit: (g, k) => [g.op('Softmax', [input(g, k, 'logits')], [int('axis', k.attrs.dim as number)])],
+    shape: (k) => spec([...arg(k, 'logits').shape], arg(k, 'logits')),
+  },
   Relu: unary('Relu'),
   Identity: unary('Identity'),
   Square: {

@@ -2,6 +2,7 @@
 // the wasm heap tops out near 2 GB, and a large Glow at batch 32 keeps more activations than
 // that for its backward pass. The result equals one full-batch pass up to float rounding.
 import * as tf from '../tf.ts';
+import { netOutputsPerValue } from '../flows/coupling.ts';
 import type { ResolvedModelConfig } from '../models/config.ts';
 import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
 
@@ -10,17 +11,32 @@ const ACTIVATION_BUDGET = 400e6;
 /** Measured ratio of kept activations to the coupling-net estimate below. */
 const OVERHEAD = 1.8;
 
-/** Rough bytes of activations kept per image: the coupling nets' hidden maps dominate. */
+/**
+ * Bytes a spline coupling keeps for backprop per value it maps: its per-bin tensors dominate.
+ * Measured on tfjs cpu (a channel coupling, hidden 16, K = 4, 8, 16 bins): about 440 + 260 K.
+ */
+function splineBytesPerValue(bins: number): number {
+  return 440 + 260 * bins;
+}
+
+/** Rough bytes of activations kept per image: the coupling nets' hidden maps dominate, and a spline's bins. */
 function bytesPerImage(c: ResolvedModelConfig): number {
   if (c.kind === 'nice') return 4 * c.depth * (c.mlpLayers + 1) * c.hidden * 4 * OVERHEAD;
+  const splineBytes = c.coupling === 'spline' ? splineBytesPerValue(c.bins) : 0;
   let side = c.size;
+  let values = c.size * c.size * c.channels;
   let total = 0;
+  let mapped = 0;
   for (let level = 0; level < c.levels; level++) {
-    if (c.kind === 'glow' || level < c.levels - 1) side /= 2;
+    const last = level === c.levels - 1;
+    if (c.kind === 'glow' || !last) side /= 2;
     const couplings = c.kind === 'glow' ? c.depth : 2 * c.depth;
     total += side * side * c.hidden * 6 * 4 * couplings;
+    // Glow's couplings map half the level's values; RealNVP's checkerboard ones run the spline on all of them.
+    mapped += c.kind === 'glow' ? (c.depth * values) / 2 : (last ? c.depth + 1 : c.depth) * values + (last ? 0 : (c.depth * values) / 2);
+    values /= 2;
   }
-  return total * OVERHEAD;
+  return total * OVERHEAD + mapped * splineBytes;
 }
 
 /**
@@ -28,26 +44,26 @@ function bytesPerImage(c: ResolvedModelConfig): number {
  * cost): each conv weight is used once per pixel of its level, each MLP weight once.
  */
 export function forwardMacsPerImage(c: ResolvedModelConfig): number {
-  const net = (condition: number, out: number) => 9 * condition * c.hidden + c.hidden * c.hidden + 9 * c.hidden * out;
   if (c.kind === 'nice') {
     const half = (c.size * c.size * c.channels) / 2;
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);
   }
+  const perValue = netOutputsPerValue(c);
+  // A network from `condition` channels that gives its numbers for `transformed` channels.
+  const net = (condition: number, transformed: number) => 9 * condition * c.hidden + c.hidden * c.hidden + 9 * c.hidden * perValue * transformed;
   let side = c.size;
   let channels = c.channels;
   let total = 0;
   for (let level = 0; level < c.levels; level++) {
     const last = level === c.levels - 1;
     if (c.kind === 'realnvp') {
-      // Checkerboard couplings see every channel and predict a scale and shift for each.
-      total += (last ? c.depth + 1 : c.depth) * side * side * net(channels, 2 * channels);
+      // Checkerboard couplings see every channel and map every channel.
+      total += (last ? c.depth + 1 : c.depth) * side * side * net(channels, channels);
       if (last) break;
     }
     side /= 2;
     channels *= 4;
-    const transformed = channels / 2;
-    const out = c.kind === 'glow' && c.coupling === 'additive' ? transformed : 2 * transformed;
-    total += c.depth * side * side * net(channels / 2, out);
+    total += c.depth * side * side * net(channels / 2, channels / 2);
     if (!last) channels /= 2;
   }
   return total;
