@@ -3,18 +3,15 @@
 // temperature slider and see the grid change, export the model and import it back (an imported
 // run, with no other run's status changed), reopen the run from Runs. Screenshots of each view
 // go to test-results/screenshots.
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../preload/api.ts';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { importInPage, openAppInBrowser } from '../helpers/app-page.ts';
-import { chromiumMissing } from '../helpers/browser.ts';
+import { browserTestSkip } from '../helpers/browser.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 const shots = join('test-results', 'screenshots');
 
 describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {

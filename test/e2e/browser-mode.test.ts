@@ -1,15 +1,12 @@
 // Browser mode end to end: the built app served on loopback with a token, opened in Chromium;
 // requests without the token, with a foreign Host or Origin, or outside the app are refused.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendererDir } from '../../main/cli/serve-command.ts';
 import { serve, type RunningServer } from '../../main/server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 
 describe.skipIf(skip !== null)(`browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let server: RunningServer;

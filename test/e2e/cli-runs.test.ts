@@ -2,21 +2,18 @@
 // output option lands in the per-user runs folder, and the app in browser mode lists it, as
 // training while the CLI trains it (from its lock) and as paused once the CLI stops.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { defaultRunsDir } from '../../main/engine/app-paths.ts';
 import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 import { BIN, cliEnv, defaultRunsIn } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 
 describe.skipIf(skip !== null)(`a CLI run in the app${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let home: string;

@@ -3,22 +3,15 @@
 // warning, the attribute result and alpha strip without touching the slider, ranking's
 // unreadable files and relative paths, and the latent projector opening a point in Explore.
 // Screenshots go to test-results/screenshots (FLOWDESK_SHOTS overrides).
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { importInPage, openAppInBrowser } from '../helpers/app-page.ts';
-import { chromiumMissing } from '../helpers/browser.ts';
+import { browserTestSkip, LAYOUT_SIZES } from '../helpers/browser.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
-const SIZES = [
-  { width: 1400, height: 900 },
-  { width: 1000, height: 700 },
-];
 const SCHEMES = ['light', 'dark'] as const;
 
 /**
@@ -53,7 +46,7 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
   let session: Awaited<ReturnType<typeof openAppInBrowser>>;
   beforeAll(async () => {
     await mkdir(shots, { recursive: true });
-    session = await openAppInBrowser(SIZES[0]);
+    session = await openAppInBrowser(LAYOUT_SIZES[0]);
   }, 120_000);
   afterAll(async () => {
     await session?.close();
@@ -78,7 +71,7 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
     await expect.poll(() => session.page.getByTestId('train-grid').isVisible(), { timeout: 180_000 }).toBe(true);
     // Past the first evaluation, so the chart has curves as it has while a run trains.
     await expect.poll(async () => Number(await session.page.getByTestId('step').textContent()), { timeout: 180_000 }).toBeGreaterThan(10);
-    for (const size of SIZES) {
+    for (const size of LAYOUT_SIZES) {
       for (const colorScheme of SCHEMES) {
         await session.page.setViewportSize(size);
         await session.page.emulateMedia({ colorScheme });
@@ -96,7 +89,7 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
   }, 400_000);
 
   it('pauses the run', async () => {
-    await session.page.setViewportSize(SIZES[0]);
+    await session.page.setViewportSize(LAYOUT_SIZES[0]);
     await session.page.emulateMedia({ colorScheme: 'light' });
     await session.page.getByTestId('pause').click();
     await expect.poll(() => session.page.locator('.meta .phase').textContent(), { timeout: 120_000 }).toBe('paused');
@@ -139,7 +132,7 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
     await expect.poll(() => points.count(), { timeout: 120_000 }).toBeGreaterThan(1);
     await points.first().hover();
     await expect.poll(() => session.page.getByTestId('projector-hovered').textContent()).toMatch(/\.png$/);
-    for (const size of SIZES) {
+    for (const size of LAYOUT_SIZES) {
       for (const colorScheme of SCHEMES) {
         await session.page.setViewportSize(size);
         await session.page.emulateMedia({ colorScheme });
@@ -147,7 +140,7 @@ describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${s
         await session.page.screenshot({ path: join(shots, `projector-${size.width}x${size.height}-${colorScheme}.png`) });
       }
     }
-    await session.page.setViewportSize(SIZES[0]);
+    await session.page.setViewportSize(LAYOUT_SIZES[0]);
     await session.page.emulateMedia({ colorScheme: 'light' });
     await points.first().click();
     await expect.poll(() => session.page.getByTestId('reconstruction').isVisible(), { timeout: 60_000 }).toBe(true);

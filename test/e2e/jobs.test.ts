@@ -4,19 +4,16 @@
 // Glow trains answers, and training goes on; computing a direction and ranking a folder show
 // their progress and Cancel stops them. Screenshots at 1400x900 and 1000x700, light and
 // dark, go to $FLOWDESK_SHOTS (default test-results/screenshots/jobs).
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../preload/api.ts';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots', 'jobs');
 
 describe.skipIf(skip !== null)(`jobs and training phases in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {

@@ -2,22 +2,15 @@
 // the comparison table, the heatmaps are drawn, Stop stops, and a bad expression is refused in
 // words. Screenshots (spline flow on the checkerboard, an FFJORD trajectory half-way) at 1400x900
 // and 1000x700, light and dark, go to test-results/screenshots (FLOWDESK_SHOTS overrides).
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip, LAYOUT_SIZES } from '../helpers/browser.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
-const SIZES = [
-  { width: 1400, height: 900 },
-  { width: 1000, height: 700 },
-];
 
 /** Distinct colours among a canvas's pixels: a blank or single-colour canvas has one or two. */
 function colours(page: Page, testId: string): Promise<number> {
@@ -53,7 +46,7 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
     await mkdir(shots, { recursive: true });
     app = await startAppServer();
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: SIZES[0] });
+    page = await browser.newPage({ viewport: LAYOUT_SIZES[0] });
     await page.goto(app.url);
     await page.getByTestId('nav-lab').click();
   }, 120_000);
@@ -76,14 +69,14 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
     expect(flows.sort()).toEqual(['realnvp', 'spline-coupling']);
     // The finished model opens with its flow picture.
     await expect.poll(() => page.getByTestId('lab-flow-canvas').isVisible(), { timeout: 60_000 }).toBe(true);
-    for (const size of SIZES) {
+    for (const size of LAYOUT_SIZES) {
       for (const colorScheme of ['light', 'dark'] as const) {
         await page.setViewportSize(size);
         await page.emulateMedia({ colorScheme });
         await page.screenshot({ path: join(shots, `lab-spline-checkerboard-${size.width}x${size.height}-${colorScheme}.png`), fullPage: true });
       }
     }
-    await page.setViewportSize(SIZES[0]);
+    await page.setViewportSize(LAYOUT_SIZES[0]);
     await page.emulateMedia({ colorScheme: 'light' });
   }, 600_000);
 
@@ -105,7 +98,7 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
     const slider = page.getByTestId('lab-flow-stage');
     await slider.fill(String(Math.round(Number(await slider.getAttribute('max')) / 2)));
     await expect.poll(() => page.getByTestId('lab-flow-caption').textContent()).toMatch(/^t = 0\.50/);
-    for (const size of SIZES) {
+    for (const size of LAYOUT_SIZES) {
       for (const colorScheme of ['light', 'dark'] as const) {
         await page.setViewportSize(size);
         await page.emulateMedia({ colorScheme });
@@ -113,7 +106,7 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
         await page.screenshot({ path: join(shots, `lab-ffjord-trajectory-${size.width}x${size.height}-${colorScheme}.png`) });
       }
     }
-    await page.setViewportSize(SIZES[0]);
+    await page.setViewportSize(LAYOUT_SIZES[0]);
     await page.emulateMedia({ colorScheme: 'light' });
   }, 400_000);
 

@@ -2,20 +2,16 @@
 // each phase before the first point and holds the ETA back ("estimating…") until the pace is
 // steady, then keeps it; reconstruct and interpolate in Explore answer while the run still
 // trains; the projector's encoding shows its progress (done of total) and Cancel stops it.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAIN_PHASES } from '../../common/train-phases.ts';
 import type { RunSummary } from '../../preload/api.ts';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { importInPage } from '../helpers/app-page.ts';
 import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 
 /** What the Train view's status showed at one moment. */
 interface Shown {

@@ -5,7 +5,6 @@
 // offers Resume as the main action.
 // Screenshots at 1400x900 and 1000x700, light and dark, go to test-results/screenshots/queue-data.
 import { type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,16 +12,14 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../preload/api.ts';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { rememberedFolders, terminalConfirm } from '../../main/folder-access.ts';
 import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 import { fakeTerminal } from '../helpers/fake-terminal.ts';
 import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots', 'queue-data');
 const SIZES = [
   { width: 1400, height: 900 },

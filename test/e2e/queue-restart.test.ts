@@ -4,7 +4,6 @@
 // first one's folder is gone, so it cannot start: the queue says so and the next run starts and
 // finishes.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../preload/api.ts';
 import { rendererDir } from '../../main/cli/serve-command.ts';
 import { importInPage } from '../helpers/app-page.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 import { callServe, spawnServe, type ServeProcess } from '../helpers/serve-process.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 
 describe.skipIf(skip !== null)(`the run queue across a restart in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let runs: string;

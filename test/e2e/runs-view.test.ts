@@ -12,18 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rendererDir } from '../../main/cli/serve-command.ts';
 import { createRunDir } from '../../main/engine/runs/create-run.ts';
 import { writeRunJson } from '../../main/engine/runs/run-json.ts';
 import { writeRunStatus } from '../../main/engine/runs/run-status.ts';
 import { resolveModelConfig } from '../../main/engine/models/config.ts';
 import { resolveTrainConfig } from '../../main/engine/train/train-config.ts';
 import { startAppServer } from '../helpers/app-server.ts';
-import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, browserTestSkip } from '../helpers/browser.ts';
 import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 
-const built = existsSync(join(rendererDir(), 'index.html'));
-const skip = !built ? 'the app is not built (npm run build)' : chromiumMissing;
+const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots', 'runs');
 
 async function makeRun(runsDir: string, id: string, o: { steps: number; lr: number; hidden: number; created: string; imported?: boolean; rows?: number }): Promise<string> {

@@ -10,11 +10,9 @@ import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Result, RunSummary } from '../../preload/api.ts';
-import { createAppBackend } from '../../main/app-backend.ts';
 import { importImageFolder, type ImageSet } from '../../main/engine/data/index.ts';
-import { WorkerHost } from '../../main/worker/host.ts';
-import { nodeWorker } from '../../main/worker/node-worker.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
+import { startTestWorker, type TestWorker } from '../helpers/test-worker.ts';
 import { checkCheckpoints, checkStepsOnce } from '../helpers/run-checks.ts';
 
 /** Sequences tried at most, and the time they may take (about three minutes here). */
@@ -27,9 +25,8 @@ let watched: string;
 let runsDir: string;
 let images: Awaited<ReturnType<typeof makeImageFolder>>;
 let valSet: ImageSet;
-let host: WorkerHost;
+let worker: TestWorker | undefined;
 let call: (method: string, arg?: unknown) => Promise<Result<unknown>>;
-const savedEnv = { ...process.env };
 
 /** Every file under `dir` with the hash of its bytes. */
 async function snapshot(dir: string): Promise<string[]> {
@@ -52,15 +49,12 @@ beforeAll(async () => {
   await mkdir(runsDir);
   images = await makeImageFolder({ count: 24, size: 8, channels: 1 });
   valSet = (await importImageFolder(images.dir, { size: 8, channels: 1, cacheDir: null })).val;
-  process.env.FLOWDESK_BACKEND = 'wasm';
-  process.env.FLOWDESK_CACHE = join(root, 'cache');
-  host = new WorkerHost(nodeWorker(runsDir));
-  call = createAppBackend({ mode: 'browser', runsDir, host }) as typeof call;
+  worker = startTestWorker(root, runsDir);
+  call = worker.call as typeof call;
 }, 60_000);
 
 afterAll(async () => {
-  host?.stop();
-  process.env = savedEnv;
+  worker?.stop();
   await images?.cleanup();
   await rm(root, { recursive: true, force: true });
   await rm(watched, { recursive: true, force: true });

@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Result, RunSummary } from '../../preload/api.ts';
-import { createAppBackend } from '../../main/app-backend.ts';
-import { WorkerHost } from '../../main/worker/host.ts';
-import { nodeWorker } from '../../main/worker/node-worker.ts';
 import { BIN, cliEnv } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
+import { startTestWorker, type TestWorker } from '../helpers/test-worker.ts';
 
 const MODEL = { kind: 'glow', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8 };
 const TRAIN = { batch: 4, evalEvery: 2, checkpointEvery: 2, warmup: 1 };
@@ -19,9 +17,8 @@ const TRAIN = { batch: 4, evalEvery: 2, checkpointEvery: 2, warmup: 1 };
 let root: string;
 let runsDir: string;
 let images: Awaited<ReturnType<typeof makeImageFolder>>;
-let host: WorkerHost;
+let worker: TestWorker | undefined;
 let call: <T>(method: string, arg?: unknown) => Promise<Result<T>>;
-const savedEnv = { ...process.env };
 
 async function value<T>(p: Promise<Result<T>>): Promise<T> {
   const r = await p;
@@ -50,14 +47,11 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'flowdesk-import-status-'));
   runsDir = join(root, 'runs');
   images = await makeImageFolder({ count: 24, size: 8, channels: 1 });
-  process.env.FLOWDESK_BACKEND = 'wasm';
-  process.env.FLOWDESK_CACHE = join(root, 'cache');
-  host = new WorkerHost(nodeWorker(runsDir));
-  call = createAppBackend({ mode: 'browser', runsDir, host }) as typeof call;
+  worker = startTestWorker(root, runsDir);
+  call = worker.call as typeof call;
 }, 60_000);
 afterAll(async () => {
-  host?.stop();
-  process.env = savedEnv;
+  worker?.stop();
   await images?.cleanup();
   await rm(root, { recursive: true, force: true });
 });
