@@ -1,6 +1,6 @@
 // `npm run bench -- --lab`: the Lab's figures for docs/performance.md. Every family trains on
 // 8 Gaussians, checkerboard and rings at its default settings through the same session as
-// `flowdesk lab` (tfjs cpu), scored at each time mark (1 and 3 minutes: one run, evaluated at 1
+// `flowdesk lab` (the Lab's backend: wasm), scored at each time mark (1 and 3 minutes: one run, evaluated at 1
 // minute off the training clock): KL to the truth ± SE, test NLL, steps/s, and the time to
 // sample and to score 10,000 points. Then the best two per target (lowest KL at the last mark)
 // train for 10 minutes. One JSON line per score, a summary line per target.
