@@ -37,6 +37,7 @@ import { bitsPerDimOfSet } from '../main/engine/train/evaluate.ts';
 import { stepSource } from '../main/engine/train/step-source.ts';
 import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
 import type { PresetName } from '../common/settings/presets.ts';
+import { chartSpeed } from './chart.ts';
 import { gridLatencyWhileTraining } from './latency.ts';
 import { findTorchPython } from './torch-python.ts';
 
@@ -47,7 +48,7 @@ const backendArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
 const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.find((a) => a.startsWith('--threads='))!.split('=')[1]) : null;
 const withPytorch = !args.includes('--no-pytorch');
 const only = args.find((a) => a.startsWith('--only='))?.split('=')[1].split(',');
-const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess', 'latency'];
+const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess', 'latency', 'chart'];
 const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p));
 if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${BENCH_PARTS.join(', ')}`);
 const wants = (part: string): boolean => !only || only.includes(part);
@@ -308,4 +309,5 @@ for (const backend of wants('train') || wants('sample') || wants('encode') || wa
 if (wants('preprocess')) await preprocessSpeed();
 // The app's own worker and backend (auto), so --backends does not apply; --quick times small only.
 for (const preset of wants('latency') ? (quick ? ['small'] : ['small', 'medium']) as PresetName[] : []) emit(await gridLatencyWhileTraining(preset));
+if (wants('chart')) emit(await chartSpeed());
 emit({ bench: 'memory', peak_rss_mb: round(process.resourceUsage().maxRSS / 1024) });
