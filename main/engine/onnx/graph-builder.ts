@@ -21,8 +21,18 @@ function shapeKey(shape: readonly number[]): string {
   return shape.join('x');
 }
 
+/** What a Pad node did: its input, the pads before and after each axis, the constant it fills with. */
+export interface PadRecord {
+  input: string;
+  before: number[];
+  after: number[];
+  value: number;
+}
+
 export class GraphBuilder {
   private readonly nodes: OnnxNode[] = [];
+  /** Pad nodes by output name, so a later slice of one can read the unpadded input. */
+  private readonly pads = new Map<string, PadRecord>();
   private readonly initializers: OnnxTensor[] = [];
   private readonly inputs: OnnxValueInfo[] = [];
   /** Names of computed values and inputs by dataId, then shape (a reshape shares its input's data). */
@@ -93,6 +103,18 @@ export class GraphBuilder {
     const name = this.fresh('f32');
     this.initializers.push({ name, dtype: 'float32', dims: [], data: Float32Array.of(value) });
     return name;
+  }
+
+  /** A Pad node (negative pads crop), remembered so a slice of its output can become one Pad. */
+  pad(p: PadRecord): string {
+    const name = this.op('Pad', [p.input, this.int64s([...p.before, ...p.after]), this.scalar(p.value)]);
+    this.pads.set(name, p);
+    return name;
+  }
+
+  /** How `name` was padded, when a Pad node made it. */
+  padOf(name: string): PadRecord | null {
+    return this.pads.get(name) ?? null;
   }
 
   /** Appends a node with fresh output names and returns them. */

@@ -5,7 +5,7 @@
 // fails the trace naming it. Kernels see concrete shapes, so shapes, axes and paddings are
 // written as constants.
 import * as tf from '../tf.ts';
-import { TraceError, type GraphBuilder, type TensorRef } from './graph-builder.ts';
+import { TraceError, type GraphBuilder, type PadRecord, type TensorRef } from './graph-builder.ts';
 import { arg, axesOf, input, int, ints, listed, numbered, type KernelCall, type OutputSpec, type TracedKernel } from './kernel-call.ts';
 
 /** Kernels whose outputs depend only on their inputs' shapes: constants whatever the inputs. */
@@ -62,6 +62,29 @@ const matMulShape: TracedKernel['shape'] = (k) => {
   return [{ shape: [...batch, m, n], dtype: 'float32' }];
 };
 
+/**
+ * The sum of zero-padded parts that tile one axis of `shape`, as their concatenation (or null):
+ * tfjs's gradient of a slice pads it back to full size, so a split's gradients arrive as padded
+ * parts added together (a coupling's two halves, its network's shift and scale).
+ */
+function concatOfPads(g: GraphBuilder, values: string[], shapes: number[][]): string | null {
+  const shape = shapes[0];
+  if (shapes.some((s) => s.join() !== shape.join())) return null;
+  const parts: PadRecord[] = [];
+  for (const v of values) {
+    const p = g.padOf(v);
+    if (!p || p.value !== 0) return null;
+    parts.push(p);
+  }
+  const axes = new Set(parts.flatMap((p) => p.before.flatMap((b, i) => (b !== 0 || p.after[i] !== 0 ? [i] : []))));
+  if (axes.size !== 1) return null;
+  const [axis] = axes;
+  const ordered = [...parts].sort((x, y) => x.before[axis] - y.before[axis]);
+  // Part i covers [before, length - after); each must start where the one before it ends.
+  const tiles = ordered.every((p, i) => p.before[axis] === (i === 0 ? 0 : shape[axis] - ordered[i - 1].after[axis])) && ordered[ordered.length - 1].after[axis] === 0;
+  return tiles ? g.op('Concat', ordered.map((p) => p.input), [int('axis', axis)]) : null;
+}
+
 const reducedAxes = (k: Omit<KernelCall, 'outputs'>) => axesOf(k.attrs.axis ?? k.attrs.reductionIndices, arg(k, 'x').shape.length);
 
 function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
@@ -107,7 +130,13 @@ function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
 const TYPE_CODES: Record<string, number> = { float32: 1, int32: 6, bool: 9 };
 
 const TRACED_KERNELS: Record<string, TracedKernel> = {
-  Add: binary('Add'),
+  Add: {
+    emit: (g, k) => {
+      const [a, b] = [input(g, k, 'a'), input(g, k, 'b')];
+      return [concatOfPads(g, [a, b], [arg(k, 'a').shape, arg(k, 'b').shape]) ?? g.op('Add', [a, b])];
+    },
+    shape: binary('Add').shape,
+  },
   Sub: binary('Sub'),
   Multiply: binary('Mul'),
   RealDiv: binary('Div'),
@@ -152,7 +181,7 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
     shape: (k) => [{ shape: [...arg(k, 'x').shape], dtype: k.attrs.dtype as tf.DataType }],
   },
   AddN: {
-    emit: (g, k) => [g.op('Sum', listed(g, k))],
+    emit: (g, k) => [concatOfPads(g, listed(g, k), numbered(k).map((t) => t.shape)) ?? g.op('Sum', listed(g, k))],
     shape: (k) => spec([...numbered(k)[0].shape], numbered(k)[0]),
   },
   Sum: reduce('ReduceSum'),
@@ -168,7 +197,16 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       const begin = k.attrs.begin as number[];
       const size = k.attrs.size as number[];
       const ends = begin.map((b, i) => (size[i] === -1 ? shape[i] : b + size[i]));
-      return [g.op('Slice', [input(g, k, 'x'), g.int64s(begin), g.int64s(ends), g.int64s(begin.map((_, i) => i))])];
+      const x = input(g, k, 'x');
+      const padding = g.padOf(x);
+      const last = shape.length - 1;
+      // A slice of a padded tensor is one Pad of the unpadded one, cropping with negative pads:
+      // unfold's and fold's taps (ops/conv-as-matmul.ts) each copy once. Not where the slice cuts
+      // the innermost axis, which onnxruntime's Pad crops several times slower than Slice does.
+      if (padding && begin[last] === 0 && ends[last] === shape[last]) {
+        return [g.pad({ ...padding, before: padding.before.map((p, i) => p - begin[i]), after: padding.after.map((p, i) => p - (shape[i] - ends[i])) })];
+      }
+      return [g.op('Slice', [x, g.int64s(begin), g.int64s(ends), g.int64s(begin.map((_, i) => i))])];
     },
     shape: (k) => {
       const x = arg(k, 'x');
@@ -214,8 +252,7 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   PadV2: {
     emit: (g, k) => {
       const paddings = k.attrs.paddings as [number, number][];
-      const pads = [...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])];
-      return [g.op('Pad', [input(g, k, 'x'), g.int64s(pads), g.scalar((k.attrs.constantValue as number) ?? 0)])];
+      return [g.pad({ input: input(g, k, 'x'), before: paddings.map((p) => p[0]), after: paddings.map((p) => p[1]), value: (k.attrs.constantValue as number) ?? 0 })];
     },
     shape: (k) => spec(arg(k, 'x').shape.map((d, i) => d + (k.attrs.paddings as number[][])[i][0] + (k.attrs.paddings as number[][])[i][1]), arg(k, 'x')),
   },
