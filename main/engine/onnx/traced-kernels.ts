@@ -155,7 +155,8 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   },
   Softplus: unary('Softplus'),
   Relu: unary('Relu'),
-  Identity: unary('Identity'),
+  // The same value under a new tensor: no node (tfjs's customGrad and gradients make many).
+  Identity: { emit: (g, k) => [input(g, k, 'x')], shape: likeX },
   Square: {
     emit: (g, k) => {
       const x = input(g, k, 'x');
@@ -174,6 +175,8 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   },
   Cast: {
     emit: (g, k) => {
+      // A cast to the type it already has is its input (tfjs's gradients cast their operands).
+      if (arg(k, 'x').dtype === k.attrs.dtype) return [input(g, k, 'x')];
       const to = TYPE_CODES[k.attrs.dtype as string];
       if (to === undefined) throw new TraceError(`cast to ${String(k.attrs.dtype)} has no ONNX export`);
       return [g.op('Cast', [input(g, k, 'x')], [int('to', to)])];
@@ -186,7 +189,12 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   },
   Sum: reduce('ReduceSum'),
   Mean: reduce('ReduceMean'),
-  Reshape: { emit: (g, k) => [g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])] },
+  Reshape: {
+    emit: (g, k) => {
+      const same = arg(k, 'x').shape.join() === k.outputs[0].shape.join();
+      return [same ? input(g, k, 'x') : g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])];
+    },
+  },
   Transpose: {
     emit: (g, k) => [g.op('Transpose', [input(g, k, 'x')], [ints('perm', k.attrs.perm as number[])])],
     shape: (k) => spec((k.attrs.perm as number[]).map((p) => arg(k, 'x').shape[p]), arg(k, 'x')),
