@@ -2,7 +2,7 @@
 // included), as docs/performance.md quotes it: onnxruntime's own profiler over a few runs of the traced graph,
 // each node at its fastest over the runs after the first two (those grow the memory arena), so a
 // burst of other work on a shared machine does not land in one op's share. `npx tsx
-// bench/profile-onnx.ts [--depth=4] [--hidden=128] [--batch=32] [--top=20] [--runs=8]`
+// bench/profile-onnx.ts [--depth=4] [--hidden=128] [--batch=32] [--top=20] [--runs=8] [--threads=2]`
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ const hidden = arg('hidden', 128);
 const batch = arg('batch', 32);
 const top = arg('top', 20);
 const runCount = arg('runs', 8);
+const threads = arg('threads', 2);
 const emit = (obj: object) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 const round = (v: number) => Math.round(v * 10) / 10;
 
@@ -35,7 +36,7 @@ tf.tidy(() => model.initialise(tf.tensor4d(images, [batch, 32, 32, 3])));
 const graph = updateGraph(model, batch, 8, new Optimizer(resolveOptimizerConfig({}), model.params.variables));
 const prefix = join(tmpdir(), `flowdesk-ort-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(encodeModel(graph), {
-  intraOpNumThreads: 2, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix,
+  intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix,
 });
 const feeds = weightFeeds(ort, model, session.inputNames);
 feeds.x = new ort.Tensor('float32', images, [batch, 32, 32, 3]);
@@ -73,7 +74,7 @@ for (const k of kernels) {
   }
 }
 const kernelMs = kernels.reduce((sum, k) => sum + k.dur / 1000, 0);
-emit({ profile: 'step', backend: 'onnx', depth, hidden, batch, nodes: graph.nodes.length, run_ms: round(Math.min(...runs.map((r) => r.dur)) / 1000), kernel_ms: round(kernelMs) });
+emit({ profile: 'step', backend: 'onnx', depth, hidden, batch, threads, nodes: graph.nodes.length, run_ms: round(Math.min(...runs.map((r) => r.dur)) / 1000), kernel_ms: round(kernelMs) });
 for (const [name, v] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) emit({ profile: 'op', name, ms: round(v.ms), calls: v.calls, pct: round((100 * v.ms) / kernelMs) });
 for (const [name, v] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) emit({ profile: 'kernel', name, ms: round(v.ms), calls: v.calls });
 await session.release();

@@ -31,6 +31,8 @@ export interface PadRecord {
 
 export class GraphBuilder {
   private readonly nodes: OnnxNode[] = [];
+  /** Outputs of the attribute-free one-output nodes, by op and inputs (see `existing`). */
+  private readonly plain = new Map<string, string>();
   /** Pad nodes by output name, so a later slice of one can read the unpadded input. */
   private readonly pads = new Map<string, PadRecord>();
   private readonly initializers: OnnxTensor[] = [];
@@ -121,7 +123,13 @@ export class GraphBuilder {
   node(op: string, inputs: string[], attributes: OnnxAttribute[] = [], outputs = 1): string[] {
     const names = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
     this.nodes.push({ op, inputs, outputs: names, attributes });
+    if (outputs === 1 && attributes.length === 0) this.plain.set(`${op}(${inputs.join()})`, names[0]);
     return names;
+  }
+
+  /** The output of an attribute-free `op` node already made from exactly `inputs`, if any. */
+  existing(op: string, inputs: string[]): string | null {
+    return this.plain.get(`${op}(${inputs.join()})`) ?? null;
   }
 
   /** One-output node shorthand. */

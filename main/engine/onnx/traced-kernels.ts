@@ -149,8 +149,16 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   // As exp(-softplus(-x)): onnxruntime's Sigmoid is an approximation with an absolute error, off
   // 1.4% at -13 and 47% at -16, where tfjs's is right to a few float32 steps; Softplus and Exp
   // keep the relative precision (the coupling's scale and softplus's gradient live in that tail).
+  // Where softplus(x) is already in the graph (softplus's gradient is sigmoid of its input), as
+  // exp(x - softplus(x)) instead: no second Softplus, and as precise in the negative tail, where
+  // softplus(x) is tiny beside x; near 1 it is off by an ulp of x, in absolute terms.
   Sigmoid: {
-    emit: (g, k) => [g.op('Exp', [g.op('Neg', [g.op('Softplus', [g.op('Neg', [input(g, k, 'x')])])])])],
+    emit: (g, k) => {
+      const x = input(g, k, 'x');
+      const softplus = g.existing('Softplus', [x]);
+      if (softplus) return [g.op('Exp', [g.op('Sub', [x, softplus])])];
+      return [g.op('Exp', [g.op('Neg', [g.op('Softplus', [g.op('Neg', [x])])])])];
+    },
     shape: likeX,
   },
   Softplus: unary('Softplus'),
