@@ -33,12 +33,17 @@ function activate(g: GraphBuilder, value: string, activation: unknown): string {
   throw new TraceError(`fused activation ${String(activation)} has no ONNX export`);
 }
 
-/** a times b with tfjs's transpose flags: Gemm for matrices (no copies), MatMul otherwise. */
+/**
+ * a times b with tfjs's transpose flags: Gemm for transposed matrices or with a bias (no copies),
+ * MatMul otherwise, plain matrices included: onnxruntime fuses a MatMul and the Add of a bias
+ * that alone reads it into a Gemm, which it does not do for a Gemm (tfjs adds the bias itself
+ * when it records gradients, as for a coupling network's hidden layers).
+ */
 function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
   const a = arg(k, 'a');
   const b = arg(k, 'b');
-  if (a.shape.length === 2 && b.shape.length === 2) {
+  if (a.shape.length === 2 && b.shape.length === 2 && (transposeA || transposeB || bias)) {
     const args = [input(g, k, 'a'), input(g, k, 'b')];
     if (bias) args.push(bias);
     return g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
