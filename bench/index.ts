@@ -12,7 +12,9 @@
 // `--backends=onnx,wasm` names backends, in order; `--repeat=N` runs each training configuration
 // N times, ours and PyTorch in turn, and prints the median ratio (3 by default, 1 with --quick);
 // `--threads=N` sets the threads a step or a sample batch is split across (defaults to min(2,
-// cores), as training does); `--no-pytorch` skips the reference; `--all` also times K=8 on plain
+// cores), as training does), PyTorch's too; with `--threads=1` each train line also compares the
+// median step's process CPU time (`cpu_ratio`, PyTorch's over ours), which other work on a shared
+// machine barely moves; `--no-pytorch` skips the reference; `--all` also times K=8 on plain
 // cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
 // sample, encode, eval, preprocess, latency). `latency`: how long a 36-image sample grid takes
 // while the small and the medium Glow train on 32x32 colour images in the app's worker
@@ -120,7 +122,7 @@ function randomImages(n: number, rng: Rng): Float32Array {
 }
 
 /** Training steps as the trainer takes them (its step source for the backend, clipped Adam update included). */
-async function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): Promise<{ imgPerSec: number; line: Record<string, unknown> }> {
+async function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): Promise<{ imgPerSec: number; cpuMs: number; line: Record<string, unknown> }> {
   const rng = new Rng(1);
   const model = benchModel(depth, hidden, rng);
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
@@ -131,18 +133,23 @@ async function trainSpeed(depth: number, hidden: number, backend: BackendName, s
   const step = () => source.update(randomImages(BATCH, rng));
   await step(); // warm-up: threads, kernel set-up and first allocations
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     await step();
     times.push((performance.now() - t1) / 1000);
+    const used = process.cpuUsage(c1);
+    cpu.push((used.user + used.system) / 1000);
   }
   // The median step: robust to other work on a shared machine (the PyTorch side does the same).
   const imgPerSec = BATCH / median(times);
+  const cpuMs = median(cpu);
   await source.dispose();
   optimizer.dispose();
   model.dispose();
-  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec) };
-  return { imgPerSec, line };
+  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec), cpu_ms: round(cpuMs) };
+  return { imgPerSec, cpuMs, line };
 }
 
 const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --no-pytorch' };
@@ -151,18 +158,18 @@ const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --
  * bench/pytorch_glow.py's speed for the same configuration, or why it did not run: a training
  * step ('speed') or bits per dim alone at `batch` ('forward-speed').
  */
-function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; threads: number; torch: string } | { reason: string } {
+function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; cpuMs: number; threads: number; torch: string } | { reason: string } {
   if (!('python' in torchPython)) return torchPython;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'pytorch_glow.py');
   const run = spawnSync(
     torchPython.python,
-    [script, mode, '--size', `${SIZE}`, '--channels', `${CHANNELS}`, '--levels', `${LEVELS}`, '--depth', `${depth}`, '--hidden', `${hidden}`, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${availableParallelism()}`],
+    [script, mode, '--size', `${SIZE}`, '--channels', `${CHANNELS}`, '--levels', `${LEVELS}`, '--depth', `${depth}`, '--hidden', `${hidden}`, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${threadsArg ?? availableParallelism()}`],
     { encoding: 'utf8', timeout: 600_000 },
   );
   const last = run.stdout?.trim().split('\n').pop();
   if (run.status !== 0 || !last) return { reason: `pytorch_glow.py failed: ${(run.stderr || String(run.error ?? run.status)).trim().split('\n').pop()}` };
-  const out = JSON.parse(last) as { img_per_s: number; threads: number; torch: string };
-  return { imgPerSec: out.img_per_s, threads: out.threads, torch: out.torch };
+  const out = JSON.parse(last) as { img_per_s: number; cpu_ms?: number; threads: number; torch: string };
+  return { imgPerSec: out.img_per_s, cpuMs: out.cpu_ms ?? NaN, threads: out.threads, torch: out.torch };
 }
 
 /**
@@ -171,6 +178,9 @@ function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed
  */
 async function trainAndCompare(depth: number, hidden: number, backend: BackendName, steps: number): Promise<void> {
   const ratios: number[] = [];
+  // With one thread each, process CPU time per step is work done, which other load on the
+  // machine barely moves (with more, both sides' spinning thread pools count too).
+  const cpuRatios: number[] = [];
   for (let pass = 1; pass <= repeat; pass++) {
     const ours = await trainSpeed(depth, hidden, backend, steps);
     const torch = pytorchSpeed(depth, hidden, 5);
@@ -180,9 +190,12 @@ async function trainAndCompare(depth: number, hidden: number, backend: BackendNa
       continue;
     }
     ratios.push(ours.imgPerSec / torch.imgPerSec);
-    emit({ ...ours.line, round: pass, load: round(load), pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ratios.at(-1)!, 3) });
+    const cpu = threadsArg === 1 ? { pytorch_cpu_ms: round(torch.cpuMs), cpu_ratio: round(torch.cpuMs / ours.cpuMs, 3) } : {};
+    if (threadsArg === 1) cpuRatios.push(torch.cpuMs / ours.cpuMs);
+    emit({ ...ours.line, round: pass, load: round(load), pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ratios.at(-1)!, 3), ...cpu });
   }
-  if (ratios.length > 1) emit({ bench: 'train-ratio', depth, hidden, backend, rounds: ratios.length, ratios: ratios.map((r) => round(r, 3)), median_ratio: round(median(ratios), 3) });
+  const cpuMedian = cpuRatios.length > 1 ? { cpu_ratios: cpuRatios.map((r) => round(r, 3)), median_cpu_ratio: round(median(cpuRatios), 3) } : {};
+  if (ratios.length > 1) emit({ bench: 'train-ratio', depth, hidden, backend, rounds: ratios.length, ratios: ratios.map((r) => round(r, 3)), median_ratio: round(median(ratios), 3), ...cpuMedian });
 }
 
 /** 64 images at temperature 0.7 as the app, the CLI and training's grids draw them (runtime.sample). */

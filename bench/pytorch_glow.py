@@ -13,7 +13,8 @@ on the same images and settings to compare images/s and bits per dim.
 ends with {"done": true, "steps": ..., "seconds": ..., "eval_bpd": ...}.
 
 `speed` times training steps on random images (after one warm-up step) and prints
-{"img_per_s": ... (from the median step), "mean_img_per_s": ..., "threads": ..., "torch": ...};
+{"img_per_s": ... (from the median step), "mean_img_per_s": ..., "cpu_ms": ... (the median step's
+process CPU time), "threads": ..., "torch": ...};
 `--threads` defaults to the machine's cores.
 `npm run bench` runs it right after FlowDesk's own measurement of the same configuration.
 Prints one JSON object per line.
@@ -244,14 +245,16 @@ def speed(a):
 
     step = forward if a.mode == "forward-speed" else train_step
     step()
-    times = []
+    times, cpu = [], []
     for _ in range(a.steps):
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         step()
         times.append(time.time() - t0)
+        cpu.append(time.process_time() - c0)
     # The median step: robust to other work on a shared machine, as FlowDesk's bench measures.
     median = sorted(times)[len(times) // 2]
-    print(json.dumps({"img_per_s": a.batch / median, "mean_img_per_s": a.steps * a.batch / sum(times), "steps": a.steps, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
+    cpu_ms = 1000 * sorted(cpu)[len(cpu) // 2]
+    print(json.dumps({"img_per_s": a.batch / median, "mean_img_per_s": a.steps * a.batch / sum(times), "cpu_ms": cpu_ms, "steps": a.steps, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

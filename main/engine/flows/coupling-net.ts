@@ -3,7 +3,7 @@
 // in FlowDesk's Glow before model format 2 and in RealNVP, by a plain bias. The zero start
 // makes every coupling begin as the identity.
 import * as tf from '../tf.ts';
-import { conv1x1Bias, conv2dBias, type Activation } from '../ops/conv2d.ts';
+import { conv1x1Bias, conv2dBias, scaledOutputs, type Activation } from '../ops/conv2d.ts';
 import type { Rng } from '../random.ts';
 import { ActNorm } from './actnorm.ts';
 import { gaussianWeights, heNormal } from './init.ts';
@@ -16,26 +16,31 @@ export type NetNorm = 'actnorm' | 'bias';
 /** openai/glow's `default_initializer`: N(0, 0.05) weights, which ActNorm then rescales. */
 const PAPER_WEIGHT_STD = 0.05;
 
-/** A convolution given the bias to add and the activation to apply, both fused into its kernel. */
-type BiasedConv = (bias: tf.Tensor1D, activation: Activation) => tf.Tensor4D;
+/**
+ * A convolution given a per-output-channel factor on its weights (null: none), the bias to add
+ * and the activation to apply, both fused into its kernel.
+ */
+type BiasedConv = (scale: tf.Tensor1D | null, bias: tf.Tensor1D, activation: Activation) => tf.Tensor4D;
 
 /** The output of a hidden convolution: relu(conv + bias), scaled by ActNorm's exp(logs) when it has one. */
 type HiddenOutput = (conv: BiasedConv) => tf.Tensor4D;
 
 function plainBias(scope: ParamScope, channels: number): HiddenOutput {
   const bias = scope.variable('bias', tf.zeros([channels]));
-  return (conv) => conv(bias as tf.Tensor1D, 'relu');
+  return (conv) => conv(null, bias as tf.Tensor1D, 'relu');
 }
 
 /**
- * relu((conv + bias) * exp(logs)) as relu(conv + bias) * exp(logs): ReLU commutes with a
- * positive scale, so ActNorm's bias and the ReLU ride on the convolution's kernel.
+ * relu((conv + bias) * s) with s = exp(logs) > 0, as relu(conv with weights W s + bias s): the
+ * scale lands on the weights' output channels and the bias, not on every pixel's activations,
+ * and ActNorm's bias and the ReLU ride on the convolution's kernel.
  */
 function actNormed(scope: ParamScope, channels: number): HiddenOutput {
   const norm = new ActNorm(scope.child('actnorm'), channels);
   return (conv) => {
-    norm.initialiseIfPending(() => conv(tf.zerosLike(norm.bias) as tf.Tensor1D, 'linear'));
-    return tf.mul(conv(norm.bias as tf.Tensor1D, 'relu'), tf.exp(norm.logs)) as tf.Tensor4D;
+    norm.initialiseIfPending(() => conv(null, tf.zerosLike(norm.bias) as tf.Tensor1D, 'linear'));
+    const scale = tf.exp(norm.logs) as tf.Tensor1D;
+    return conv(scale, tf.mul(norm.bias, scale) as tf.Tensor1D, 'relu');
   };
 }
 
@@ -60,8 +65,8 @@ export class CouplingNet {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const h1 = this.out1((bias, activation) => conv2dBias(x, this.w1 as tf.Tensor4D, bias, activation));
-      const h2 = this.out2((bias, activation) => conv1x1Bias(h1, this.w2 as tf.Tensor2D, bias, activation));
+      const h1 = this.out1((scale, bias, activation) => conv2dBias(x, scaledOutputs(this.w1 as tf.Tensor4D, scale), bias, activation));
+      const h2 = this.out2((scale, bias, activation) => conv1x1Bias(h1, scaledOutputs(this.w2 as tf.Tensor2D, scale), bias, activation));
       return this.out.apply(h2);
     });
   }

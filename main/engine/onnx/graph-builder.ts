@@ -21,8 +21,20 @@ function shapeKey(shape: readonly number[]): string {
   return shape.join('x');
 }
 
+/** What a Pad node did: its input, the pads before and after each axis, the constant it fills with. */
+export interface PadRecord {
+  input: string;
+  before: number[];
+  after: number[];
+  value: number;
+}
+
 export class GraphBuilder {
   private readonly nodes: OnnxNode[] = [];
+  /** Outputs of the attribute-free one-output nodes, by op and inputs (see `existing`). */
+  private readonly plain = new Map<string, string>();
+  /** Pad nodes by output name, so a later slice of one can read the unpadded input. */
+  private readonly pads = new Map<string, PadRecord>();
   private readonly initializers: OnnxTensor[] = [];
   private readonly inputs: OnnxValueInfo[] = [];
   /** Names of computed values and inputs by dataId, then shape (a reshape shares its input's data). */
@@ -95,11 +107,29 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A Pad node (negative pads crop), remembered so a slice of its output can become one Pad. */
+  pad(p: PadRecord): string {
+    const name = this.op('Pad', [p.input, this.int64s([...p.before, ...p.after]), this.scalar(p.value)]);
+    this.pads.set(name, p);
+    return name;
+  }
+
+  /** How `name` was padded, when a Pad node made it. */
+  padOf(name: string): PadRecord | null {
+    return this.pads.get(name) ?? null;
+  }
+
   /** Appends a node with fresh output names and returns them. */
   node(op: string, inputs: string[], attributes: OnnxAttribute[] = [], outputs = 1): string[] {
     const names = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
     this.nodes.push({ op, inputs, outputs: names, attributes });
+    if (outputs === 1 && attributes.length === 0) this.plain.set(`${op}(${inputs.join()})`, names[0]);
     return names;
+  }
+
+  /** The output of an attribute-free `op` node already made from exactly `inputs`, if any. */
+  existing(op: string, inputs: string[]): string | null {
+    return this.plain.get(`${op}(${inputs.join()})`) ?? null;
   }
 
   /** One-output node shorthand. */

@@ -4,7 +4,7 @@
 // (convolutions arrive as matMuls, see ops/conv-as-matmul.ts); any other fails the trace
 // naming it. Kernels see concrete shapes, so shapes, axes and paddings are written as constants.
 import * as tf from '../tf.ts';
-import { TraceError, type GraphBuilder, type TensorRef } from './graph-builder.ts';
+import { TraceError, type GraphBuilder, type PadRecord, type TensorRef } from './graph-builder.ts';
 import { arg, axesOf, input, int, ints, listed, numbered, type KernelCall, type OutputSpec, type TracedKernel } from './kernel-call.ts';
 
 /** Kernels whose outputs depend only on their inputs' shapes: constants whatever the inputs. */
@@ -40,12 +40,17 @@ function activate(g: GraphBuilder, value: string, activation: unknown): string {
   throw new TraceError(`fused activation ${String(activation)} has no ONNX export`);
 }
 
-/** a times b with tfjs's transpose flags: Gemm for matrices (no copies), MatMul otherwise. */
+/**
+ * a times b with tfjs's transpose flags: Gemm for transposed matrices or with a bias (no copies),
+ * MatMul otherwise, plain matrices included: onnxruntime fuses a MatMul and the Add of a bias
+ * that alone reads it into a Gemm, which it does not do for a Gemm (tfjs adds the bias itself
+ * when it records gradients, as for a coupling network's hidden layers).
+ */
 function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
   const a = arg(k, 'a');
   const b = arg(k, 'b');
-  if (a.shape.length === 2 && b.shape.length === 2) {
+  if (a.shape.length === 2 && b.shape.length === 2 && (transposeA || transposeB || bias)) {
     const args = [input(g, k, 'a'), input(g, k, 'b')];
     if (bias) args.push(bias);
     return g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
@@ -68,6 +73,29 @@ const matMulShape: TracedKernel['shape'] = (k) => {
   const batch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   return [{ shape: [...batch, m, n], dtype: 'float32' }];
 };
+
+/**
+ * The sum of zero-padded parts that tile one axis of `shape`, as their concatenation (or null):
+ * tfjs's gradient of a slice pads it back to full size, so a split's gradients arrive as padded
+ * parts added together (a coupling's two halves, its network's shift and scale).
+ */
+function concatOfPads(g: GraphBuilder, values: string[], shapes: number[][]): string | null {
+  const shape = shapes[0];
+  if (shapes.some((s) => s.join() !== shape.join())) return null;
+  const parts: PadRecord[] = [];
+  for (const v of values) {
+    const p = g.padOf(v);
+    if (!p || p.value !== 0) return null;
+    parts.push(p);
+  }
+  const axes = new Set(parts.flatMap((p) => p.before.flatMap((b, i) => (b !== 0 || p.after[i] !== 0 ? [i] : []))));
+  if (axes.size !== 1) return null;
+  const [axis] = axes;
+  const ordered = [...parts].sort((x, y) => x.before[axis] - y.before[axis]);
+  // Part i covers [before, length - after); each must start where the one before it ends.
+  const tiles = ordered.every((p, i) => p.before[axis] === (i === 0 ? 0 : shape[axis] - ordered[i - 1].after[axis])) && ordered[ordered.length - 1].after[axis] === 0;
+  return tiles ? g.op('Concat', ordered.map((p) => p.input), [int('axis', axis)]) : null;
+}
 
 const reducedAxes = (k: Omit<KernelCall, 'outputs'>) => axesOf(k.attrs.axis ?? k.attrs.reductionIndices, arg(k, 'x').shape.length);
 
@@ -114,7 +142,13 @@ function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
 const TYPE_CODES: Record<string, number> = { float32: 1, int32: 6, bool: 9 };
 
 const TRACED_KERNELS: Record<string, TracedKernel> = {
-  Add: binary('Add'),
+  Add: {
+    emit: (g, k) => {
+      const [a, b] = [input(g, k, 'a'), input(g, k, 'b')];
+      return [concatOfPads(g, [a, b], [arg(k, 'a').shape, arg(k, 'b').shape]) ?? g.op('Add', [a, b])];
+    },
+    shape: binary('Add').shape,
+  },
   Sub: binary('Sub'),
   Multiply: binary('Mul'),
   RealDiv: binary('Div'),
@@ -127,8 +161,16 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   // As exp(-softplus(-x)): onnxruntime's Sigmoid is an approximation with an absolute error, off
   // 1.4% at -13 and 47% at -16, where tfjs's is right to a few float32 steps; Softplus and Exp
   // keep the relative precision (the coupling's scale and softplus's gradient live in that tail).
+  // Where softplus(x) is already in the graph (softplus's gradient is sigmoid of its input), as
+  // exp(x - softplus(x)) instead: no second Softplus, and as precise in the negative tail, where
+  // softplus(x) is tiny beside x; near 1 it is off by an ulp of x, in absolute terms.
   Sigmoid: {
-    emit: (g, k) => [g.op('Exp', [g.op('Neg', [g.op('Softplus', [g.op('Neg', [input(g, k, 'x')])])])])],
+    emit: (g, k) => {
+      const x = input(g, k, 'x');
+      const softplus = g.existing('Softplus', [x]);
+      if (softplus) return [g.op('Exp', [g.op('Sub', [x, softplus])])];
+      return [g.op('Exp', [g.op('Neg', [g.op('Softplus', [g.op('Neg', [x])])])])];
+    },
     shape: likeX,
   },
   Softplus: unary('Softplus'),
@@ -152,7 +194,8 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
     shape: (k) => spec([...arg(k, 'logits').shape], arg(k, 'logits')),
   },
   Relu: unary('Relu'),
-  Identity: unary('Identity'),
+  // The same value under a new tensor: no node (tfjs's customGrad and gradients make many).
+  Identity: { emit: (g, k) => [input(g, k, 'x')], shape: likeX },
   Square: {
     emit: (g, k) => {
       const x = input(g, k, 'x');
@@ -171,6 +214,8 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   },
   Cast: {
     emit: (g, k) => {
+      // A cast to the type it already has is its input (tfjs's gradients cast their operands).
+      if (arg(k, 'x').dtype === k.attrs.dtype) return [input(g, k, 'x')];
       const to = TYPE_CODES[k.attrs.dtype as string];
       if (to === undefined) throw new TraceError(`cast to ${String(k.attrs.dtype)} has no ONNX export`);
       return [g.op('Cast', [input(g, k, 'x')], [int('to', to)])];
@@ -178,12 +223,17 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
     shape: (k) => [{ shape: [...arg(k, 'x').shape], dtype: k.attrs.dtype as tf.DataType }],
   },
   AddN: {
-    emit: (g, k) => [g.op('Sum', listed(g, k))],
+    emit: (g, k) => [concatOfPads(g, listed(g, k), numbered(k).map((t) => t.shape)) ?? g.op('Sum', listed(g, k))],
     shape: (k) => spec([...numbered(k)[0].shape], numbered(k)[0]),
   },
   Sum: reduce('ReduceSum'),
   Mean: reduce('ReduceMean'),
-  Reshape: { emit: (g, k) => [g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])] },
+  Reshape: {
+    emit: (g, k) => {
+      const same = arg(k, 'x').shape.join() === k.outputs[0].shape.join();
+      return [same ? input(g, k, 'x') : g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])];
+    },
+  },
   Transpose: {
     emit: (g, k) => [g.op('Transpose', [input(g, k, 'x')], [ints('perm', k.attrs.perm as number[])])],
     shape: (k) => spec((k.attrs.perm as number[]).map((p) => arg(k, 'x').shape[p]), arg(k, 'x')),
@@ -194,7 +244,16 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       const begin = k.attrs.begin as number[];
       const size = k.attrs.size as number[];
       const ends = begin.map((b, i) => (size[i] === -1 ? shape[i] : b + size[i]));
-      return [g.op('Slice', [input(g, k, 'x'), g.int64s(begin), g.int64s(ends), g.int64s(begin.map((_, i) => i))])];
+      const x = input(g, k, 'x');
+      const padding = g.padOf(x);
+      const last = shape.length - 1;
+      // A slice of a padded tensor is one Pad of the unpadded one, cropping with negative pads:
+      // unfold's and fold's taps (ops/conv-as-matmul.ts) each copy once. Not where the slice cuts
+      // the innermost axis, which onnxruntime's Pad crops several times slower than Slice does.
+      if (padding && begin[last] === 0 && ends[last] === shape[last]) {
+        return [g.pad({ ...padding, before: padding.before.map((p, i) => p - begin[i]), after: padding.after.map((p, i) => p - (shape[i] - ends[i])) })];
+      }
+      return [g.op('Slice', [x, g.int64s(begin), g.int64s(ends), g.int64s(begin.map((_, i) => i))])];
     },
     shape: (k) => {
       const x = arg(k, 'x');
@@ -240,8 +299,7 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   PadV2: {
     emit: (g, k) => {
       const paddings = k.attrs.paddings as [number, number][];
-      const pads = [...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])];
-      return [g.op('Pad', [input(g, k, 'x'), g.int64s(pads), g.scalar((k.attrs.constantValue as number) ?? 0)])];
+      return [g.pad({ input: input(g, k, 'x'), before: paddings.map((p) => p[0]), after: paddings.map((p) => p[1]), value: (k.attrs.constantValue as number) ?? 0 })];
     },
     shape: (k) => spec(arg(k, 'x').shape.map((d, i) => d + (k.attrs.paddings as number[][])[i][0] + (k.attrs.paddings as number[][])[i][1]), arg(k, 'x')),
   },

@@ -51,16 +51,19 @@ function unfoldRaw(x: tf.Tensor4D, s: Shift): tf.Tensor4D {
   return tf.concat(blocks, 3);
 }
 
-/** out[n, y, x] = sum over taps of pad(z)[n, y + i, x + j, block(i, j)]: the transpose of unfold. */
+/**
+ * out[n, y, x] = sum over taps of pad(z)[n, y + i, x + j, block(i, j)]: the transpose of unfold.
+ * Each tap's channel block is split off before it is padded and shifted, so that on onnxruntime
+ * the shift is one Pad over whole pixels (onnx/traced-kernels.ts, Slice).
+ */
 function foldRaw(z: tf.Tensor4D, s: Shift): tf.Tensor4D {
-  const [, h, w, c] = z.shape;
-  const channels = c / (s.kh * s.kw);
+  const [, h, w] = z.shape;
   const outH = h + s.pads[0] + s.pads[1] - s.kh + 1;
   const outW = w + s.pads[2] + s.pads[3] - s.kw + 1;
-  const src = padded(z, s.pads);
+  const blocks = tf.split(z, s.kh * s.kw, 3) as tf.Tensor4D[];
   const taps: tf.Tensor4D[] = [];
   for (let i = 0; i < s.kh; i++) {
-    for (let j = 0; j < s.kw; j++) taps.push(tf.slice(src, [0, i, j, block(i, j, s.kh, s.kw, s.reversed) * channels], [-1, outH, outW, channels]));
+    for (let j = 0; j < s.kw; j++) taps.push(tf.slice(padded(blocks[block(i, j, s.kh, s.kw, s.reversed)], s.pads), [0, i, j, 0], [-1, outH, outW, -1]));
   }
   return taps.length === 1 ? taps[0] : tf.addN(taps);
 }

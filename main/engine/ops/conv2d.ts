@@ -208,6 +208,15 @@ export function denseBias(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D, act
   return customDenseBias[activation](x, w, bias) as tf.Tensor2D;
 }
 
+/**
+ * A filter or dense weight with its last axis (output channels) multiplied by `scale`, or itself
+ * without one: a per-channel factor after a convolution costs its weights' size here, not its
+ * output's (N*H*W*C) as a product with the activations would.
+ */
+export function scaledOutputs<T extends tf.Tensor>(w: T, scale: tf.Tensor1D | null): T {
+  return scale ? (tf.mul(w, scale) as T) : w;
+}
+
 /** activation(1x1 convolution + bias) as a fused matMul over pixels: x [N, H, W, C], w [C, C']. */
 export function conv1x1Bias(x: tf.Tensor4D, w: tf.Tensor2D, bias: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor4D {
   const [n, h, wd, c] = x.shape;

@@ -1,0 +1,73 @@
+// The trace's rewrites of copies (onnx/traced-kernels.ts): a slice of a padded tensor becomes one
+// Pad, and zero-padded parts that tile an axis and are added become one Concat; each gives tfjs's
+// values, and cases outside those shapes keep their plain nodes.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../../main/engine/tf.ts';
+import { initBackend } from '../../main/engine/backend.ts';
+import { createSession, loadOrt } from '../../main/engine/onnx/runtime.ts';
+import { traceToOnnx } from '../../main/engine/onnx/trace-backend.ts';
+import type { OnnxGraph } from '../../main/engine/onnx/onnx-proto.ts';
+import { Rng } from '../../main/engine/random.ts';
+import { expectClose } from '../helpers/expect-close.ts';
+
+const loaded = loadOrt();
+const ort = 'ort' in loaded ? loaded.ort : null;
+const why = 'reason' in loaded ? ` — skipped: ${loaded.reason}` : '';
+
+const ops = (graph: OnnxGraph) => graph.nodes.map((n) => n.op).filter((op) => op !== 'Identity');
+
+/** The traced graph of `f` on x and its output on onnxruntime, beside tfjs's own output. */
+async function traced(f: (x: tf.Tensor4D) => tf.Tensor, shape: [number, number, number, number]) {
+  const x = tf.tensor4d(new Rng(4).fillNormal(new Float32Array(shape.reduce((a, b) => a * b))), shape);
+  const graph = traceToOnnx('copies', { x }, () => ({ y: f(x) }));
+  const session = await createSession(ort!, graph, 1);
+  const out = await session.run({ x: new ort!.Tensor('float32', x.dataSync() as Float32Array, shape) });
+  await session.release();
+  const want = f(x);
+  const result = { graph, got: out.y.data as Float32Array, want: want.dataSync(), shape: out.y.dims, wantShape: want.shape };
+  tf.dispose([x, want]);
+  return result;
+}
+
+describe.skipIf(!ort)(`copies in traced graphs${why}`, () => {
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+  });
+
+  it('writes a slice of a padded tensor as one Pad, cropping with negative pads', async () => {
+    // Crops inside the padding on one side and into the data on the other.
+    const { graph, got, want, shape, wantShape } = await traced((x) => tf.slice(tf.pad(x, [[0, 0], [1, 1], [2, 0], [0, 0]]), [0, 0, 3, 0], [-1, 3, 2, -1]), [2, 4, 5, 3]);
+    expect(ops(graph)).toEqual(['Pad']);
+    expect(shape).toEqual(wantShape);
+    expectClose(got, want, 0, 0);
+  });
+
+  it('keeps a Slice where it cuts the innermost axis of a padded tensor', async () => {
+    const { graph, got, want } = await traced((x) => tf.slice(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), [0, 1, 0, 1], [-1, 3, 4, 2]), [2, 4, 5, 3]);
+    expect(ops(graph)).toEqual(['Pad', 'Slice']);
+    expectClose(got, want, 0, 0);
+  });
+
+  it('adds padded parts that tile an axis as one Concat, whatever their order', async () => {
+    const parts = (x: tf.Tensor4D) => [tf.pad(tf.slice(x, [0, 0, 0, 2], [-1, -1, -1, 3]), [[0, 0], [0, 0], [0, 0], [2, 1]]), tf.pad(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 2]), [[0, 0], [0, 0], [0, 0], [0, 4]]), tf.pad(tf.slice(x, [0, 0, 0, 5], [-1, -1, -1, 1]), [[0, 0], [0, 0], [0, 0], [5, 0]])];
+    const three = await traced((x) => tf.addN(parts(x)), [2, 3, 3, 6]);
+    expect(ops(three.graph)).not.toContain('Sum');
+    expectClose(three.got, three.want, 0, 0);
+    const two = await traced((x) => {
+      const [a, b] = [tf.slice(x, [0, 0, 0, 0], [-1, 2, -1, -1]), tf.slice(x, [0, 2, 0, 0], [-1, 1, -1, -1])];
+      return tf.add(tf.pad(tf.exp(b), [[0, 0], [2, 0], [0, 0], [0, 0]]), tf.pad(tf.neg(a), [[0, 0], [0, 1], [0, 0], [0, 0]]));
+    }, [2, 3, 4, 2]);
+    expect(ops(two.graph)).toContain('Concat');
+    expect(ops(two.graph)).not.toContain('Add');
+    expectClose(two.got, two.want, 1e-6, 1e-6);
+  });
+
+  it('keeps the sum where padded parts overlap or leave a gap', async () => {
+    const overlap = await traced((x) => tf.add(tf.pad(tf.neg(x), [[0, 0], [0, 0], [0, 0], [0, 2]]), tf.pad(tf.exp(x), [[0, 0], [0, 0], [0, 0], [1, 1]])), [1, 2, 2, 3]);
+    expect(ops(overlap.graph)).toContain('Add');
+    expectClose(overlap.got, overlap.want, 1e-6, 1e-6);
+    const gap = await traced((x) => tf.add(tf.pad(tf.neg(x), [[0, 0], [0, 0], [0, 0], [0, 4]]), tf.pad(tf.exp(x), [[0, 0], [0, 0], [0, 0], [4, 0]])), [1, 2, 2, 3]);
+    expect(ops(gap.graph)).toContain('Add');
+    expectClose(gap.got, gap.want, 1e-6, 1e-6);
+  });
+});
