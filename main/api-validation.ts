@@ -255,6 +255,10 @@ const labValidators = {
     return { id: labId(o, 'id', 'request')!, stages: int(o, 'stages', 1, labFields.odeSteps.max, 'request', true) };
   },
   labRank: (arg: unknown) => ({ id: labId(object(arg, 'request'), 'id', 'request')! }),
+  labSamplingTimes: (arg: unknown) => {
+    const o = object(arg, 'request');
+    return { teacher: labId(o, 'teacher', 'request')!, student: labId(o, 'student', 'request')! };
+  },
 };
 
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {

@@ -457,6 +457,8 @@ export interface Api {
   labPicture(req: { id: string; stages?: number }): Promise<Result<LabFlowPicture>>;
   /** A CSV model's table rows by NLL, least likely first. */
   labRank(req: { id: string }): Promise<Result<LabRanking>>;
+  /** Distillation's payoff: milliseconds for a teacher and its student to draw 10,000 points each, timed now, one after the other. */
+  labSamplingTimes(req: { teacher: string; student: string }): Promise<Result<{ teacherMs: number; studentMs: number }>>;
   onEvent(listener: (e: AppEvent) => void): Unsubscribe;
   /** Where a file or folder dropped on the page lives on disk: Electron knows, a browser does not (null). */
   pathOfDroppedFile(file: File): string | null;

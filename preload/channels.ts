@@ -52,6 +52,7 @@ const CALLS: Record<ApiMethod, true> = {
   labTarget: true,
   labPicture: true,
   labRank: true,
+  labSamplingTimes: true,
 };
 
 /** The Api's request/response calls; the preload and browser mode's client build exactly these. */

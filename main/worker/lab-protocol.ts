@@ -11,7 +11,8 @@ export type LabThreadCall =
   | { op: 'stop'; id: string }
   | { op: 'target'; target: LabTargetSpec; roots: string[] }
   | { op: 'picture'; runsDir: string; id: string; stages?: number }
-  | { op: 'rank'; runsDir: string; id: string; roots: string[] };
+  | { op: 'rank'; runsDir: string; id: string; roots: string[] }
+  | { op: 'sampling-times'; runsDir: string; teacher: string; student: string };
 
 export type LabThreadRequest = { seq: number; call: LabThreadCall };
 

@@ -1,6 +1,6 @@
 // The Lab behind the Api, in the worker: Lab models on disk (list, detail, delete) read here, and
-// everything with tensors (training, target and flow pictures, table rankings) sent to the Lab's
-// own thread. One Lab model trains at a time, beside any image run.
+// everything with tensors (training, target and flow pictures, table rankings, distillation's
+// sampling times) sent to the Lab's own thread. One Lab model trains at a time, beside any image run.
 import type { AppError, AppEvent, LabDetail, LabFlowPicture, LabRanking, LabStartRequest, LabSummary, LabTargetPicture } from '../../preload/api.ts';
 import { labTargetKey, labTargetLabel } from '../../common/lab/lab-target-label.ts';
 import type { LabFlowName } from '../../common/lab/lab-catalog.ts';
@@ -121,6 +121,10 @@ export class LabService implements ServiceSlice<'lab'> {
 
   labRank(req: { id: string }): Promise<LabRanking> {
     return this.send({ op: 'rank', runsDir: this.runsDir, id: req.id, roots: [...this.roots] });
+  }
+
+  labSamplingTimes(req: { teacher: string; student: string }): Promise<{ teacherMs: number; studentMs: number }> {
+    return this.send({ op: 'sampling-times', runsDir: this.runsDir, ...req });
   }
 
   /** Stops the Lab model in training (it saves and scores itself, within a minute), then ends the thread. */

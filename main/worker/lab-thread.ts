@@ -1,5 +1,5 @@
-// The Lab's thread: trains one Lab model at a time and draws targets, flow pictures and table
-// rankings, on the Lab's own backend (runtime/lab-backend.ts), so the image trainer's backend is never
+// The Lab's thread: trains one Lab model at a time and draws targets, flow pictures, table
+// rankings and distillation's sampling times, on the Lab's own backend (runtime/lab-backend.ts), so the image trainer's backend is never
 // shared and the worker's main thread stays free to answer. Started by lab-thread-host.ts.
 import { parentPort } from 'node:worker_threads';
 import type { AppEvent, LabFlowPicture, LabRanking, LabTargetPicture } from '../../preload/api.ts';
@@ -8,6 +8,7 @@ import { LAB_FLOWS, type LabFlowName } from '../../common/lab/lab-catalog.ts';
 import { ConfigError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import type { LabFrame } from '../engine/lab/lab-frame.ts';
+import { samplingTimes } from '../engine/lab/lab-distil.ts';
 import { flowPicture, targetPicture } from '../engine/lab/lab-pictures.ts';
 import { rankTableRows } from '../engine/lab/lab-rank.ts';
 import { openLabModel, runLabSession, type LabSessionRequest } from '../engine/lab/lab-session.ts';
@@ -184,6 +185,7 @@ async function answer(call: LabThreadCall): Promise<unknown> {
     case 'target': return target(call);
     case 'picture': return picture(call);
     case 'rank': return rank(call);
+    case 'sampling-times': return samplingTimes(call.runsDir, call.teacher, call.student);
   }
 }
 

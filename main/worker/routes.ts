@@ -42,6 +42,7 @@ export const WORKER_ROUTES = {
   labTarget: 'lab',
   labPicture: 'lab',
   labRank: 'lab',
+  labSamplingTimes: 'lab',
 } as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs' | 'lab'>;
 
 export type ServiceName = (typeof WORKER_ROUTES)[WorkerMethod];

@@ -8,35 +8,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppServer } from '../helpers/app-server.ts';
 import { launchBrowser, browserTestSkip, LAYOUT_SIZES } from '../helpers/browser.ts';
+import { colours, setFamily, shootLab, trainToTable } from '../helpers/lab-page.ts';
 
 const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
-
-/** Distinct colours among a canvas's pixels: a blank or single-colour canvas has one or two. */
-function colours(page: Page, testId: string): Promise<number> {
-  return page.getByTestId(testId).evaluate((c: HTMLCanvasElement) => {
-    const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
-    const seen = new Set<number>();
-    for (let i = 0; i < data.length; i += 4) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
-    return seen.size;
-  });
-}
-
-/** Sets the family and its small settings; `batch` sits under Advanced. */
-async function setFamily(page: Page, flow: string, settings: Record<string, number>) {
-  await page.getByTestId('lab-flow').selectOption(flow);
-  const advanced = page.locator('form.settings details.advanced');
-  if ((await advanced.count()) && !(await advanced.evaluate((d: HTMLDetailsElement) => d.open))) await advanced.locator('summary').click();
-  for (const [testId, value] of Object.entries(settings)) await page.getByTestId(testId).fill(String(value));
-}
-
-/** Trains until the model's row shows its score; returns the row's cells. */
-async function trainToTable(page: Page, flow: string) {
-  await page.getByTestId('lab-train').click();
-  const row = page.locator(`[data-testid=lab-row][data-flow=${flow}]`);
-  await expect.poll(async () => (await row.count()) > 0 && /^\d/.test(((await row.first().locator('td').nth(4).textContent()) ?? '').trim()), { timeout: 240_000 }).toBe(true);
-  await expect.poll(() => page.getByTestId('lab-train').isVisible(), { timeout: 60_000 }).toBe(true);
-}
 
 describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let app: Awaited<ReturnType<typeof startAppServer>>;
@@ -69,15 +44,7 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
     expect(flows.sort()).toEqual(['realnvp', 'spline-coupling']);
     // The finished model opens with its flow picture.
     await expect.poll(() => page.getByTestId('lab-flow-canvas').isVisible(), { timeout: 60_000 }).toBe(true);
-    for (const size of LAYOUT_SIZES) {
-      for (const colorScheme of ['light', 'dark'] as const) {
-        await page.setViewportSize(size);
-        await page.emulateMedia({ colorScheme });
-        await page.screenshot({ path: join(shots, `lab-spline-checkerboard-${size.width}x${size.height}-${colorScheme}.png`), fullPage: true });
-      }
-    }
-    await page.setViewportSize(LAYOUT_SIZES[0]);
-    await page.emulateMedia({ colorScheme: 'light' });
+    await shootLab(page, shots, 'lab-spline-checkerboard');
   }, 600_000);
 
   it('stops a training on request', async () => {
@@ -98,16 +65,7 @@ describe.skipIf(skip !== null)(`the Lab in browser mode${skip ? ` (skipped: ${sk
     const slider = page.getByTestId('lab-flow-stage');
     await slider.fill(String(Math.round(Number(await slider.getAttribute('max')) / 2)));
     await expect.poll(() => page.getByTestId('lab-flow-caption').textContent()).toMatch(/^t = 0\.50/);
-    for (const size of LAYOUT_SIZES) {
-      for (const colorScheme of ['light', 'dark'] as const) {
-        await page.setViewportSize(size);
-        await page.emulateMedia({ colorScheme });
-        await page.getByTestId('lab-flow-panel').scrollIntoViewIfNeeded();
-        await page.screenshot({ path: join(shots, `lab-ffjord-trajectory-${size.width}x${size.height}-${colorScheme}.png`) });
-      }
-    }
-    await page.setViewportSize(LAYOUT_SIZES[0]);
-    await page.emulateMedia({ colorScheme: 'light' });
+    await shootLab(page, shots, 'lab-ffjord-trajectory', { scrollTo: 'lab-flow-panel' });
   }, 400_000);
 
   it('refuses a bad expression in words', async () => {

@@ -90,6 +90,7 @@ describe('validateRequest for the Lab', () => {
     refused('labTarget', { target: { kind: 'expression', expression: 'x'.repeat(501) } }, /request.target.expression must be an expression in x and y/);
     refused('labTarget', { target: { kind: 'csv', file: '/etc/passwd' } }, /outside the folders FlowDesk may read/);
     refused('getLab', { id: '../x' }, /request.id must be a Lab model id/);
+    refused('labSamplingTimes', { teacher: 'a', student: '../x' }, /request.student must be a Lab model id/);
     refused('continueLab', { id: 'a', minutes: 0 }, /request.minutes must be a number from 0.01/);
   });
 });

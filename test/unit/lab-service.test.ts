@@ -1,7 +1,8 @@
 // The Lab behind the Api, with its own compute thread: a model trains there with step, frame and
 // stop events and lands in the list; a second training is refused while one runs; stop works;
-// targets, flow pictures and a table's ranking come back as plain arrays; a bad expression is
-// refused in words; a model in training cannot be deleted, a stopped one can.
+// targets, flow pictures and a table's ranking come back as plain arrays; a distilled student and
+// its teacher are timed drawing points; a bad expression is refused in words; a model in training
+// cannot be deleted, a stopped one can.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,17 @@ describe('Lab service', () => {
     for (const s of picture.stages) expect(s.points).toHaveLength(perStage);
     expect(picture.arrows).toBeNull();
   }, 60_000);
+
+  it('distils a model into an IAF and times both drawing 10,000 points, one after the other', async () => {
+    const teacher = (await lab.listLab()).find((m) => m.flow === 'realnvp' && m.targetKey === 'samples:8gaussians')!;
+    const { id } = await lab.startLab({ flow: 'iaf', settings: { ...small, steps: 20 }, target: { kind: 'model', id: teacher.id } });
+    expect((await stopped(id)).result!.klToTruth).not.toBeNull();
+    expect((await lab.listLab()).find((m) => m.id === id)).toMatchObject({ targetKey: `model:${teacher.id}`, targetLabel: `Distilled from ${teacher.id}` });
+    const times = await lab.labSamplingTimes({ teacher: teacher.id, student: id });
+    expect(times.teacherMs).toBeGreaterThan(0);
+    expect(times.studentMs).toBeGreaterThan(0);
+    await expect(lab.labSamplingTimes({ teacher: 'no-such-model', student: id })).rejects.toThrow(/no-such-model/);
+  }, 120_000);
 
   it('ranks a table\'s rows, least likely first, with each row\'s line and values', async () => {
     const rows = Array.from({ length: 60 }, (_, i) => `${Math.sin(i)},${Math.cos(i)},${i % 3}`);

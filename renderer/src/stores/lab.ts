@@ -1,7 +1,8 @@
 // The Lab's state: the target being built (named, drawn, an image, a CSV file, an energy or an
-// expression) and its picture, the family and its knobs, the model in training with its live
-// frames, loss and measured refresh rate, the models on disk for the comparison table, and the
-// model opened from it (curve, flow picture, table ranking). Fed by the worker's lab events.
+// expression) and its picture, the family and its knobs (or a teacher to distil), the model in
+// training with its live frames, loss and measured refresh rate, the models on disk for the
+// comparison table with their students' sampling times, and the model opened from it (curve, flow
+// picture, table ranking). Fed by the worker's lab events.
 import { defineStore } from 'pinia';
 import { LAB_FLOWS, type LabEnergyName, type LabFlowName, type LabObjective, type LabSampleTargetName, type LabTargetSpec } from '../../../common/lab/lab-catalog.ts';
 import { labDefaults, type LabFieldKey, type LabSettings } from '../../../common/lab/lab-fields.ts';
@@ -24,6 +25,17 @@ export function objectiveOf(mode: TargetMode): LabObjective {
 }
 
 
+/** A distillation's student: an IAF samples in one pass where its teacher (a MAF) needs D. */
+export const DISTIL_STUDENT: LabFlowName = 'iaf';
+
+/** A finished model whose density is one closed-form pass can teach: its log-density is the student's target. */
+export function canTeach(m: LabSummary): boolean {
+  return LAB_FLOWS[m.flow].density === 'closed' && m.result !== null && !m.training;
+}
+
+/** Students being timed against their teachers now, so a second listing does not time them twice. */
+const timing = new Set<string>();
+
 /** Frames' intervals are averaged over this many, so the shown refresh rate does not flicker. */
 const RATE_WINDOW = 8;
 
@@ -40,6 +52,10 @@ export const useLabStore = defineStore('lab', {
     target: null as LabTargetSpec | null,
     picture: null as LabTargetPicture | null,
     flow: 'spline-coupling' as LabFlowName,
+    /** The model Train distils into an IAF student (by reverse KL against its density), or null to fit the target. */
+    teacher: null as string | null,
+    /** Each student's and its teacher's time to draw 10,000 points, timed one after the other, by student id (at the student's step then). */
+    speedups: {} as Record<string, { step: number; teacherMs: number; studentMs: number }>,
     /** What the person changed; every other setting is the chosen family's default (labDefaults), which differ by family. */
     edits: {} as Partial<LabSettings>,
     phase: 'idle' as LabPhase,
@@ -67,11 +83,23 @@ export const useLabStore = defineStore('lab', {
     settings: (state): LabSettings => ({ ...labDefaults(state.flow), ...state.edits }),
     busy: (s) => s.phase !== 'idle',
     targetKey: (s) => (s.target ? labTargetKey(s.target) : null),
-    /** Models of the current target, for the comparison table. */
-    compared(s): LabSummary[] {
-      const key = this.targetKey;
-      return s.models.filter((m) => m.targetKey === key);
+    /** The teacher of each student distilled from a model of the current target, by student id. */
+    teacherOf(s): Record<string, string> {
+      const own = s.models.filter((m) => m.targetKey === this.targetKey);
+      const byKey = new Map(own.map((m) => [labTargetKey({ kind: 'model', id: m.id }), m.id]));
+      return Object.fromEntries(s.models.filter((m) => byKey.has(m.targetKey)).map((m) => [m.id, byKey.get(m.targetKey)!]));
     },
+    /** Models of the current target, each followed by the students distilled from it, for the comparison table. */
+    compared(s): LabSummary[] {
+      const students = this.teacherOf;
+      return s.models.filter((m) => m.targetKey === this.targetKey).flatMap((m) => [m, ...s.models.filter((x) => students[x.id] === m.id)]);
+    },
+    /** Models of the current target a student can be distilled from. */
+    teachers(): LabSummary[] {
+      return this.compared.filter((m) => !(m.id in this.teacherOf) && canTeach(m));
+    },
+    /** How the next training learns: a teacher is fitted by reverse KL, else as the target says. */
+    objective: (s): LabObjective => (s.teacher ? 'reverse-kl' : objectiveOf(s.mode)),
     refreshMs: (s) => (s.intervals.length ? s.intervals.reduce((a, b) => a + b, 0) / s.intervals.length : null),
     openModel: (s) => s.models.find((m) => m.id === s.openId) ?? null,
   },
@@ -114,12 +142,32 @@ export const useLabStore = defineStore('lab', {
       }
       await this.refresh();
     },
+    /** Chooses the model the next training distils (null: fit the target itself); the student is an IAF. */
+    chooseTeacher(id: string | null) {
+      this.teacher = id;
+      if (id) this.flow = DISTIL_STUDENT;
+    },
     setSetting(key: string, value: unknown) {
       (this.edits as Record<string, unknown>)[key] = value;
     },
     async refresh() {
       const r = await api.listLab();
-      if (r.ok) this.models = r.value;
+      if (!r.ok) return;
+      this.models = r.value;
+      if (this.teacher && !this.teachers.some((m) => m.id === this.teacher)) this.teacher = null;
+      void this.timeStudents();
+    },
+    /** Times each finished student of the table against its teacher, once per student step: the speed-up distillation buys. */
+    async timeStudents() {
+      for (const m of this.compared) {
+        const teacher = this.teacherOf[m.id];
+        if (!teacher || !m.result || m.training || this.speedups[m.id]?.step === m.step || timing.has(m.id)) continue;
+        timing.add(m.id);
+        const r = await api.labSamplingTimes({ teacher, student: m.id });
+        timing.delete(m.id);
+        if (r.ok) this.speedups[m.id] = { step: m.step, ...r.value };
+        else this.error = r.error;
+      }
     },
     resetLive(id: string | null) {
       this.liveId = id;
@@ -142,7 +190,8 @@ export const useLabStore = defineStore('lab', {
       const settings = Object.fromEntries(knobsOf(this.flow).map((k) => [k, this.settings[k]]));
       this.resetLive(null);
       this.phase = 'starting';
-      const r = await api.startLab({ flow: this.flow, settings, target: this.target });
+      const target: LabTargetSpec = this.teacher ? { kind: 'model', id: this.teacher } : this.target;
+      const r = await api.startLab({ flow: this.flow, settings, target });
       if (!r.ok) {
         this.phase = 'idle';
         this.error = r.error;
