@@ -22,6 +22,7 @@ import { RationalQuadraticSpline } from '../../main/engine/lab/transforms/ration
 import type { LayerContext } from '../../main/engine/lab/vector-layer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { bruteForceBatchRowLogDets, rowJacobians } from '../helpers/jacobian.ts';
+import { labSettings } from '../helpers/lab-settings.ts';
 
 function settings(overrides: Partial<LabSettings>): LabSettings {
   const checked = checkSettings<LabSettings>(labFields, overrides, 'person');
@@ -228,6 +229,21 @@ describe('training the autoregressive families', () => {
     const model = buildLabModel('iaf', settings({ layers: 3, hidden: 16, netDepth: 2 }), 2, rng);
     perturb(model.params, rng, 0.3);
     expect(Math.abs(gridMass(model, evalCtx()) - 1)).toBeLessThan(0.01);
+    model.dispose();
+  });
+});
+
+describe('IAF sampling can spread', () => {
+  it('fits a Gaussian three times wider than its base by reverse KL (a scale capped at 1 in the one-pass direction could not)', async () => {
+    const { trainLabModel } = await import('../../main/engine/lab/lab-trainer.ts');
+    const model = buildLabModel('iaf', labSettings({ layers: 2, hidden: 8 }), 2, new Rng(0));
+    // U(x) = |x|² / 18: the normal of standard deviation 3.
+    const energy = (x: tf.Tensor2D) => tf.tidy(() => tf.div(tf.sum(tf.square(x), 1), 18) as tf.Tensor1D);
+    await trainLabModel({ model, target: { kind: 'energy', energy }, objective: 'reverse-kl', steps: 300, minutes: null, batch: 256, lr: 2e-2, rng: new Rng(1) });
+    const { x } = model.sample(2000, { mode: 'eval', rng: new Rng(2) });
+    const values = x.dataSync();
+    const std = Math.sqrt(values.reduce((sum, v) => sum + v * v, 0) / values.length);
+    expect(std).toBeGreaterThan(2.5);
     model.dispose();
   });
 });
