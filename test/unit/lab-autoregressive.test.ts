@@ -242,7 +242,7 @@ describe('IAF sampling can spread', () => {
     await trainLabModel({ model, target: { kind: 'energy', energy }, objective: 'reverse-kl', steps: 300, minutes: null, batch: 256, lr: 2e-2, rng: new Rng(1) });
     const { x } = model.sample(2000, { mode: 'eval', rng: new Rng(2) });
     const values = x.dataSync();
-    const std = Math.sqrt(values.reduce((sum, v) => sum + v * v, 0) / values.length);
+    const std = Math.sqrt(Array.from(values).reduce((sum, v) => sum + v * v, 0) / values.length);
     expect(std).toBeGreaterThan(2.5);
     model.dispose();
   });

@@ -24,6 +24,6 @@ function autoregressiveBuilder(flow: LabFlowName, direction: AutoregressiveDirec
   };
 }
 
-export const buildMaf = autoregressiveBuilder('maf', 'maf', () => new AffineTransform());
-export const buildIaf = autoregressiveBuilder('iaf', 'iaf', () => new AffineTransform());
+export const buildMaf = autoregressiveBuilder('maf', 'maf', () => new AffineTransform('exp'));
+export const buildIaf = autoregressiveBuilder('iaf', 'iaf', () => new AffineTransform('exp'));
 export const buildSplineAutoregressive = autoregressiveBuilder('spline-autoregressive', 'maf', splineTransform);
