@@ -124,9 +124,12 @@ describe.skipIf(skip !== null)(`queue and data in browser mode${skip ? ` (skippe
     await page.getByTestId('batch').fill('8');
     await page.getByTestId('steps').fill('4');
     await page.getByTestId('eval-every').fill('2');
-    for (const lr of ['0.001', '0.002']) {
+    for (const [i, lr] of ['0.001', '0.002'].entries()) {
       await page.getByTestId('lr').fill(lr);
+      await expect.poll(() => page.getByTestId('lr').inputValue()).toBe(lr);
       await page.getByTestId('queue-add').click();
+      // The first entry starts at once; queue the second once the first is a run.
+      if (i === 0) await expect.poll(async () => ((await app.host.call<RunSummary[]>('listRuns')) as { value?: RunSummary[] }).value?.length ?? 0, { timeout: 60_000, interval: 200 }).toBe(1);
     }
     await expect.poll(async () => (await app.host.call<RunSummary[]>('listRuns')) as { ok: boolean; value?: RunSummary[] }, { timeout: 180_000, interval: 500 })
       .toMatchObject({ ok: true, value: [{ status: 'finished' }, { status: 'finished' }] });

@@ -56,7 +56,9 @@ const tiny: Record<string, { config: ModelConfig; shape: [number, number, number
  */
 function nudge(config: ModelConfig): number {
   const paperNet = config.kind === 'glow' && config.couplingNet !== 'bias';
-  return paperNet || (config.kind === 'realnvp' && config.coupling === 'spline') ? 0.05 : 0.1;
+  const base = paperNet || (config.kind === 'realnvp' && config.coupling === 'spline') ? 0.05 : 0.1;
+  // A paper-style Glow's spline couplings, halved again: at 0.05 they invert only to 1.3e-4 in float32.
+  return paperNet && config.coupling === 'spline' ? base / 2 : base;
 }
 
 function trainedLike(config: ModelConfig, shape: [number, number, number, number]): FlowModel {

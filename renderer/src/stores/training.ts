@@ -72,7 +72,8 @@ export const useTrainingStore = defineStore('training', {
     startRequest(): StartRequest {
       const data = useDataStore();
       this.model = { ...this.model, size: data.size, channels: data.channels };
-      return { folder: data.folder, model: this.model, train: this.train };
+      // Copies: a request must not change if the form is edited while it is on its way.
+      return { folder: data.folder, model: { ...this.model }, train: { ...this.train } };
     },
     async start() {
       const request = this.startRequest();
