@@ -151,7 +151,7 @@ describe.skipIf(skip !== null)(`every Lab target in browser mode${skip ? ` (skip
     await page.getByTestId('lab-show-target').click();
     await expect.poll(() => page.locator('.lab .maps-head h3').textContent(), { timeout: 60_000 }).toMatch(/^U\(x, y\) = x\^2/);
     // The teacher chosen on the last target no longer applies: the family is free again.
-    expect(await page.getByTestId('lab-flow').isDisabled()).toBe(false);
+    await expect.poll(() => page.getByTestId('lab-flow').isDisabled(), { timeout: 30_000 }).toBe(false);
     await setFamily(page, 'realnvp', TINY);
     await trainToTable(page, 'realnvp');
     expect(await labRow(page, 'realnvp').getByTestId('lab-kl').textContent()).toMatch(/^-?\d+\.\d+ ± \d+\.\d+$/);

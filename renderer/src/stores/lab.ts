@@ -135,6 +135,8 @@ export const useLabStore = defineStore('lab', {
         this.error = r.error;
         return;
       }
+      // A teacher is a model of the target it was trained on: a new target leaves it behind at once.
+      if (labTargetKey(spec) !== this.targetKey) this.teacher = null;
       this.target = spec;
       this.picture = r.value;
       if (!(LAB_FLOWS[this.flow].objectives as readonly LabObjective[]).includes(objectiveOf(this.mode))) {
