@@ -30,8 +30,12 @@ export type LabObjective = (typeof LAB_OBJECTIVES)[number];
 export const SPLINE_KINDS = ['rational-quadratic', 'piecewise-linear'] as const;
 export type SplineKind = (typeof SPLINE_KINDS)[number];
 
+/** How the learning rate moves over one training run (lab-trainer.ts). */
+export const LR_SCHEDULES = ['cosine', 'constant'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
 const MLP = ['layers', 'hidden', 'netDepth'] as const;
-const TRAIN = ['steps', 'minutes', 'batch', 'lr', 'seed'] as const;
+const TRAIN = ['steps', 'minutes', 'batch', 'lr', 'schedule', 'seed'] as const;
 
 export const LAB_FLOWS = {
   planar: {

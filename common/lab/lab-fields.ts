@@ -2,7 +2,7 @@
 // the Api's checks, the Lab view's inputs and the stored Lab model read them from here. Which of
 // them a family uses is LAB_FLOWS[flow].knobs (lab-catalog.ts).
 import type { Field, SettingValue } from '../settings/field.ts';
-import { LAB_FLOWS, LAB_OBJECTIVES, SPLINE_KINDS, type LabFlowInfo, type LabFlowName } from './lab-catalog.ts';
+import { LAB_FLOWS, LAB_OBJECTIVES, LR_SCHEDULES, SPLINE_KINDS, type LabFlowInfo, type LabFlowName } from './lab-catalog.ts';
 
 /** Residual flows take log-determinants exactly (the whole Jacobian) up to this many dimensions, and estimate them above. */
 export const EXACT_LOG_DET_MAX_DIM = 8;
@@ -83,7 +83,12 @@ export const labFields = {
   },
   lr: {
     type: 'number', min: 1e-6, max: 1, default: 1e-3, view: 'main',
-    label: 'Learning rate', help: 'Adam learning rate',
+    label: 'Learning rate', help: 'Adam learning rate (its peak, under the cosine schedule)',
+  },
+  schedule: {
+    type: 'choice', options: LR_SCHEDULES, default: 'cosine', view: 'advanced',
+    optionLabels: { cosine: 'Cosine to zero', constant: 'Constant' },
+    label: 'Schedule', help: 'learning rate over a training run: cosine decays it to zero at the last step or the time limit, whichever comes first; constant keeps it',
   },
   seed: {
     type: 'int', min: 0, max: 2 ** 31 - 1, default: 0, view: 'main',

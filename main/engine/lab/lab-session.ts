@@ -174,6 +174,7 @@ export async function runLabSession(req: LabSessionRequest, hooks: LabSessionHoo
       minutes: json.settings.minutes,
       batch: json.settings.batch,
       lr: json.settings.lr,
+      schedule: json.settings.schedule,
       startStep: json.step,
       rng,
       signal: hooks.signal,

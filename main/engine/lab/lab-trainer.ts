@@ -5,7 +5,7 @@
 import * as tf from '../tf.ts';
 import { TrainError } from '../errors.ts';
 import { Rng, type RngState } from '../random.ts';
-import type { LabObjective } from '../../../common/lab/lab-catalog.ts';
+import type { LabObjective, LrSchedule } from '../../../common/lab/lab-catalog.ts';
 import type { LabModel } from './lab-model.ts';
 
 /** What the trainer fits: data drawn afresh each step, or an unnormalised density exp(-U). */
@@ -29,7 +29,9 @@ export interface LabTrainOptions {
   readonly steps: number;
   readonly minutes: number | null;
   readonly batch: number;
+  /** The peak learning rate; `schedule` says how it moves (constant when absent). */
   readonly lr: number;
+  readonly schedule?: LrSchedule;
   readonly startStep?: number;
   /** Random state to continue from (batches, probes); else a fresh Rng of `seed`. */
   readonly rng: Rng;
@@ -63,8 +65,9 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   if (o.objective === 'reverse-kl' && o.target.kind !== 'energy') throw new TrainError('BAD_CONFIG', 'reverse KL needs an energy to fit; a sample target trains by maximum likelihood (objective likelihood)');
   const { model } = o;
   const vars = [...model.params.variables.values()];
-  const optimizer = tf.train.adam(o.lr);
+  const optimizer = new ScheduledAdam(o.lr);
   const started = performance.now();
+  const firstStep = o.startStep ?? 0;
   /** Milliseconds spent in offClock, taken off the training clock. */
   let paused = 0;
   const trainingMs = () => performance.now() - started - paused;
@@ -72,7 +75,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   const frameEvery = o.frameEveryMs ?? 250;
   let lastFrame = -Infinity;
   let frameGap = frameEvery;
-  let step = o.startStep ?? 0;
+  let step = firstStep;
   let skipped = 0;
   let badInARow = 0;
   let ended: LabTrainResult['ended'] = 'steps';
@@ -81,6 +84,11 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
     while (step < o.steps) {
       if (o.signal?.aborted) { ended = 'stopped'; break; }
       if (trainingMs() >= budgetMs) { ended = 'minutes'; break; }
+      if (o.schedule === 'cosine') {
+        // How far through this run: by steps or by the clock, whichever is further along.
+        const done = Math.max((step - firstStep) / (o.steps - firstStep), trainingMs() / budgetMs);
+        optimizer.setRate(cosineRate(o.lr, done));
+      }
       const ctx = { mode: 'train' as const, rng: o.rng };
       const { value, grads } = tf.variableGrads(() => objectiveLoss(o, ctx), vars);
       const loss = (await value.data())[0];
@@ -117,6 +125,22 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
     optimizer.dispose();
   }
   return { step, seconds: trainingMs() / 1000, ended, skippedSteps: skipped, rng: o.rng.state };
+}
+
+/** tfjs's Adam (defaults as tf.train.adam's) with its rate settable between steps; it reads the rate at each update. */
+class ScheduledAdam extends tf.AdamOptimizer {
+  constructor(lr: number) {
+    super(lr, 0.9, 0.999);
+  }
+
+  setRate(lr: number): void {
+    this.learningRate = lr;
+  }
+}
+
+/** Cosine annealing (Loshchilov & Hutter 2017) from `peak` at the start to zero at the end: the late small steps settle the density rather than shake it. */
+export function cosineRate(peak: number, done: number): number {
+  return 0.5 * peak * (1 + Math.cos(Math.PI * Math.min(1, done)));
 }
 
 /**
