@@ -4,10 +4,10 @@
 import { parentPort } from 'node:worker_threads';
 import type { AppEvent, LabFlowPicture, LabRanking, LabTargetPicture } from '../../preload/api.ts';
 import { LAB_RANK_ROWS } from '../../preload/api.ts';
-import { LAB_FLOWS, type LabFlowName } from '../../common/lab/lab-catalog.ts';
+import type { LabFlowName } from '../../common/lab/lab-catalog.ts';
 import { ConfigError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
-import type { LabFrame } from '../engine/lab/lab-frame.ts';
+import { FRAME_SAMPLES, liveFrameSize, type LabFrame } from '../engine/lab/lab-frame.ts';
 import { samplingTimes } from '../engine/lab/lab-distil.ts';
 import { flowPicture, targetPicture } from '../engine/lab/lab-pictures.ts';
 import { rankTableRows } from '../engine/lab/lab-rank.ts';
@@ -23,15 +23,6 @@ const post = (m: LabThreadMessage) => port.postMessage(m);
 const emit = (event: AppEvent) => post({ kind: 'event', event });
 const ready = startLabBackend();
 
-/**
- * Heatmap cells per side: families whose density is one closed-form pass refresh finest, numerical
- * inverses and residual blocks coarser, ODEs coarsest (each point is a solve with exact traces).
- */
-function frameRes(flow: LabFlowName): number {
-  const { density } = LAB_FLOWS[flow];
-  return density === 'ode' ? 16 : density === 'numerical' || flow === 'residual' ? 24 : 32;
-}
-const FRAME_SAMPLES = 500;
 const TARGET_RES = 96;
 const TARGET_POINTS = 1000;
 /** Step events at most this often (the trainer steps far faster than a person reads). */
@@ -101,7 +92,7 @@ async function train(call: Extract<LabThreadCall, { op: 'train' }>): Promise<{ i
     runLabSession(call.request, {
       signal: stop.signal,
       roots: call.roots,
-      frame: { res: frameRes(flow), samples: FRAME_SAMPLES },
+      frame: liveFrameSize(flow),
       onFrame,
       onStart: (s) => {
         id = s.id;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { ParamStore } from '../../main/engine/flows/params.ts';
 import { Rng } from '../../main/engine/random.ts';
-import { trainLabModel, type LabFitTarget } from '../../main/engine/lab/lab-trainer.ts';
+import { cosineRate, trainLabModel, type LabFitTarget } from '../../main/engine/lab/lab-trainer.ts';
 import { gaussianModel } from '../helpers/lab-gaussian.ts';
 import { labSettings } from '../helpers/lab-settings.ts';
 import { buildLabModel } from '../../main/engine/lab/lab-flows.ts';
@@ -39,7 +39,38 @@ async function fitted(target: LabFitTarget, objective: 'likelihood' | 'reverse-k
   return { result, mu, sigma, frames };
 }
 
+/** The weights after each of `steps` steps of the Gaussian model, trained from the same start with `schedule`. */
+async function weightsPerStep(schedule: 'cosine' | 'constant', steps: number): Promise<Float32Array[]> {
+  const store = new ParamStore();
+  const model = gaussianModel(store);
+  const seen: Float32Array[] = [];
+  const read = () => Float32Array.from([...store.variables.get('g.mu')!.dataSync(), ...store.variables.get('g.log_sigma')!.dataSync()]);
+  seen.push(read());
+  await trainLabModel({ model, target: gaussianSamples, objective: 'likelihood', steps, minutes: null, batch: 64, lr: 0.05, schedule, rng: new Rng(4), onStep: () => void seen.push(read()) });
+  model.dispose();
+  return seen;
+}
+
 describe('Lab trainer', () => {
+  it('anneals the learning rate by a cosine from its peak to zero', () => {
+    expect(cosineRate(0.01, 0)).toBeCloseTo(0.01, 12);
+    expect(cosineRate(0.01, 0.5)).toBeCloseTo(0.005, 12);
+    expect(cosineRate(0.01, 0.25)).toBeCloseTo(0.005 * (1 + Math.SQRT1_2), 12);
+    expect(cosineRate(0.01, 1)).toBeCloseTo(0, 12);
+    expect(cosineRate(0.01, 3)).toBeCloseTo(0, 12);
+  });
+
+  it('takes each step at the scheduled rate: Adam moves by rate times the same direction', async () => {
+    // Same start, batches and gradients for the first step; from then on Adam's step is the rate times
+    // m/(sqrt(v) + eps), the same in both runs at step 2, so the second moves' ratio is the rates' ratio.
+    const constant = await weightsPerStep('constant', 4);
+    const cosine = await weightsPerStep('cosine', 4);
+    const move = (w: Float32Array[], k: number) => Array.from(w[k + 1], (v, i) => v - w[k][i]);
+    expect(move(cosine, 0)).toEqual(move(constant, 0));
+    const ratio = cosineRate(1, 1 / 4);
+    move(cosine, 1).forEach((m, i) => expect(m).toBeCloseTo(ratio * move(constant, 1)[i], 6));
+  });
+
   it('maximum likelihood finds the mean and scale of Gaussian samples', async () => {
     const { result, mu, sigma, frames } = await fitted(gaussianSamples, 'likelihood');
     expect(result).toMatchObject({ step: 600, ended: 'steps', skippedSteps: 0 });

@@ -3,8 +3,22 @@
 // points every frame so the cloud moves instead of flickering.
 import * as tf from '../tf.ts';
 import { Rng } from '../random.ts';
+import { LAB_FLOWS, type LabFlowName } from '../../../common/lab/lab-catalog.ts';
 import type { LabModel } from './lab-model.ts';
 import { normalPoints } from './normal.ts';
+
+/** Points drawn from the model in each live frame. */
+export const FRAME_SAMPLES = 500;
+
+/**
+ * A live frame's size for a family: heatmap cells per side, finest for families whose density is
+ * one closed-form pass, coarser for numerical inverses and residual blocks, coarsest for ODEs (each
+ * point is a solve with exact traces).
+ */
+export function liveFrameSize(flow: LabFlowName): { res: number; samples: number } {
+  const { density } = LAB_FLOWS[flow];
+  return { res: density === 'ode' ? 16 : density === 'numerical' || flow === 'residual' ? 24 : 32, samples: FRAME_SAMPLES };
+}
 
 /** [[xmin, xmax], [ymin, ymax]]: the box heatmaps cover. */
 export type Box = readonly [readonly [number, number], readonly [number, number]];

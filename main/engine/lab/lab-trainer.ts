@@ -43,7 +43,10 @@ export interface LabTrainOptions {
    * limit, so an evaluation during training does not eat the training budget it is measuring.
    */
   readonly offClock?: (r: LabStepReport) => void | Promise<void>;
-  /** Called at most every `frameEveryMs` between steps, measured from one frame's start to the next (and after the last), for heatmaps and samples; never more than half the time. */
+  /**
+   * Called between steps for heatmaps and samples (and after the last), so that frames start at
+   * most `frameEveryMs` apart where a step is shorter than that, but never taking more than half the time.
+   */
   readonly onFrame?: (step: number) => void;
   readonly frameEveryMs?: number;
 }
@@ -74,7 +77,9 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
   const budgetMs = o.minutes === null ? Infinity : o.minutes * 60_000;
   const frameEvery = o.frameEveryMs ?? 250;
   let lastFrame = -Infinity;
-  let frameGap = frameEvery;
+  /** The last frame's own duration, and the last step's: a frame comes early rather than a step late. */
+  let frameMs = 0;
+  let stepMs = 0;
   let step = firstStep;
   let skipped = 0;
   let badInARow = 0;
@@ -89,6 +94,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
         const done = Math.max((step - firstStep) / (o.steps - firstStep), trainingMs() / budgetMs);
         optimizer.setRate(cosineRate(o.lr, done));
       }
+      const stepStarted = performance.now();
       const ctx = { mode: 'train' as const, rng: o.rng };
       const { value, grads } = tf.variableGrads(() => objectiveLoss(o, ctx), vars);
       const loss = (await value.data())[0];
@@ -102,6 +108,7 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
         if (++badInARow >= MAX_BAD_STEPS) throw new TrainError('NON_FINITE', `training diverged: the loss was not finite for ${MAX_BAD_STEPS} steps in a row at step ${step + 1}; lower the learning rate or the number of layers`);
       }
       tf.dispose(grads);
+      stepMs = performance.now() - stepStarted;
       step++;
       const report = { step, loss, elapsed: trainingMs() / 1000 };
       await o.onStep?.(report);
@@ -110,12 +117,13 @@ export async function trainLabModel(o: LabTrainOptions): Promise<LabTrainResult>
         await o.offClock(report);
         paused += performance.now() - before;
       }
-      if (o.onFrame && performance.now() - lastFrame >= frameGap) {
+      const sinceFrame = performance.now() - lastFrame;
+      // Draw now if waiting for the next step would overrun the interval; but frames take at most
+      // half the time, so one that costs more (an ODE family's exact densities) spaces the next out.
+      if (o.onFrame && sinceFrame + stepMs >= frameEvery && sinceFrame >= 2 * frameMs) {
         lastFrame = performance.now();
         o.onFrame(step);
-        // Frames take at most half the time: one that costs more than half the interval spaces the
-        // next out (an ODE family's exact densities), so training never stalls behind its pictures.
-        frameGap = Math.max(frameEvery, 2 * (performance.now() - lastFrame));
+        frameMs = performance.now() - lastFrame;
       }
       // Lets a stop request, or a message for the thread, land between steps.
       await new Promise((resolve) => setImmediate(resolve));
