@@ -7,7 +7,7 @@ import { LAB_RANK_ROWS } from '../../preload/api.ts';
 import type { LabFlowName } from '../../common/lab/lab-catalog.ts';
 import { ConfigError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
-import { FRAME_SAMPLES, liveFrameSize, type LabFrame } from '../engine/lab/lab-frame.ts';
+import { liveFrameSize, type LabFrame } from '../engine/lab/lab-frame.ts';
 import { samplingTimes } from '../engine/lab/lab-distil.ts';
 import { flowPicture, targetPicture } from '../engine/lab/lab-pictures.ts';
 import { rankTableRows } from '../engine/lab/lab-rank.ts';
@@ -80,7 +80,7 @@ async function train(call: Extract<LabThreadCall, { op: 'train' }>): Promise<{ i
         id: id!,
         frame: {
           step: f.step,
-          dim: f.samples.length / FRAME_SAMPLES,
+          dim: f.dim,
           density: f.density ? { box: [[...f.density.box[0]], [...f.density.box[1]]], res: f.density.res, logp: finiteOrNull(f.density.logq) } : null,
           samples: finiteOrNull(f.samples) as number[],
           ms: f.ms,

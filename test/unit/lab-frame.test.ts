@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { ParamStore } from '../../main/engine/flows/params.ts';
-import { FrameMaker, gridPoints } from '../../main/engine/lab/lab-frame.ts';
+import { FRAME_BUDGET_MS, FrameMaker, gridPoints } from '../../main/engine/lab/lab-frame.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { gaussianModel } from '../helpers/lab-gaussian.ts';
 
@@ -32,6 +32,30 @@ describe('Lab frames', () => {
     expect(Array.from(b.samples)).toEqual(Array.from(a.samples));
     frames.dispose();
     expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('a frame over its budget makes the next ones coarser, with the first of the same points', () => {
+    const store = new ParamStore();
+    const model = gaussianModel(store);
+    // A model whose density takes longer than a frame may: the frame maker sees only the time.
+    const slow = Object.create(model, {
+      logProb: {
+        value: (...args: Parameters<typeof model.logProb>) => {
+          const until = performance.now() + FRAME_BUDGET_MS + 20;
+          while (performance.now() < until);
+          return model.logProb(...args);
+        },
+      },
+    }) as typeof model;
+    const frames = new FrameMaker(slow, [[-3, 3], [-3, 3]], 32, 400, 7);
+    const first = frames.make(1);
+    const second = frames.make(2);
+    expect([first.density!.res, first.samples.length / 2]).toEqual([32, 400]);
+    expect([second.density!.res, second.samples.length / 2]).toEqual([24, 300]);
+    expect(second.density!.logq.length).toBe(24 * 24);
+    expectClose(second.samples, first.samples.slice(0, 600), 1e-6);
+    frames.dispose();
     model.dispose();
   });
 });

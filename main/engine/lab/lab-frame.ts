@@ -27,6 +27,8 @@ export interface LabFrame {
   step: number;
   /** log q at the centres of a res×res grid over `box`, row-major from the top row (largest y) down; 2-D models only. */
   density: { box: Box; res: number; logq: Float32Array } | null;
+  /** The model's dimension. */
+  dim: number;
   /** Points drawn from q, row-major [n, dim]. */
   samples: Float32Array;
   /** Milliseconds this frame took to compute (the view shows the refresh rate it allows). */
@@ -54,19 +56,42 @@ export function takeValues(t: tf.Tensor): Float32Array {
   return values;
 }
 
+/**
+ * A frame should cost at most this much: with a step of up to ~190 ms (the spline families' at
+ * their defaults here), that keeps frames 250 ms apart.
+ */
+export const FRAME_BUDGET_MS = 60;
+/** The coarsest a frame gets: heatmap cells per side, points drawn. */
+const MIN_RES = 12;
+const MIN_SAMPLES = 150;
+
+/**
+ * Makes live frames. One that costs more than FRAME_BUDGET_MS makes the next ones coarser (a
+ * quarter fewer cells per side and points, down to MIN_RES and MIN_SAMPLES): the picture keeps up
+ * with training rather than holding it back. Points are always the first of the same base points.
+ */
 export class FrameMaker {
   private readonly base: tf.Tensor2D;
-  private readonly grid: tf.Tensor2D | null;
+  private grid: tf.Tensor2D | null = null;
+  private res: number;
+  private samples: number;
 
   constructor(
     private readonly model: LabModel,
     private readonly box: Box,
-    private readonly res: number,
+    res: number,
     samples: number,
     seed: number,
   ) {
     this.base = normalPoints(samples, model.dim, new Rng(seed));
-    this.grid = model.dim === 2 ? tf.tensor2d(gridPoints(box, res), [res * res, 2]) : null;
+    this.res = res;
+    this.samples = samples;
+    this.makeGrid();
+  }
+
+  private makeGrid(): void {
+    this.grid?.dispose();
+    this.grid = this.model.dim === 2 ? tf.tensor2d(gridPoints(this.box, this.res), [this.res * this.res, 2]) : null;
   }
 
   make(step: number): LabFrame {
@@ -74,13 +99,25 @@ export class FrameMaker {
     // Evaluation mode: exact log-determinants and traces; the probes' rng is unused there.
     const ctx = { mode: 'eval' as const, rng: new Rng(0) };
     const logq = this.grid ? takeValues(this.model.logProb(this.grid, ctx)) : null;
-    const samples = takeValues(tf.tidy(() => this.model.sample(this.base.shape[0], ctx, this.base).x));
-    return {
+    const samples = takeValues(tf.tidy(() => this.model.sample(this.samples, ctx, this.base.slice(0, this.samples)).x));
+    const frame = {
       step,
+      dim: this.model.dim,
       density: logq ? { box: this.box, res: this.res, logq } : null,
       samples,
       ms: performance.now() - started,
     };
+    if (frame.ms > FRAME_BUDGET_MS) this.coarsen();
+    return frame;
+  }
+
+  private coarsen(): void {
+    const res = Math.min(this.res, Math.max(MIN_RES, Math.floor(this.res * 0.75)));
+    this.samples = Math.min(this.samples, Math.max(MIN_SAMPLES, Math.floor(this.samples * 0.75)));
+    if (res !== this.res) {
+      this.res = res;
+      this.makeGrid();
+    }
   }
 
   dispose(): void {
