@@ -51,6 +51,16 @@ function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
   const a = arg(k, 'a');
   const b = arg(k, 'b');
+  // tfjs's fused matMul (a dense layer with a bias) and its gradients pass matrices as batches of
+  // one, [1, M, K]: multiplied as matrices, they too get Gemm's bias and transposes.
+  const batchOfOne = (s: number[]) => s.length === 3 && s[0] === 1;
+  if ([a, b].every((t) => t.shape.length === 2 || batchOfOne(t.shape)) && (a.shape.length === 3 || b.shape.length === 3)) {
+    const matrix = (key: string, shape: number[]) => (shape.length === 2 ? input(g, k, key) : g.op('Reshape', [input(g, k, key), g.int64s(shape.slice(1))]));
+    const args = [matrix('a', a.shape), matrix('b', b.shape)];
+    if (bias) args.push(bias);
+    const product = g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
+    return g.op('Reshape', [product, g.int64s(k.outputs[0].shape)]);
+  }
   if (a.shape.length === 2 && b.shape.length === 2 && (transposeA || transposeB || bias)) {
     const args = [input(g, k, 'a'), input(g, k, 'b')];
     if (bias) args.push(bias);
