@@ -5,37 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
 import { RationalQuadraticSpline } from '../../main/engine/lab/transforms/rational-quadratic.ts';
-import { createSession, loadOrt } from '../../main/engine/onnx/runtime.ts';
-import { traceToOnnx } from '../../main/engine/onnx/trace-backend.ts';
+import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { expectClose } from '../helpers/expect-close.ts';
+import { bothWays } from '../helpers/onnx-both-ways.ts';
 
 const loaded = loadOrt();
 const ort = 'ort' in loaded ? loaded.ort : null;
 const why = 'reason' in loaded ? ` — skipped: ${loaded.reason}` : '';
-
-/** Runs `fn` of the float32 inputs on tfjs and, traced, on onnxruntime; returns both results by output name. */
-async function bothWays(
-  inputs: Record<string, [Float32Array, number[]]>,
-  fn: (x: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
-): Promise<{ tfjs: Record<string, Float32Array>; onnx: Record<string, Float32Array> }> {
-  const tensors = Object.fromEntries(Object.entries(inputs).map(([name, [data, shape]]) => [name, tf.tensor(data, shape)]));
-  try {
-    const tfjs = tf.tidy(() => Object.fromEntries(Object.entries(fn(tensors)).map(([name, t]) => [name, Float32Array.from(t.dataSync())])));
-    const graph = traceToOnnx('kernels', tensors, () => fn(tensors));
-    const session = await createSession(ort!, graph, 1);
-    try {
-      const feeds = Object.fromEntries(Object.entries(inputs).map(([name, [data, shape]]) => [name, new ort!.Tensor('float32', data, shape)]));
-      const results = await session.run(feeds);
-      const onnx = Object.fromEntries(graph.outputs.map(({ name }) => [name, Float32Array.from(results[name].data as ArrayLike<number>)]));
-      return { tfjs, onnx };
-    } finally {
-      await session.release();
-    }
-  } finally {
-    tf.dispose(Object.values(tensors));
-  }
-}
 
 describe.skipIf(!ort)(`Spline kernels on onnxruntime${why}`, () => {
   beforeAll(async () => {
@@ -57,7 +34,7 @@ describe.skipIf(!ort)(`Spline kernels on onnxruntime${why}`, () => {
   ];
   for (const [name, fn, expected] of cases) {
     it(`${name} gives tfjs's values`, async () => {
-      const { tfjs, onnx } = await bothWays({ a: [a, [8]], b: [b, [8]] }, fn);
+      const { tfjs, onnx } = await bothWays(ort!, { a: [a, [8]], b: [b, [8]] }, fn);
       expectClose(tfjs.y, expected, 1e-4);
       expectClose(onnx.y, tfjs.y, 1e-6, 1e-6);
     });
@@ -65,7 +42,7 @@ describe.skipIf(!ort)(`Spline kernels on onnxruntime${why}`, () => {
 
   it("Softmax over the last axis gives tfjs's values, and the clamp's gradient (And, LessEqual, Select) tfjs's", async () => {
     const logits = new Rng(1).fillNormal(new Float32Array(12), 2);
-    const { tfjs, onnx } = await bothWays({ x: [logits, [3, 4]] }, ({ x }) => ({
+    const { tfjs, onnx } = await bothWays(ort!, { x: [logits, [3, 4]] }, ({ x }) => ({
       soft: tf.softmax(x),
       clipGrad: tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(v, -1, 1), v)))(x),
     }));
@@ -80,7 +57,7 @@ describe.skipIf(!ort)(`Spline kernels on onnxruntime${why}`, () => {
     // Points inside and beyond the tail bound, parameters of moderate size.
     const x = Float32Array.from(new Rng(2).fillNormal(new Float32Array(n * d), 1.5));
     const params = new Rng(3).fillNormal(new Float32Array(n * d * spline.paramsPerDim), 0.8);
-    const { tfjs, onnx } = await bothWays({ x: [x, [n, d]], p: [params, [n, d, spline.paramsPerDim]] }, ({ x, p }) => {
+    const { tfjs, onnx } = await bothWays(ort!, { x: [x, [n, d]], p: [params, [n, d, spline.paramsPerDim]] }, ({ x, p }) => {
       const forward = spline.forward(x as tf.Tensor2D, p as tf.Tensor3D);
       const inverse = spline.inverse(forward.out, p as tf.Tensor3D);
       const loss = (v: tf.Tensor, q: tf.Tensor) => {

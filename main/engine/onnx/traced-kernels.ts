@@ -1,8 +1,9 @@
 // Every tfjs kernel a flow's forward and backward pass runs while traced, as one record each:
-// how it becomes ONNX nodes and (where known) its output shapes. Exactly the kernels Glow,
-// RealNVP and NICE run, with affine, additive or spline couplings, and the optimizer's update
-// (convolutions arrive as matMuls, see ops/conv-as-matmul.ts); any other fails the trace
-// naming it. Kernels see concrete shapes, so shapes, axes and paddings are written as constants.
+// how it becomes ONNX nodes and (where known) its output shapes: the kernels Glow, RealNVP and
+// NICE run, with affine, additive or spline couplings, TarFlow's attention blocks, flow
+// matching's velocity fields and the optimizer's update (convolutions arrive as matMuls, see
+// ops/conv-as-matmul.ts); any other fails the trace naming it. Kernels see concrete shapes, so
+// shapes, axes and paddings are written as constants.
 import * as tf from '../tf.ts';
 import { TraceError, type GraphBuilder, type PadRecord, type TensorRef } from './graph-builder.ts';
 import { arg, axesOf, input, int, ints, listed, numbered, type KernelCall, type OutputSpec, type TracedKernel } from './kernel-call.ts';
@@ -50,6 +51,16 @@ function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
   const a = arg(k, 'a');
   const b = arg(k, 'b');
+  // tfjs's fused matMul (a dense layer with a bias) and its gradients pass matrices as batches of
+  // one, [1, M, K]: multiplied as matrices, they too get Gemm's bias and transposes.
+  const batchOfOne = (s: number[]) => s.length === 3 && s[0] === 1;
+  if ([a, b].every((t) => t.shape.length === 2 || batchOfOne(t.shape)) && (a.shape.length === 3 || b.shape.length === 3)) {
+    const matrix = (key: string, shape: number[]) => (shape.length === 2 ? input(g, k, key) : g.op('Reshape', [input(g, k, key), g.int64s(shape.slice(1))]));
+    const args = [matrix('a', a.shape), matrix('b', b.shape)];
+    if (bias) args.push(bias);
+    const product = g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
+    return g.op('Reshape', [product, g.int64s(k.outputs[0].shape)]);
+  }
   if (a.shape.length === 2 && b.shape.length === 2 && (transposeA || transposeB || bias)) {
     const args = [input(g, k, 'a'), input(g, k, 'b')];
     if (bias) args.push(bias);
@@ -99,7 +110,7 @@ function concatOfPads(g: GraphBuilder, values: string[], shapes: number[][]): st
 
 const reducedAxes = (k: Omit<KernelCall, 'outputs'>) => axesOf(k.attrs.axis ?? k.attrs.reductionIndices, arg(k, 'x').shape.length);
 
-function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
+function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax'): TracedKernel {
   return {
     emit: (g, k) => {
       const x = arg(k, 'x');
@@ -138,6 +149,9 @@ function reduce(op: 'ReduceSum' | 'ReduceMean'): TracedKernel {
     },
   };
 }
+
+/** ONNX Slice's end for "through the first element" with a negative step (its spec's INT_MIN). */
+const INT64_MIN = -(2 ** 63);
 
 const TYPE_CODES: Record<string, number> = { float32: 1, int32: 6, bool: 9 };
 
@@ -194,6 +208,41 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
     shape: (k) => spec([...arg(k, 'logits').shape], arg(k, 'logits')),
   },
   Relu: unary('Relu'),
+  // Attention and velocity fields: LayerNorm's 1/sqrt (and its gradient's power), the exact GELU,
+  // sinusoidal time embeddings, a block's reversed order, logsumexp's max and its gradient's ties.
+  Rsqrt: {
+    emit: (g, k) => [g.op('Reciprocal', [g.op('Sqrt', [input(g, k, 'x')])])],
+    shape: likeX,
+  },
+  Pow: binary('Pow'),
+  Erf: unary('Erf'),
+  Tanh: unary('Tanh'),
+  Sin: unary('Sin'),
+  Cos: unary('Cos'),
+  SquaredDifference: {
+    emit: (g, k) => {
+      const d = g.op('Sub', [input(g, k, 'a'), input(g, k, 'b')]);
+      return [g.op('Mul', [d, d])];
+    },
+    shape: binary('Sub').shape,
+  },
+  Equal: compare('Equal'),
+  // Pow's gradient in its exponent takes the log only where the base is positive.
+  Greater: compare('Greater'),
+  Max: reduce('ReduceMax'),
+  // A Slice stepping backwards over the reversed axes.
+  Reverse: {
+    emit: (g, k) => {
+      const axes = axesOf(k.attrs.dims, arg(k, 'x').shape.length);
+      const each = (v: number) => g.int64s(axes.map(() => v));
+      return [g.op('Slice', [input(g, k, 'x'), each(-1), each(INT64_MIN), g.int64s(axes), each(-1)])];
+    },
+    shape: likeX,
+  },
+  Tile: {
+    emit: (g, k) => [g.op('Tile', [input(g, k, 'x'), g.int64s(k.attrs.reps as number[])])],
+    shape: (k) => spec(arg(k, 'x').shape.map((d, i) => d * (k.attrs.reps as number[])[i]), arg(k, 'x')),
+  },
   // The same value under a new tensor: no node (tfjs's customGrad and gradients make many).
   Identity: { emit: (g, k) => [input(g, k, 'x')], shape: likeX },
   Square: {
