@@ -1,10 +1,10 @@
 // Validation at equal minutes (issue 16): with a fake clock that moves 35 s before every step, a
 // run is evaluated once per time mark (1, 3, 10, 30 min), at the first step that ends past it,
 // with the averaged weights, and the row says which mark it answers. A resumed run continues the
-// clock and answers only the marks it has not; a mark answered after the checkpoint a resume
+// clock and answers only the marks its rows do not; a mark answered after the checkpoint a resume
 // starts from is answered again, once; a run resumed past a mark it never answered leaves it
 // unanswered; a time budget's end does not evaluate its last step twice; the listing reads them.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -93,6 +93,15 @@ describe('time marks', () => {
     const again = await answers(runDir);
     expect(again.map((a) => [a.marks, a.step])).toEqual([[[1], 2], [[3], 6], [[10], 18]]);
     expectClose(again[2].valBpd!, (await answers(straight))[2].valBpd!, 1e-4);
+  });
+
+  it('finds the answers in metrics.jsonl again: a mark answered at the checkpoint\'s step is not answered twice', async () => {
+    const { runDir } = await train({ ...common, folder: folder.dir, name: 'answered', train: { ...settings, steps: 8 } });
+    // As if the 10-minute mark had been answered at step 8 after its checkpoint was taken (a time budget's last evaluation).
+    await appendFile(metricsPath(runDir), `${JSON.stringify({ type: 'eval', step: 8, valBpd: 9.5, time: 600, weights: 'avg', marks: [10] })}\n`);
+    await resume(runDir, { steps: 20, cacheDir: null, yieldTo: common.yieldTo });
+    expect((await answers(runDir)).map((a) => [a.marks, a.step])).toEqual([[[1], 2], [[3], 6], [[10], 8]]);
+    expect((await summariseRun(runDir)).valBpdAt.find((a) => a.minutes === 10)).toEqual({ minutes: 10, valBpd: 9.5, step: 8 });
   });
 
   it('leaves unanswered a mark the clock passed before marks were recorded', async () => {
