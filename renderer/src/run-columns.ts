@@ -14,6 +14,8 @@ export interface RunColumn {
   label: string;
   help?: string;
   group: 'run' | 'model' | 'train';
+  /** A result in numbers (a dash where there is none): right-aligned, dash and heading too. */
+  numeric?: boolean;
   /** What sorting compares: numbers numerically, text alphabetically, null last. */
   sortValue(r: RunSummary): number | string | null;
   text(r: RunSummary): string;
@@ -55,6 +57,7 @@ function markColumn(minutes: number): RunColumn {
     label: markLabel(minutes),
     help: `Validation bits/dim when the run's training clock (evaluations, checkpoints and setup included) passed ${markLabel(minutes)}; — where it has not`,
     group: 'run',
+    numeric: true,
     sortValue: value,
     text: (r) => bpd(value(r)),
   };
@@ -64,7 +67,7 @@ function markColumn(minutes: number): RunColumn {
 const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
-  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
   ...TIME_MARKS_MINUTES.map(markColumn),
   { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },
