@@ -1,10 +1,10 @@
 // Validation at equal minutes (issue 16): with a fake clock that moves 35 s before every step, a
 // run is evaluated once per time mark (1, 3, 10, 30 min), at the first step that ends past it,
-// with the averaged weights, and the row says which mark it answers. A resumed run continues the
+// with the averaged weights, and the row says which mark it answers (nothing else is written). A resumed run continues the
 // clock and answers only the marks its rows do not; a mark answered after the checkpoint a resume
 // starts from is answered again, once; a run resumed past a mark it never answered leaves it
 // unanswered; a time budget's end does not evaluate its last step twice; the listing reads them.
-import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -67,6 +67,8 @@ describe('time marks', () => {
       expect(r.time).toBeGreaterThanOrEqual(seconds);
       expect(r.time!).toBeLessThan(seconds + TICK);
     }
+    // Only recorded: no sample grid (nor best weights), so what a run leaves never depends on its pace.
+    expect((await readdir(join(straight, 'samples'))).sort()).toEqual(['step-0.png', 'step-60.png']);
     // The Api's listing carries the four figures.
     const listed = (await summariseRun(straight)).valBpdAt;
     expect(listed.map((a) => [a.minutes, a.step])).toEqual(Object.entries(MARK_STEPS).map(([m, step]) => [Number(m), step]));

@@ -102,7 +102,7 @@ interface Session {
   clockStart: number;
   /** The time marks still to answer. */
   marks: MarkSchedule;
-  /** The step evaluated last in this session, so a time budget's end does not evaluate it twice. */
+  /** The step last evaluated in full (best weights, sample grid) this session, so a time budget's end does not evaluate it twice. */
   lastEvalStep: number | null;
   initialValBpd: number | null;
   lastValBpd: number | null;
@@ -251,6 +251,7 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
     });
     // The training clock: every second since train() or resume() was called counts, setup included.
     const elapsed = () => s.elapsedBefore + (Date.now() - s.clockStart) / 1000;
+    const timeUp = () => cfg.minutes !== null && elapsed() >= cfg.minutes * 60;
     if (!resumed) {
       emit({ type: 'phase', phase: 'initialising' });
       initialiseFromData(s);
@@ -270,7 +271,7 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
         reason = 'cancelled';
         break;
       }
-      if (cfg.minutes !== null && elapsed() >= cfg.minutes * 60) {
+      if (timeUp()) {
         reason = 'time';
         break;
       }
@@ -307,7 +308,8 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
       emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta: eta.secondsLeft(cfg.steps - s.step, timeLeft) });
       await appendMetric(s.runDir, { type: 'train', step: s.step, loss, lr, gradNorm, imgPerSec: rate, time: elapsed() });
       if (s.step % cfg.evalEvery === 0 || s.step === cfg.steps) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
-      await answerMarks(s, elapsed, emit);
+      // A spent budget's last evaluation (below) answers the marks it finds passed.
+      if (!timeUp()) await answerMarks(s, elapsed, emit);
       if (s.step % cfg.checkpointEvery === 0 || s.step === cfg.steps) await checkpoint(s, elapsed, emit);
     }
     if (reason !== 'steps' && s.step > sessionStart) {
@@ -352,24 +354,23 @@ async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<Ste
 }
 
 /**
- * Evaluates at every time mark the clock has passed; returns the clock after them. Before a
- * checkpoint, so every mark its clock has passed is answered at a step it keeps: a resume from it
- * finds the answers, and answers again the marks after it (their rows are dropped, the clock rewinds).
+ * Evaluates at every time mark the clock has passed and records only that: no best weights, sample
+ * grid or last validation, so what a run leaves never depends on its pace. Returns the clock after.
+ * Called before every checkpoint, so every mark its clock has passed is answered at a step it keeps:
+ * a resume from it finds the answers, and answers again the marks after it (their rows are dropped
+ * and the clock rewinds).
  */
 async function answerMarks(s: Session, elapsed: () => number, emit: (e: TrainEvent) => void): Promise<number> {
   for (;;) {
     const now = elapsed();
-    if (!s.marks.due(now)) return now;
-    s.lastValBpd = await evaluateAndSample(s, now, emit);
+    const marks = s.marks.take(now);
+    if (!marks.length) return now;
+    await recordEval(s, await withEvaluatedWeights(s, () => validationBpd(s)), now, marks, emit);
   }
 }
 
-/**
- * Evaluates and draws the sample grid with the averaged weights (the last ones when averaging is
- * off); the row answers the time marks `elapsed` has passed.
- */
-function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
-  const work = () => evaluateAndSampleCurrent(s, elapsed, emit);
+/** Runs `work` with the averaged weights in the model (the last ones when averaging is off). */
+function withEvaluatedWeights<T>(s: Session, work: () => Promise<T>): Promise<T> {
   return s.average ? s.average.swappedIn(work) : work();
 }
 
@@ -378,17 +379,34 @@ function currentWeights(s: Session): { used: 'avg' | 'last'; decay: number | nul
   return s.average ? { used: 'avg', decay: s.average.decay } : { used: 'last', decay: null };
 }
 
+function validationBpd(s: Session): Promise<number> {
+  const cfg = s.run.train;
+  return meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
+}
+
+/** The eval event and metrics row; `marks`: the time marks (minutes) the evaluation answers. */
+async function recordEval(s: Session, valBpd: number, elapsed: number, marks: number[], emit: (e: TrainEvent) => void): Promise<void> {
+  const weights = currentWeights(s).used;
+  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights, marks });
+  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights, ...(marks.length ? { marks } : {}) });
+}
+
+/**
+ * Evaluates and draws the sample grid with the averaged weights (the last ones when averaging is
+ * off), keeping the best weights; the row also answers the time marks `elapsed` has passed.
+ */
+function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
+  return withEvaluatedWeights(s, () => evaluateAndSampleCurrent(s, elapsed, emit));
+}
+
 async function evaluateAndSampleCurrent(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
-  const valBpd = await meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
-  const weights = currentWeights(s);
-  const marks = s.marks.take(elapsed);
+  const valBpd = await validationBpd(s);
   s.lastEvalStep = s.step;
-  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights: weights.used, marks });
-  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights: weights.used, ...(marks.length ? { marks } : {}) });
+  await recordEval(s, valBpd, elapsed, s.marks.take(elapsed), emit);
   if (s.bestValBpd === null || valBpd < s.bestValBpd) {
     s.bestValBpd = valBpd;
-    const meta = weightsMeta({ used: 'best', step: s.step, decay: weights.decay, valBpd });
+    const meta = weightsMeta({ used: 'best', step: s.step, decay: currentWeights(s).decay, valBpd });
     await writeBestWeights(s.runDir, modelJson(s.model, cfg.nBits), exportWeights(s.model), meta);
   }
   const { size, channels } = s.model.config;
