@@ -4,6 +4,7 @@ import type { ModelKind } from '../common/settings/field.ts';
 import type { ModelSettings } from '../common/settings/model-fields.ts';
 import type { TrainSettings } from '../common/settings/train-fields.ts';
 import type { WeightsInfo } from '../common/weights.ts';
+import type { TimeMarkResult } from '../common/time-marks.ts';
 import type { TrainPhase } from '../common/train-phases.ts';
 import type { LabFlowName, LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../common/lab/lab-fields.ts';
@@ -122,6 +123,8 @@ export interface RunSummary {
   /** Step of the newest checkpoint, which Samples and Explore load; null before the first. */
   checkpointStep: number | null;
   lastValBpd: number | null;
+  /** Validation bits per dim when the run's training clock passed each of 1, 3, 10 and 30 minutes; marks not reached are absent. */
+  valBpdAt: TimeMarkResult[];
   status: RunStatus;
   /** Display name a person gave the run (the id never changes); absent: show the id. */
   name?: string;

@@ -8,7 +8,8 @@ export const runsUsage = `Usage: flowdesk runs [--json]
 
 Lists the runs in the runs folder, newest first: id, created, model, step, last validation
 bits/dim and status. Any command taking RUN accepts the id.
-  --json       one JSON object per run, one per line
+  --json       one JSON object per run, one per line, with the validation bits/dim at each
+               time mark the run reached (valBpdAt: minutes, valBpd, step)
 ${RUNS_HELP}`;
 
 function modelLabel(r: RunSummary): string {
@@ -17,7 +18,7 @@ function modelLabel(r: RunSummary): string {
 }
 
 function row(r: RunSummary) {
-  return { id: r.id, created: r.created, model: modelLabel(r), step: r.step, steps: r.run.train.steps, lastValBpd: r.lastValBpd, status: r.status.status, dir: r.dir };
+  return { id: r.id, created: r.created, model: modelLabel(r), step: r.step, steps: r.run.train.steps, lastValBpd: r.lastValBpd, valBpdAt: r.valBpdAt, status: r.status.status, dir: r.dir };
 }
 
 export async function runsCommand(argv: string[], log: (line: string) => void): Promise<number> {

@@ -6,6 +6,7 @@ import { BUNDLED_DIGITS, modelFields, OWN_IMAGES, modelKindField, type ResolvedM
 import { DEFAULT_PRESET, PRESET_NAMES, presetHelp, presetModel, presetsFor } from '../../common/settings/presets.ts';
 import { trainFields, type TrainSettings } from '../../common/settings/train-fields.ts';
 import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.ts';
+import { markLabel } from '../../common/time-marks.ts';
 import { announceBackend } from './announce-backend.ts';
 import type { SkippedFile } from '../engine/data/import-types.ts';
 import { importReportPath } from '../engine/runs/run-layout.ts';
@@ -94,7 +95,7 @@ function printer(json: boolean) {
         bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} bits/dim  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);
         break;
       case 'eval':
-        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} bits/dim (${e.weights === 'avg' ? 'averaged' : 'last'} weights)`);
+        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} bits/dim (${e.weights === 'avg' ? 'averaged' : 'last'} weights${e.marks.map((m) => `, at ${markLabel(m)}`).join('')})`);
         break;
       case 'warning':
         bar.log(`warning: ${e.message}`);

@@ -44,6 +44,7 @@ export function toApiSummary(r: StoredRun): RunSummary {
     step: r.step,
     checkpointStep: r.checkpointStep,
     lastValBpd: r.lastValBpd,
+    valBpdAt: r.valBpdAt,
     status: r.status.status,
     ...r.info,
   };

@@ -1,9 +1,11 @@
-// The Runs table's columns: the run and its results, then one per model and training setting,
-// read from the settings declarations (common/settings/), so a new setting gets a column by
-// itself. Each column gives a sortable value and the text shown (and filtered on).
+// The Runs table's columns: the run and its results (the last validation, and the validation at
+// each time mark), then one per model and training setting, read from the settings declarations
+// (common/settings/), so a new setting gets a column by itself. Each column gives a sortable
+// value and the text shown (and filtered on).
 import { byKind, type Field, type Fields } from '../../common/settings/field.ts';
 import { modelFields, modelKindField } from '../../common/settings/model-fields.ts';
 import { trainFields } from '../../common/settings/train-fields.ts';
+import { markLabel, TIME_MARKS_MINUTES } from '../../common/time-marks.ts';
 import type { RunSummary } from '../../preload/api.ts';
 import { bpd, runLabel, shortDate } from './format.ts';
 
@@ -12,6 +14,8 @@ export interface RunColumn {
   label: string;
   help?: string;
   group: 'run' | 'model' | 'train';
+  /** A result in numbers (a dash where there is none): right-aligned, dash and heading too. */
+  numeric?: boolean;
   /** What sorting compares: numbers numerically, text alphabetically, null last. */
   sortValue(r: RunSummary): number | string | null;
   text(r: RunSummary): string;
@@ -45,11 +49,26 @@ function settingColumns(group: 'model' | 'train', fields: Fields): RunColumn[] {
 /** The Run column (name, id, notes), which the table draws itself. */
 export const nameColumn: RunColumn = { key: 'id', label: 'Run', group: 'run', sortValue: (r) => runLabel(r).toLowerCase(), text: (r) => `${runLabel(r)} ${r.id} ${r.notes ?? ''}` };
 
+/** Validation bits/dim at a time mark: comparable across runs at equal minutes of training. */
+function markColumn(minutes: number): RunColumn {
+  const value = (r: RunSummary) => r.valBpdAt.find((a) => a.minutes === minutes)?.valBpd ?? null;
+  return {
+    key: `at.${minutes}`,
+    label: markLabel(minutes),
+    help: `Validation bits/dim when the run's training clock (evaluations, checkpoints and setup included) passed ${markLabel(minutes)}; — where it has not`,
+    group: 'run',
+    numeric: true,
+    sortValue: value,
+    text: (r) => bpd(value(r)),
+  };
+}
+
 /** Status, progress and result first: on a narrow window they are what shows beside the name. */
 const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
-  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  ...TIME_MARKS_MINUTES.map(markColumn),
   { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },
   { key: 'model.kind', label: modelKindField.label, group: 'model', sortValue: (r) => r.model.kind, text: (r) => modelKindField.optionLabels[r.model.kind] },

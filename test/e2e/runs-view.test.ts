@@ -3,7 +3,8 @@
 // appends its metrics) and an imported model. Checks the overlay updating live with loading
 // shown and matching colours, names and notes persisting, sorting, the two-run diff, delete ->
 // trash -> restore, delete refused while training, the imported status without Resume, every
-// row's actions and name in view at 1400x900 and 1000x700, light and dark; and takes
+// row's actions and name in view at 1400x900 and 1000x700, light and dark; the validation at
+// each time mark with a dash where a run has not reached it, sorted like any column; and takes
 // screenshots of the table there into $FLOWDESK_SHOTS (default test-results/screenshots/runs).
 import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,7 +25,8 @@ import { lockHeldElsewhere } from '../helpers/foreign-lock.ts';
 const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots', 'runs');
 
-async function makeRun(runsDir: string, id: string, o: { steps: number; lr: number; hidden: number; created: string; imported?: boolean; rows?: number }): Promise<string> {
+/** `marks`: the time marks (minutes) answered, each by the evaluation at the step given. */
+async function makeRun(runsDir: string, id: string, o: { steps: number; lr: number; hidden: number; created: string; imported?: boolean; rows?: number; marks?: Record<number, number> }): Promise<string> {
   const dir = await createRunDir(runsDir, id);
   const train = resolveTrainConfig({ steps: o.steps });
   train.optimizer.lr = o.lr;
@@ -42,7 +44,8 @@ async function makeRun(runsDir: string, id: string, o: { steps: number; lr: numb
   const lines: string[] = [];
   for (let s = 1; s <= (o.rows ?? 0); s++) {
     lines.push(JSON.stringify({ type: 'train', step: s, time: s / 10, loss: 5 - s / 100 }));
-    if (s % 10 === 0) lines.push(JSON.stringify({ type: 'eval', step: s, time: s / 10, valBpd: 5.2 - s / 100 }));
+    const marks = Object.entries(o.marks ?? {}).filter(([, step]) => step === s).map(([m]) => Number(m));
+    if (s % 10 === 0) lines.push(JSON.stringify({ type: 'eval', step: s, time: s / 10, valBpd: 5.2 - s / 100, ...(marks.length ? { marks } : {}) }));
   }
   if (lines.length) await writeFile(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
   return dir;
@@ -58,13 +61,13 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
 
   beforeAll(async () => {
     runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-runs-view-'));
-    const done = await makeRun(runsDir, '2026-11-30T07-00-00-aaaa', { steps: 100, lr: 0.001, hidden: 64, created: '2026-11-30T07:00:00Z', rows: 100 });
+    const done = await makeRun(runsDir, '2026-11-30T07-00-00-aaaa', { steps: 100, lr: 0.001, hidden: 64, created: '2026-11-30T07:00:00Z', rows: 100, marks: { 1: 20, 3: 60 } });
     await writeRunStatus(done, { status: 'finished' });
     liveDir = await makeRun(runsDir, '2026-11-30T07-10-00-bbbb', { steps: 400, lr: 0.0005, hidden: 64, created: '2026-11-30T07:10:00Z', rows: 50 });
     // "flowdesk train" in another terminal: a live process holds the run's lock.
     trainer = await lockHeldElsewhere(liveDir, new Date().toISOString());
     // Never trained to its end by the app: no status.json, 80 of 200 steps, so it reads as paused.
-    await makeRun(runsDir, '2026-11-30T06-50-00-cccc', { steps: 200, lr: 0.001, hidden: 64, created: '2026-11-30T06:50:00Z', rows: 80 });
+    await makeRun(runsDir, '2026-11-30T06-50-00-cccc', { steps: 200, lr: 0.001, hidden: 64, created: '2026-11-30T06:50:00Z', rows: 80, marks: { 1: 30 } });
     await makeRun(runsDir, 'imported-digits-model', { steps: 1, lr: 0.001, hidden: 32, created: '2026-11-30T07:20:00Z', imported: true });
     app = await startAppServer(runsDir);
     browser = await launchBrowser();
@@ -139,6 +142,27 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     await page.getByTestId('runs-filter').fill('imported');
     expect(await ids()).toEqual(['imported-digits-model']);
     await page.getByTestId('runs-filter').fill('');
+  });
+
+  it('gives the validation at 1, 3, 10 and 30 minutes, a dash where not reached, and sorts by it', async () => {
+    const [a, c] = ['2026-11-30T07-00-00-aaaa', '2026-11-30T06-50-00-cccc'];
+    const headers = await Promise.all([1, 3, 10, 30].map((m) => page.getByTestId(`col-at.${m}`).textContent()));
+    expect(headers).toEqual(['1 min', '3 min', '10 min', '30 min']);
+    const marks = (id: string) => Promise.all([1, 3, 10, 30].map((m) => cell(id, `at.${m}`).textContent()));
+    expect(await marks(a)).toEqual(['5.000', '4.600', '—', '—']);
+    expect(await marks(c)).toEqual(['4.900', '—', '—', '—']);
+    expect(await marks('imported-digits-model')).toEqual(['—', '—', '—', '—']);
+    const ids = async () => (await page.getByTestId('runs-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')))).map((t) => t!.replace('run-row-', ''));
+    const sortBy = (key: string) => page.getByTestId(`col-${key}`).getByRole('button').click();
+    await sortBy('at.1');
+    expect((await ids()).slice(0, 2)).toEqual([c, a]);
+    await sortBy('at.1');
+    // Descending, with the runs that never reached the mark still last.
+    expect((await ids()).slice(0, 2)).toEqual([a, c]);
+    // Back to the table's own order, newest first.
+    await sortBy('created');
+    await sortBy('created');
+    expect(await page.getByTestId('col-created').getAttribute('aria-sort')).toBe('descending');
   });
 
   it('names a run and keeps its notes across a reload', async () => {

@@ -21,6 +21,8 @@ const metricRowSchema = z.looseObject({
   /** A number, or the text of a non-finite one on a skipped step. */
   loss: z.union([z.number(), z.string()]).optional(),
   valBpd: z.number().optional(),
+  /** On an eval row: the time marks (minutes, common/time-marks.ts) it answers. */
+  marks: z.array(z.number()).optional(),
 });
 export type MetricRecord = z.output<typeof metricRowSchema>;
 
@@ -41,7 +43,7 @@ export async function appendMetric(runDir: string, row: MetricRecord): Promise<v
   }
 }
 
-interface ParsedMetrics {
+export interface ParsedMetrics {
   rows: MetricRecord[];
   /** Bytes up to and including the last newline. */
   wholeBytes: number;
@@ -54,7 +56,7 @@ interface ParsedMetrics {
 }
 
 /** `fromStart` false: `bytes` is the file's tail, so its lines cannot be numbered. */
-function parseMetrics(bytes: Buffer, path: string, fromStart = true): ParsedMetrics {
+export function parseMetrics(bytes: Buffer, path: string, fromStart = true): ParsedMetrics {
   const wholeBytes = bytes.lastIndexOf(0x0a) + 1;
   const rows: MetricRecord[] = [];
   let skipped = 0;

@@ -1,6 +1,7 @@
 // The runs of a runs folder as the app's Runs view and `flowdesk runs` show them: id, created,
-// settings, progress, last validation bits/dim and status, newest first.
+// settings, progress, last validation bits/dim, the time marks answered and status, newest first.
 import { readdir, stat } from 'node:fs/promises';
+import type { TimeMarkResult } from '../../../common/time-marks.ts';
 import { basename, join } from 'node:path';
 import { listCheckpoints } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
@@ -10,6 +11,7 @@ import { readRunInfo, type RunInfo } from './run-info.ts';
 import { readRunJson, type RunJson } from './run-json.ts';
 import { runJsonPath } from './run-layout.ts';
 import { readRunStatus, type StatusFile } from './run-status.ts';
+import { timeMarkResults } from './time-mark-rows.ts';
 
 export interface RunSummary {
   dir: string;
@@ -23,6 +25,8 @@ export interface RunSummary {
   /** Step of the newest checkpoint folder, the one a model is loaded from; null before the first. */
   checkpointStep: number | null;
   lastValBpd: number | null;
+  /** Validation bits per dim at each time mark the run's clock has passed (common/time-marks.ts). */
+  valBpdAt: TimeMarkResult[];
   status: StatusFile;
   /** Display name and notes a person gave it (info.json). */
   info: RunInfo;
@@ -38,7 +42,8 @@ export async function summariseRun(dir: string): Promise<RunSummary> {
   const status = await readRunStatus(dir, { reachedLastStep: step >= run.train.steps, importedUntrained: run.imported === true && !last });
   const info = await readRunInfo(dir);
   const checkpointStep = (await listCheckpoints(dir)).at(-1)?.step ?? null;
-  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, checkpointStep, lastValBpd: lastEval?.valBpd ?? null, status, info };
+  const valBpdAt = await timeMarkResults(dir);
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, checkpointStep, lastValBpd: lastEval?.valBpd ?? null, valBpdAt, status, info };
 }
 
 export interface RunListing {

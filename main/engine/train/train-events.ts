@@ -13,8 +13,11 @@ export type TrainEvent =
   | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: SkippedFile[] }
   /** `eta`: seconds left, null until the pace is steady (train/eta.ts). */
   | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
-  /** `weights`: evaluated with the moving average of the weights, or the last ones when averaging is off. */
-  | { type: 'eval'; step: number; valBpd: number; elapsed: number; weights: 'avg' | 'last' }
+  /**
+   * `weights`: evaluated with the moving average of the weights, or the last ones when averaging is off;
+   * `marks`: the time marks (minutes, common/time-marks.ts) this evaluation answers, usually none.
+   */
+  | { type: 'eval'; step: number; valBpd: number; elapsed: number; weights: 'avg' | 'last'; marks: number[] }
   | { type: 'sample'; step: number; path: string }
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'warning'; step: number; message: string }

@@ -1,7 +1,8 @@
 // The training loop: start a run or resume one from its last whole checkpoint, then step,
 // evaluate, draw fixed-seed sample grids and checkpoint until the step or time budget ends,
 // cancel is asked. Evaluations and sample grids use the moving average of the weights (kept in
-// every checkpoint), and the best-validation weights are kept in checkpoints/best/. Too many
+// every checkpoint), and the best-validation weights are kept in checkpoints/best/. The run is
+// also evaluated when its training clock passes each time mark (common/time-marks.ts). Too many
 // non-finite steps in a row roll the run back to its last checkpoint with half the learning
 // rate; if that keeps happening, training stops with a clear error.
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import { defaultRunsDir } from '../app-paths.ts';
 import { createRunDir } from '../runs/create-run.ts';
 import { writeImportReport } from '../runs/import-report.ts';
 import { appendMetric, readMetrics, truncateMetricsAfter } from '../runs/metrics.ts';
+import { markResultsOf } from '../runs/time-mark-rows.ts';
 import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from '../runs/run-json.ts';
 import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { weightsMeta } from '../runs/weights-meta.ts';
@@ -35,6 +37,7 @@ import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
 import { EtaEstimator } from './eta.ts';
 import { stepSource, type StepSource } from './step-source.ts';
+import { MarkSchedule, timeMarks } from './time-marks.ts';
 import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
 import { WeightAverage } from './weight-average.ts';
@@ -95,6 +98,12 @@ interface Session {
   step: number;
   /** Seconds spent training before this session (from the checkpoint). */
   elapsedBefore: number;
+  /** When this session's part of the training clock began (ms): as train() or resume() was called, so setup counts. */
+  clockStart: number;
+  /** The time marks still to answer. */
+  marks: MarkSchedule;
+  /** The step last evaluated in full (best weights, sample grid) this session, so a time budget's end does not evaluate it twice. */
+  lastEvalStep: number | null;
   initialValBpd: number | null;
   lastValBpd: number | null;
   /** The lowest validation bits per dim so far (its weights are in checkpoints/best/). */
@@ -115,7 +124,9 @@ function dataSummary(path: string, bundled: boolean, report: ImportReport): RunJ
 
 /** Starts a new run in a fresh run folder. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const clockStart = Date.now();
   const cfg = resolveTrainConfig(opts.train);
+  const marks = new MarkSchedule(timeMarks(), new Set(), 0);
   const backend = await startBackend(opts.backend);
   const model = createModel(resolveModelConfig(opts.model), cfg.seed);
   try {
@@ -142,7 +153,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await writeImportReport(runDir, data.report);
       const session: Session = {
         runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer, average,
-        trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, initialValBpd: null, lastValBpd: null, bestValBpd: null,
+        trainSet: data.train, valSet: data.val, step: 0, elapsedBefore: 0, clockStart, marks, lastEvalStep: null, initialValBpd: null, lastValBpd: null, bestValBpd: null,
       };
       return await runSession(session, false, data.report, opts);
     } finally {
@@ -163,13 +174,14 @@ export async function resume(runDir: string, opts: ResumeOptions = {}): Promise<
   await readRunJson(runDir); // a folder that is not a run (or a damaged one) gets no lock file
   const lock = await acquireRunLock(runDir);
   try {
-    return await resumeLocked(runDir, opts);
+    return await resumeLocked(runDir, Date.now(), opts);
   } finally {
     await lock.release();
   }
 }
 
-async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainResult> {
+async function resumeLocked(runDir: string, clockStart: number, opts: ResumeOptions): Promise<TrainResult> {
+  const marks = timeMarks();
   const stored = await readRunJson(runDir);
   const cfg = readStoredTrainConfig(stored.train, {
     steps: opts.steps ?? stored.train.steps,
@@ -192,13 +204,17 @@ async function resumeLocked(runDir: string, opts: ResumeOptions): Promise<TrainR
     await writeRunJson(runDir, run);
     await writeImportReport(runDir, data.report);
     const state = ckpt.state;
+    const { rows } = await readMetrics(runDir);
+    const elapsedBefore = state.elapsed ?? 0;
+    // The marks answered up to the checkpoint; answers after it are dropped with their rows and come again.
+    const answered = new Set(markResultsOf(rows.filter((r) => r.step <= latest.step)).keys());
     const session: Session = {
       runDir, run, model, runtime: runtimeFor(model, { backend: backend.name, threads: cfg.threads }), optimizer, average,
-      trainSet: data.train, valSet: data.val, step: latest.step,
-      elapsedBefore: state.elapsed ?? 0, initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null, bestValBpd: state.bestValBpd ?? null,
+      trainSet: data.train, valSet: data.val, step: latest.step, elapsedBefore, clockStart, marks: new MarkSchedule(marks, answered, elapsedBefore), lastEvalStep: null,
+      initialValBpd: state.initialValBpd ?? null, lastValBpd: state.valBpd ?? null, bestValBpd: state.bestValBpd ?? null,
     };
     // Steps logged after the last checkpoint died with the process that trained them: say so.
-    const lost = lastLoggedStep((await readMetrics(runDir)).rows) - latest.step;
+    const lost = lastLoggedStep(rows) - latest.step;
     if (lost > 0) {
       opts.onEvent?.({ type: 'warning', step: latest.step, message: `Resumed from step ${latest.step}; ${lost} step${lost === 1 ? '' : 's'} since the last checkpoint ${lost === 1 ? 'was' : 'were'} lost.` });
     }
@@ -233,15 +249,16 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
       type: 'start', runDir: s.runDir, step: s.step, totalSteps: cfg.steps, backend: s.run.backend.name, resumed,
       trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped,
     });
-    const start = Date.now();
-    const elapsed = () => s.elapsedBefore + (Date.now() - start) / 1000;
+    // The training clock: every second since train() or resume() was called counts, setup included.
+    const elapsed = () => s.elapsedBefore + (Date.now() - s.clockStart) / 1000;
+    const timeUp = () => cfg.minutes !== null && elapsed() >= cfg.minutes * 60;
     if (!resumed) {
       emit({ type: 'phase', phase: 'initialising' });
       initialiseFromData(s);
       s.average?.restart(); // the average starts from the initialised weights, not the random ones
       s.initialValBpd = await evaluateAndSample(s, elapsed(), emit);
       // The initialised, untrained model: a baseline to evaluate against and to resume from.
-      await checkpoint(s, elapsed(), emit);
+      await checkpoint(s, elapsed, emit);
     }
     let reason: StopReason = 'steps';
     let nonFiniteInRow = 0;
@@ -254,7 +271,7 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
         reason = 'cancelled';
         break;
       }
-      if (cfg.minutes !== null && elapsed() >= cfg.minutes * 60) {
+      if (timeUp()) {
         reason = 'time';
         break;
       }
@@ -291,13 +308,15 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
       emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta: eta.secondsLeft(cfg.steps - s.step, timeLeft) });
       await appendMetric(s.runDir, { type: 'train', step: s.step, loss, lr, gradNorm, imgPerSec: rate, time: elapsed() });
       if (s.step % cfg.evalEvery === 0 || s.step === cfg.steps) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
-      if (s.step % cfg.checkpointEvery === 0 || s.step === cfg.steps) await checkpoint(s, elapsed(), emit);
+      // A spent budget's last evaluation (below) answers the marks it finds passed.
+      if (!timeUp()) await answerMarks(s, elapsed, emit);
+      if (s.step % cfg.checkpointEvery === 0 || s.step === cfg.steps) await checkpoint(s, elapsed, emit);
     }
     if (reason !== 'steps' && s.step > sessionStart) {
       // A spent time budget is the run's end: its result (the averaged model) is evaluated.
-      if (reason === 'time' && s.step % cfg.evalEvery !== 0) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
+      if (reason === 'time' && s.lastEvalStep !== s.step) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
       // Stopped early: keep everything since the last checkpoint.
-      await checkpoint(s, elapsed(), emit);
+      await checkpoint(s, elapsed, emit);
     }
     emit({ type: 'done', step: s.step, reason, runDir: s.runDir, valBpd: s.lastValBpd });
     return { runDir: s.runDir, step: s.step, reason, valBpd: s.lastValBpd, initialValBpd: s.initialValBpd };
@@ -334,9 +353,24 @@ async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<Ste
   return outcome;
 }
 
-/** Evaluates and draws the sample grid with the averaged weights (the last ones when averaging is off). */
-function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
-  const work = () => evaluateAndSampleCurrent(s, elapsed, emit);
+/**
+ * Evaluates at every time mark the clock has passed and records only that: no best weights, sample
+ * grid or last validation, so what a run leaves never depends on its pace. Returns the clock after.
+ * Called before every checkpoint, so every mark its clock has passed is answered at a step it keeps:
+ * a resume from it finds the answers, and answers again the marks after it (their rows are dropped
+ * and the clock rewinds).
+ */
+async function answerMarks(s: Session, elapsed: () => number, emit: (e: TrainEvent) => void): Promise<number> {
+  for (;;) {
+    const now = elapsed();
+    const marks = s.marks.take(now);
+    if (!marks.length) return now;
+    await recordEval(s, await withEvaluatedWeights(s, () => validationBpd(s)), now, marks, emit);
+  }
+}
+
+/** Runs `work` with the averaged weights in the model (the last ones when averaging is off). */
+function withEvaluatedWeights<T>(s: Session, work: () => Promise<T>): Promise<T> {
   return s.average ? s.average.swappedIn(work) : work();
 }
 
@@ -345,15 +379,34 @@ function currentWeights(s: Session): { used: 'avg' | 'last'; decay: number | nul
   return s.average ? { used: 'avg', decay: s.average.decay } : { used: 'last', decay: null };
 }
 
+function validationBpd(s: Session): Promise<number> {
+  const cfg = s.run.train;
+  return meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
+}
+
+/** The eval event and metrics row; `marks`: the time marks (minutes) the evaluation answers. */
+async function recordEval(s: Session, valBpd: number, elapsed: number, marks: number[], emit: (e: TrainEvent) => void): Promise<void> {
+  const weights = currentWeights(s).used;
+  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights, marks });
+  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights, ...(marks.length ? { marks } : {}) });
+}
+
+/**
+ * Evaluates and draws the sample grid with the averaged weights (the last ones when averaging is
+ * off), keeping the best weights; the row also answers the time marks `elapsed` has passed.
+ */
+function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
+  return withEvaluatedWeights(s, () => evaluateAndSampleCurrent(s, elapsed, emit));
+}
+
 async function evaluateAndSampleCurrent(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
-  const valBpd = await meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
-  const weights = currentWeights(s);
-  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights: weights.used });
-  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights: weights.used });
+  const valBpd = await validationBpd(s);
+  s.lastEvalStep = s.step;
+  await recordEval(s, valBpd, elapsed, s.marks.take(elapsed), emit);
   if (s.bestValBpd === null || valBpd < s.bestValBpd) {
     s.bestValBpd = valBpd;
-    const meta = weightsMeta({ used: 'best', step: s.step, decay: weights.decay, valBpd });
+    const meta = weightsMeta({ used: 'best', step: s.step, decay: currentWeights(s).decay, valBpd });
     await writeBestWeights(s.runDir, modelJson(s.model, cfg.nBits), exportWeights(s.model), meta);
   }
   const { size, channels } = s.model.config;
@@ -385,6 +438,7 @@ async function rollBack(s: Session, badSteps: number, emit: (e: TrainEvent) => v
   s.optimizer.lrScale = lrScale;
   const state = ckpt.state;
   s.step = latest.step;
+  s.lastEvalStep = null;
   s.lastValBpd = state.valBpd ?? s.lastValBpd;
   s.bestValBpd = state.bestValBpd ?? s.bestValBpd;
   await truncateMetricsAfter(s.runDir, latest.step);
@@ -402,7 +456,8 @@ function averagedWeights(s: Session, weights: Record<string, NamedArray>): Check
   return { tensors: { ...weights, ...tensors }, meta: { ...meta, ...weightsMeta({ used: 'avg', step: s.step, decay: s.average.decay, valBpd: null }) } };
 }
 
-async function checkpoint(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<void> {
+async function checkpoint(s: Session, clock: () => number, emit: (e: TrainEvent) => void): Promise<void> {
+  const elapsed = await answerMarks(s, clock, emit);
   const opt = s.optimizer.exportState();
   const weights = exportWeights(s.model);
   const dir = await writeCheckpoint(
