@@ -119,7 +119,7 @@ describe('TarFlow', () => {
     const reference = bruteForceLogDet((input) => model.forward(input).zs[0], x);
     expect(Math.abs(reference)).toBeGreaterThan(0.1);
     expectClose(logdet, [reference], 1e-3, 1e-4);
-    const z = zs[0].dataSync();
+    const z = Array.from(zs[0].dataSync());
     const logNormal = z.reduce((sum, v) => sum - 0.5 * (v * v + Math.log(2 * Math.PI)), 0);
     expectClose(logpz, [logNormal], 1e-4, 1e-5);
     expectClose(model.logProb(x), [logNormal + reference], 1e-3, 1e-4);
