@@ -125,6 +125,17 @@ describe('TarFlow', () => {
     expectClose(model.logProb(x), [logNormal + reference], 1e-3, 1e-4);
   });
 
+  it('leaves no tensor behind: encode, cached and uncached decode, sampling with denoising, a gradient', () => {
+    const model = trainedLike({ ...TINY, noise: 0.1 });
+    const x = randomInput([2, 4, 4, 1], 8, 0.3);
+    const before = tf.memory().numTensors;
+    tf.dispose(model.encode(x));
+    tf.dispose([model.inverse([x], true), model.inverse([x], false), model.sample(2, 0.7, new Rng(1))]);
+    const { value, grads } = tf.variableGrads(() => tf.mean(model.logProb(x)) as tf.Scalar, [...model.params.variables.values()]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('with noise augmentation, a sample is the decoded noise plus sigma^2 times the score', () => {
     const sigma = 0.2;
     const model = trainedLike({ ...TINY, noise: sigma });
