@@ -83,12 +83,20 @@ export function checkModelSettings(input: Record<string, unknown>, bounds: Bound
   if (!MODEL_KINDS.includes(kind)) return refused('kind', ruleOf(modelKindField), kind);
   const checked = checkSettings<Record<string, number | string>>(modelFields, input, bounds, kind);
   if (!checked.ok) return checked;
-  const { size, channels, levels } = checked.value as { size: number; channels: number; levels?: number };
-  const shapeProblem = (describe: SettingsProblem['describe']) => ({ ok: false as const, problem: { field: 'size', describe } });
+  const { size, channels, levels, patch, hidden, headDim } = checked.value as { size: number; channels: number; levels?: number; patch?: number; hidden: number; headDim?: number };
+  const shapeProblem = (describe: SettingsProblem['describe'], field = 'size') => ({ ok: false as const, problem: { field, describe } });
   if (levels !== undefined && size % 2 ** levels !== 0) {
     return shapeProblem((name) => `${name} ${size} must be divisible by 2^levels = ${2 ** levels}; choose another size or fewer levels.`);
   }
-  if ((size * size * channels) % 2 !== 0) {
+  if (patch !== undefined) {
+    // TarFlow: whole patches, at least two of them (the first passes each block unchanged), whole heads.
+    if (size % patch !== 0 || size / patch < 2) {
+      return shapeProblem((name) => `${name} ${size} must be a multiple of the patch ${patch}, at least twice it; choose another size or patch.`);
+    }
+    if (headDim !== undefined && hidden % headDim !== 0) {
+      return shapeProblem((name) => `${name} ${hidden} must be divisible by the head width ${headDim}; choose another width or head width.`, 'hidden');
+    }
+  } else if ((size * size * channels) % 2 !== 0) {
     return shapeProblem((name) => `${name} ${size} gives an odd number of values per image; couplings split them in halves, so choose an even size.`);
   }
   return { ok: true, value: { kind, ...checked.value } as ResolvedModelSettings };

@@ -14,10 +14,10 @@ export const modelKindField = {
   options: MODEL_KINDS,
   default: 'glow',
   label: 'Model family',
-  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings) or NICE (additive couplings on flattened pixels)',
+  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings), NICE (additive couplings on flattened pixels) or TarFlow (causal Transformer blocks on patches, each an autoregressive affine flow)',
   view: 'main',
   flag: 'model',
-  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE' },
+  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE', tarflow: 'TarFlow' },
 } as const satisfies ChoiceField<ModelKind>;
 
 /**
@@ -41,13 +41,14 @@ export const modelFields = {
     label: 'Levels', help: 'multiscale levels (L): each squeezes the image to half its side; the size must be divisible by 2^levels',
   },
   depth: {
-    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4 }, view: 'main',
-    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings' },
-    help: 'flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), or coupling layers (NICE)',
+    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4, tarflow: 4 }, view: 'main',
+    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings', tarflow: 'Flow blocks' },
+    help: 'flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), coupling layers (NICE), or Transformer flow blocks (TarFlow)',
   },
   hidden: {
-    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256 }, unit: 'units', view: 'main',
-    label: 'Hidden width', help: 'width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE)',
+    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256, tarflow: 128 }, unit: 'units', view: 'main',
+    label: { glow: 'Hidden width', realnvp: 'Hidden width', nice: 'Hidden width', tarflow: 'Transformer width' },
+    help: "width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE), or of each TarFlow block's Transformer",
   },
   mlpLayers: {
     type: 'int', min: 1, max: 16, default: 2, kinds: ['nice'], unit: 'layers', view: 'main',
@@ -82,6 +83,23 @@ export const modelFields = {
     type: 'choice', options: ['channel', 'position'], default: 'channel', storedDefault: 'position', kinds: ['glow'], view: 'advanced',
     optionLabels: { channel: 'per channel (paper)', position: 'per position' },
     label: 'Top prior', help: "the learned Gaussian of the top level's latent: a mean and scale per channel, as in the Glow paper, or per position and channel (FlowDesk's Glow before model format 2)",
+  },
+  patch: {
+    type: 'int', min: 1, max: 16, default: 4, kinds: ['tarflow'], unit: 'px', view: 'main',
+    label: 'Patch', help: 'side of the square patches TarFlow reads as one sequence element; the image size must be divisible by it',
+  },
+  attnLayers: {
+    type: 'int', min: 1, max: 24, default: 1, kinds: ['tarflow'], unit: 'layers', view: 'main',
+    label: 'Transformer layers', help: "attention and MLP layers in each TarFlow block's Transformer",
+  },
+  headDim: {
+    type: 'int', min: 8, max: 256, default: 64, kinds: ['tarflow'], view: 'advanced',
+    label: 'Head width', help: 'channels per attention head (heads = Transformer width / head width); the width must be divisible by it',
+  },
+  noise: {
+    type: 'number', min: 0, max: 0.5, default: 0, kinds: ['tarflow'], view: 'advanced',
+    label: 'Noise augmentation',
+    help: 'standard deviation of Gaussian noise added to the training images (model-space units; image range 1), with a score-based denoising step after sampling; 0: plain dequantization, bits per dim as for Glow; above 0 they are of the noised data',
   },
 } as const satisfies Readonly<Record<string, Field>>;
 

@@ -15,7 +15,7 @@ export const presetHelp: Readonly<Record<PresetName, string>> = {
   'glow-paper': "the Glow paper's shape for 32x32 images (Glow only; needs a GPU)",
 };
 
-type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers', number>>;
+type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers' | 'patch' | 'attnLayers' | 'headDim', number>>;
 
 /** Each preset's shape, over the fields' defaults; "small" is the defaults themselves. */
 const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = {
@@ -35,6 +35,13 @@ const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = 
     small: {},
     medium: { depth: 4, hidden: 512, mlpLayers: 3 },
     large: { depth: 4, hidden: 1000, mlpLayers: 5 },
+  },
+  // small is TarFlow's defaults (patch 4, 4 blocks, width 128, one layer each). Parameters at
+  // 32x32x3: 0.90M, 1.80M and 6.75M, beside Glow's L3 K4 h128 0.81M, medium 1.62M and large 7.95M.
+  tarflow: {
+    small: {},
+    medium: { depth: 8 },
+    large: { depth: 8, hidden: 256 },
   },
 };
 

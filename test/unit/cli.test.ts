@@ -54,7 +54,7 @@ describe('flowdesk CLI', () => {
   it('refuses bad arguments with one clear line and a non-zero exit', () => {
     const cases: [string[], RegExp][] = [
       [['train', '--lr', 'fast'], /--lr must be a number/],
-      [['train', '--model', 'vae'], /--model must be one of glow, realnvp, nice/],
+      [['train', '--model', 'vae'], /--model must be one of glow, realnvp, nice, tarflow/],
       [['train', '--size', '15'], /size 15 must be divisible by 2\^levels/],
       [['train', '--channels', '2'], /--channels must be one of 1, 3, got 2/],
       [['train', '--bogus'], /Unknown option '--bogus'/],

@@ -51,8 +51,8 @@ describe('parseModelJson', () => {
     ['size 0', withConfig({ size: 0 }), /size must be a whole number of at least 1, got 0\./],
     ['size not divisible by 2^levels', withConfig({ size: 24, levels: 4 }), /size 24 must be divisible by 2\^levels = 16/],
     ['channels 2', withConfig({ channels: 2 }), /channels must be one of 1, 3, got 2\./],
-    ['kind "vae"', withConfig({ kind: 'vae' }), /bad "config": kind must be one of glow, realnvp, nice, got "vae"\./],
-    ['kind missing', withConfig({ kind: undefined }), /kind must be one of glow, realnvp, nice, got undefined\./],
+    ['kind "vae"', withConfig({ kind: 'vae' }), /bad "config": kind must be one of glow, realnvp, nice, tarflow, got "vae"\./],
+    ['kind missing', withConfig({ kind: undefined }), /kind must be one of glow, realnvp, nice, tarflow, got undefined\./],
     ['coupling "rational-quadratic"', withConfig({ coupling: 'rational-quadratic' }), /coupling must be one of affine, additive, spline, got "rational-quadratic"\./],
     ['bins 0', withConfig({ coupling: 'spline', bins: 0 }), /bins must be a whole number of at least 1, got 0\./],
     ['tailBound "3"', withConfig({ coupling: 'spline', tailBound: '3' }), /tailBound must be a number of at least 0\.5, got "3"\./],
@@ -101,6 +101,8 @@ describe('a model.json that lies about the model size', () => {
       { kind: 'realnvp', size: 8, channels: 1, levels: 1, depth: 2, hidden: 8, coupling: 'additive' },
       { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32, mlpLayers: 3 },
       { kind: 'nice', size: 4, channels: 3, depth: 2, hidden: 8, mlpLayers: 1 },
+      { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 2, hidden: 16, attnLayers: 2, headDim: 8 },
+      { kind: 'tarflow', size: 16, channels: 1, patch: 4, depth: 1, hidden: 8, attnLayers: 1, headDim: 8 },
     ];
     for (const config of configs) {
       const model = createModel(config, 0);
@@ -173,7 +175,7 @@ describe('importModel: hostile exported folders', () => {
     ['no weights', (d) => rm(join(d, 'weights.safetensors')), 'weights.safetensors', /is missing/],
     ['model.json that is not JSON', modelFile('{"format": "flowdesk.mo'), 'model.json', /is not valid JSON/],
     ['model.json with levels 0', modelFile(withConfig({ levels: 0 })), 'model.json', /levels must be a whole number of at least 1, got 0/],
-    ['model.json with kind "vae"', modelFile(withConfig({ kind: 'vae' })), 'model.json', /kind must be one of glow, realnvp, nice, got "vae"/],
+    ['model.json with kind "vae"', modelFile(withConfig({ kind: 'vae' })), 'model.json', /kind must be one of glow, realnvp, nice, tarflow, got "vae"/],
     ['model.json without config', modelFile({ ...goodJson, config: undefined }), 'model.json', /"config" is missing/],
     ['model.json with nBits 9', modelFile({ ...goodJson, nBits: 9 }), 'model.json', /"nBits" must be a whole number from 1 to 8, got 9/],
     ['model.json of another shape than the weights', modelFile(withConfig({ hidden: 9 })), 'weights.safetensors', /tensor .* has shape \[.*\], the model needs/],

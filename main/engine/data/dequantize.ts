@@ -32,6 +32,15 @@ export function dequantize(pixels: Uint8Array, nBits: number, rng: Rng, out = ne
 }
 
 /**
+ * Adds N(0, sigma^2) to every value of dequantized images, in place: TarFlow's noise
+ * augmentation (Zhai et al. 2024), whose bits per dim are then of the noised data.
+ */
+export function addGaussianNoise(x: Float32Array, sigma: number, rng: Rng): Float32Array {
+  for (let i = 0; i < x.length; i++) x[i] += sigma * rng.normal();
+  return x;
+}
+
+/**
  * How many of the `n` images in `x` have a value outside the data range [-0.5, 0.5] of model
  * space (or not a number): toPixels clips them for display, and whoever shows them says how many.
  */

@@ -4,7 +4,7 @@ export { importAllImages } from './all-images.ts';
 export { encodeAnimation } from './animation.ts';
 export { concatSets, gatherBatch } from './batch.ts';
 export { decodeImageBuffer, decodeImageFile, DEFAULT_MAX_INPUT_PIXELS, type DecodeOptions } from './decode.ts';
-export { dequantize, imagesOutOfRange, toPixels } from './dequantize.ts';
+export { addGaussianNoise, dequantize, imagesOutOfRange, toPixels } from './dequantize.ts';
 export { defaultCacheDir } from './image-cache.ts';
 export { encodeImageGrid, GRID_GUTTER, writeImageGrid } from './image-grid.ts';
 export { importImageFolder } from './import-folder.ts';

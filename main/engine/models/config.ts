@@ -11,10 +11,20 @@ export type ModelConfig = ModelSettings;
 export type GlowConfig = Extract<ModelConfig, { kind: 'glow' }>;
 export type RealNvpConfig = Extract<ModelConfig, { kind: 'realnvp' }>;
 export type NiceConfig = Extract<ModelConfig, { kind: 'nice' }>;
+export type TarFlowConfig = Extract<ModelConfig, { kind: 'tarflow' }>;
 export type ResolvedModelConfig = ResolvedModelSettings;
 export type ResolvedGlowConfig = ResolvedModelSettingsOf<'glow'>;
 export type ResolvedRealNvpConfig = ResolvedModelSettingsOf<'realnvp'>;
 export type ResolvedNiceConfig = ResolvedModelSettingsOf<'nice'>;
+export type ResolvedTarFlowConfig = ResolvedModelSettingsOf<'tarflow'>;
+
+/**
+ * Standard deviation of the Gaussian noise added to training (and evaluation) images, in model
+ * space: TarFlow's noise augmentation; 0 for every other model.
+ */
+export function noiseAugmentation(config: ResolvedModelConfig): number {
+  return config.kind === 'tarflow' ? config.noise : 0;
+}
 
 /** The checked value, or BAD_CONFIG naming the field. */
 export function settingsOrThrow<T>(checked: Checked<T>): T {

@@ -2,6 +2,7 @@
 import { createGlow } from './glow.ts';
 import { Nice } from './nice.ts';
 import { createRealNvp } from './realnvp.ts';
+import { TarFlow } from './tarflow.ts';
 import { resolveModelConfig, type ModelConfig } from './config.ts';
 import type { FlowModel } from './flow-model.ts';
 
@@ -18,5 +19,7 @@ export function createModel(config: ModelConfig, seed = 0): FlowModel {
       return createRealNvp(resolved, seed);
     case 'nice':
       return new Nice(resolved, seed);
+    case 'tarflow':
+      return new TarFlow(resolved, seed);
   }
 }

@@ -5,6 +5,7 @@ import * as tf from '../tf.ts';
 import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError, FlowDeskError } from '../errors.ts';
 import { netOutputsPerValue } from '../flows/coupling.ts';
+import { tarflowMatrixWeights } from '../flows/tarflow/tarflow-size.ts';
 import { resolveStoredModelConfig, type ResolvedModelConfig } from './config.ts';
 import { createModel } from './create-model.ts';
 import type { FlowModel } from './flow-model.ts';
@@ -113,10 +114,12 @@ export function importWeights(model: FlowModel, weights: Record<string, NamedArr
 
 /**
  * Fewest values a model of this config holds: its coupling networks' weights alone (biases,
- * ActNorm, 1x1 convolutions and priors only add). A lower bound, so no real checkpoint is
- * refused by comparing against it; model-json-hostile.test checks it stays within a factor of 2.
+ * ActNorm, 1x1 convolutions and priors only add), or TarFlow's matrices and position embeddings.
+ * A lower bound, so no real checkpoint is refused by comparing against it;
+ * model-json-hostile.test checks it stays within a factor of 2.
  */
 export function minParameterCount(c: ResolvedModelConfig): number {
+  if (c.kind === 'tarflow') return tarflowMatrixWeights(c);
   if (c.kind === 'nice') {
     const half = (c.size * c.size * c.channels) / 2;
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);

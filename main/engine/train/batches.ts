@@ -1,6 +1,6 @@
-// Which images, which of them are mirrored and which dequantization noise a step uses, as a pure
-// function of (seed, step): a resumed run therefore draws exactly what an uninterrupted one would.
-import { dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
+// Which images, which of them are mirrored and which dequantization (and augmentation) noise a
+// step uses, as a pure function of (seed, step): a resumed run draws what an uninterrupted one would.
+import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
 import { Rng } from '../random.ts';
 
 /** A 32-bit mix of several integers, to seed independent streams. */
@@ -16,6 +16,7 @@ export function mixSeed(...parts: number[]): number {
 const STREAM_ORDER = 1;
 const STREAM_NOISE = 2;
 const STREAM_FLIP = 3;
+const STREAM_GAUSSIAN = 4;
 
 /** Image indices of `step` (0-based): epochs are seeded permutations of the training set. */
 export function batchIndices(count: number, batch: number, seed: number, step: number): Int32Array {
@@ -56,9 +57,14 @@ export function mirrorImages(pixels: Uint8Array, size: number, channels: number,
   });
 }
 
-/** The dequantized float batch (NHWC) for `step`, images picked by batchIndices and, with `flip`, mirrored by flippedImages. */
-export function trainingBatch(set: ImageSet, batch: number, nBits: number, seed: number, step: number, flip = false): Float32Array {
+/**
+ * The dequantized float batch (NHWC) for `step`, images picked by batchIndices and, with `flip`,
+ * mirrored by flippedImages; with `noise` > 0, plus Gaussian noise of that standard deviation
+ * (TarFlow's noise augmentation, `noiseAugmentation` of the model's config).
+ */
+export function trainingBatch(set: ImageSet, batch: number, nBits: number, seed: number, step: number, flip = false, noise = 0): Float32Array {
   const pixels = gatherBatch(set, batchIndices(set.count, batch, seed, step));
   if (flip) mirrorImages(pixels, set.size, set.channels, flippedImages(batch, seed, step));
-  return dequantize(pixels, nBits, new Rng(mixSeed(seed, STREAM_NOISE, step)));
+  const x = dequantize(pixels, nBits, new Rng(mixSeed(seed, STREAM_NOISE, step)));
+  return noise > 0 ? addGaussianNoise(x, noise, new Rng(mixSeed(seed, STREAM_GAUSSIAN, step))) : x;
 }

@@ -1,7 +1,9 @@
 // Bits per dimension of a model over a set of images, in batches, with seeded dequantization
-// noise so that evaluations at different steps (and the CLI's eval) are comparable. Batches go
-// through the model's compute runtime (runtime/runtime-for.ts).
-import { dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
+// noise so that evaluations at different steps (and the CLI's eval) are comparable; a model
+// trained with noise augmentation is measured on noised images too. Batches go through the
+// model's compute runtime (runtime/runtime-for.ts).
+import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
+import { noiseAugmentation } from '../models/config.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
@@ -26,6 +28,7 @@ export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: Eva
   const batch = opts.batch ?? 64;
   const total = Math.min(opts.limit ?? set.count, set.count);
   const rng = new Rng(opts.seed ?? 0);
+  const noise = noiseAugmentation(model.config);
   const runtime = runtimeFor(model);
   const out = new Float64Array(total);
   for (let start = 0; start < total; start += batch) {
@@ -33,6 +36,7 @@ export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: Eva
     const n = Math.min(batch, total - start);
     const indices = Int32Array.from({ length: n }, (_, i) => start + i);
     const x = dequantize(gatherBatch(set, indices), nBits, rng);
+    if (noise > 0) addGaussianNoise(x, noise, rng);
     out.set(await runtime.bitsPerDim(x, n, nBits), start);
     opts.onBatch?.(start + n, total);
   }

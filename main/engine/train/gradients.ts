@@ -3,6 +3,7 @@
 // that for its backward pass. The result equals one full-batch pass up to float rounding.
 import * as tf from '../tf.ts';
 import { netOutputsPerValue } from '../flows/coupling.ts';
+import { tarflowBytesPerImage, tarflowForwardMacs } from '../flows/tarflow/tarflow-size.ts';
 import type { ResolvedModelConfig } from '../models/config.ts';
 import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
 
@@ -22,6 +23,7 @@ function splineBytesPerValue(bins: number): number {
 /** Rough bytes of activations kept per image: the coupling nets' hidden maps dominate, and a spline's bins. */
 function bytesPerImage(c: ResolvedModelConfig): number {
   if (c.kind === 'nice') return 4 * c.depth * (c.mlpLayers + 1) * c.hidden * 4 * OVERHEAD;
+  if (c.kind === 'tarflow') return tarflowBytesPerImage(c);
   const splineBytes = c.coupling === 'spline' ? splineBytesPerValue(c.bins) : 0;
   let side = c.size;
   let values = c.size * c.size * c.channels;
@@ -41,9 +43,11 @@ function bytesPerImage(c: ResolvedModelConfig): number {
 
 /**
  * Multiply-adds of one image's forward pass through the coupling networks (they dominate the
- * cost): each conv weight is used once per pixel of its level, each MLP weight once.
+ * cost): each conv weight is used once per pixel of its level, each MLP weight once; TarFlow's
+ * Transformers, counted in their own module.
  */
 export function forwardMacsPerImage(c: ResolvedModelConfig): number {
+  if (c.kind === 'tarflow') return tarflowForwardMacs(c);
   if (c.kind === 'nice') {
     const half = (c.size * c.size * c.channels) / 2;
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);

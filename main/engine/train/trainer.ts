@@ -14,7 +14,7 @@ import { acquireRunLock } from '../checkpoint/run-lock.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
-import { resolveModelConfig, type ModelConfig } from '../models/config.ts';
+import { noiseAugmentation, resolveModelConfig, type ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
@@ -340,7 +340,7 @@ function initialiseFromData(s: Session): void {
  */
 async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<StepOutcome> {
   const cfg = s.run.train;
-  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step, flipsImages(cfg.flip, s.trainSet.channels));
+  const data = trainingBatch(s.trainSet, cfg.batch, cfg.nBits, cfg.seed, s.step, flipsImages(cfg.flip, s.trainSet.channels), noiseAugmentation(s.model.config));
   if (!s.steps) {
     // The session's first step: the step is traced (onnx) or compiled before it runs.
     emit({ type: 'phase', phase: 'preparing-backend' });

@@ -1,0 +1,63 @@
+// `flowdesk train --model tarflow` as a person runs it: a few steps on the bundled digits with the
+// model's defaults, then samples from the run; on onnx it trains, or (until the tracer exports
+// every kernel TarFlow uses) refuses with the tracer's error naming the kernel.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_DIGITS } from '../../common/settings/model-fields.ts';
+import { presetModel } from '../../common/settings/presets.ts';
+import { BIN, cliEnv } from '../helpers/cli-env.ts';
+
+let home: string;
+
+function flowdesk(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: cliEnv(home, { FLOWDESK_CACHE: join(home, 'cache') }) });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Short evaluations and grids: the steps are what is under test. */
+const QUICK = ['--batch', '8', '--val-images', '16', '--sample-count', '4'];
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'flowdesk-tarflow-cli-'));
+});
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('flowdesk train --model tarflow', () => {
+  // The bundled digits are decoded into a fresh cache first: minutes on a loaded machine.
+  it('trains 5 steps on the bundled digits with the defaults, and samples from the run', { timeout: 300_000 }, async () => {
+    const runs = join(home, 'runs');
+    const t = flowdesk('train', '--model', 'tarflow', '--steps', '5', '--backend', 'wasm', ...QUICK, '--out', runs, '--name', 'tarflow');
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/validation bits\/dim: [\d.]+ at start -> [\d.]+ now/);
+    const run = JSON.parse(await readFile(join(runs, 'tarflow', 'run.json'), 'utf8'));
+    expect(run.model).toEqual(presetModel('tarflow', 'small', BUNDLED_DIGITS.size, BUNDLED_DIGITS.channels));
+    const grid = join(home, 'grid.png');
+    const s = flowdesk('sample', join(runs, 'tarflow'), '--n', '4', '-o', grid);
+    expect(s.code, s.err).toBe(0);
+    expect(existsSync(grid)).toBe(true);
+  });
+
+  it('lists its settings in train --help', () => {
+    const h = flowdesk('train', '--help');
+    for (const flag of ['--patch N', '--attn-layers N', '--head-dim N', '--noise X']) expect(h.out).toContain(flag);
+    expect(h.out).toMatch(/tarflow 128/);
+  });
+
+  it('refuses a patch that does not divide the image size, naming the option', () => {
+    const t = flowdesk('train', '--model', 'tarflow', '--patch', '3', '--steps', '1', '--out', join(home, 'runs'), '--name', 'bad-patch');
+    expect(t.code).not.toBe(0);
+    expect(t.err).toMatch(/--size 16 must be a multiple of the patch 3/);
+  });
+
+  it('on onnx, trains or fails the trace naming the kernel it cannot export', () => {
+    const t = flowdesk('train', '--model', 'tarflow', '--steps', '2', '--backend', 'onnx', ...QUICK, '--out', join(home, 'runs'), '--name', 'tarflow-onnx');
+    if (t.code !== 0) expect(t.err).toMatch(/the tfjs kernel \w+ has no ONNX export yet/);
+    else expect(t.out).toMatch(/validation bits\/dim/);
+  });
+});
