@@ -1,14 +1,8 @@
 // The PyTorch TarFlow reference (bench/pytorch_tarflow.py) is itself a correct flow, before its
 // likelihoods are trusted to check FlowDesk's: inverse, log-determinant and causal mask, measured
 // by bench/pytorch_tarflow_checks.py. Skipped without a python3 that imports torch; fails under CI=true.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findTorchPython } from '../../bench/torch-python.ts';
-
-const torchPython = findTorchPython();
-const reason = 'reason' in torchPython ? torchPython.reason : '';
-const inCi = process.env.CI === 'true';
+import { requireTorchInCi, runTorchScript, torchSkipReason } from '../helpers/torch-reference.ts';
 
 interface Checks {
   inverse: { latent_moved: number; cached_max_err: number; uncached_max_err: number; cached_vs_uncached: number };
@@ -16,24 +10,13 @@ interface Checks {
   causal: { earlier_max_change: number; later_min_change: number };
 }
 
-function runChecks(python: string): Checks {
-  const script = fileURLToPath(new URL('../../bench/pytorch_tarflow_checks.py', import.meta.url));
-  const run = spawnSync(python, [script], { encoding: 'utf8', timeout: 300_000 });
-  if (run.status !== 0) throw new Error(`pytorch_tarflow_checks.py failed: ${run.stderr || String(run.error)}`);
-  const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { check: keyof Checks });
-  return Object.fromEntries(lines.map((line) => [line.check, line])) as unknown as Checks;
-}
+requireTorchInCi();
 
-describe('the PyTorch TarFlow reference in CI', () => {
-  it.runIf(inCi && reason !== '')('has torch (python3-torch, installed by .ci/run)', () => {
-    expect.fail(`CI=true but PyTorch is unavailable: ${reason}`);
-  });
-});
-
-describe.skipIf(reason !== '')(`the PyTorch TarFlow reference${reason ? ` — skipped: ${reason}` : ''}`, () => {
+describe.skipIf(torchSkipReason !== '')(`the PyTorch TarFlow reference${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
   let checks: Checks;
   beforeAll(() => {
-    if ('python' in torchPython) checks = runChecks(torchPython.python);
+    const lines = runTorchScript('pytorch_tarflow_checks.py') as { check: keyof Checks }[];
+    checks = Object.fromEntries(lines.map((line) => [line.check, line])) as unknown as Checks;
   });
 
   it('inverts its forward pass on the cached and the uncached path alike', () => {
