@@ -7,7 +7,7 @@ FlowDesk's weights.safetensors, so a FlowDesk model folder loads here as it is.
 
   python3 bench/pytorch_tarflow.py speed --size 32 --channels 3 --patch 4 --depth 4 --hidden 128 \
       --attn-layers 1 --head-dim 64 --batch 32 --steps 5 --threads 2
-  python3 bench/pytorch_tarflow.py logprob MODEL_DIR --images IMAGES.safetensors
+  python3 bench/pytorch_tarflow.py logprob MODEL_DIR --images IMAGES.safetensors --threads 1
 
 `speed` and `forward-speed` print the same line as pytorch_glow.py's (torch_harness.print_speed):
 a training step (bits per dim, Adam) or bits per dim alone, on random images.
@@ -205,6 +205,7 @@ def load_model_folder(folder):
 def logprob(a):
     if not a.folder or not a.images:
         raise SystemExit("logprob needs a model folder and --images FILE.safetensors (tensor x [N, H, W, C] float32)")
+    set_threads(a.threads)
     model = load_model_folder(a.folder).double()
     x = read_safetensors(a.images)["x"].double()
     with torch.no_grad():

@@ -19,11 +19,14 @@ export function requireTorchInCi(): void {
   });
 }
 
+/** How long one run of a reference may take: a hook or test that runs one allows as much. */
+export const RUN_LIMIT_MS = 300_000;
+
 /** Runs bench/`script` with `args` and returns each line it printed, parsed. */
 export function runTorchScript(script: string, args: string[] = []): unknown[] {
   if (!('python' in torchPython)) throw new Error(torchPython.reason);
   const path = fileURLToPath(new URL(`../../bench/${script}`, import.meta.url));
-  const run = spawnSync(torchPython.python, [path, ...args], { encoding: 'utf8', timeout: 300_000 });
+  const run = spawnSync(torchPython.python, [path, ...args], { encoding: 'utf8', timeout: RUN_LIMIT_MS });
   if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr || String(run.error ?? run.status)}`);
   return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown);
 }

@@ -2,7 +2,7 @@
 // likelihoods are trusted to check FlowDesk's: inverse, log-determinant and causal mask, measured
 // by bench/pytorch_tarflow_checks.py. Skipped without a python3 that imports torch; fails under CI=true.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireTorchInCi, runTorchScript, torchSkipReason } from '../helpers/torch-reference.ts';
+import { requireTorchInCi, RUN_LIMIT_MS, runTorchScript, torchSkipReason } from '../helpers/torch-reference.ts';
 
 interface Checks {
   inverse: { latent_moved: number; cached_max_err: number; uncached_max_err: number; cached_vs_uncached: number };
@@ -17,7 +17,7 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch TarFlow reference${torchSki
   beforeAll(() => {
     const lines = runTorchScript('pytorch_tarflow_checks.py') as { check: keyof Checks }[];
     checks = Object.fromEntries(lines.map((line) => [line.check, line])) as unknown as Checks;
-  });
+  }, RUN_LIMIT_MS);
 
   it('inverts its forward pass on the cached and the uncached path alike', () => {
     const c = checks.inverse;

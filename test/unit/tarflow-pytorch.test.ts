@@ -15,7 +15,7 @@ import { Rng } from '../../main/engine/random.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../../main/engine/runs/run-layout.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
-import { requireTorchInCi, runTorchScript, torchSkipReason } from '../helpers/torch-reference.ts';
+import { requireTorchInCi, RUN_LIMIT_MS, runTorchScript, torchSkipReason } from '../helpers/torch-reference.ts';
 
 // Three blocks (an odd one reverses the order), two layers, two heads of 16 channels, 16 patches
 // of 2x2x3. A plain object until ModelConfig's union holds the tarflow kind.
@@ -46,12 +46,12 @@ describe.skipIf(torchSkipReason !== '')(`TarFlow against PyTorch${torchSkipReaso
   });
 
   it('gives the same log p(x) per image, to 1e-5 relative', () => {
-    const [{ logprob: theirs }] = runTorchScript('pytorch_tarflow.py', ['logprob', dir, '--images', join(dir, 'images.safetensors')]) as { logprob: number[] }[];
+    const [{ logprob: theirs }] = runTorchScript('pytorch_tarflow.py', ['logprob', dir, '--images', join(dir, 'images.safetensors'), '--threads', '1']) as { logprob: number[] }[];
     const ours = tf.tidy(() => model.logProb(tf.tensor4d(pixels, SHAPE)).dataSync());
     expect(theirs).toHaveLength(N);
     // Not the identity flow's answer (a standard normal on the pixels): the blocks do transform.
     const identity = Array.from({ length: N }, (_, i) => pixels.subarray((i * pixels.length) / N, ((i + 1) * pixels.length) / N).reduce((s, v) => s - 0.5 * (v * v + Math.log(2 * Math.PI)), 0));
     theirs.forEach((v, i) => expect(Math.abs(v - identity[i])).toBeGreaterThan(1));
     expectClose(ours, theirs, 0, 1e-5);
-  });
+  }, RUN_LIMIT_MS);
 });
