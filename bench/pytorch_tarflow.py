@@ -109,6 +109,8 @@ class Block(nn.Module):
 
     def net(self, x):
         """The Transformer's output at every position of x [N, T', D] (T' <= T), before the shift."""
+        # pos[i] joins position i of the block's order, as the spec reads (apple's code reverses
+        # pos with the patches instead): the same model either way, but not the same weights.
         h = self._modules["in"](x) + self.pos[: x.shape[1]]
         for layer in self.layers():
             h = layer(h)
