@@ -16,7 +16,10 @@
 // median step's process CPU time (`cpu_ratio`, PyTorch's over ours), which other work on a shared
 // machine barely moves; `--no-pytorch` skips the reference; `--all` also times K=8 on plain
 // cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
-// sample, encode, eval, preprocess, latency). `latency`: how long a 36-image sample grid takes
+// sample, encode, eval, preprocess, latency, chart); `--only=tarflow` (never run by default, until
+// FlowDesk's TarFlow is merged) times TarFlow on 32x32x3 at about Glow K=4, hidden 128's
+// parameter count (p=4, B=4, width 128, one layer, head 64) beside bench/pytorch_tarflow.py,
+// each line with both parameter counts. `latency`: how long a 36-image sample grid takes
 // while the small and the medium Glow train on 32x32 colour images in the app's worker
 // (bench/latency.ts), median and max, beside the same grid once paused. `--quality` instead
 // trains to compare test bits per dim with PyTorch's (bench/quality.ts); `--lab` trains every Lab
@@ -30,6 +33,7 @@ import sharp from 'sharp';
 import * as tf from '../main/engine/tf.ts';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../main/engine/backend.ts';
 import { importImageFolder, type ImageSet } from '../main/engine/data/index.ts';
+import type { ModelConfig } from '../main/engine/models/config.ts';
 import { createModel } from '../main/engine/models/create-model.ts';
 import type { FlowModel } from '../main/engine/models/flow-model.ts';
 import { Rng } from '../main/engine/random.ts';
@@ -51,9 +55,11 @@ const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.fi
 const withPytorch = !args.includes('--no-pytorch');
 const only = args.find((a) => a.startsWith('--only='))?.split('=')[1].split(',');
 const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess', 'latency', 'chart'];
-const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p));
-if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${BENCH_PARTS.join(', ')}`);
-const wants = (part: string): boolean => !only || only.includes(part);
+/** Lines run only when --only names them. */
+const NAMED_PARTS = ['tarflow'];
+const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p) && !NAMED_PARTS.includes(p));
+if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${[...BENCH_PARTS, ...NAMED_PARTS].join(', ')}`);
+const wants = (part: string): boolean => (NAMED_PARTS.includes(part) ? only?.includes(part) === true : !only || only.includes(part));
 /** Interleaved FlowDesk/PyTorch rounds per training configuration: 3, or 1 with --quick. */
 const repeat = Number(args.find((a) => a.startsWith('--repeat='))?.split('=')[1] ?? (quick ? 1 : 3));
 const emit = (obj: object): void => {
@@ -110,11 +116,34 @@ async function backendsToTime(): Promise<BackendName[]> {
   return ok;
 }
 
-/** A Glow of the benchmark's shape with its ActNorm initialised from random images. */
-function benchModel(depth: number, hidden: number, rng: Rng): FlowModel {
-  const model = createModel({ kind: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden }, 0);
+/** Glow on the benchmark's images at (K, hidden). */
+function glowConfig(depth: number, hidden: number): ModelConfig {
+  return { kind: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden };
+}
+
+/**
+ * TarFlow on the benchmark's images, about Glow K=4, hidden 128's parameter count. Built from a
+ * plain object: the kind joins ModelConfig with FlowDesk's TarFlow (until then createModel refuses it).
+ */
+const TARFLOW_CONFIG = { kind: 'tarflow', size: SIZE, channels: CHANNELS, patch: 4, depth: 4, hidden: 128, attnLayers: 1, headDim: 64 } as unknown as ModelConfig;
+
+/** A model of the benchmark's shape with its data-dependent layers (ActNorm) initialised from random images. */
+function benchModel(config: ModelConfig, rng: Rng): FlowModel {
+  const model = createModel(config, 0);
   tf.tidy(() => model.initialise(tf.tensor4d(randomImages(BATCH, rng), [BATCH, SIZE, SIZE, CHANNELS])));
   return model;
+}
+
+function trainableCount(model: FlowModel): number {
+  return [...model.params.variables.values()].reduce((sum, v) => sum + v.size, 0);
+}
+
+/** The trainable parameters of Glow K=4, hidden 128: what the TarFlow line's configuration is sized against. */
+function glowSmallCount(): number {
+  const model = createModel(glowConfig(4, 128), 0);
+  const count = trainableCount(model);
+  model.dispose();
+  return count;
 }
 
 function randomImages(n: number, rng: Rng): Float32Array {
@@ -122,9 +151,10 @@ function randomImages(n: number, rng: Rng): Float32Array {
 }
 
 /** Training steps as the trainer takes them (its step source for the backend, clipped Adam update included). */
-async function trainSpeed(depth: number, hidden: number, backend: BackendName, steps: number): Promise<{ imgPerSec: number; cpuMs: number; line: Record<string, unknown> }> {
+async function trainSpeed(config: ModelConfig, backend: BackendName, steps: number): Promise<{ imgPerSec: number; cpuMs: number; line: Record<string, unknown> }> {
   const rng = new Rng(1);
-  const model = benchModel(depth, hidden, rng);
+  const model = benchModel(config, rng);
+  const params = trainableCount(model);
   const optimizer = new Optimizer(resolveOptimizerConfig({}), model.params.variables);
   const cfg = resolveTrainConfig({ batch: BATCH, threads: threadsArg });
   const t0 = performance.now();
@@ -148,26 +178,35 @@ async function trainSpeed(depth: number, hidden: number, backend: BackendName, s
   await source.dispose();
   optimizer.dispose();
   model.dispose();
-  const line = { bench: 'train', model: 'glow', size: SIZE, channels: CHANNELS, levels: LEVELS, depth, hidden, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec), cpu_ms: round(cpuMs) };
+  const line = { bench: 'train', ...configFields(config), params, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec), cpu_ms: round(cpuMs) };
   return { imgPerSec, cpuMs, line };
 }
 
 const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --no-pytorch' };
 
+/** A config as a line's fields: `model` for its kind, then its settings as given. */
+function configFields(config: ModelConfig): Record<string, unknown> {
+  const { kind, ...settings } = config;
+  return { model: kind, ...settings };
+}
+
 /**
- * bench/pytorch_glow.py's speed for the same configuration, or why it did not run: a training
- * step ('speed') or bits per dim alone at `batch` ('forward-speed').
+ * bench/pytorch_<kind>.py's speed for the same configuration (each setting passed as its
+ * --kebab-case flag), or why it did not run: a training step ('speed') or bits per dim alone at
+ * `batch` ('forward-speed').
  */
-function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; cpuMs: number; threads: number; torch: string } | { reason: string } {
+function pytorchSpeed(config: ModelConfig, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; cpuMs: number; threads: number; torch: string } | { reason: string } {
   if (!('python' in torchPython)) return torchPython;
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'pytorch_glow.py');
+  const { kind, ...settings } = config;
+  const file = `pytorch_${kind}.py`;
+  const flags = Object.entries(settings).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `${value}`]);
   const run = spawnSync(
     torchPython.python,
-    [script, mode, '--size', `${SIZE}`, '--channels', `${CHANNELS}`, '--levels', `${LEVELS}`, '--depth', `${depth}`, '--hidden', `${hidden}`, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${threadsArg ?? availableParallelism()}`],
+    [join(dirname(fileURLToPath(import.meta.url)), file), mode, ...flags, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${threadsArg ?? availableParallelism()}`],
     { encoding: 'utf8', timeout: 600_000 },
   );
   const last = run.stdout?.trim().split('\n').pop();
-  if (run.status !== 0 || !last) return { reason: `pytorch_glow.py failed: ${(run.stderr || String(run.error ?? run.status)).trim().split('\n').pop()}` };
+  if (run.status !== 0 || !last) return { reason: `${file} failed: ${(run.stderr || String(run.error ?? run.status)).trim().split('\n').pop()}` };
   const out = JSON.parse(last) as { img_per_s: number; cpu_ms?: number; threads: number; torch: string };
   return { imgPerSec: out.img_per_s, cpuMs: out.cpu_ms ?? NaN, threads: out.threads, torch: out.torch };
 }
@@ -176,31 +215,40 @@ function pytorchSpeed(depth: number, hidden: number, steps: number, mode: 'speed
  * Ours then PyTorch on one configuration, `repeat` times in turn, so a burst of other work on the
  * machine lands on both sides alike: one line per pair, then (with more than one) the median ratio.
  */
-async function trainAndCompare(depth: number, hidden: number, backend: BackendName, steps: number): Promise<void> {
+async function trainAndCompare(config: ModelConfig, backend: BackendName, steps: number, extra: Record<string, unknown> = {}): Promise<void> {
   const ratios: number[] = [];
   // With one thread each, process CPU time per step is work done, which other load on the
   // machine barely moves (with more, both sides' spinning thread pools count too).
   const cpuRatios: number[] = [];
   for (let pass = 1; pass <= repeat; pass++) {
-    const ours = await trainSpeed(depth, hidden, backend, steps);
-    const torch = pytorchSpeed(depth, hidden, 5);
+    const ours = await trainSpeed(config, backend, steps);
+    const torch = pytorchSpeed(config, 5);
     const load = loadavg()[0];
     if ('reason' in torch) {
-      emit({ ...ours.line, round: pass, load: round(load), pytorch_skipped: torch.reason });
+      emit({ ...ours.line, ...extra, round: pass, load: round(load), pytorch_skipped: torch.reason });
       continue;
     }
     ratios.push(ours.imgPerSec / torch.imgPerSec);
     const cpu = threadsArg === 1 ? { pytorch_cpu_ms: round(torch.cpuMs), cpu_ratio: round(torch.cpuMs / ours.cpuMs, 3) } : {};
     if (threadsArg === 1) cpuRatios.push(torch.cpuMs / ours.cpuMs);
-    emit({ ...ours.line, round: pass, load: round(load), pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ratios.at(-1)!, 3), ...cpu });
+    emit({ ...ours.line, ...extra, round: pass, load: round(load), pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ratios.at(-1)!, 3), ...cpu });
   }
   const cpuMedian = cpuRatios.length > 1 ? { cpu_ratios: cpuRatios.map((r) => round(r, 3)), median_cpu_ratio: round(median(cpuRatios), 3) } : {};
-  if (ratios.length > 1) emit({ bench: 'train-ratio', depth, hidden, backend, rounds: ratios.length, ratios: ratios.map((r) => round(r, 3)), median_ratio: round(median(ratios), 3), ...cpuMedian });
+  if (ratios.length > 1) emit({ bench: 'train-ratio', ...configFields(config), backend, rounds: ratios.length, ratios: ratios.map((r) => round(r, 3)), median_ratio: round(median(ratios), 3), ...cpuMedian });
+}
+
+/** The TarFlow train line beside PyTorch's, with Glow K=4, hidden 128's count; or why FlowDesk could not build or train it on `backend`. */
+async function tarflowAndCompare(backend: BackendName, steps: number): Promise<void> {
+  try {
+    await trainAndCompare(TARFLOW_CONFIG, backend, steps, { glow_k4_h128_params: glowSmallCount() });
+  } catch (err) {
+    emit({ bench: 'train', ...configFields(TARFLOW_CONFIG), backend, skipped: (err as Error).message });
+  }
 }
 
 /** 64 images at temperature 0.7 as the app, the CLI and training's grids draw them (runtime.sample). */
 async function sampleLatency(depth: number, hidden: number, backend: BackendName): Promise<void> {
-  const model = benchModel(depth, hidden, new Rng(2));
+  const model = benchModel(glowConfig(depth, hidden), new Rng(2));
   const runtime = runtimeFor(model, { backend, threads: threadsArg });
   const draw = () => runtime.sample(64, 0.7, new Rng(0));
   const t0 = performance.now();
@@ -219,7 +267,7 @@ async function sampleLatency(depth: number, hidden: number, backend: BackendName
 /** Latents of 1,000 images in batches of 64, as the explorer encodes them (runtime.encode). */
 async function encodeSpeed(depth: number, hidden: number, backend: BackendName): Promise<void> {
   const rng = new Rng(3);
-  const model = benchModel(depth, hidden, rng);
+  const model = benchModel(glowConfig(depth, hidden), rng);
   const images = 1000;
   const batch = 64;
   const x = randomImages(images, rng);
@@ -244,7 +292,7 @@ async function encodeSpeed(depth: number, hidden: number, backend: BackendName):
 /** Bits per dim of 1,000 images in batches of 64, as `flowdesk eval` and validation run it, beside PyTorch's forward pass. */
 async function evalSpeed(depth: number, hidden: number, backend: BackendName): Promise<void> {
   const rng = new Rng(4);
-  const model = benchModel(depth, hidden, rng);
+  const model = benchModel(glowConfig(depth, hidden), rng);
   const images = 1000;
   const batch = 64;
   const pixels = Uint8Array.from(rng.fillUniform(new Float32Array(images * SIZE * SIZE * CHANNELS), 256), Math.floor);
@@ -257,7 +305,7 @@ async function evalSpeed(depth: number, hidden: number, backend: BackendName): P
   const imgPerSec = (images * 1000) / (performance.now() - t1);
   model.dispose();
   const line = { bench: 'eval', images, size: SIZE, depth, hidden, batch, backend, img_per_s: round(imgPerSec), first_call_ms: round(firstMs) };
-  const torch = pytorchSpeed(depth, hidden, 5, 'forward-speed', batch);
+  const torch = pytorchSpeed(glowConfig(depth, hidden), 5, 'forward-speed', batch);
   if ('reason' in torch) return emit({ ...line, pytorch_skipped: torch.reason });
   emit({ ...line, pytorch_forward_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, ratio: round(imgPerSec / torch.imgPerSec, 3) });
 }
@@ -303,14 +351,15 @@ function round(v: number, digits = 2): number {
 }
 
 const configs = quick ? [[4, 128]] : [[4, 128], [8, 256]];
-for (const backend of wants('train') || wants('sample') || wants('encode') || wants('eval') ? await backendsToTime() : []) {
+for (const backend of wants('train') || wants('tarflow') || wants('sample') || wants('encode') || wants('eval') ? await backendsToTime() : []) {
   await initBackend({ force: backend });
   const measured = backend === 'cpu' && !all ? configs.slice(0, 1) : configs;
   for (const [depth, hidden] of wants('train') ? measured : []) {
     // One timed step is enough to rank plain cpu.
-    await trainAndCompare(depth, hidden, backend, backend === 'cpu' ? 1 : 5);
+    await trainAndCompare(glowConfig(depth, hidden), backend, backend === 'cpu' ? 1 : 5);
   }
   if (wants('train') && measured.length < configs.length) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
+  if (wants('tarflow')) await tarflowAndCompare(backend, backend === 'cpu' ? 1 : 5);
   if (backend === 'cpu' && !all) continue;
   // Inference at the largest model timed: K=8, hidden 256, or with --quick K=4, hidden 128 and
   // no encoding (1,000 images at K=8 take about a minute per backend on a busy 2-core machine).

@@ -19,12 +19,14 @@ process CPU time), "threads": ..., "torch": ...};
 `npm run bench` runs it right after FlowDesk's own measurement of the same configuration.
 Prints one JSON object per line.
 """
-import argparse, json, math, os, sys, time
+import json, math, os, time
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from torch_harness import command_line, print_speed, set_threads
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -183,7 +185,7 @@ def make_model(a):
 
 
 def train(a):
-    torch.set_num_threads(a.threads or os.cpu_count() or 1)
+    set_threads(a.threads)
     torch.manual_seed(a.seed)
     data = load_folder(a.folder, a.size, a.channels)
     model = make_model(a)
@@ -225,7 +227,7 @@ def train(a):
 
 def speed(a):
     """Images/s of a training step ("speed"), or of bits per dim alone as evaluation runs it ("forward-speed")."""
-    torch.set_num_threads(a.threads or os.cpu_count() or 1)
+    set_threads(a.threads)
     torch.manual_seed(0)
     model = make_model(a)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -243,27 +245,14 @@ def speed(a):
         with torch.no_grad():
             bpd(model, torch.rand_like(x) - 0.5, 8)
 
-    step = forward if a.mode == "forward-speed" else train_step
-    step()
-    times, cpu = [], []
-    for _ in range(a.steps):
-        t0, c0 = time.time(), time.process_time()
-        step()
-        times.append(time.time() - t0)
-        cpu.append(time.process_time() - c0)
-    # The median step: robust to other work on a shared machine, as FlowDesk's bench measures.
-    median = sorted(times)[len(times) // 2]
-    cpu_ms = 1000 * sorted(cpu)[len(cpu) // 2]
-    print(json.dumps({"img_per_s": a.batch / median, "mean_img_per_s": a.steps * a.batch / sum(times), "cpu_ms": cpu_ms, "steps": a.steps, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
+    print_speed(forward if a.mode == "forward-speed" else train_step, a.batch, a.steps)
+
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["train", "speed", "forward-speed"])
-    ap.add_argument("folder", nargs="?")
-    for name, default in [("size", 32), ("channels", 3), ("levels", 3), ("depth", 4), ("hidden", 128), ("batch", 32), ("steps", 3), ("warmup", 200), ("seed", 0), ("n_bits", 8), ("threads", 0)]:
-        ap.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=default)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--minutes", type=float)
-    ap.add_argument("--eval")
-    a = ap.parse_args()
+    a = command_line(
+        ["train", "speed", "forward-speed"],
+        {"size": 32, "channels": 3, "levels": 3, "depth": 4, "hidden": 128, "batch": 32, "steps": 3, "warmup": 200, "seed": 0, "n_bits": 8, "threads": 0},
+        {"lr": 1e-3, "minutes": None},
+        ["eval"],
+    )
     train(a) if a.mode == "train" else speed(a)
