@@ -125,7 +125,7 @@ function glowConfig(depth: number, hidden: number): ModelConfig {
  * TarFlow on the benchmark's images, about Glow K=4, hidden 128's parameter count. Built from a
  * plain object: the kind joins ModelConfig with FlowDesk's TarFlow (until then createModel refuses it).
  */
-const TARFLOW_CONFIG = { kind: 'tarflow', size: SIZE, channels: CHANNELS, patch: 4, depth: 4, hidden: 128, attnLayers: 1, headDim: 64 } as unknown as ModelConfig;
+const TARFLOW_CONFIG = { kind: 'tarflow', size: SIZE, channels: CHANNELS, patch: 4, depth: 4, hidden: 128, attnLayers: 1, headDim: 64 } satisfies ModelConfig;
 
 /** A model of the benchmark's shape with its data-dependent layers (ActNorm) initialised from random images. */
 function benchModel(config: ModelConfig, rng: Rng): FlowModel {

@@ -71,6 +71,7 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
     ['Glow, spline', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16, coupling: 'spline', bins: 6, tailBound: 2 }],
     ['RealNVP, spline', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, coupling: 'spline', bins: 4, tailBound: 2 }],
     ['NICE', { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 32 }],
+    ['TarFlow (two blocks, the second reversed)', { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 2, hidden: 32, attnLayers: 2, headDim: 16 }],
   ];
   for (const [name, config] of models) {
     it(`gives tfjs's loss and gradients: ${name}`, async () => {

@@ -55,9 +55,11 @@ describe('flowdesk train --model tarflow', () => {
     expect(t.err).toMatch(/--size 16 must be a multiple of the patch 3/);
   });
 
-  it('on onnx, trains or fails the trace naming the kernel it cannot export', () => {
+  it('trains on onnx, its whole step traced into onnxruntime', () => {
     const t = flowdesk('train', '--model', 'tarflow', '--steps', '2', '--backend', 'onnx', ...QUICK, '--out', join(home, 'runs'), '--name', 'tarflow-onnx');
-    if (t.code !== 0) expect(t.err).toMatch(/the tfjs kernel \w+ has no ONNX export yet/);
-    else expect(t.out).toMatch(/validation bits\/dim/);
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/backend onnx/);
+    expect(t.out).toMatch(/step 2: validation [\d.]+ bits\/dim/);
   });
 });

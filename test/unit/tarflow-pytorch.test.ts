@@ -19,7 +19,7 @@ import { requireTorchInCi, RUN_LIMIT_MS, runTorchScript, torchSkipReason } from 
 
 // Three blocks (an odd one reverses the order), two layers, two heads of 16 channels, 16 patches
 // of 2x2x3. A plain object until ModelConfig's union holds the tarflow kind.
-const CONFIG = { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 3, hidden: 32, attnLayers: 2, headDim: 16 } as unknown as ModelConfig;
+const CONFIG = { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 3, hidden: 32, attnLayers: 2, headDim: 16 } satisfies ModelConfig;
 const N = 4;
 const SHAPE: [number, number, number, number] = [N, 8, 8, 3];
 
