@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torch_harness import command_line, print_speed, set_threads
+from torch_harness import command_line, set_threads, time_speed
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -230,22 +230,10 @@ def speed(a):
     set_threads(a.threads)
     torch.manual_seed(0)
     model = make_model(a)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(a.batch, a.channels, a.size, a.size) - 0.5
     with torch.no_grad():
         model(x)
-
-    def train_step():
-        loss = bpd(model, torch.rand_like(x) - 0.5, 8).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def forward():
-        with torch.no_grad():
-            bpd(model, torch.rand_like(x) - 0.5, 8)
-
-    print_speed(forward if a.mode == "forward-speed" else train_step, a.batch, a.steps)
+    time_speed(a.mode, model, bpd, x.shape, a.batch, a.steps)
 
 
 if __name__ == "__main__":

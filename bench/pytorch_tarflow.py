@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torch_harness import command_line, print_speed, read_safetensors, set_threads
+from torch_harness import command_line, read_safetensors, set_threads, time_speed
 
 LOG2PI = math.log(2 * math.pi)
 MLP_EXPANSION = 4
@@ -219,20 +219,7 @@ def speed(a):
     set_threads(a.threads)
     torch.manual_seed(0)
     model = model_of(a)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    shape = (a.batch, a.size, a.size, a.channels)
-
-    def train_step():
-        loss = bpd(model, torch.rand(shape) - 0.5, 8).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    def forward():
-        with torch.no_grad():
-            bpd(model, torch.rand(shape) - 0.5, 8)
-
-    print_speed(forward if a.mode == "forward-speed" else train_step, a.batch, a.steps)
+    time_speed(a.mode, model, bpd, (a.batch, a.size, a.size, a.channels), a.batch, a.steps)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,14 @@ export function drawNoise(model: FlowModel, n: number, temperature: number, rng:
   return model.noiseShapes.map(([h, w, c]) => rng.fillNormal(new Float32Array(n * h * w * c), temperature));
 }
 
+/** log p(x) = log|det dz/dx| + log p(z) per example, from a flow's forward pass: every flow's logProb. */
+export function logProbByForward(model: Pick<FlowModel, 'forward'>, x: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const { logdet, logpz } = model.forward(x);
+    return tf.add(logdet, logpz) as tf.Tensor1D;
+  });
+}
+
 /** bits/dim = -(log p(x) - D log 2^n) / (D log 2), per example. */
 export function bitsPerDim(model: FlowModel, x: tf.Tensor4D, nBits: number): tf.Tensor1D {
   return tf.tidy(() => {

@@ -8,7 +8,7 @@ import type { Prior } from '../flows/priors.ts';
 import { squeeze, unsqueeze } from '../flows/squeeze.ts';
 import type { Rng } from '../random.ts';
 import type { ResolvedModelConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput } from './flow-model.ts';
+import { drawNoise, type FlowModel, type FlowOutput, logProbByForward } from './flow-model.ts';
 
 export interface Level {
   /** Layers before the squeeze (RealNVP's checkerboard couplings). */
@@ -45,10 +45,7 @@ export class MultiscaleFlow implements FlowModel {
   }
 
   logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return tf.tidy(() => {
-      const { logdet, logpz } = this.forward(x);
-      return tf.add(logdet, logpz) as tf.Tensor1D;
-    });
+    return logProbByForward(this, x);
   }
 
   encode(x: tf.Tensor4D): tf.Tensor4D[] {

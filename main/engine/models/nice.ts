@@ -7,7 +7,7 @@ import { ParamStore, type ParamScope } from '../flows/params.ts';
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedNiceConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput } from './flow-model.ts';
+import { drawNoise, type FlowModel, type FlowOutput, logProbByForward } from './flow-model.ts';
 
 /** y_b = x_b + m(x_a) with m an MLP whose last layer starts at zero (identity start). */
 class AdditiveDenseCoupling {
@@ -70,10 +70,7 @@ export class Nice implements FlowModel {
   initialise(): void {}
 
   logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return tf.tidy(() => {
-      const { logdet, logpz } = this.forward(x);
-      return tf.add(logdet, logpz) as tf.Tensor1D;
-    });
+    return logProbByForward(this, x);
   }
 
   forward(x: tf.Tensor4D): FlowOutput {

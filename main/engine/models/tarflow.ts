@@ -8,7 +8,7 @@ import { FlowBlock } from '../flows/tarflow/flow-block.ts';
 import { patchify, unpatchify } from '../flows/tarflow/patches.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedTarFlowConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput } from './flow-model.ts';
+import { drawNoise, type FlowModel, type FlowOutput, logProbByForward } from './flow-model.ts';
 
 export class TarFlow implements FlowModel {
   readonly params = new ParamStore();
@@ -26,10 +26,7 @@ export class TarFlow implements FlowModel {
   initialise(): void {}
 
   logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return tf.tidy(() => {
-      const { logdet, logpz } = this.forward(x);
-      return tf.add(logdet, logpz) as tf.Tensor1D;
-    });
+    return logProbByForward(this, x);
   }
 
   /** One latent, z unpatchified to the image's shape. */
