@@ -1,6 +1,7 @@
 // What every model offers: exact log-likelihood, encoding to per-level latents, decoding,
 // and temperature sampling. Bits per dimension follow DESIGN.md for n-bit data.
 import * as tf from '../tf.ts';
+import { gaussianFromNoise } from '../flows/gaussian.ts';
 import type { ParamStore } from '../flows/params.ts';
 import type { Rng } from '../random.ts';
 import type { ResolvedModelConfig } from './config.ts';
@@ -42,6 +43,16 @@ export interface FlowModel {
 /** The noise `model.sample(n, temperature, rng)` draws, in its order: sample = sampleFromNoise(drawNoise(...)). */
 export function drawNoise(model: FlowModel, n: number, temperature: number, rng: Rng): Float32Array[] {
   return model.noiseShapes.map(([h, w, c]) => rng.fillNormal(new Float32Array(n * h * w * c), temperature));
+}
+
+/** The noise shapes of a model whose one latent has the image's shape (NICE, TarFlow). */
+export function imageShapedLatent(config: { size: number; channels: number }): [number, number, number][] {
+  return [[config.size, config.size, config.channels]];
+}
+
+/** That one image-shaped latent, from `sampleFromNoise`'s noise for n images. */
+export function imageShapedNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, config: { size: number; channels: number }): tf.Tensor4D {
+  return gaussianFromNoise(noise[0], [n, config.size, config.size, config.channels], null);
 }
 
 /** log p(x) = log|det dz/dx| + log p(z) per example, from a flow's forward pass: every flow's logProb. */

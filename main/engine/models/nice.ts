@@ -1,13 +1,13 @@
 // NICE (Dinh et al. 2015): additive coupling layers on the flattened pixels, alternating which
 // interleaved half conditions the other through an MLP, then a learned diagonal scaling.
 import * as tf from '../tf.ts';
-import { gaussianFromNoise, gaussianLogDensity } from '../flows/gaussian.ts';
+import { gaussianLogDensity } from '../flows/gaussian.ts';
 import { heNormal } from '../flows/init.ts';
 import { ParamStore, type ParamScope } from '../flows/params.ts';
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedNiceConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput, logProbByForward } from './flow-model.ts';
+import { drawNoise, type FlowModel, type FlowOutput, imageShapedLatent, imageShapedNoise, logProbByForward } from './flow-model.ts';
 
 /** y_b = x_b + m(x_a) with m an MLP whose last layer starts at zero (identity start). */
 class AdditiveDenseCoupling {
@@ -53,7 +53,10 @@ export class Nice implements FlowModel {
   private readonly logScale: tf.Variable;
   private readonly dims: number;
 
+  readonly noiseShapes: [number, number, number][];
+
   constructor(readonly config: ResolvedNiceConfig, seed: number) {
+    this.noiseShapes = imageShapedLatent(config);
     const rng = new Rng(seed);
     this.dims = config.size * config.size * config.channels;
     if (this.dims % 2 !== 0) {
@@ -105,17 +108,12 @@ export class Nice implements FlowModel {
     });
   }
 
-  get noiseShapes(): [number, number, number][] {
-    return [[this.config.size, this.config.size, this.config.channels]];
-  }
-
   sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
     return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
   }
 
   sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
-    const { size, channels } = this.config;
-    return tf.tidy(() => this.decode([gaussianFromNoise(noise[0], [n, size, size, channels], null)]));
+    return tf.tidy(() => this.decode([imageShapedNoise(noise, n, this.config)]));
   }
 
   dispose(): void {

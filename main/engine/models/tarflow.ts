@@ -2,13 +2,13 @@
 // sequence of patches through `depth` causal-Transformer flow blocks, the patch order reversed
 // between blocks, into a standard normal. With `noise` > 0 samples end with one denoising step.
 import * as tf from '../tf.ts';
-import { gaussianFromNoise, gaussianLogDensity } from '../flows/gaussian.ts';
+import { gaussianLogDensity } from '../flows/gaussian.ts';
 import { ParamStore } from '../flows/params.ts';
 import { FlowBlock } from '../flows/tarflow/flow-block.ts';
 import { patchify, unpatchify } from '../flows/tarflow/patches.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedTarFlowConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput, logProbByForward } from './flow-model.ts';
+import { drawNoise, type FlowModel, type FlowOutput, imageShapedLatent, imageShapedNoise, logProbByForward } from './flow-model.ts';
 
 export class TarFlow implements FlowModel {
   readonly params = new ParamStore();
@@ -16,7 +16,10 @@ export class TarFlow implements FlowModel {
   initialised = true;
   private readonly blocks: FlowBlock[] = [];
 
+  readonly noiseShapes: [number, number, number][];
+
   constructor(readonly config: ResolvedTarFlowConfig, seed: number) {
+    this.noiseShapes = imageShapedLatent(config);
     const rng = new Rng(seed);
     const { size, channels, patch, depth, hidden, attnLayers, headDim } = config;
     const shape = { tokens: (size / patch) ** 2, values: patch * patch * channels, width: hidden, layers: attnLayers, headDim };
@@ -62,19 +65,15 @@ export class TarFlow implements FlowModel {
     });
   }
 
-  get noiseShapes(): [number, number, number][] {
-    return [[this.config.size, this.config.size, this.config.channels]];
-  }
-
   sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
     return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
   }
 
   /** Decoded noise; with noise augmentation sigma, then x + sigma^2 grad log p(x) (Tweedie's denoising step, as the paper). */
   sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
-    const { size, channels, noise: sigma } = this.config;
+    const sigma = this.config.noise;
     return tf.tidy(() => {
-      const x = this.decode([gaussianFromNoise(noise[0], [n, size, size, channels], null)]);
+      const x = this.decode([imageShapedNoise(noise, n, this.config)]);
       if (sigma === 0) return x;
       const score = tf.grad((input) => tf.sum(this.logProb(input as tf.Tensor4D)))(x);
       return tf.add(x, tf.mul(score, sigma * sigma)) as tf.Tensor4D;
