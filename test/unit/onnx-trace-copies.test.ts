@@ -1,6 +1,6 @@
 // The trace's rewrites of copies (onnx/traced-kernels.ts): a slice of a padded tensor becomes one
 // Pad, and zero-padded parts that tile an axis and are added become one Concat; each gives tfjs's
-// values, and cases outside those shapes keep their plain nodes.
+// values, and cases outside those shapes keep their plain nodes. Outputs are copied only where needed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
@@ -69,5 +69,23 @@ describe.skipIf(!ort)(`copies in traced graphs${why}`, () => {
     const gap = await traced((x) => tf.add(tf.pad(tf.neg(x), [[0, 0], [0, 0], [0, 0], [0, 4]]), tf.pad(tf.exp(x), [[0, 0], [0, 0], [0, 0], [4, 0]])), [1, 2, 2, 3]);
     expect(ops(gap.graph)).toContain('Add');
     expectClose(gap.got, gap.want, 1e-6, 1e-6);
+  });
+
+  it('names an output after the node that computes it, copying only an input or a value two outputs share', async () => {
+    const x = tf.tensor4d(new Rng(5).fillNormal(new Float32Array(12)), [1, 2, 2, 3]);
+    const graph = traceToOnnx('outputs', { x }, () => {
+      const e = tf.exp(x);
+      return { y: tf.neg(x), a: e, b: e, input: tf.clone(x) };
+    });
+    expect(graph.nodes.filter((n) => n.op === 'Identity').map((n) => n.outputs[0])).toEqual(['a', 'b', 'input']);
+    expect(graph.nodes.find((n) => n.op === 'Neg')?.outputs).toEqual(['y']);
+    const session = await createSession(ort!, graph, 1);
+    const out = await session.run({ x: new ort!.Tensor('float32', x.dataSync() as Float32Array, x.shape) });
+    await session.release();
+    const values = x.dataSync();
+    expectClose(out.y.data as Float32Array, values.map((v) => -v), 0, 0);
+    for (const name of ['a', 'b']) expectClose(out[name].data as Float32Array, values.map(Math.exp), 1e-6, 1e-6);
+    expectClose(out.input.data as Float32Array, values, 0, 0);
+    x.dispose();
   });
 });

@@ -1,7 +1,8 @@
 // The whole training step on onnxruntime (loss, gradients, clipping and the Adam or Adamax update
 // in one graph, moments kept as onnxruntime tensors) moves the weights and moments exactly as the
 // tfjs optimizer does with the same gradients, over several steps with warmup and clipping; a
-// non-finite step leaves weights, moments and the step count as they were.
+// non-finite step leaves weights, moments and the step count as they were; weights assigned
+// between steps are the ones the next step reads.
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
@@ -56,6 +57,8 @@ interface Twins {
   /** Checks that both models and optimizers hold the same state. */
   expectSame: () => void;
   fusedOptimizer: Optimizer;
+  /** The reference's model and the fused step's. */
+  models: [FlowModel, FlowModel];
 }
 
 /** Runs `body` with two identical models, one stepped by the reference and one by the fused step. */
@@ -66,7 +69,7 @@ async function withTwins(opt: OptimizerConfig, body: (t: Twins) => Promise<void>
   const grads = await OnnxGradients.create(ort!, a, batch, 8, 1);
   const fused = await OnnxUpdate.create(ort!, b, batch, 8, ob, 1);
   try {
-    await body({ reference: async (data) => oa.update(await grads.gradients(data)), fused, expectSame: () => expectSameState(a, oa, b, ob), fusedOptimizer: ob });
+    await body({ reference: async (data) => oa.update(await grads.gradients(data)), fused, expectSame: () => expectSameState(a, oa, b, ob), fusedOptimizer: ob, models: [a, b] });
   } finally {
     await Promise.all([grads.dispose(), fused.dispose()]);
     for (const d of [oa, ob, a, b]) d.dispose();
@@ -115,6 +118,17 @@ describe.skipIf(!ort)(`the fused onnxruntime training step${why}`, () => {
       expectSame();
       await reference(batchData(21));
       expect((await fused.update(batchData(21))).applied).toBe(true);
+      expectSame();
+    }));
+
+  it('reads weights assigned between steps (a loaded checkpoint) instead of the ones it last wrote', () =>
+    withTwins({}, async ({ reference, fused, expectSame, models: [a, b] }) => {
+      await reference(batchData(40));
+      await fused.update(batchData(40));
+      // The same new weights in both models, every variable assigned as loading a checkpoint does.
+      for (const model of [a, b]) perturb(model.params, 0.01, 11);
+      await reference(batchData(41));
+      await fused.update(batchData(41));
       expectSame();
     }));
 

@@ -151,10 +151,17 @@ export class GraphBuilder {
       for (const input of n.inputs) needed.add(input);
     }
     kept.reverse();
-    // An output that is an input or another output's value needs its own name: an Identity.
-    const nodes = [...kept];
+    // A node's value that is one output alone is renamed to it; an output that is an input, a
+    // constant or another output's value too needs its own name: an Identity, which copies (the
+    // step's flat weights and moments are megabytes).
+    const produced = new Set(kept.flatMap((n) => n.outputs));
+    const uses = new Map<string, number>();
+    for (const o of outputs) uses.set(o.value, (uses.get(o.value) ?? 0) + 1);
+    const renamed = new Map(outputs.filter((o) => produced.has(o.value) && uses.get(o.value) === 1).map((o) => [o.value, o.name]));
+    const rename = (value: string) => renamed.get(value) ?? value;
+    const nodes = kept.map((n) => ({ ...n, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) }));
     const outputInfos: OnnxValueInfo[] = outputs.map((o) => {
-      nodes.push({ op: 'Identity', inputs: [o.value], outputs: [o.name] });
+      if (!renamed.has(o.value)) nodes.push({ op: 'Identity', inputs: [o.value], outputs: [o.name] });
       return { name: o.name, dtype: onnxType(o.ref.dtype), dims: [...o.ref.shape] };
     });
     return {

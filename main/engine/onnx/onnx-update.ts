@@ -2,7 +2,8 @@
 // Adamax update, traced once into one graph from the same tfjs code the tfjs path runs
 // (train/optimizer.ts's updatedParam), so the optimizer's maths has one definition. The update
 // runs on every weight at once, as one flat vector, and the moments stay onnxruntime tensors
-// between steps (written into two buffers in turn, since a run cannot write what it reads). A step
+// between steps (written into two buffers in turn, since a run cannot write what it reads), as do
+// the weights a step wrote, fed to the next step while tfjs's copies are still those values. A step
 // whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
 import * as tf from '../tf.ts';
 import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
@@ -47,13 +48,21 @@ interface Moments {
   v: OrtTensor;
 }
 
+/** The flat weights the last kept step wrote, and the data ids they left the model's variables with. */
+interface Written {
+  weights: OrtTensor;
+  ids: object[];
+}
+
 export class OnnxUpdate extends TracedSession implements MomentHolder {
   /** The moments while this step holds them (Optimizer.lend), and the buffers the next run writes. */
   private moments: Moments | null = null;
   /** The optimizer's moment tensors, which the held moments are written back into. */
   private lent: Map<string, { m: tf.Variable; v: tf.Variable }> | null = null;
   private spare: Moments;
-  private readonly nextWeights: OrtTensor;
+  /** The buffer the next run writes the weights into. */
+  private nextWeights: OrtTensor;
+  private written: Written | null = null;
 
   private constructor(
     ort: Ort,
@@ -64,9 +73,14 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     readonly batch: number,
   ) {
     super(ort, session, model);
-    const vector = () => new ort.Tensor('float32', new Float32Array(weightCount(model)), [weightCount(model)]);
-    this.spare = { m: vector(), v: vector() };
-    this.nextWeights = vector();
+    this.spare = { m: this.flatVector(), v: this.flatVector() };
+    this.nextWeights = this.flatVector();
+  }
+
+  /** A zeroed onnxruntime vector with one entry per weight. */
+  private flatVector(): OrtTensor {
+    const count = weightCount(this.model);
+    return new this.ort.Tensor('float32', new Float32Array(count), [count]);
   }
 
   /** Traces `model`'s step with `optimizer`'s settings at this batch size; `threads` defaults to every core. */
@@ -87,7 +101,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     const shape = imagesShape(this.model, this.batch);
     const { lr, stepSize } = this.optimizer.nextStep();
     const results = await this.execute(
-      { x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v },
+      { ...this.writtenWeights(), x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v },
       { 'next/weights': this.nextWeights, 'next/m': this.spare.m, 'next/v': this.spare.v },
     );
     const loss = (results.loss.data as Float32Array)[0];
@@ -95,9 +109,32 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
     // onnxruntime wrote the new values into the fetched tensors themselves.
     [this.moments, this.spare] = [this.spare, moments];
-    this.scatter(this.nextWeights.data as Float32Array, [...this.model.params.variables.values()]);
+    const vars = [...this.model.params.variables.values()];
+    this.scatter(this.nextWeights.data as Float32Array, vars);
+    const weights = this.nextWeights;
+    this.nextWeights = this.written?.weights ?? this.flatVector();
+    this.written = { weights, ids: vars.map((v) => v.dataId) };
     this.optimizer.committed();
     return { loss, gradNorm, lr, applied: true };
+  }
+
+  /**
+   * The weights as views of the last kept step's output while every variable still holds what that
+   * step assigned (an assign gives a variable a new data id: a rollback, a loaded checkpoint, the
+   * averaged weights swapped in), so they are not read back from tfjs; otherwise none.
+   */
+  private writtenWeights(): Record<string, OrtTensor> {
+    const { written } = this;
+    const vars = [...this.model.params.variables];
+    if (!written || vars.some(([, v], i) => v.dataId !== written.ids[i])) return {};
+    const flat = written.weights.data as Float32Array;
+    const views: Record<string, OrtTensor> = {};
+    let offset = 0;
+    for (const [name, v] of vars) {
+      views[name] = new this.ort.Tensor('float32', flat.subarray(offset, offset + v.size), v.shape);
+      offset += v.size;
+    }
+    return views;
   }
 
   /** Writes the moments this step holds into the optimizer's tensors (Optimizer.reclaimMoments). */

@@ -35,10 +35,11 @@ export abstract class TracedSession {
 
   /**
    * The graph's outputs for `inputs` (onnxruntime tensors, or float32 values and shape, by input
-   * name) and the current weights; `fetches` are tensors the named outputs are written into.
+   * name) and the current weights, read from tfjs unless `inputs` names them; `fetches` are
+   * tensors the named outputs are written into.
    */
   protected execute(inputs: Record<string, OrtTensor | [Float32Array, readonly number[]]>, fetches: Record<string, OrtTensor> = {}): ReturnType<OrtSession['run']> {
-    const feeds = weightFeeds(this.ort, this.model, this.session.inputNames);
+    const feeds = weightFeeds(this.ort, this.model, this.session.inputNames.filter((name) => !Object.hasOwn(inputs, name)));
     for (const [name, value] of Object.entries(inputs)) feeds[name] = Array.isArray(value) ? new this.ort.Tensor('float32', value[0], value[1]) : value;
     if (Object.keys(fetches).length === 0) return this.session.run(feeds);
     // Every output is fetched: those without a tensor of their own are allocated by onnxruntime.
