@@ -214,6 +214,28 @@ describe('centreSquareByArea', () => {
     expect(Array.from(up)).toEqual([0, 45, 90, 45, 90, 135, 90, 135, 180]);
   });
 
+  it('keeps every pixel of a size the source does not divide in binary (31 to 28 left the last row black)', () => {
+    // 31 / 28 * 28 passes 31 by a rounding error; no tap may read past the crop.
+    for (const [width, height] of [[31, 31], [40, 31], [31, 62]]) {
+      const flat = centreSquareByArea(new Uint8Array(width * height * 3).fill(100), width, height, 3, 28);
+      expect(flat.filter((v) => v !== 100).length, `${width} x ${height}`).toBe(0);
+    }
+  });
+
+  it('writes into a given array the pixels it would return, whatever it resized before', () => {
+    const rng = new Rng(4);
+    const image = Uint8Array.from({ length: 48 * 40 * 3 }, () => rng.int(256));
+    const fresh = centreSquareByArea(image, 48, 40, 3, 32);
+    // A larger image first leaves its rows in the kept scratch array.
+    centreSquareByArea(Uint8Array.from({ length: 90 * 90 * 3 }, () => rng.int(256)), 90, 90, 3, 32);
+    const out = new Uint8Array(32 * 32 * 3);
+    expect(centreSquareByArea(image, 48, 40, 3, 32, out)).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(fresh));
+    const same = Uint8Array.from({ length: 32 * 32 * 3 }, () => rng.int(256));
+    expect(Array.from(centreSquareByArea(same, 32, 32, 3, 32, out))).toEqual(Array.from(same));
+    expect(() => centreSquareByArea(image, 48, 40, 3, 32, new Uint8Array(5))).toThrow(/out holds 5 values/);
+  });
+
   it('decodes a large photo through sharp\'s shrink and the area resize to the same picture', async () => {
     // 400 x 200, dark left half and bright right half: the centre square is split down the middle.
     const png = await sharp(grayImage(400, 200, (x) => (x < 200 ? 20 : 220)), { raw: { width: 400, height: 200, channels: 1 } }).png().toBuffer();

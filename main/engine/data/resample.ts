@@ -20,7 +20,9 @@ function areaWeights(from: number, length: number, size: number): AreaWeights {
     const start = from + o * step;
     const end = start + step;
     first[o] = -1;
-    for (let i = Math.floor(start); i < end; i++) {
+    // Only pixels inside the crop: `end` can pass its edge by a rounding error, and a tap there
+    // read past the image (NaN, stored as black) or a neighbour's pixel.
+    for (let i = Math.floor(start); i < end && i < from + length; i++) {
       const overlap = Math.min(end, i + 1) - Math.max(start, i);
       if (overlap > 0) {
         if (first[o] < 0) first[o] = i;
@@ -46,12 +48,23 @@ function weightsFor(from: number, length: number, size: number): AreaWeights {
   return weights;
 }
 
+/** Columns-resized rows between the two passes, kept between calls: one image's is 10-20 KB. */
+let between = new Float32Array(0);
+
 /**
  * The centre square of a width x height x channels uint8 image (HWC), resized to size x size by
- * area. An image already square and of the size comes back as it is (the same array).
+ * area, written into `out` (a new array if not given). An image already square and of the size
+ * comes back as it is (the same array) when no `out` is given.
  */
-export function centreSquareByArea(pixels: Uint8Array, width: number, height: number, channels: number, size: number): Uint8Array {
-  if (width === size && height === size) return pixels;
+export function centreSquareByArea(pixels: Uint8Array, width: number, height: number, channels: number, size: number, out?: Uint8Array): Uint8Array {
+  const row = size * channels;
+  if (out && out.length !== size * row) throw new Error(`centreSquareByArea: out holds ${out.length} values, not ${size * row}`);
+  if (width === size && height === size) {
+    if (!out) return pixels;
+    out.set(pixels.subarray(0, size * row));
+    return out;
+  }
+  const into = out ?? new Uint8Array(size * row);
   const side = Math.min(width, height);
   const xs = weightsFor((width - side) / 2, side, size);
   const ys = weightsFor((height - side) / 2, side, size);
@@ -59,23 +72,23 @@ export function centreSquareByArea(pixels: Uint8Array, width: number, height: nu
   // between, summed in the same order as ever, so the pixels match earlier imports' caches.
   const rowsFrom = Math.floor((height - side) / 2);
   const rowsTo = Math.ceil((height + side) / 2);
-  const row = size * channels;
-  const across = new Float32Array((rowsTo - rowsFrom) * row);
+  if (between.length < (rowsTo - rowsFrom) * row) between = new Float32Array((rowsTo - rowsFrom) * row);
+  const across = between;
   const { first: xFirst, count: xCount, weight: xWeight, taps: xTaps } = xs;
-  for (let y = rowsFrom; y < rowsTo; y++) {
-    const to = (y - rowsFrom) * row;
-    for (let o = 0; o < size; o++) {
-      const taps = xCount[o];
-      const w0 = o * xTaps;
+  // Output column by output column: its taps and weights stay in registers down the rows.
+  for (let o = 0; o < size; o++) {
+    const taps = xCount[o];
+    const w0 = o * xTaps;
+    for (let y = rowsFrom; y < rowsTo; y++) {
       const p0 = (y * width + xFirst[o]) * channels;
+      const to = (y - rowsFrom) * row + o * channels;
       for (let c = 0; c < channels; c++) {
         let sum = 0;
-        for (let k = 0; k < taps; k++) sum += xWeight[w0 + k] * pixels[p0 + k * channels + c];
-        across[to + o * channels + c] = sum;
+        for (let k = 0, p = p0 + c; k < taps; k++, p += channels) sum += xWeight[w0 + k] * pixels[p];
+        across[to + c] = sum;
       }
     }
   }
-  const out = new Uint8Array(size * row);
   const { first: yFirst, count: yCount, weight: yWeight, taps: yTaps } = ys;
   for (let o = 0; o < size; o++) {
     const taps = yCount[o];
@@ -83,9 +96,9 @@ export function centreSquareByArea(pixels: Uint8Array, width: number, height: nu
     const r0 = (yFirst[o] - rowsFrom) * row;
     for (let i = 0; i < row; i++) {
       let sum = 0;
-      for (let k = 0; k < taps; k++) sum += yWeight[w0 + k] * across[r0 + k * row + i];
-      out[o * row + i] = Math.min(255, Math.max(0, Math.round(sum)));
+      for (let k = 0, r = r0 + i; k < taps; k++, r += row) sum += yWeight[w0 + k] * across[r];
+      into[o * row + i] = Math.min(255, Math.max(0, Math.round(sum)));
     }
   }
-  return out;
+  return into;
 }
