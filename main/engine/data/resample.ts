@@ -75,17 +75,30 @@ export function centreSquareByArea(pixels: Uint8Array, width: number, height: nu
   if (between.length < (rowsTo - rowsFrom) * row) between = new Float32Array((rowsTo - rowsFrom) * row);
   const across = between;
   const { first: xFirst, count: xCount, weight: xWeight, taps: xTaps } = xs;
-  // Output column by output column: its taps and weights stay in registers down the rows.
+  const stride = width * channels;
+  // Output column by output column, its weights held down the rows. Two taps, written out, is
+  // every shrink by up to 2 (sharp shrinks anything larger to that): half the time of the loop.
   for (let o = 0; o < size; o++) {
     const taps = xCount[o];
     const w0 = o * xTaps;
-    for (let y = rowsFrom; y < rowsTo; y++) {
-      const p0 = (y * width + xFirst[o]) * channels;
-      const to = (y - rowsFrom) * row + o * channels;
-      for (let c = 0; c < channels; c++) {
-        let sum = 0;
-        for (let k = 0, p = p0 + c; k < taps; k++, p += channels) sum += xWeight[w0 + k] * pixels[p];
-        across[to + c] = sum;
+    let p0 = rowsFrom * stride + xFirst[o] * channels;
+    if (taps === 2) {
+      const [a, b] = [xWeight[w0], xWeight[w0 + 1]];
+      for (let to = o * channels; p0 < rowsTo * stride; p0 += stride, to += row) {
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          sum += a * pixels[p0 + c];
+          sum += b * pixels[p0 + channels + c];
+          across[to + c] = sum;
+        }
+      }
+    } else {
+      for (let to = o * channels; p0 < rowsTo * stride; p0 += stride, to += row) {
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          for (let k = 0, p = p0 + c; k < taps; k++, p += channels) sum += xWeight[w0 + k] * pixels[p];
+          across[to + c] = sum;
+        }
       }
     }
   }
@@ -94,10 +107,21 @@ export function centreSquareByArea(pixels: Uint8Array, width: number, height: nu
     const taps = yCount[o];
     const w0 = o * yTaps;
     const r0 = (yFirst[o] - rowsFrom) * row;
-    for (let i = 0; i < row; i++) {
-      let sum = 0;
-      for (let k = 0, r = r0 + i; k < taps; k++, r += row) sum += yWeight[w0 + k] * across[r];
-      into[o * row + i] = Math.min(255, Math.max(0, Math.round(sum)));
+    const at = o * row;
+    if (taps === 2) {
+      const [a, b] = [yWeight[w0], yWeight[w0 + 1]];
+      for (let i = 0; i < row; i++) {
+        let sum = 0;
+        sum += a * across[r0 + i];
+        sum += b * across[r0 + row + i];
+        into[at + i] = Math.min(255, Math.max(0, Math.round(sum)));
+      }
+    } else {
+      for (let i = 0; i < row; i++) {
+        let sum = 0;
+        for (let k = 0, r = r0 + i; k < taps; k++, r += row) sum += yWeight[w0 + k] * across[r];
+        into[at + i] = Math.min(255, Math.max(0, Math.round(sum)));
+      }
     }
   }
   return into;
