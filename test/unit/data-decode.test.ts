@@ -222,18 +222,13 @@ describe('centreSquareByArea', () => {
     }
   });
 
-  it('writes into a given array the pixels it would return, whatever it resized before', () => {
+  it('gives the same pixels whatever it resized before (its scratch rows are kept between calls)', () => {
     const rng = new Rng(4);
     const image = Uint8Array.from({ length: 48 * 40 * 3 }, () => rng.int(256));
-    const fresh = centreSquareByArea(image, 48, 40, 3, 32);
-    // A larger image first leaves its rows in the kept scratch array.
+    const first = centreSquareByArea(image, 48, 40, 3, 32);
+    // A larger image in between leaves its rows in the kept scratch array.
     centreSquareByArea(Uint8Array.from({ length: 90 * 90 * 3 }, () => rng.int(256)), 90, 90, 3, 32);
-    const out = new Uint8Array(32 * 32 * 3);
-    expect(centreSquareByArea(image, 48, 40, 3, 32, out)).toBe(out);
-    expect(Array.from(out)).toEqual(Array.from(fresh));
-    const same = Uint8Array.from({ length: 32 * 32 * 3 }, () => rng.int(256));
-    expect(Array.from(centreSquareByArea(same, 32, 32, 3, 32, out))).toEqual(Array.from(same));
-    expect(() => centreSquareByArea(image, 48, 40, 3, 32, new Uint8Array(5))).toThrow(/out holds 5 values/);
+    expect(Array.from(centreSquareByArea(image, 48, 40, 3, 32))).toEqual(Array.from(first));
   });
 
   it('decodes a large photo through sharp\'s shrink and the area resize to the same picture', async () => {
