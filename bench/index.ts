@@ -7,8 +7,9 @@
 // ratio and the load average); the latency to sample 64 images (on onnx, onnxruntime's) and to
 // encode 1,000, at K=8, hidden 256; evaluation's images/s (bits per dim in batches of 64, as
 // `flowdesk eval` and validation run it) beside PyTorch's forward pass; then preprocessing
-// throughput over 1,000 JPEGs, a cached import of 10,000, and peak RSS. `--quick` times the small
-// configuration only and skips encoding and evaluation (30 s on 2 idle cores);
+// throughput over 1,000 JPEGs (and its CPU time an image), a cached import of 10,000, and peak
+// RSS. `--quick` times the small configuration only and skips encoding and evaluation (30 s on 2
+// idle cores);
 // `--backends=onnx,wasm` names backends, in order; `--repeat=N` runs each training configuration
 // N times, ours and PyTorch in turn, and prints the median ratio (3 by default, 1 with --quick);
 // `--threads=N` sets the threads a step or a sample batch is split across (defaults to min(2,
@@ -329,8 +330,11 @@ async function preprocessSpeed(): Promise<void> {
       await sharp(Uint8Array.from(raw), { raw: { width: 48, height: 48, channels: 3 } }).jpeg().toFile(join(dir, 'first', `${i}.jpg`));
     }
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await importImageFolder(join(dir, 'first'), { size: SIZE, channels: CHANNELS, cacheDir: null });
     const cold = (performance.now() - t0) / 1000;
+    // The process's CPU time, all threads: other work on the machine moves it far less than img/s.
+    const cpu = process.cpuUsage(cpu0);
     const many = join(dir, 'many');
     for (let copy = 0; copy < 10; copy++) {
       await mkdir(join(many, `${copy}`), { recursive: true });
@@ -340,7 +344,7 @@ async function preprocessSpeed(): Promise<void> {
     await importImageFolder(many, { size: SIZE, channels: CHANNELS, cacheDir });
     const t1 = performance.now();
     await importImageFolder(many, { size: SIZE, channels: CHANNELS, cacheDir });
-    emit({ bench: 'preprocess', images: 1000, format: 'jpeg', size: SIZE, img_per_s: round(1000 / cold), cached_import_images: 10_000, cached_import_ms: round(performance.now() - t1) });
+    emit({ bench: 'preprocess', images: 1000, format: 'jpeg', size: SIZE, img_per_s: round(1000 / cold), cpu_ms_per_img: round((cpu.user + cpu.system) / 1e6, 3), cached_import_images: 10_000, cached_import_ms: round(performance.now() - t1) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

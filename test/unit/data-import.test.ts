@@ -1,5 +1,6 @@
 // Importing image folders: every format, recursively; bad files skipped with their reasons;
 // other files ignored; clear folder errors; progress and cancelling; a stable split; the cache.
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,25 @@ describe('importImageFolder: what gets used', () => {
       set.paths.forEach((p, i) => {
         expect(Array.from(set.pixels.subarray(i * 64, (i + 1) * 64))).toEqual(Array.from(written[f.good.indexOf(p)]));
       });
+    }
+  });
+
+  it('gives the pixels earlier imports gave and caches hold (PNG noise, joined and shrunk by sharp)', async () => {
+    // Hashes from the import of commit e680bc1. A change here changes what a folder decodes to:
+    // bump CACHE_VERSION in image-cache.ts with it. PNG, so no JPEG decoder's version enters.
+    const hashes: Record<string, string> = {
+      '48 to 32x3': 'b53a78e25799257e',
+      '48 to 16x1': 'f516b7a5e1a3562a',
+      '100 to 32x3': 'af452083ae4dba51',
+      '100 to 16x1': '92ae42d896821b39',
+    };
+    for (const [side, count] of [[48, 40], [100, 12]]) {
+      const f = await folder({ count, size: side, pattern: 'noise', seed: 7 });
+      for (const [size, channels] of [[32, 3], [16, 1]] as const) {
+        const { train, val } = await importImageFolder(f.dir, { ...noCache, size, channels });
+        const hash = createHash('sha256').update(train.pixels).update(val.pixels).digest('hex').slice(0, 16);
+        expect(hash, `${side} to ${size}x${channels}`).toBe(hashes[`${side} to ${size}x${channels}`]);
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 // Decodes an import's files, gathering those whose headers give one small shape into batches that
 // sharp decodes in one call (decode.ts decodeJoined); other files, a batch left with one image,
 // and every image of a batch that fails are decoded one at a time. Each image's pixels, or its
-// error, are what decodeImageBuffer gives it alone.
+// error, are what decodeImageBuffer gives it alone. Full batches decode while files are still read.
 import { canJoin, decodeImageBuffer, decodeJoined, type DecodeOptions } from './decode.ts';
 import { imageShape, type ImageShape } from './image-shape.ts';
 
@@ -18,6 +18,12 @@ const BATCH_FILE_BYTES = 1 << 18;
  * BATCH_FILE_BYTES (a few MB for thumbnails; 124 MB at worst).
  */
 const PENDING_SHAPES = 16;
+/**
+ * Full batches decoding at once, twice libuv's four threads: a thread that finishes a batch finds
+ * the next already queued, so the cores do not wait while the main thread resizes what came back
+ * and reads more files. A queued batch holds only its files (at most 32 of BATCH_FILE_BYTES).
+ */
+const BATCHES_IN_FLIGHT = 8;
 
 interface Batch {
   shape: ImageShape;
@@ -32,13 +38,17 @@ export interface DecodeListener {
 
 export class DecodeBatches {
   private readonly pending = new Map<string, Batch>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly opts: DecodeOptions,
     private readonly listener: DecodeListener,
   ) {}
 
-  /** Decodes file `index` now, or adds it to its shape's batch and decodes that once full. */
+  /**
+   * Decodes file `index` now, or adds it to its shape's batch and starts decoding that once full;
+   * waits only while BATCHES_IN_FLIGHT batches are decoding.
+   */
   async add(index: number, bytes: Buffer): Promise<void> {
     const shape = imageShape(bytes);
     const limit = shape ? Math.min(BATCH_IMAGES, Math.floor(BATCH_PIXELS / (shape.width * shape.height))) : 0;
@@ -50,13 +60,25 @@ export class DecodeBatches {
     batch ??= { shape, limit, files: [] };
     this.pending.set(shape.key, batch);
     batch.files.push({ index, bytes });
-    if (batch.files.length >= batch.limit) await this.decode(this.take(batch));
-    if (stale) await this.decode(stale);
+    if (batch.files.length >= batch.limit) this.start(this.take(batch));
+    if (stale) this.start(stale);
+    while (this.inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(this.inFlight);
   }
 
-  /** Decodes every batch still gathering. */
+  /** Decodes every batch still gathering, and waits for all. */
   async flush(): Promise<void> {
-    await Promise.all([...this.pending.values()].map((batch) => this.decode(this.take(batch))));
+    for (const batch of [...this.pending.values()]) this.start(this.take(batch));
+    await this.settled();
+  }
+
+  /** Waits for the batches decoding (a cancelled import leaves none running behind it). */
+  async settled(): Promise<void> {
+    await Promise.all(this.inFlight);
+  }
+
+  private start(batch: Batch): void {
+    const decoding = this.decode(batch).finally(() => this.inFlight.delete(decoding));
+    this.inFlight.add(decoding);
   }
 
   private take(batch: Batch): Batch {

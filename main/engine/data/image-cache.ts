@@ -8,7 +8,7 @@ import { writeFileAtomically } from '../fs/atomic-write.ts';
 import type { ScannedFile } from './scan.ts';
 
 /** Bumped whenever decoding changes what a file turns into, so old caches are not trusted. */
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 const FORMAT = 'flowdesk-image-cache';
 
 /** Everything that changes the pixels a folder decodes to, besides its files. */

@@ -13,9 +13,10 @@ import { scanFolder, throwIfCancelled, type ScannedFile } from './scan.ts';
 import { splitIndices } from './split.ts';
 
 /**
- * Files read and decoded at once (one that fills a batch waits for the batch: decode-batches.ts).
- * sharp runs each decode on libuv's thread pool (4 threads), so a few in flight keep both cores
- * busy while others wait on the disk; more only adds memory.
+ * Files read and decoded at once (files that join others wait in their batch instead, and the
+ * batches decode a few at once: decode-batches.ts). sharp runs each decode on libuv's thread pool
+ * (4 threads), so a few in flight keep both cores busy while others wait on the disk; more only
+ * adds memory.
  */
 const DECODE_CONCURRENCY = 4;
 /**
@@ -128,6 +129,7 @@ async function decodeFolder(folder: string, files: readonly ScannedFile[], opts:
   };
   await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, files.length) }, work));
   if (going()) await batches.flush();
+  else await batches.settled();
   if (failure) throw failure;
   throwIfCancelled(opts.signal, folder);
   const pixels = new Uint8Array(count * per);

@@ -20,7 +20,9 @@ function areaWeights(from: number, length: number, size: number): AreaWeights {
     const start = from + o * step;
     const end = start + step;
     first[o] = -1;
-    for (let i = Math.floor(start); i < end; i++) {
+    // Only pixels inside the crop: `end` can pass its edge by a rounding error, and a tap there
+    // read past the image (NaN, stored as black) or a neighbour's pixel.
+    for (let i = Math.floor(start); i < end && i < from + length; i++) {
       const overlap = Math.min(end, i + 1) - Math.max(start, i);
       if (overlap > 0) {
         if (first[o] < 0) first[o] = i;
@@ -46,12 +48,17 @@ function weightsFor(from: number, length: number, size: number): AreaWeights {
   return weights;
 }
 
+/** Columns-resized rows between the two passes, kept between calls (18 KB for 48 px RGB to 32). */
+let between = new Float32Array(0);
+
 /**
  * The centre square of a width x height x channels uint8 image (HWC), resized to size x size by
  * area. An image already square and of the size comes back as it is (the same array).
  */
 export function centreSquareByArea(pixels: Uint8Array, width: number, height: number, channels: number, size: number): Uint8Array {
   if (width === size && height === size) return pixels;
+  const row = size * channels;
+  const into = new Uint8Array(size * row);
   const side = Math.min(width, height);
   const xs = weightsFor((width - side) / 2, side, size);
   const ys = weightsFor((height - side) / 2, side, size);
@@ -59,33 +66,57 @@ export function centreSquareByArea(pixels: Uint8Array, width: number, height: nu
   // between, summed in the same order as ever, so the pixels match earlier imports' caches.
   const rowsFrom = Math.floor((height - side) / 2);
   const rowsTo = Math.ceil((height + side) / 2);
-  const row = size * channels;
-  const across = new Float32Array((rowsTo - rowsFrom) * row);
+  if (between.length < (rowsTo - rowsFrom) * row) between = new Float32Array((rowsTo - rowsFrom) * row);
+  const across = between;
   const { first: xFirst, count: xCount, weight: xWeight, taps: xTaps } = xs;
-  for (let y = rowsFrom; y < rowsTo; y++) {
-    const to = (y - rowsFrom) * row;
-    for (let o = 0; o < size; o++) {
-      const taps = xCount[o];
-      const w0 = o * xTaps;
-      const p0 = (y * width + xFirst[o]) * channels;
-      for (let c = 0; c < channels; c++) {
-        let sum = 0;
-        for (let k = 0; k < taps; k++) sum += xWeight[w0 + k] * pixels[p0 + k * channels + c];
-        across[to + o * channels + c] = sum;
+  const stride = width * channels;
+  // Output column by output column, its weights held down the rows. Two taps, written out, is
+  // every shrink by up to 2 (sharp shrinks anything larger to that): half the time of the loop.
+  for (let o = 0; o < size; o++) {
+    const taps = xCount[o];
+    const w0 = o * xTaps;
+    let p0 = rowsFrom * stride + xFirst[o] * channels;
+    if (taps === 2) {
+      const [a, b] = [xWeight[w0], xWeight[w0 + 1]];
+      for (let to = o * channels; p0 < rowsTo * stride; p0 += stride, to += row) {
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          sum += a * pixels[p0 + c];
+          sum += b * pixels[p0 + channels + c];
+          across[to + c] = sum;
+        }
+      }
+    } else {
+      for (let to = o * channels; p0 < rowsTo * stride; p0 += stride, to += row) {
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          for (let k = 0, p = p0 + c; k < taps; k++, p += channels) sum += xWeight[w0 + k] * pixels[p];
+          across[to + c] = sum;
+        }
       }
     }
   }
-  const out = new Uint8Array(size * row);
   const { first: yFirst, count: yCount, weight: yWeight, taps: yTaps } = ys;
   for (let o = 0; o < size; o++) {
     const taps = yCount[o];
     const w0 = o * yTaps;
     const r0 = (yFirst[o] - rowsFrom) * row;
-    for (let i = 0; i < row; i++) {
-      let sum = 0;
-      for (let k = 0; k < taps; k++) sum += yWeight[w0 + k] * across[r0 + k * row + i];
-      out[o * row + i] = Math.min(255, Math.max(0, Math.round(sum)));
+    const at = o * row;
+    if (taps === 2) {
+      const [a, b] = [yWeight[w0], yWeight[w0 + 1]];
+      for (let i = 0; i < row; i++) {
+        let sum = 0;
+        sum += a * across[r0 + i];
+        sum += b * across[r0 + row + i];
+        into[at + i] = Math.min(255, Math.max(0, Math.round(sum)));
+      }
+    } else {
+      for (let i = 0; i < row; i++) {
+        let sum = 0;
+        for (let k = 0, r = r0 + i; k < taps; k++, r += row) sum += yWeight[w0 + k] * across[r];
+        into[at + i] = Math.min(255, Math.max(0, Math.round(sum)));
+      }
     }
   }
-  return out;
+  return into;
 }
