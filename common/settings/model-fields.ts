@@ -14,10 +14,10 @@ export const modelKindField = {
   options: MODEL_KINDS,
   default: 'glow',
   label: 'Model family',
-  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings) or NICE (additive couplings on flattened pixels)',
+  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings), NICE (additive couplings on flattened pixels) or flow matching (a U-Net velocity field, sampled and scored through an ODE)',
   view: 'main',
   flag: 'model',
-  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE' },
+  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE', 'flow-matching': 'Flow matching' },
 } as const satisfies ChoiceField<ModelKind>;
 
 /**
@@ -37,17 +37,17 @@ export const modelFields = {
     label: 'Channels', help: '1 for grayscale, 3 for RGB',
   },
   levels: {
-    type: 'int', min: 1, max: 6, default: 2, kinds: ['glow', 'realnvp'], view: 'main',
-    label: 'Levels', help: 'multiscale levels (L): each squeezes the image to half its side; the size must be divisible by 2^levels',
+    type: 'int', min: 1, max: 6, default: 2, kinds: ['glow', 'realnvp', 'flow-matching'], view: 'main',
+    label: 'Levels', help: "multiscale levels (L): each squeezes the image to half its side (flow matching: the U-Net's down-samplings); the size must be divisible by 2^levels",
   },
   depth: {
-    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4 }, view: 'main',
-    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings' },
-    help: 'flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), or coupling layers (NICE)',
+    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4, 'flow-matching': 1 }, view: 'main',
+    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings', 'flow-matching': 'Blocks per resolution' },
+    help: "flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), coupling layers (NICE), or the U-Net's residual blocks at each resolution on the way down and again on the way up (flow matching)",
   },
   hidden: {
-    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256 }, unit: 'units', view: 'main',
-    label: 'Hidden width', help: 'width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE)',
+    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256, 'flow-matching': 32 }, unit: 'units', view: 'main',
+    label: 'Hidden width', help: "width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE); flow matching: the U-Net's channels at full resolution, doubled at each level down",
   },
   mlpLayers: {
     type: 'int', min: 1, max: 16, default: 2, kinds: ['nice'], unit: 'layers', view: 'main',
@@ -82,6 +82,22 @@ export const modelFields = {
     type: 'choice', options: ['channel', 'position'], default: 'channel', storedDefault: 'position', kinds: ['glow'], view: 'advanced',
     optionLabels: { channel: 'per channel (paper)', position: 'per position' },
     label: 'Top prior', help: "the learned Gaussian of the top level's latent: a mean and scale per channel, as in the Glow paper, or per position and channel (FlowDesk's Glow before model format 2)",
+  },
+  solver: {
+    ...labFields.solver, kinds: ['flow-matching'],
+    help: 'how flow matching integrates its ODE to sample, encode, decode and score images: fixed steps (Euler, Heun, RK4, the Lab\'s solvers) or adaptive Dormand-Prince',
+  },
+  odeSteps: {
+    ...labFields.odeSteps, default: 4, max: 256, kinds: ['flow-matching'],
+    help: 'steps of a fixed-step solver from noise to image: function evaluations (NFE) are this times 1 (Euler), 2 (Heun) or 4 (RK4); fixed, so bits per dim compare over a run',
+  },
+  tolerance: {
+    ...labFields.tolerance, default: 1e-4, kinds: ['flow-matching'], view: 'advanced',
+    help: 'relative and absolute tolerance of the adaptive solver (dopri5); it chooses its own number of steps',
+  },
+  probes: {
+    type: 'int', min: 1, max: 64, default: 1, kinds: ['flow-matching'], view: 'advanced',
+    label: 'Trace probes', help: "Hutchinson probes per image when flow matching's bits per dim are estimated (the divergence integrated along the ODE); more probes, less noise, proportionally slower",
   },
 } as const satisfies Readonly<Record<string, Field>>;
 

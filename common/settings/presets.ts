@@ -36,6 +36,11 @@ const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = 
     medium: { depth: 4, hidden: 512, mlpLayers: 3 },
     large: { depth: 4, hidden: 1000, mlpLayers: 5 },
   },
+  'flow-matching': {
+    small: {},
+    medium: { levels: 2, depth: 2, hidden: 64 },
+    large: { levels: 3, depth: 2, hidden: 128 },
+  },
 };
 
 /** The presets a model kind has, smallest first. */

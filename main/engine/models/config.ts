@@ -11,10 +11,12 @@ export type ModelConfig = ModelSettings;
 export type GlowConfig = Extract<ModelConfig, { kind: 'glow' }>;
 export type RealNvpConfig = Extract<ModelConfig, { kind: 'realnvp' }>;
 export type NiceConfig = Extract<ModelConfig, { kind: 'nice' }>;
+export type FlowMatchingConfig = Extract<ModelConfig, { kind: 'flow-matching' }>;
 export type ResolvedModelConfig = ResolvedModelSettings;
 export type ResolvedGlowConfig = ResolvedModelSettingsOf<'glow'>;
 export type ResolvedRealNvpConfig = ResolvedModelSettingsOf<'realnvp'>;
 export type ResolvedNiceConfig = ResolvedModelSettingsOf<'nice'>;
+export type ResolvedFlowMatchingConfig = ResolvedModelSettingsOf<'flow-matching'>;
 
 /** The checked value, or BAD_CONFIG naming the field. */
 export function settingsOrThrow<T>(checked: Checked<T>): T {

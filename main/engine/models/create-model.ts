@@ -1,5 +1,6 @@
 // Builds a model from its config and seed: the one place that knows every model kind.
 import { createGlow } from './glow.ts';
+import { FlowMatching } from './flow-matching.ts';
 import { Nice } from './nice.ts';
 import { createRealNvp } from './realnvp.ts';
 import { resolveModelConfig, type ModelConfig } from './config.ts';
@@ -18,5 +19,7 @@ export function createModel(config: ModelConfig, seed = 0): FlowModel {
       return createRealNvp(resolved, seed);
     case 'nice':
       return new Nice(resolved, seed);
+    case 'flow-matching':
+      return new FlowMatching(resolved, seed);
   }
 }
