@@ -28,6 +28,8 @@ export class FlowMatching implements FlowModel {
   readonly objective: TrainingObjective;
   private readonly field: UNetVelocity;
   private readonly dim: number;
+  /** v(y, t) in the field's space (images times DATA_SCALE), every image at time t. */
+  readonly velocity: ImageVelocity = (y, t) => tf.tidy(() => this.field.apply(y, tf.fill([y.shape[0]], t) as tf.Tensor1D));
 
   constructor(readonly config: ResolvedFlowMatchingConfig, seed: number) {
     this.field = new UNetVelocity(this.params.scope('velocity'), config, new Rng(seed));
@@ -97,7 +99,6 @@ export class FlowMatching implements FlowModel {
     this.params.dispose();
   }
 
-  private readonly velocity: ImageVelocity = (y, t) => tf.tidy(() => this.field.apply(y, tf.fill([y.shape[0]], t) as tf.Tensor1D));
 
   /**
    * Conditional flow matching with σ_min = 0: x_t = (1 - t) x0 + t x1 for x1 the (scaled)

@@ -39,7 +39,7 @@ export function odeLikelihood(v: ImageVelocity, x: tf.Tensor4D, divergence: Dive
         const at = xt as tf.Tensor4D;
         // u ↦ Jᵀu per image, from one pass of v and its backward pass.
         const vjp = (u: tf.Tensor2D) => {
-          const { value, grad } = tf.valueAndGrad((y: tf.Tensor4D) => v(y, t))(at, tf.reshape(u, at.shape) as tf.Tensor4D);
+          const { value, grad } = tf.valueAndGrad((y: tf.Tensor4D) => v(y, t))(at, tf.cast(tf.reshape(u, at.shape), 'float32') as tf.Tensor4D);
           return { value, product: tf.reshape(grad, [n, dim]) as tf.Tensor2D };
         };
         if (divergence === 'exact') return [v(at, t), exactTrace((u) => vjp(u).product, n, dim)];
