@@ -112,7 +112,7 @@ describe('the Hutchinson divergence of the U-Net', () => {
     const estimates = tf.tidy(() => {
       const rows = tf.tile(image, [probes, 1, 1, 1]) as tf.Tensor4D;
       return tf.neg(odeLikelihood(v, rows, { probes: rademacher(probes, DIM, new Rng(9)) }, euler).delta);
-    }).dataSync();
+    }).dataSync() as Float32Array;
     const mean = estimates.reduce((a, b) => a + b, 0) / probes;
     const variance = estimates.reduce((a, b) => a + (b - mean) ** 2, 0) / (probes - 1);
     const standardError = Math.sqrt(variance / probes);

@@ -5,6 +5,8 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '../tf.ts';
 import { drawNoise, type FlowModel } from '../models/flow-model.ts';
+import { BackendError } from '../errors.ts';
+import { TraceError } from '../onnx/graph-builder.ts';
 import { OnnxDecoder } from '../onnx/onnx-decoder.ts';
 import { OnnxForward } from '../onnx/onnx-forward.ts';
 import { OnnxSampler } from '../onnx/onnx-sampler.ts';
@@ -38,7 +40,10 @@ export class OnnxRuntime implements ComputeRuntime {
   ) {}
 
   async trainingStep({ batch, nBits, optimizer }: TrainingStepOptions): Promise<TrainingStep> {
-    const session = await OnnxUpdate.create(this.ort, this.model, batch, nBits, optimizer, this.threads ?? undefined);
+    const session = await OnnxUpdate.create(this.ort, this.model, batch, nBits, optimizer, this.threads ?? undefined).catch((err: unknown) => {
+      if (!(err instanceof TraceError)) throw err;
+      throw new BackendError('BACKEND_UNAVAILABLE', `The onnx backend cannot trace a ${this.model.config.kind} training step: ${err.message}. Train it on the wasm backend (--backend wasm) instead.`);
+    });
     return {
       // createSession's default when none is given: every core.
       threads: this.threads ?? availableParallelism(),
