@@ -2,12 +2,12 @@
 // conditional optimal-transport path, then sampled, encoded, decoded and scored through its ODE
 // with the Lab's solvers. The Lab's convention: t = 0 is the noise, t = 1 the image.
 import * as tf from '../tf.ts';
-import { ParamStore } from '../flows/params.ts';
 import type { OdeOptions } from '../lab/ode/solve-ode.ts';
 import { rademacher } from '../lab/trace.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedFlowMatchingConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput, type TrainingObjective } from './flow-model.ts';
+import type { FlowOutput, TrainingObjective } from './flow-model.ts';
+import { ImageLatentModel } from './image-latent-model.ts';
 import { odeLikelihood, transport, type ImageVelocity } from './ode-likelihood.ts';
 import { UNetVelocity } from './unet-velocity.ts';
 
@@ -19,10 +19,7 @@ const DATA_SCALE = 2;
  */
 const PROBE_SEED = 1;
 
-export class FlowMatching implements FlowModel {
-  readonly params = new ParamStore();
-  /** No data-dependent initialisation. */
-  initialised = true;
+export class FlowMatching extends ImageLatentModel {
   /** Adaptive steps are read back, and a fixed-step graph would hold every step: inference runs on tfjs. */
   readonly inferenceTraces = false;
   readonly objective: TrainingObjective;
@@ -32,6 +29,7 @@ export class FlowMatching implements FlowModel {
   readonly velocity: ImageVelocity = (y, t) => tf.tidy(() => this.field.apply(y, tf.fill([y.shape[0]], t) as tf.Tensor1D));
 
   constructor(readonly config: ResolvedFlowMatchingConfig, seed: number) {
+    super();
     this.field = new UNetVelocity(this.params.scope('velocity'), config, new Rng(seed));
     this.dim = config.size * config.size * config.channels;
     this.objective = {
@@ -40,15 +38,6 @@ export class FlowMatching implements FlowModel {
       noise: [{ values: this.dim, distribution: 'normal' }, { values: 1, distribution: 'uniform' }],
       loss: (x, [x0, t]) => this.regressionLoss(x, x0, t),
     };
-  }
-
-  initialise(): void {}
-
-  logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return tf.tidy(() => {
-      const { logdet, logpz } = this.forward(x);
-      return tf.add(logdet, logpz) as tf.Tensor1D;
-    });
   }
 
   /**
@@ -80,23 +69,6 @@ export class FlowMatching implements FlowModel {
   /** The images the ODE carries noise to (t = 0 to 1). */
   decode(zs: tf.Tensor4D[]): tf.Tensor4D {
     return tf.tidy(() => tf.div(transport(this.velocity, zs[0], 0, 1, this.ode()), DATA_SCALE) as tf.Tensor4D);
-  }
-
-  get noiseShapes(): [number, number, number][] {
-    return [[this.config.size, this.config.size, this.config.channels]];
-  }
-
-  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
-    return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
-  }
-
-  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
-    const { size, channels } = this.config;
-    return tf.tidy(() => this.decode([noise[0] instanceof tf.Tensor ? noise[0] : tf.tensor4d(noise[0], [n, size, size, channels])]));
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 
 

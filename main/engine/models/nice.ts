@@ -1,13 +1,14 @@
 // NICE (Dinh et al. 2015): additive coupling layers on the flattened pixels, alternating which
 // interleaved half conditions the other through an MLP, then a learned diagonal scaling.
 import * as tf from '../tf.ts';
-import { gaussianFromNoise, gaussianLogDensity } from '../flows/gaussian.ts';
+import { gaussianLogDensity } from '../flows/gaussian.ts';
 import { heNormal } from '../flows/init.ts';
-import { ParamStore, type ParamScope } from '../flows/params.ts';
+import type { ParamScope } from '../flows/params.ts';
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedNiceConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput } from './flow-model.ts';
+import type { FlowOutput } from './flow-model.ts';
+import { ImageLatentModel } from './image-latent-model.ts';
 
 /** y_b = x_b + m(x_a) with m an MLP whose last layer starts at zero (identity start). */
 class AdditiveDenseCoupling {
@@ -45,15 +46,13 @@ class AdditiveDenseCoupling {
   }
 }
 
-export class Nice implements FlowModel {
-  readonly params = new ParamStore();
-  /** NICE has no data-dependent initialisation. */
-  initialised = true;
+export class Nice extends ImageLatentModel {
   private readonly couplings: AdditiveDenseCoupling[] = [];
   private readonly logScale: tf.Variable;
   private readonly dims: number;
 
   constructor(readonly config: ResolvedNiceConfig, seed: number) {
+    super();
     const rng = new Rng(seed);
     this.dims = config.size * config.size * config.channels;
     if (this.dims % 2 !== 0) {
@@ -65,15 +64,6 @@ export class Nice implements FlowModel {
       );
     }
     this.logScale = this.params.scope('scaling').variable('logs', tf.zeros([this.dims]));
-  }
-
-  initialise(): void {}
-
-  logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return tf.tidy(() => {
-      const { logdet, logpz } = this.forward(x);
-      return tf.add(logdet, logpz) as tf.Tensor1D;
-    });
   }
 
   forward(x: tf.Tensor4D): FlowOutput {
@@ -106,22 +96,5 @@ export class Nice implements FlowModel {
       for (let i = this.couplings.length - 1; i >= 0; i--) h = this.couplings[i].apply(h, true);
       return tf.reshape(h, z.shape) as tf.Tensor4D;
     });
-  }
-
-  get noiseShapes(): [number, number, number][] {
-    return [[this.config.size, this.config.size, this.config.channels]];
-  }
-
-  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
-    return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
-  }
-
-  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
-    const { size, channels } = this.config;
-    return tf.tidy(() => this.decode([gaussianFromNoise(noise[0], [n, size, size, channels], null)]));
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }
