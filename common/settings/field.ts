@@ -1,7 +1,7 @@
 // What one setting is: its type, default, bounds, unit, one-line help, the model kinds it
 // applies to and where the Train view shows it. Plain data, so every process may import it.
 
-export const MODEL_KINDS = ['glow', 'realnvp', 'nice', 'tarflow'] as const;
+export const MODEL_KINDS = ['glow', 'realnvp', 'nice', 'tarflow', 'flow-matching'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** A value that is the same for every model kind, or one per kind. */

@@ -14,10 +14,10 @@ export const modelKindField = {
   options: MODEL_KINDS,
   default: 'glow',
   label: 'Model family',
-  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings), NICE (additive couplings on flattened pixels) or TarFlow (causal Transformer blocks on patches, each an autoregressive affine flow)',
+  help: 'Glow (ActNorm, 1x1 convolutions, couplings), RealNVP (checkerboard and channel-masked couplings), NICE (additive couplings on flattened pixels), TarFlow (causal Transformer blocks on patches, each an autoregressive affine flow) or flow matching (a U-Net velocity field, sampled and scored through an ODE)',
   view: 'main',
   flag: 'model',
-  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE', tarflow: 'TarFlow' },
+  optionLabels: { glow: 'Glow', realnvp: 'RealNVP', nice: 'NICE', tarflow: 'TarFlow', 'flow-matching': 'Flow matching' },
 } as const satisfies ChoiceField<ModelKind>;
 
 /**
@@ -37,18 +37,18 @@ export const modelFields = {
     label: 'Channels', help: '1 for grayscale, 3 for RGB',
   },
   levels: {
-    type: 'int', min: 1, max: 6, default: 2, kinds: ['glow', 'realnvp'], view: 'main',
-    label: 'Levels', help: 'multiscale levels (L): each squeezes the image to half its side; the size must be divisible by 2^levels',
+    type: 'int', min: 1, max: 6, default: 2, kinds: ['glow', 'realnvp', 'flow-matching'], view: 'main',
+    label: 'Levels', help: "multiscale levels (L): each squeezes the image to half its side (flow matching: the U-Net's down-samplings); the size must be divisible by 2^levels",
   },
   depth: {
-    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4, tarflow: 4 }, view: 'main',
-    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings', tarflow: 'Flow blocks' },
-    help: 'flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), coupling layers (NICE), or Transformer flow blocks (TarFlow)',
+    type: 'int', min: 1, max: 64, default: { glow: 4, realnvp: 2, nice: 4, tarflow: 4, 'flow-matching': 1 }, view: 'main',
+    label: { glow: 'Steps per level', realnvp: 'Couplings per scale', nice: 'Couplings', tarflow: 'Flow blocks', 'flow-matching': 'Blocks per resolution' },
+    help: "flow steps per level (Glow K), coupling layers per mask type in each scale (RealNVP), coupling layers (NICE), Transformer flow blocks (TarFlow), or the U-Net's residual blocks at each resolution on the way down and again on the way up (flow matching)",
   },
   hidden: {
-    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256, tarflow: 128 }, unit: 'units', view: 'main',
-    label: { glow: 'Hidden width', realnvp: 'Hidden width', nice: 'Hidden width', tarflow: 'Transformer width' },
-    help: "width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE), or of each TarFlow block's Transformer",
+    type: 'int', min: 1, max: 4096, default: { glow: 64, realnvp: 64, nice: 256, tarflow: 128, 'flow-matching': 32 }, unit: 'units', view: 'main',
+    label: { glow: 'Hidden width', realnvp: 'Hidden width', nice: 'Hidden width', tarflow: 'Transformer width', 'flow-matching': 'Hidden width' },
+    help: "width of each coupling network (channels of its convolutions, or units of its MLP layers for NICE), of each TarFlow block's Transformer, or flow matching's U-Net at full resolution (doubled at each level down)",
   },
   mlpLayers: {
     type: 'int', min: 1, max: 16, default: 2, kinds: ['nice'], unit: 'layers', view: 'main',
@@ -100,6 +100,22 @@ export const modelFields = {
     type: 'number', min: 0, max: 0.5, default: 0, kinds: ['tarflow'], view: 'advanced',
     label: 'Noise augmentation',
     help: 'standard deviation of Gaussian noise added to the training images (model-space units; image range 1), with a score-based denoising step after sampling; 0: plain dequantization, bits per dim as for Glow; above 0 they are of the noised data',
+  },
+  solver: {
+    ...labFields.solver, kinds: ['flow-matching'],
+    help: 'how flow matching integrates its ODE to sample, encode, decode and score images: fixed steps (Euler, Heun, RK4, the Lab\'s solvers) or adaptive Dormand-Prince',
+  },
+  odeSteps: {
+    ...labFields.odeSteps, default: 4, max: 256, kinds: ['flow-matching'],
+    help: 'steps of a fixed-step solver from noise to image: function evaluations (NFE) are this times 1 (Euler), 2 (Heun) or 4 (RK4); fixed, so bits per dim compare over a run',
+  },
+  tolerance: {
+    ...labFields.tolerance, default: 1e-4, kinds: ['flow-matching'], view: 'advanced',
+    help: 'relative and absolute tolerance of the adaptive solver (dopri5); it chooses its own number of steps',
+  },
+  probes: {
+    type: 'int', min: 1, max: 64, default: 1, kinds: ['flow-matching'], view: 'advanced',
+    label: 'Trace probes', help: "Hutchinson probes per image when flow matching's bits per dim are estimated (the divergence integrated along the ODE); more probes, less noise, proportionally slower",
   },
 } as const satisfies Readonly<Record<string, Field>>;
 

@@ -43,6 +43,11 @@ const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = 
     medium: { depth: 8 },
     large: { depth: 8, hidden: 256 },
   },
+  'flow-matching': {
+    small: {},
+    medium: { levels: 2, depth: 2, hidden: 64 },
+    large: { levels: 3, depth: 2, hidden: 128 },
+  },
 };
 
 /** The presets a model kind has, smallest first. */

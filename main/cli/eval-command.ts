@@ -1,17 +1,19 @@
 // `flowdesk eval`: bits per dimension of a trained model over a folder of images.
 import { importAllImages } from '../engine/data/index.ts';
-import { meanBitsPerDim } from '../engine/train/evaluate.ts';
+import { bitsPerDimOfSet, meanAndStandardError } from '../engine/train/evaluate.ts';
+import { throttledProgress } from '../engine/progress.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
 import { RUNS_HELP } from './runs-folder.ts';
-import { ProgressBar } from './progress-bar.ts';
+import { formatDuration, ProgressBar } from './progress-bar.ts';
 
 export const evalUsage = `Usage: flowdesk eval RUN_OR_CHECKPOINT FOLDER [--json] [--limit N] [--seed S] [--weights avg|last|best]
 
-Prints the model's mean bits per dimension over every image in FOLDER (lower is better),
-measured with the model's own bit depth and seeded dequantization noise.
-  --json      print {"bpd": ..., "images": ..., "weights": {...}} instead of text
+Prints the model's mean bits per dimension over every image in FOLDER (lower is better) and
+its standard error over the images, measured with the model's own bit depth and seeded
+dequantization noise (flow matching: through its ODE, with fixed Hutchinson probes).
+  --json      print {"bpd": ..., "standardError": ..., "images": ..., "weights": {...}} instead of text
   --limit N   use only the first N images
   --seed S    seed of the dequantization noise (default 0)
 ${WEIGHTS_HELP}
@@ -32,16 +34,14 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     const { size, channels } = model.config;
     const { set: all, report } = await importAllImages(positionals[1], { size, channels });
     const bar = new ProgressBar();
-    const bpd = await meanBitsPerDim(model, all, {
-      nBits: json.nBits,
-      limit,
-      seed,
-      onBatch: (done, total) => values.json || bar.update(done, total, `${done}/${total} images`),
-    });
-    bar.clear();
     const images = Math.min(limit ?? all.count, all.count);
-    if (values.json) log(JSON.stringify({ bpd, images, skipped: report.skipped.length, weights }));
-    else log(`${bpd.toFixed(4)} bits/dim over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
+    const progress = throttledProgress((p) => bar.update(p.done, p.total, `${p.done}/${p.total} images  ${p.rate.toFixed(1)} img/s  ETA ${formatDuration(p.eta)}`), images, 'eval');
+    const perImage = await bitsPerDimOfSet(model, all, { nBits: json.nBits, limit, seed, onBatch: (done) => values.json || progress(done) });
+    bar.clear();
+    const { mean: bpd, standardError } = meanAndStandardError(perImage);
+    const error = standardError === null ? '' : ` ± ${standardError.toFixed(4)} (standard error)`;
+    if (values.json) log(JSON.stringify({ bpd, standardError, images, skipped: report.skipped.length, weights }));
+    else log(`${bpd.toFixed(4)}${error} bits/dim over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
     return 0;
   } finally {
     model.dispose();

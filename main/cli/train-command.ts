@@ -7,6 +7,7 @@ import { DEFAULT_PRESET, PRESET_NAMES, presetHelp, presetModel, presetsFor } fro
 import { trainFields, type TrainSettings } from '../../common/settings/train-fields.ts';
 import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.ts';
 import { markLabel } from '../../common/time-marks.ts';
+import { TRAINING_LOSSES } from '../../common/training-loss.ts';
 import { announceBackend } from './announce-backend.ts';
 import type { SkippedFile } from '../engine/data/import-types.ts';
 import { importReportPath } from '../engine/runs/run-layout.ts';
@@ -92,7 +93,10 @@ function printer(json: boolean) {
         skippedLines(e.skipped, e.runDir).forEach((line) => bar.log(line));
         break;
       case 'step':
-        bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} bits/dim  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);
+        bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} ${TRAINING_LOSSES[e.lossKind].label}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);
+        break;
+      case 'eval-progress':
+        bar.update(e.progress.done, e.progress.total, `step ${e.step}: validating ${e.progress.done}/${e.progress.total} images  ${e.progress.rate.toFixed(1)} img/s  ETA ${formatDuration(e.progress.eta)}`);
         break;
       case 'eval':
         bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} bits/dim (${e.weights === 'avg' ? 'averaged' : 'last'} weights${e.marks.map((m) => `, at ${markLabel(m)}`).join('')})`);

@@ -36,7 +36,7 @@ describe('validateRequest', () => {
     refused('importFolder', { folder: `${tmpdir()}/a\u0000b`, size: 32, channels: 3 }, /folder path/);
     refused('importFolder', { folder: null, size: 3, channels: 3 }, /request.size must be a whole number from 4 to 256/);
     refused('importFolder', { folder: null, size: 32, channels: 2 }, /request.channels must be one of 1, 3/);
-    refused('startTraining', { folder: null, model: { ...model, kind: 'vae' }, train }, /model.kind must be one of glow, realnvp, nice, tarflow/);
+    refused('startTraining', { folder: null, model: { ...model, kind: 'vae' }, train }, /model.kind must be one of glow, realnvp, nice(, [a-z-]+)*, got "vae"/);
     refused('startTraining', { folder: null, model: { ...model, hidden: 1.5 }, train }, /model.hidden must be a whole number/);
     refused('startTraining', { folder: null, model, train: { ...train, lr: 'fast' } }, /train.lr must be a number/);
     refused('startTraining', { folder: null, model, train: { ...train, lr: Infinity } }, /train.lr must be a number/);

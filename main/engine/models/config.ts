@@ -12,6 +12,7 @@ export type GlowConfig = Extract<ModelConfig, { kind: 'glow' }>;
 export type RealNvpConfig = Extract<ModelConfig, { kind: 'realnvp' }>;
 export type NiceConfig = Extract<ModelConfig, { kind: 'nice' }>;
 export type TarFlowConfig = Extract<ModelConfig, { kind: 'tarflow' }>;
+export type FlowMatchingConfig = Extract<ModelConfig, { kind: 'flow-matching' }>;
 export type ResolvedModelConfig = ResolvedModelSettings;
 export type ResolvedGlowConfig = ResolvedModelSettingsOf<'glow'>;
 export type ResolvedRealNvpConfig = ResolvedModelSettingsOf<'realnvp'>;
@@ -25,6 +26,8 @@ export type ResolvedTarFlowConfig = ResolvedModelSettingsOf<'tarflow'>;
 export function noiseAugmentation(config: ResolvedModelConfig): number {
   return config.kind === 'tarflow' ? config.noise : 0;
 }
+
+export type ResolvedFlowMatchingConfig = ResolvedModelSettingsOf<'flow-matching'>;
 
 /** The checked value, or BAD_CONFIG naming the field. */
 export function settingsOrThrow<T>(checked: Checked<T>): T {

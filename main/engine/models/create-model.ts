@@ -1,5 +1,6 @@
 // Builds a model from its config and seed: the one place that knows every model kind.
 import { createGlow } from './glow.ts';
+import { FlowMatching } from './flow-matching.ts';
 import { Nice } from './nice.ts';
 import { createRealNvp } from './realnvp.ts';
 import { TarFlow } from './tarflow.ts';
@@ -21,5 +22,7 @@ export function createModel(config: ModelConfig, seed = 0): FlowModel {
       return new Nice(resolved, seed);
     case 'tarflow':
       return new TarFlow(resolved, seed);
+    case 'flow-matching':
+      return new FlowMatching(resolved, seed);
   }
 }

@@ -1,10 +1,10 @@
 // What every model offers: exact log-likelihood, encoding to per-level latents, decoding,
 // and temperature sampling. Bits per dimension follow DESIGN.md for n-bit data.
 import * as tf from '../tf.ts';
-import { gaussianFromNoise } from '../flows/gaussian.ts';
 import type { ParamStore } from '../flows/params.ts';
 import type { Rng } from '../random.ts';
 import type { ResolvedModelConfig } from './config.ts';
+import { DEFAULT_TRAINING_LOSS, type TrainingLossKind } from '../../../common/training-loss.ts';
 
 // A type alias, not an interface, so tf.tidy accepts it as a tensor container.
 export type FlowOutput = {
@@ -12,6 +12,25 @@ export type FlowOutput = {
   logdet: tf.Tensor1D;
   logpz: tf.Tensor1D;
 };
+
+/** Random values a training step draws per image besides its dequantization noise (train/batches.ts). */
+export interface TrainingNoise {
+  /** Values per image. */
+  readonly values: number;
+  readonly distribution: 'normal' | 'uniform';
+}
+
+/**
+ * What a model trains on when it is not its own bits per dim: a per-image loss of the batch and
+ * the noise it takes, drawn as a pure function of (seed, step) so a resumed run draws the same.
+ */
+export interface TrainingObjective {
+  /** What the loss is, for the metrics and the person (common/training-loss.ts). */
+  readonly kind: TrainingLossKind;
+  readonly noise: readonly TrainingNoise[];
+  /** Per-image loss; noise[i] is [n, noise[i].values]. */
+  loss(x: tf.Tensor4D, noise: readonly tf.Tensor2D[]): tf.Tensor1D;
+}
 
 export interface FlowModel {
   readonly config: ResolvedModelConfig;
@@ -37,6 +56,13 @@ export interface FlowModel {
    * noiseShapes[i], already multiplied by the temperature. Lets a batch of samples be split.
    */
   sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D;
+  /** Absent: the model trains on its mean bits per dim, with no noise besides dequantization. */
+  readonly objective?: TrainingObjective;
+  /**
+   * False where sampling, encoding, decoding and scoring cannot be traced into one graph (an ODE
+   * solver that reads its step sizes back): the onnx runtime then runs them on tfjs. Absent: true.
+   */
+  readonly inferenceTraces?: boolean;
   dispose(): void;
 }
 
@@ -45,22 +71,27 @@ export function drawNoise(model: FlowModel, n: number, temperature: number, rng:
   return model.noiseShapes.map(([h, w, c]) => rng.fillNormal(new Float32Array(n * h * w * c), temperature));
 }
 
-/** The noise shapes of a model whose one latent has the image's shape (NICE, TarFlow). */
-export function imageShapedLatent(config: { size: number; channels: number }): [number, number, number][] {
-  return [[config.size, config.size, config.channels]];
-}
-
-/** That one image-shaped latent, from `sampleFromNoise`'s noise for n images. */
-export function imageShapedNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, config: { size: number; channels: number }): tf.Tensor4D {
-  return gaussianFromNoise(noise[0], [n, config.size, config.size, config.channels], null);
-}
-
 /** log p(x) = log|det dz/dx| + log p(z) per example, from a flow's forward pass: every flow's logProb. */
 export function logProbByForward(model: Pick<FlowModel, 'forward'>, x: tf.Tensor4D): tf.Tensor1D {
   return tf.tidy(() => {
     const { logdet, logpz } = model.forward(x);
     return tf.add(logdet, logpz) as tf.Tensor1D;
   });
+}
+
+/** The noise a training step of `model` draws besides dequantization (none for a flow). */
+export function trainingNoiseOf(model: FlowModel): readonly TrainingNoise[] {
+  return model.objective?.noise ?? [];
+}
+
+/** What `model`'s training loss is. */
+export function trainingLossKindOf(model: FlowModel): TrainingLossKind {
+  return model.objective?.kind ?? DEFAULT_TRAINING_LOSS;
+}
+
+/** What `model` trains on, per image: its objective's loss, or its bits per dim. */
+export function trainingLoss(model: FlowModel, x: tf.Tensor4D, noise: readonly tf.Tensor2D[], nBits: number): tf.Tensor1D {
+  return model.objective ? model.objective.loss(x, noise) : bitsPerDim(model, x, nBits);
 }
 
 /** bits/dim = -(log p(x) - D log 2^n) / (D log 2), per example. */

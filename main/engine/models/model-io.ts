@@ -9,6 +9,7 @@ import { tarflowMatrixWeights } from '../flows/tarflow/tarflow-size.ts';
 import { resolveStoredModelConfig, type ResolvedModelConfig } from './config.ts';
 import { createModel } from './create-model.ts';
 import type { FlowModel } from './flow-model.ts';
+import { unetBlockWeights } from './unet-velocity.ts';
 import { LAB_MODEL_FORMAT } from '../../../common/lab/lab-catalog.ts';
 
 export const MODEL_FORMAT = 'flowdesk.model';
@@ -114,12 +115,13 @@ export function importWeights(model: FlowModel, weights: Record<string, NamedArr
 
 /**
  * Fewest values a model of this config holds: its coupling networks' weights alone (biases,
- * ActNorm, 1x1 convolutions and priors only add), or TarFlow's matrices and position embeddings.
- * A lower bound, so no real checkpoint is refused by comparing against it;
- * model-json-hostile.test checks it stays within a factor of 2.
+ * ActNorm, 1x1 convolutions and priors only add), TarFlow's matrices and position embeddings, or a
+ * U-Net's residual convolutions. A lower bound, so no real checkpoint is refused by comparing
+ * against it; model-json-hostile.test checks it stays within a factor of 2.
  */
 export function minParameterCount(c: ResolvedModelConfig): number {
   if (c.kind === 'tarflow') return tarflowMatrixWeights(c);
+  if (c.kind === 'flow-matching') return unetBlockWeights(c);
   if (c.kind === 'nice') {
     const half = (c.size * c.size * c.channels) / 2;
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);

@@ -3,11 +3,12 @@
 import * as tf from '../tf.ts';
 import { gaussianLogDensity } from '../flows/gaussian.ts';
 import { heNormal } from '../flows/init.ts';
-import { ParamStore, type ParamScope } from '../flows/params.ts';
+import type { ParamScope } from '../flows/params.ts';
 import { ConfigError } from '../errors.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedNiceConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput, imageShapedLatent, imageShapedNoise, logProbByForward } from './flow-model.ts';
+import type { FlowOutput } from './flow-model.ts';
+import { ImageLatentModel } from './image-latent-model.ts';
 
 /** y_b = x_b + m(x_a) with m an MLP whose last layer starts at zero (identity start). */
 class AdditiveDenseCoupling {
@@ -45,18 +46,13 @@ class AdditiveDenseCoupling {
   }
 }
 
-export class Nice implements FlowModel {
-  readonly params = new ParamStore();
-  /** NICE has no data-dependent initialisation. */
-  initialised = true;
+export class Nice extends ImageLatentModel {
   private readonly couplings: AdditiveDenseCoupling[] = [];
   private readonly logScale: tf.Variable;
   private readonly dims: number;
 
-  readonly noiseShapes: [number, number, number][];
-
   constructor(readonly config: ResolvedNiceConfig, seed: number) {
-    this.noiseShapes = imageShapedLatent(config);
+    super();
     const rng = new Rng(seed);
     this.dims = config.size * config.size * config.channels;
     if (this.dims % 2 !== 0) {
@@ -68,12 +64,6 @@ export class Nice implements FlowModel {
       );
     }
     this.logScale = this.params.scope('scaling').variable('logs', tf.zeros([this.dims]));
-  }
-
-  initialise(): void {}
-
-  logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return logProbByForward(this, x);
   }
 
   forward(x: tf.Tensor4D): FlowOutput {
@@ -106,17 +96,5 @@ export class Nice implements FlowModel {
       for (let i = this.couplings.length - 1; i >= 0; i--) h = this.couplings[i].apply(h, true);
       return tf.reshape(h, z.shape) as tf.Tensor4D;
     });
-  }
-
-  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
-    return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
-  }
-
-  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
-    return tf.tidy(() => this.decode([imageShapedNoise(noise, n, this.config)]));
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

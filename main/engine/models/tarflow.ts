@@ -3,33 +3,22 @@
 // between blocks, into a standard normal. With `noise` > 0 samples end with one denoising step.
 import * as tf from '../tf.ts';
 import { gaussianLogDensity } from '../flows/gaussian.ts';
-import { ParamStore } from '../flows/params.ts';
 import { FlowBlock } from '../flows/tarflow/flow-block.ts';
 import { patchify, unpatchify } from '../flows/tarflow/patches.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedTarFlowConfig } from './config.ts';
-import { drawNoise, type FlowModel, type FlowOutput, imageShapedLatent, imageShapedNoise, logProbByForward } from './flow-model.ts';
+import type { FlowOutput } from './flow-model.ts';
+import { ImageLatentModel } from './image-latent-model.ts';
 
-export class TarFlow implements FlowModel {
-  readonly params = new ParamStore();
-  /** TarFlow has no data-dependent initialisation. */
-  initialised = true;
+export class TarFlow extends ImageLatentModel {
   private readonly blocks: FlowBlock[] = [];
 
-  readonly noiseShapes: [number, number, number][];
-
   constructor(readonly config: ResolvedTarFlowConfig, seed: number) {
-    this.noiseShapes = imageShapedLatent(config);
+    super();
     const rng = new Rng(seed);
     const { size, channels, patch, depth, hidden, attnLayers, headDim } = config;
     const shape = { tokens: (size / patch) ** 2, values: patch * patch * channels, width: hidden, layers: attnLayers, headDim };
     for (let b = 0; b < depth; b++) this.blocks.push(new FlowBlock(this.params.scope(`block${b}`), shape, b % 2 === 1, rng));
-  }
-
-  initialise(): void {}
-
-  logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return logProbByForward(this, x);
   }
 
   /** One latent, z unpatchified to the image's shape. */
@@ -65,23 +54,15 @@ export class TarFlow implements FlowModel {
     });
   }
 
-  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
-    return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
-  }
-
   /** Decoded noise; with noise augmentation sigma, then x + sigma^2 grad log p(x) (Tweedie's denoising step, as the paper). */
-  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
+  override sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
     const sigma = this.config.noise;
     return tf.tidy(() => {
-      const x = this.decode([imageShapedNoise(noise, n, this.config)]);
+      const x = super.sampleFromNoise(noise, n);
       if (sigma === 0) return x;
       const score = tf.grad((input) => tf.sum(this.logProb(input as tf.Tensor4D)))(x);
       return tf.add(x, tf.mul(score, sigma * sigma)) as tf.Tensor4D;
     });
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 
   private image(seq: tf.Tensor3D): tf.Tensor4D {

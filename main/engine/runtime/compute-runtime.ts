@@ -23,10 +23,12 @@ export interface TrainingStepOptions {
 /** A run's training step at a fixed batch size; its owner disposes it. */
 export interface TrainingStep {
   /**
-   * One step on the `batch` images in `data`: the loss (mean bits per dim), its gradients and the
-   * optimizer's update of the weights, skipped (weights and moments untouched) when not finite.
+   * One step on the `batch` images in `data` and the model's training noise (train/batches.ts'
+   * trainingNoise; none for a flow): the loss (mean bits per dim, or the model's objective), its
+   * gradients and the optimizer's update of the weights, skipped (weights and moments untouched)
+   * when not finite.
    */
-  update(data: Float32Array): Promise<StepOutcome>;
+  update(data: Float32Array, noise?: readonly Float32Array[]): Promise<StepOutcome>;
   /** Threads (or native cores) one step runs on. */
   readonly threads: number;
   dispose(): Promise<void>;

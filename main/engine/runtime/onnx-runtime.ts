@@ -1,9 +1,12 @@
 // The runtime of the 'onnx' backend: training steps (optimizer update included), sampling, encoding, scoring and decoding as
 // onnxruntime sessions of the model's traced graphs (weights are inputs, so a session stays valid
-// as training changes them). Batches too small to gain from a padded native run go to `small`.
+// as training changes them). Batches too small to gain from a padded native run go to `small`, and
+// so does the inference of a model whose inference does not trace (an ODE's, FlowModel.inferenceTraces).
 import { availableParallelism } from 'node:os';
 import * as tf from '../tf.ts';
 import { drawNoise, type FlowModel } from '../models/flow-model.ts';
+import { BackendError } from '../errors.ts';
+import { TraceError } from '../onnx/graph-builder.ts';
 import { OnnxDecoder } from '../onnx/onnx-decoder.ts';
 import { OnnxForward } from '../onnx/onnx-forward.ts';
 import { OnnxSampler } from '../onnx/onnx-sampler.ts';
@@ -37,23 +40,32 @@ export class OnnxRuntime implements ComputeRuntime {
   ) {}
 
   async trainingStep({ batch, nBits, optimizer }: TrainingStepOptions): Promise<TrainingStep> {
-    const session = await OnnxUpdate.create(this.ort, this.model, batch, nBits, optimizer, this.threads ?? undefined);
+    const session = await OnnxUpdate.create(this.ort, this.model, batch, nBits, optimizer, this.threads ?? undefined).catch((err: unknown) => {
+      if (!(err instanceof TraceError)) throw err;
+      throw new BackendError('BACKEND_UNAVAILABLE', `The onnx backend cannot trace a ${this.model.config.kind} training step: ${err.message}. Train it on the wasm backend (--backend wasm) instead.`);
+    });
     return {
       // createSession's default when none is given: every core.
       threads: this.threads ?? availableParallelism(),
-      update: (data) => session.update(data),
+      update: (data, noise) => session.update(data, noise),
       dispose: () => session.dispose(),
     };
   }
 
+  /** Whether `n` images of inference run on onnxruntime rather than on `small`. */
+  private native(n: number): boolean {
+    return n >= MIN_NATIVE_IMAGES && this.model.inferenceTraces !== false;
+  }
+
   async sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
+    if (this.model.inferenceTraces === false) return this.small.sample(n, temperature, rng);
     let sampler = this.samplers.get(n);
     if (!sampler) this.samplers.set(n, (sampler = OnnxSampler.create(this.ort, this.model, n, this.threads ?? undefined)));
     return (await sampler).sample(drawNoise(this.model, n, temperature, rng));
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
-    if (n < MIN_NATIVE_IMAGES) return this.small.encode(x, n);
+    if (!this.native(n)) return this.small.encode(x, n);
     const parts: tf.Tensor4D[][] = [];
     await this.forwardRuns(x, n, ({ zs }) => parts.push(zs.map((z) => tf.tensor4d(z.values, z.shape))));
     if (parts.length === 1) return parts[0];
@@ -63,7 +75,7 @@ export class OnnxRuntime implements ComputeRuntime {
   }
 
   async bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array> {
-    if (n < MIN_NATIVE_IMAGES) return this.small.bitsPerDim(x, n, nBits);
+    if (!this.native(n)) return this.small.bitsPerDim(x, n, nBits);
     const { size, channels } = this.model.config;
     const dims = size * size * channels;
     const out = new Float32Array(n);
@@ -87,7 +99,7 @@ export class OnnxRuntime implements ComputeRuntime {
 
   async decode(zs: tf.Tensor4D[]): Promise<Float32Array> {
     const n = zs[0].shape[0];
-    if (n < MIN_NATIVE_IMAGES) return this.small.decode(zs);
+    if (!this.native(n)) return this.small.decode(zs);
     const shapes = zs.map((z) => [z.shape[1], z.shape[2], z.shape[3]] as const);
     this.decoder ??= OnnxDecoder.create(this.ort, this.model, NATIVE_BATCH, shapes, this.threads ?? undefined);
     const d = await this.decoder;

@@ -35,7 +35,7 @@ export class ReplicaRuntime implements ComputeRuntime {
     const threads = stepThreads(this.model.config, batch, this.requested);
     return {
       threads,
-      update: async (data) => optimizer.update(parallelGradients(this.model, data, batch, nBits, micro, threads)),
+      update: async (data, noise) => optimizer.update(parallelGradients(this.model, data, batch, nBits, micro, threads, noise)),
       dispose: async () => {},
     };
   }

@@ -21,7 +21,7 @@ export class TfjsRuntime implements ComputeRuntime {
     const micro = microBatch ?? autoMicroBatch(this.model.config, batch);
     return {
       threads: 1,
-      update: async (data) => optimizer.update(batchGradients(this.model, data, batch, nBits, micro)),
+      update: async (data, noise) => optimizer.update(batchGradients(this.model, data, batch, nBits, micro, batch, noise)),
       dispose: async () => {},
     };
   }

@@ -1,6 +1,8 @@
-// Which images, which of them are mirrored and which dequantization (and augmentation) noise a
-// step uses, as a pure function of (seed, step): a resumed run draws what an uninterrupted one would.
+// Which images, which of them are mirrored, which dequantization (and augmentation) noise and
+// which other training noise (a model's objective's) a step uses, as a pure function of (seed,
+// step): a resumed run therefore draws exactly what an uninterrupted one would.
 import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
+import type { TrainingNoise } from '../models/flow-model.ts';
 import { Rng } from '../random.ts';
 
 /** A 32-bit mix of several integers, to seed independent streams. */
@@ -17,6 +19,7 @@ const STREAM_ORDER = 1;
 const STREAM_NOISE = 2;
 const STREAM_FLIP = 3;
 const STREAM_GAUSSIAN = 4;
+const STREAM_TRAINING_NOISE = 5;
 
 /** Image indices of `step` (0-based): epochs are seeded permutations of the training set. */
 export function batchIndices(count: number, batch: number, seed: number, step: number): Int32Array {
@@ -67,4 +70,13 @@ export function trainingBatch(set: ImageSet, batch: number, nBits: number, seed:
   if (flip) mirrorImages(pixels, set.size, set.channels, flippedImages(batch, seed, step));
   const x = dequantize(pixels, nBits, new Rng(mixSeed(seed, STREAM_NOISE, step)));
   return noise > 0 ? addGaussianNoise(x, noise, new Rng(mixSeed(seed, STREAM_GAUSSIAN, step))) : x;
+}
+
+/** The objective's noise of `step` (flow matching's x0 and t): batch x values of each kind, in order. */
+export function trainingNoise(kinds: readonly TrainingNoise[], batch: number, seed: number, step: number): Float32Array[] {
+  const rng = new Rng(mixSeed(seed, STREAM_TRAINING_NOISE, step));
+  return kinds.map(({ values, distribution }) => {
+    const out = new Float32Array(batch * values);
+    return distribution === 'normal' ? rng.fillNormal(out) : rng.fillUniform(out);
+  });
 }

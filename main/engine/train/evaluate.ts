@@ -45,8 +45,21 @@ export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: Eva
 
 /** Mean bits per dim over (the first `limit` images of) a set. */
 export async function meanBitsPerDim(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): Promise<number> {
-  const values = await bitsPerDimOfSet(model, set, opts);
+  return meanAndStandardError(await bitsPerDimOfSet(model, set, opts)).mean;
+}
+
+/**
+ * The mean of per-image values and its standard error (sample standard deviation / √n; null for
+ * one image). For a model scored by a stochastic estimate (flow matching's Hutchinson probes) the
+ * spread between images holds the estimator's noise too, so the error covers both.
+ */
+export function meanAndStandardError(values: Float64Array): { mean: number; standardError: number | null } {
+  const n = values.length;
   let sum = 0;
   for (const v of values) sum += v;
-  return sum / values.length;
+  const mean = sum / n;
+  if (n < 2) return { mean, standardError: null };
+  let squares = 0;
+  for (const v of values) squares += (v - mean) ** 2;
+  return { mean, standardError: Math.sqrt(squares / (n - 1) / n) };
 }

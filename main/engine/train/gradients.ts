@@ -5,7 +5,8 @@ import * as tf from '../tf.ts';
 import { netOutputsPerValue } from '../flows/coupling.ts';
 import { tarflowBytesPerImage, tarflowForwardMacs } from '../flows/tarflow/tarflow-size.ts';
 import type { ResolvedModelConfig } from '../models/config.ts';
-import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import { unetActivations, unetMacs } from '../models/unet-velocity.ts';
+import { trainingLoss, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
 
 /** Activation memory one forward pass may keep for backprop, in bytes. */
 const ACTIVATION_BUDGET = 400e6;
@@ -22,6 +23,7 @@ function splineBytesPerValue(bins: number): number {
 
 /** Rough bytes of activations kept per image: the coupling nets' hidden maps dominate, and a spline's bins. */
 function bytesPerImage(c: ResolvedModelConfig): number {
+  if (c.kind === 'flow-matching') return unetActivations(c) * 4 * OVERHEAD;
   if (c.kind === 'nice') return 4 * c.depth * (c.mlpLayers + 1) * c.hidden * 4 * OVERHEAD;
   if (c.kind === 'tarflow') return tarflowBytesPerImage(c);
   const splineBytes = c.coupling === 'spline' ? splineBytesPerValue(c.bins) : 0;
@@ -48,6 +50,7 @@ function bytesPerImage(c: ResolvedModelConfig): number {
  */
 export function forwardMacsPerImage(c: ResolvedModelConfig): number {
   if (c.kind === 'tarflow') return tarflowForwardMacs(c);
+  if (c.kind === 'flow-matching') return unetMacs(c);
   if (c.kind === 'nice') {
     const half = (c.size * c.size * c.channels) / 2;
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);
@@ -79,19 +82,22 @@ export function autoMicroBatch(config: ResolvedModelConfig, batch: number): numb
 }
 
 export interface StepGradients {
-  /** Mean bits per dim of the batch. */
+  /** Mean training loss of the batch: bits per dim, or the model's objective. */
   loss: number;
   /** Gradients of the mean loss, keyed by parameter name; the caller disposes them. */
   grads: Record<string, tf.Tensor>;
 }
 
 /**
- * Loss and gradients of the mean bits per dim over `total` images, from the `batch` images in
- * `data` (all of them unless a data-parallel share), in near-equal passes of at most `microBatch`.
+ * Loss and gradients of the mean training loss (bits per dim, or the model's objective) over
+ * `total` images, from the `batch` images in `data` (all of them unless a data-parallel share)
+ * and their training noise (`noise[i]`: batch x the objective's noise[i].values), in near-equal
+ * passes of at most `microBatch`.
  */
-export function batchGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, total = batch): StepGradients {
+export function batchGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, total = batch, noise: readonly Float32Array[] = []): StepGradients {
   const { size, channels } = model.config;
   const per = size * size * channels;
+  const noiseValues = trainingNoiseOf(model).map((s) => s.values);
   const names = [...model.params.variables.keys()];
   const vars = [...model.params.variables.values()];
   const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]));
@@ -101,11 +107,12 @@ export function batchGradients(model: FlowModel, data: Float32Array, batch: numb
   for (let pass = 0, start = 0; pass < passes; pass++) {
     const n = Math.floor((batch * (pass + 1)) / passes) - start;
     const x = tf.tensor4d(data.subarray(start * per, (start + n) * per), [n, size, size, channels]);
+    const extra = noiseValues.map((v, i) => tf.tensor2d(noise[i].subarray(start * v, (start + n) * v), [n, v]));
     // The pass's share of the mean, weighted before backprop: its gradients need no rescaling.
     const weight = n / total;
-    const { value, grads } = tf.variableGrads(() => tf.mul(tf.mean(bitsPerDim(model, x, nBits)), weight) as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(() => tf.mul(tf.mean(trainingLoss(model, x, extra, nBits)), weight) as tf.Scalar, vars);
     loss += value.dataSync()[0];
-    tf.dispose([x, value]);
+    tf.dispose([x, ...extra, value]);
     const named: Record<string, tf.Tensor> = {};
     for (const [k, g] of Object.entries(grads)) named[nameOf.get(k)!] = g;
     if (sum) {

@@ -2,6 +2,8 @@
 // kind of news, all plain JSON so they cross process boundaries unchanged.
 
 import type { TrainPhase } from '../../../common/train-phases.ts';
+import type { TrainingLossKind } from '../../../common/training-loss.ts';
+import type { Progress } from '../progress.ts';
 import type { SkippedFile } from '../data/import-types.ts';
 
 export type StopReason = 'steps' | 'time' | 'cancelled';
@@ -11,8 +13,10 @@ export type TrainEvent =
   | { type: 'phase'; phase: TrainPhase }
   /** `skipped`: the files the import could not use, each with why (also in the run's import-report.json). */
   | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: SkippedFile[] }
-  /** `eta`: seconds left, null until the pace is steady (train/eta.ts). */
-  | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
+  /** `eta`: seconds left, null until the pace is steady (train/eta.ts); `lossKind`: what `loss` is (bits per dim, or flow matching's regression). */
+  | { type: 'step'; step: number; totalSteps: number; loss: number; lossKind: TrainingLossKind; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
+  /** A validation in progress (flow matching's takes minutes): images done of the total, rate and ETA. */
+  | { type: 'eval-progress'; step: number; progress: Progress }
   /**
    * `weights`: evaluated with the moving average of the weights, or the last ones when averaging is off;
    * `marks`: the time marks (minutes, common/time-marks.ts) this evaluation answers, usually none.

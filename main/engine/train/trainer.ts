@@ -16,8 +16,9 @@ import type { NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError, TrainError } from '../errors.ts';
 import { noiseAugmentation, resolveModelConfig, type ModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
-import type { FlowModel } from '../models/flow-model.ts';
+import { trainingLossKindOf, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
+import { throttledProgress } from '../progress.ts';
 import { Rng } from '../random.ts';
 import type { ComputeRuntime } from '../runtime/compute-runtime.ts';
 import { runtimeFor, startBackend } from '../runtime/runtime-for.ts';
@@ -32,7 +33,7 @@ import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layo
 import { weightsMeta } from '../runs/weights-meta.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { flipsImages } from '../../../common/settings/train-fields.ts';
-import { mixSeed, trainingBatch } from './batches.ts';
+import { mixSeed, trainingBatch, trainingNoise } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
 import { EtaEstimator } from './eta.ts';
@@ -305,8 +306,9 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
       }
       nonFiniteInRow = 0;
       const timeLeft = cfg.minutes !== null ? cfg.minutes * 60 - elapsed() : Infinity;
-      emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta: eta.secondsLeft(cfg.steps - s.step, timeLeft) });
-      await appendMetric(s.runDir, { type: 'train', step: s.step, loss, lr, gradNorm, imgPerSec: rate, time: elapsed() });
+      const lossKind = trainingLossKindOf(s.model);
+      emit({ type: 'step', step: s.step, totalSteps: cfg.steps, loss, lossKind, lr, gradNorm, imgPerSec: rate, elapsed: elapsed(), eta: eta.secondsLeft(cfg.steps - s.step, timeLeft) });
+      await appendMetric(s.runDir, { type: 'train', step: s.step, loss, lossKind, lr, gradNorm, imgPerSec: rate, time: elapsed() });
       if (s.step % cfg.evalEvery === 0 || s.step === cfg.steps) s.lastValBpd = await evaluateAndSample(s, elapsed(), emit);
       // A spent budget's last evaluation (below) answers the marks it finds passed.
       if (!timeUp()) await answerMarks(s, elapsed, emit);
@@ -347,7 +349,9 @@ async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<Ste
     s.steps = await stepSource(s.runtime, cfg, s.optimizer);
     emit({ type: 'phase', phase: 'first-step' });
   }
-  const outcome = await s.steps.update(data);
+  // The model's own training noise (flow matching's x0 and t), drawn from (seed, step) like the rest.
+  const noise = trainingNoise(trainingNoiseOf(s.model), cfg.batch, cfg.seed, s.step);
+  const outcome = await s.steps.update(data, noise);
   // Every runtime leaves the new weights in the model's variables after an applied step.
   if (outcome.applied) s.average?.update(s.model.params.variables);
   return outcome;
@@ -365,7 +369,7 @@ async function answerMarks(s: Session, elapsed: () => number, emit: (e: TrainEve
     const now = elapsed();
     const marks = s.marks.take(now);
     if (!marks.length) return now;
-    await recordEval(s, await withEvaluatedWeights(s, () => validationBpd(s)), now, marks, emit);
+    await recordEval(s, await withEvaluatedWeights(s, () => validationBpd(s, emit)), now, marks, emit);
   }
 }
 
@@ -379,9 +383,12 @@ function currentWeights(s: Session): { used: 'avg' | 'last'; decay: number | nul
   return s.average ? { used: 'avg', decay: s.average.decay } : { used: 'last', decay: null };
 }
 
-function validationBpd(s: Session): Promise<number> {
+/** Validation bits per dim, with progress events (flow matching's takes minutes). */
+function validationBpd(s: Session, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
-  return meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7) });
+  const total = Math.min(cfg.valImages, s.valSet.count);
+  const progress = throttledProgress((p) => emit({ type: 'eval-progress', step: s.step, progress: p }), total, 'validation');
+  return meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7), onBatch: (done) => progress(done) });
 }
 
 /** The eval event and metrics row; `marks`: the time marks (minutes) the evaluation answers. */
@@ -401,7 +408,7 @@ function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) =>
 
 async function evaluateAndSampleCurrent(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
-  const valBpd = await validationBpd(s);
+  const valBpd = await validationBpd(s, emit);
   s.lastEvalStep = s.step;
   await recordEval(s, valBpd, elapsed, s.marks.take(elapsed), emit);
   if (s.bestValBpd === null || valBpd < s.bestValBpd) {

@@ -38,7 +38,7 @@ function execute(model: FlowModel, c: Exclude<ReplicaCommand, { op: 'close' }>):
   refresh(model, c.changed);
   switch (c.op) {
     case 'gradients': {
-      const { loss, grads } = batchGradients(model, c.input.slice(), c.count, c.nBits, c.microBatch, c.total);
+      const { loss, grads } = batchGradients(model, c.input.slice(), c.count, c.nBits, c.microBatch, c.total, c.noise);
       for (const slot of init.slots) c.output.set(grads[slot.name].dataSync() as Float32Array, slot.offset);
       tf.dispose(Object.values(grads));
       return { ok: true, loss };

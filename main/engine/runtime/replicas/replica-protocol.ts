@@ -45,7 +45,8 @@ interface Compute {
 }
 
 export type ReplicaCommand =
-  | (Compute & { op: 'gradients'; input: Float32Array; total: number; nBits: number; microBatch: number })
+  /** `noise`: the share's training noise (train/batches.ts' trainingNoise), one array per kind. */
+  | (Compute & { op: 'gradients'; input: Float32Array; noise: Float32Array[]; total: number; nBits: number; microBatch: number })
   | (Compute & { op: 'sample'; noise: Float32Array[] })
   /** `input` holds each level's latents of the share one level after another, in `shapes` [H, W, C]. */
   | (Compute & { op: 'decode'; input: Float32Array; shapes: [number, number, number][] })

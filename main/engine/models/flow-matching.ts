@@ -1,0 +1,95 @@
+// Flow matching (Lipman et al. 2023) as an image model: a U-Net velocity field regressed on the
+// conditional optimal-transport path, then sampled, encoded, decoded and scored through its ODE
+// with the Lab's solvers. The Lab's convention: t = 0 is the noise, t = 1 the image.
+import * as tf from '../tf.ts';
+import type { OdeOptions } from '../lab/ode/solve-ode.ts';
+import { rademacher } from '../lab/trace.ts';
+import { Rng } from '../random.ts';
+import type { ResolvedFlowMatchingConfig } from './config.ts';
+import type { FlowOutput, TrainingObjective } from './flow-model.ts';
+import { ImageLatentModel } from './image-latent-model.ts';
+import { odeLikelihood, transport, type ImageVelocity } from './ode-likelihood.ts';
+import { UNetVelocity } from './unet-velocity.ts';
+
+/** Images in [-1/2, 1/2] are doubled into the field's space [-1, 1], where noise has unit scale; log p gains D log 2. */
+const DATA_SCALE = 2;
+/**
+ * Seed of the Hutchinson probes of every bits-per-dim estimate: with the solver and its steps
+ * fixed too, a batch of images gets the same estimate at every evaluation of a run.
+ */
+const PROBE_SEED = 1;
+
+export class FlowMatching extends ImageLatentModel {
+  /** Adaptive steps are read back, and a fixed-step graph would hold every step: inference runs on tfjs. */
+  readonly inferenceTraces = false;
+  readonly objective: TrainingObjective;
+  private readonly field: UNetVelocity;
+  private readonly dim: number;
+  /** v(y, t) in the field's space (images times DATA_SCALE), every image at time t. */
+  readonly velocity: ImageVelocity = (y, t) => tf.tidy(() => this.field.apply(y, tf.fill([y.shape[0]], t) as tf.Tensor1D));
+
+  constructor(readonly config: ResolvedFlowMatchingConfig, seed: number) {
+    super();
+    this.field = new UNetVelocity(this.params.scope('velocity'), config, new Rng(seed));
+    this.dim = config.size * config.size * config.channels;
+    this.objective = {
+      kind: 'velocity-mse',
+      // x0 ~ N(0, I) of the image's shape, and t ~ U(0, 1), per image.
+      noise: [{ values: this.dim, distribution: 'normal' }, { values: 1, distribution: 'uniform' }],
+      loss: (x, [x0, t]) => this.regressionLoss(x, x0, t),
+    };
+  }
+
+  /**
+   * The base point and log p(x) = log N(z) + logdet, logdet = -∫₀¹ div v dt + D log 2 estimated
+   * with `probes` Hutchinson probes per image (the batch solved once per probe, then averaged).
+   */
+  forward(x: tf.Tensor4D): FlowOutput {
+    return tf.tidy(() => {
+      const n = x.shape[0];
+      const k = this.config.probes;
+      const y = tf.mul(x, DATA_SCALE) as tf.Tensor4D;
+      const rows = k > 1 ? (tf.tile(y, [k, 1, 1, 1]) as tf.Tensor4D) : y;
+      const probes = rademacher(k * n, this.dim, new Rng(PROBE_SEED));
+      const { z, logpz, delta } = odeLikelihood(this.velocity, rows, { probes }, this.ode());
+      const perImage = (values: tf.Tensor1D) => tf.mean(tf.reshape(values, [k, n]), 0) as tf.Tensor1D;
+      return {
+        zs: [tf.slice(z, 0, n) as tf.Tensor4D],
+        logdet: tf.add(perImage(delta), this.dim * Math.log(DATA_SCALE)) as tf.Tensor1D,
+        logpz: perImage(logpz),
+      };
+    });
+  }
+
+  /** The noise the ODE carries each image to (t = 1 back to 0). */
+  encode(x: tf.Tensor4D): tf.Tensor4D[] {
+    return [tf.tidy(() => transport(this.velocity, tf.mul(x, DATA_SCALE) as tf.Tensor4D, 1, 0, this.ode()))];
+  }
+
+  /** The images the ODE carries noise to (t = 0 to 1). */
+  decode(zs: tf.Tensor4D[]): tf.Tensor4D {
+    return tf.tidy(() => tf.div(transport(this.velocity, zs[0], 0, 1, this.ode()), DATA_SCALE) as tf.Tensor4D);
+  }
+
+
+  /**
+   * Conditional flow matching with σ_min = 0: x_t = (1 - t) x0 + t x1 for x1 the (scaled)
+   * image, and the mean squared error of v(x_t, t) against x1 - x0, per image.
+   */
+  private regressionLoss(x: tf.Tensor4D, x0: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const n = x.shape[0];
+      const x1 = tf.mul(x, DATA_SCALE);
+      const target = tf.sub(x1, tf.reshape(x0, x.shape));
+      const xt = tf.add(tf.reshape(x0, x.shape), tf.mul(tf.reshape(t, [n, 1, 1, 1]), target)) as tf.Tensor4D;
+      const error = tf.sub(this.field.apply(xt, tf.reshape(t, [n]) as tf.Tensor1D), target);
+      return tf.mean(tf.square(error), [1, 2, 3]) as tf.Tensor1D;
+    });
+  }
+
+  /** The configured solver: fixed steps (odeSteps of them), or adaptive within the tolerance. */
+  private ode(): OdeOptions {
+    const { solver, odeSteps, tolerance } = this.config;
+    return solver === 'dopri5' ? { method: 'dopri5', rtol: tolerance, atol: tolerance } : { method: solver, steps: odeSteps };
+  }
+}

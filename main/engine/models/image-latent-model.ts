@@ -1,0 +1,42 @@
+// What models with one standard-normal latent shaped as the image share (NICE, TarFlow, flow matching):
+// log p(x) from the forward pass, sampling as the decoding of temperature-scaled noise, disposal.
+import * as tf from '../tf.ts';
+import { gaussianFromNoise } from '../flows/gaussian.ts';
+import { ParamStore } from '../flows/params.ts';
+import type { Rng } from '../random.ts';
+import type { ResolvedModelConfig } from './config.ts';
+import { drawNoise, logProbByForward, type FlowModel, type FlowOutput } from './flow-model.ts';
+
+export abstract class ImageLatentModel implements FlowModel {
+  readonly params = new ParamStore();
+  /** No data-dependent initialisation. */
+  initialised = true;
+  abstract readonly config: ResolvedModelConfig;
+
+  abstract forward(x: tf.Tensor4D): FlowOutput;
+  abstract encode(x: tf.Tensor4D): tf.Tensor4D[];
+  abstract decode(zs: tf.Tensor4D[]): tf.Tensor4D;
+
+  initialise(): void {}
+
+  logProb(x: tf.Tensor4D): tf.Tensor1D {
+    return logProbByForward(this, x);
+  }
+
+  get noiseShapes(): [number, number, number][] {
+    return [[this.config.size, this.config.size, this.config.channels]];
+  }
+
+  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
+    return this.sampleFromNoise(drawNoise(this, n, temperature, rng), n);
+  }
+
+  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D {
+    const { size, channels } = this.config;
+    return tf.tidy(() => this.decode([gaussianFromNoise(noise[0], [n, size, size, channels], null)]));
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
