@@ -1,6 +1,7 @@
 // Flow matching (Lipman et al. 2023) as an image model: a U-Net velocity field regressed on the
 // conditional optimal-transport path, then sampled, encoded, decoded and scored through its ODE
 // with the Lab's solvers. The Lab's convention: t = 0 is the noise, t = 1 the image.
+import { trainingLossOf } from '../../../common/training-loss.ts';
 import * as tf from '../tf.ts';
 import type { OdeOptions } from '../lab/ode/solve-ode.ts';
 import { rademacher } from '../lab/trace.ts';
@@ -33,7 +34,7 @@ export class FlowMatching extends ImageLatentModel {
     this.field = new UNetVelocity(this.params.scope('velocity'), config, new Rng(seed));
     this.dim = config.size * config.size * config.channels;
     this.objective = {
-      kind: 'velocity-mse',
+      kind: trainingLossOf('flow-matching'),
       // x0 ~ N(0, I) of the image's shape, and t ~ U(0, 1), per image.
       noise: [{ values: this.dim, distribution: 'normal' }, { values: 1, distribution: 'uniform' }],
       loss: (x, [x0, t]) => this.regressionLoss(x, x0, t),
