@@ -1,4 +1,5 @@
 // `flowdesk eval`: bits per dimension of a trained model over a folder of images.
+import { bitsPerDimLabel } from '../../common/bits-per-dim-label.ts';
 import { importAllImages } from '../engine/data/index.ts';
 import { meanBitsPerDim } from '../engine/train/evaluate.ts';
 import { announceBackend } from './announce-backend.ts';
@@ -41,7 +42,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     bar.clear();
     const images = Math.min(limit ?? all.count, all.count);
     if (values.json) log(JSON.stringify({ bpd, images, skipped: report.skipped.length, weights }));
-    else log(`${bpd.toFixed(4)} bits/dim over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
+    else log(`${bpd.toFixed(4)} ${bitsPerDimLabel(model.config)} over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
     return 0;
   } finally {
     model.dispose();

@@ -2,6 +2,7 @@
 // each time mark), then one per model and training setting, read from the settings declarations
 // (common/settings/), so a new setting gets a column by itself. Each column gives a sortable
 // value and the text shown (and filtered on).
+import { noisedDataNote } from '../../common/bits-per-dim-label.ts';
 import { byKind, type Field, type Fields } from '../../common/settings/field.ts';
 import { modelFields, modelKindField } from '../../common/settings/model-fields.ts';
 import { trainFields } from '../../common/settings/train-fields.ts';
@@ -46,6 +47,12 @@ function settingColumns(group: 'model' | 'train', fields: Fields): RunColumn[] {
 }
 
 
+/** A run's bits per dim, noting where they are of noised data (a TarFlow trained with noise augmentation). */
+function bpdText(r: RunSummary, v: number | null): string {
+  const note = noisedDataNote(r.model);
+  return v === null || note === null ? bpd(v) : `${bpd(v)} (${note})`;
+}
+
 /** The Run column (name, id, notes), which the table draws itself. */
 export const nameColumn: RunColumn = { key: 'id', label: 'Run', group: 'run', sortValue: (r) => runLabel(r).toLowerCase(), text: (r) => `${runLabel(r)} ${r.id} ${r.notes ?? ''}` };
 
@@ -59,7 +66,7 @@ function markColumn(minutes: number): RunColumn {
     group: 'run',
     numeric: true,
     sortValue: value,
-    text: (r) => bpd(value(r)),
+    text: (r) => bpdText(r, value(r)),
   };
 }
 
@@ -67,7 +74,7 @@ function markColumn(minutes: number): RunColumn {
 const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
-  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpdText(r, r.lastValBpd) },
   ...TIME_MARKS_MINUTES.map(markColumn),
   { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },
