@@ -20,6 +20,8 @@ export interface RunColumn {
   /** What sorting compares: numbers numerically, text alphabetically, null last. */
   sortValue(r: RunSummary): number | string | null;
   text(r: RunSummary): string;
+  /** A few words under the value that say what it is of (bits per dim of noised data), or null. */
+  note?(r: RunSummary): string | null;
 }
 
 function settingText(field: Field, v: unknown): string {
@@ -47,12 +49,6 @@ function settingColumns(group: 'model' | 'train', fields: Fields): RunColumn[] {
 }
 
 
-/** A run's bits per dim, noting where they are of noised data (a TarFlow trained with noise augmentation). */
-function bpdText(r: RunSummary, v: number | null): string {
-  const note = noisedDataNote(r.model);
-  return v === null || note === null ? bpd(v) : `${bpd(v)} (${note})`;
-}
-
 /** The Run column (name, id, notes), which the table draws itself. */
 export const nameColumn: RunColumn = { key: 'id', label: 'Run', group: 'run', sortValue: (r) => runLabel(r).toLowerCase(), text: (r) => `${runLabel(r)} ${r.id} ${r.notes ?? ''}` };
 
@@ -66,7 +62,8 @@ function markColumn(minutes: number): RunColumn {
     group: 'run',
     numeric: true,
     sortValue: value,
-    text: (r) => bpdText(r, value(r)),
+    text: (r) => bpd(value(r)),
+    note: (r) => (value(r) === null ? null : noisedDataNote(r.model)),
   };
 }
 
@@ -74,7 +71,7 @@ function markColumn(minutes: number): RunColumn {
 const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
-  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpdText(r, r.lastValBpd) },
+  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd), note: (r) => (r.lastValBpd === null ? null : noisedDataNote(r.model)) },
   ...TIME_MARKS_MINUTES.map(markColumn),
   { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },
