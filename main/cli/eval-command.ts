@@ -1,4 +1,5 @@
 // `flowdesk eval`: bits per dimension of a trained model over a folder of images.
+import { bitsPerDimLabel } from '../../common/bits-per-dim-label.ts';
 import { importAllImages } from '../engine/data/index.ts';
 import { bitsPerDimOfSet, meanAndStandardError } from '../engine/train/evaluate.ts';
 import { throttledProgress } from '../engine/progress.ts';
@@ -41,7 +42,7 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     const { mean: bpd, standardError } = meanAndStandardError(perImage);
     const error = standardError === null ? '' : ` ± ${standardError.toFixed(4)} (standard error)`;
     if (values.json) log(JSON.stringify({ bpd, standardError, images, skipped: report.skipped.length, weights }));
-    else log(`${bpd.toFixed(4)}${error} bits/dim over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
+    else log(`${bpd.toFixed(4)}${error} ${bitsPerDimLabel(model.config)} over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
     return 0;
   } finally {
     model.dispose();

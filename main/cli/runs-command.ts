@@ -1,5 +1,6 @@
 // `flowdesk runs`: the runs in the runs folder, newest first, as the app's Runs view lists them
 // (a run another process trains now reads "training", from its lock).
+import { noisedDataNote } from '../../common/bits-per-dim-label.ts';
 import { listRuns, type RunSummary } from '../engine/runs/run-list.ts';
 import { parse } from './options.ts';
 import { RUNS_HELP, runsDirOf } from './runs-folder.ts';
@@ -7,7 +8,7 @@ import { RUNS_HELP, runsDirOf } from './runs-folder.ts';
 export const runsUsage = `Usage: flowdesk runs [--json]
 
 Lists the runs in the runs folder, newest first: id, created, model, step, last validation
-bits/dim and status. Any command taking RUN accepts the id.
+bits/dim (noting "data noised" for a model trained with noise augmentation) and status. Any command taking RUN accepts the id.
   --json       one JSON object per run, one per line, with the validation bits/dim at each
                time mark the run reached (valBpdAt: minutes, valBpd, step)
 ${RUNS_HELP}`;
@@ -15,6 +16,13 @@ ${RUNS_HELP}`;
 function modelLabel(r: RunSummary): string {
   const m = r.run.model;
   return `${m.kind} ${m.size}x${m.size}x${m.channels}`;
+}
+
+/** The last validation, with what it is of where that is noised data. */
+function valBpdCell(r: RunSummary): string {
+  if (r.lastValBpd === null) return '-';
+  const note = noisedDataNote(r.run.model);
+  return note === null ? r.lastValBpd.toFixed(4) : `${r.lastValBpd.toFixed(4)} (${note})`;
 }
 
 function row(r: RunSummary) {
@@ -35,7 +43,7 @@ export async function runsCommand(argv: string[], log: (line: string) => void): 
   if (runs.length === 0) return 0;
   const table = runs.map((r) => {
     const x = row(r);
-    return [x.id, x.created.slice(0, 19).replace('T', ' '), x.model, `${x.step}/${x.steps}`, x.lastValBpd === null ? '-' : x.lastValBpd.toFixed(4), x.status];
+    return [x.id, x.created.slice(0, 19).replace('T', ' '), x.model, `${x.step}/${x.steps}`, valBpdCell(r), x.status];
   });
   const header = ['ID', 'CREATED (UTC)', 'MODEL', 'STEP', 'VAL BITS/DIM', 'STATUS'];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));

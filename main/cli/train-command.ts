@@ -1,5 +1,6 @@
 // `flowdesk train`: start a run on a folder (or the bundled digits) or resume one, with a
 // progress bar, and Ctrl-C that stops after writing a checkpoint.
+import { bitsPerDimLabel, type ScoredModel } from '../../common/bits-per-dim-label.ts';
 import { checkModelSettings, checkTrainSettings } from '../../common/settings/check.ts';
 import { MODEL_KINDS, pickFields } from '../../common/settings/field.ts';
 import { BUNDLED_DIGITS, modelFields, OWN_IMAGES, modelKindField, type ResolvedModelSettings } from '../../common/settings/model-fields.ts';
@@ -10,6 +11,7 @@ import { markLabel } from '../../common/time-marks.ts';
 import { TRAINING_LOSSES } from '../../common/training-loss.ts';
 import { announceBackend } from './announce-backend.ts';
 import type { SkippedFile } from '../engine/data/import-types.ts';
+import { readRunJson } from '../engine/runs/run-json.ts';
 import { importReportPath } from '../engine/runs/run-layout.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
@@ -80,8 +82,10 @@ function skippedLines(skipped: readonly SkippedFile[], runDir: string): string[]
   return [...lines, `  ${more}every skipped file is listed in ${importReportPath(runDir)}`];
 }
 
-function printer(json: boolean) {
+/** Progress as JSON lines or a bar; `model` names what its bits per dim are of (bitsPerDimLabel). */
+function printer(json: boolean, model: ScoredModel) {
   const bar = new ProgressBar();
+  const bits = bitsPerDimLabel(model);
   return (e: TrainEvent) => {
     if (json) {
       process.stdout.write(`${JSON.stringify(e)}\n`);
@@ -93,13 +97,13 @@ function printer(json: boolean) {
         skippedLines(e.skipped, e.runDir).forEach((line) => bar.log(line));
         break;
       case 'step':
-        bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} ${TRAINING_LOSSES[e.lossKind].label}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);
+        bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} ${e.lossKind === 'bits-per-dim' ? bits : TRAINING_LOSSES[e.lossKind].label}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);
         break;
       case 'eval-progress':
         bar.update(e.progress.done, e.progress.total, `step ${e.step}: validating ${e.progress.done}/${e.progress.total} images  ${e.progress.rate.toFixed(1)} img/s  ETA ${formatDuration(e.progress.eta)}`);
         break;
       case 'eval':
-        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} bits/dim (${e.weights === 'avg' ? 'averaged' : 'last'} weights${e.marks.map((m) => `, at ${markLabel(m)}`).join('')})`);
+        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} ${bits} (${e.weights === 'avg' ? 'averaged' : 'last'} weights${e.marks.map((m) => `, at ${markLabel(m)}`).join('')})`);
         break;
       case 'warning':
         bar.log(`warning: ${e.message}`);
@@ -132,35 +136,39 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
   process.on('SIGINT', onSigint);
   try {
     let result: TrainResult;
+    let model: ScoredModel;
     if (typeof values.resume === 'string') {
       if (positionals.length > 0) throw new UsageError('--resume takes the run folder; do not also give an image FOLDER');
       await announceBackend(backend);
-      result = await resume(runArg(values.resume, values), {
+      const runDir = runArg(values.resume, values);
+      model = (await readRunJson(runDir)).model;
+      result = await resume(runDir, {
         ...givenSettingsChecked(resumeFields, values),
         backend,
-        onEvent: printer(json),
+        onEvent: printer(json, model),
         signal: controller.signal,
       });
     } else {
       const folder = positionals[0] ?? null;
-      const model = modelFromArgs(values, folder === null);
+      const settings = modelFromArgs(values, folder === null);
+      model = settings;
       const trainConfig = trainFromArgs(values);
       await announceBackend(backend);
       result = await train({
         folder,
-        model,
+        model: settings,
         train: trainConfig,
         runsDir: runsDirOf(values),
         name: typeof values.name === 'string' ? values.name : undefined,
         backend,
-        onEvent: printer(json),
+        onEvent: printer(json, model),
         signal: controller.signal,
       });
     }
     if (!json) {
       const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
       log(`run: ${result.runDir}`);
-      log(`validation bits/dim: ${fmt(result.initialValBpd)} at start -> ${fmt(result.valBpd)} now`);
+      log(`validation ${bitsPerDimLabel(model)}: ${fmt(result.initialValBpd)} at start -> ${fmt(result.valBpd)} now`);
     }
     return result.reason === 'cancelled' ? 130 : 0;
   } finally {

@@ -2,6 +2,7 @@
 // each time mark), then one per model and training setting, read from the settings declarations
 // (common/settings/), so a new setting gets a column by itself. Each column gives a sortable
 // value and the text shown (and filtered on).
+import { noisedDataNote } from '../../common/bits-per-dim-label.ts';
 import { byKind, type Field, type Fields } from '../../common/settings/field.ts';
 import { modelFields, modelKindField } from '../../common/settings/model-fields.ts';
 import { trainFields } from '../../common/settings/train-fields.ts';
@@ -19,6 +20,8 @@ export interface RunColumn {
   /** What sorting compares: numbers numerically, text alphabetically, null last. */
   sortValue(r: RunSummary): number | string | null;
   text(r: RunSummary): string;
+  /** A few words under the value that say what it is of (bits per dim of noised data), or null. */
+  note?(r: RunSummary): string | null;
 }
 
 function settingText(field: Field, v: unknown): string {
@@ -60,6 +63,7 @@ function markColumn(minutes: number): RunColumn {
     numeric: true,
     sortValue: value,
     text: (r) => bpd(value(r)),
+    note: (r) => (value(r) === null ? null : noisedDataNote(r.model)),
   };
 }
 
@@ -67,7 +71,7 @@ function markColumn(minutes: number): RunColumn {
 const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
-  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd) },
+  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd), note: (r) => (r.lastValBpd === null ? null : noisedDataNote(r.model)) },
   ...TIME_MARKS_MINUTES.map(markColumn),
   { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },

@@ -5,42 +5,14 @@
 // Screenshots go to test-results/screenshots (FLOWDESK_SHOTS overrides).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importInPage, openAppInBrowser } from '../helpers/app-page.ts';
 import { browserTestSkip, LAYOUT_SIZES } from '../helpers/browser.ts';
+import { overflowingText } from '../helpers/text-overflow.ts';
 
 const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
 const SCHEMES = ['light', 'dark'] as const;
-
-/**
- * Elements whose own text runs past their box or past the panel around them, unless meant to
- * (a scrolling box or an ellipsis on the way up). Described as "tag.class 'text'".
- */
-function overflowingText(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    const meant = (el: Element | null): boolean => {
-      for (let e = el; e && e !== document.body; e = e.parentElement) {
-        const s = getComputedStyle(e);
-        if (s.textOverflow === 'ellipsis' || ['auto', 'scroll'].includes(s.overflowX)) return true;
-      }
-      return false;
-    };
-    for (const el of Array.from(document.querySelectorAll('main *, nav *'))) {
-      const own = Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '');
-      if (!own || meant(el)) continue;
-      const box = el.getBoundingClientRect();
-      if (box.width === 0) continue;
-      const panel = el.closest('.panel, nav, main')!.getBoundingClientRect();
-      const s = getComputedStyle(el);
-      const wider = s.display !== 'inline' && el.scrollWidth > el.clientWidth + 1;
-      if (wider || box.right > panel.right + 1 || box.left < panel.left - 1) out.push(`${el.tagName.toLowerCase()}.${el.className} '${el.textContent!.trim().slice(0, 40)}'`);
-    }
-    return out;
-  });
-}
 
 describe.skipIf(skip !== null)(`issue 14 in browser mode${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let session: Awaited<ReturnType<typeof openAppInBrowser>>;

@@ -1,6 +1,7 @@
 // Latent exploration: reconstructions are exact up to quantization, interpolation ends are the
-// reconstructions, the four-image grid's corners are the four images, ranking puts planted
-// odd images first, and export -> import keeps bits per dim while damaged files are refused.
+// reconstructions (for Glow and TarFlow), the four-image grid's corners are the four images,
+// ranking puts planted odd images first, and export -> import keeps bits per dim while damaged
+// files are refused.
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,12 +12,15 @@ import { initBackend } from '../../main/engine/backend.ts';
 import { exportModel, importModel } from '../../main/engine/runs/model-export.ts';
 import { loadModelFolder } from '../../main/engine/runs/model-folder.ts';
 import { encodeAnimation, importAllImages } from '../../main/engine/data/index.ts';
-import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct } from '../../main/engine/explore/explorer.ts';
+import { applyDirection, attributeDirection, centred, interpolate, rankByBitsPerDim, reconstruct } from '../../main/engine/explore/explorer.ts';
+import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { Rng } from '../../main/engine/random.ts';
+import { runtimeFor } from '../../main/engine/runtime/runtime-for.ts';
 import { defaultImageFolder } from '../../main/engine/resources.ts';
 import { meanBitsPerDim } from '../../main/engine/train/evaluate.ts';
 import { train } from '../../main/engine/train/trainer.ts';
+import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
 
 let root: string;
@@ -28,8 +32,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function tinyExplorer() {
-  const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 8 }, 0);
+const GLOW: ModelConfig = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 8 };
+/** Perturbed out of its identity start, so its patches really depend on the ones before. */
+const TARFLOW: ModelConfig = { kind: 'tarflow', size: 8, channels: 1, patch: 2, depth: 2, hidden: 16, attnLayers: 1, headDim: 8 };
+
+function tinyExplorer(config = GLOW) {
+  const model = createModel(config, 0);
   const pixels = Uint8Array.from(new Rng(2).fillUniform(new Float32Array(4 * 64), 256), Math.floor);
   model.initialise(tf.tensor4d(Float32Array.from(pixels, (p) => p / 256 - 0.5), [4, 8, 8, 1]));
   perturb(model.params, 0.05);
@@ -37,26 +45,32 @@ function tinyExplorer() {
 }
 
 describe('exploration', () => {
-  it('reconstructs images exactly up to quantization', async () => {
-    const { explorer, pixels } = tinyExplorer();
-    const r = await reconstruct(explorer, pixels);
-    expect(r.maxError).toBeLessThanOrEqual(1);
-    expect(r.meanError).toBeLessThan(0.01);
-  });
+  for (const [name, config] of [['Glow', GLOW], ['TarFlow', TARFLOW]] as const) {
+    it(`${name}: reconstructs images exactly up to quantization, and to 1e-3 in model space`, async () => {
+      const { explorer, pixels } = tinyExplorer(config);
+      const r = await reconstruct(explorer, pixels);
+      expect(r.maxError).toBeLessThanOrEqual(1);
+      expect(r.meanError).toBeLessThan(0.01);
+      const x = centred(pixels, 8);
+      const zs = await runtimeFor(explorer.model).encode(x, 4);
+      expectClose(await runtimeFor(explorer.model).decode(zs), x, 1e-3);
+      tf.dispose(zs);
+    });
 
-  it('starts and ends interpolations at the reconstructions, linear and spherical', async () => {
-    const { explorer, pixels } = tinyExplorer();
-    const two = pixels.subarray(0, 128);
-    const rec = (await reconstruct(explorer, two)).pixels;
-    for (const spherical of [false, true]) {
-      const strip = await interpolate(explorer, two, 2, { steps: 5, spherical });
-      expect(strip.length).toBe(5 * 64);
-      expect(Array.from(strip.subarray(0, 64))).toEqual(Array.from(rec.subarray(0, 64)));
-      expect(Array.from(strip.subarray(4 * 64))).toEqual(Array.from(rec.subarray(64)));
-      // The middle frame is something else than either end.
-      expect(Array.from(strip.subarray(2 * 64, 3 * 64))).not.toEqual(Array.from(rec.subarray(0, 64)));
-    }
-  });
+    it(`${name}: starts and ends interpolations at the reconstructions, linear and spherical`, async () => {
+      const { explorer, pixels } = tinyExplorer(config);
+      const two = pixels.subarray(0, 128);
+      const rec = (await reconstruct(explorer, two)).pixels;
+      for (const spherical of [false, true]) {
+        const strip = await interpolate(explorer, two, 2, { steps: 5, spherical });
+        expect(strip.length).toBe(5 * 64);
+        expect(Array.from(strip.subarray(0, 64))).toEqual(Array.from(rec.subarray(0, 64)));
+        expect(Array.from(strip.subarray(4 * 64))).toEqual(Array.from(rec.subarray(64)));
+        // The middle frame is something else than either end.
+        expect(Array.from(strip.subarray(2 * 64, 3 * 64))).not.toEqual(Array.from(rec.subarray(0, 64)));
+      }
+    });
+  }
 
   it('puts the four images at the corners of the grid formula', async () => {
     const { explorer, pixels } = tinyExplorer();

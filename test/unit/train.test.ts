@@ -1,17 +1,18 @@
 // Training end to end on generated images: validation bits per dim fall by a clear margin,
-// resume continues exactly (same loss as an uninterrupted run, with horizontal flip too), and the
-// run folder is complete.
+// resume continues exactly (same loss as an uninterrupted run, for Glow, Glow with spline
+// couplings and TarFlow, and with horizontal flip too), and the run folder is complete.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { resume, train } from '../../main/engine/train/trainer.ts';
 import type { TrainEvent } from '../../main/engine/train/train-events.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
 let folder: Awaited<ReturnType<typeof makeImageFolder>>;
 const runsDir = join(tmpdir(), `flowdesk-train-${process.pid}`);
-const model = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16 } as const;
+const model: ModelConfig = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16 };
 
 beforeAll(async () => {
   folder = await makeImageFolder({ count: 120, size: 8, channels: 1, pattern: 'stripes' });
@@ -54,18 +55,26 @@ describe('training', () => {
     expect(checkpoints).toContain('step-150');
   });
 
-  it('resumes exactly: the step after resuming has the uninterrupted run’s loss', async () => {
-    const common = { folder: folder.dir, model, runsDir, cacheDir: null } as const;
-    const settings = { batch: 8, lr: 2e-3, warmup: 5, evalEvery: 100, checkpointEvery: 10, seed: 3 };
-    const straight = await train({ ...common, name: 'straight', train: { ...settings, steps: 20 } });
-    const first = await train({ ...common, name: 'interrupted', train: { ...settings, steps: 10 } });
-    const resumed = await resume(first.runDir, { steps: 20, cacheDir: null });
-    expect(resumed.step).toBe(20);
-    const a = await losses(straight.runDir);
-    const b = await losses(first.runDir);
-    expect(b.size).toBe(20);
-    for (const step of [11, 12, 20]) expect(b.get(step)).toBe(a.get(step));
-  });
+  // Each family's own state: spline couplings; TarFlow with noise augmentation, seeded by step.
+  const resumed: [string, ModelConfig][] = [
+    ['glow', model],
+    ['glow-spline', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16, coupling: 'spline', bins: 4 }],
+    ['tarflow', { kind: 'tarflow', size: 8, channels: 1, patch: 2, depth: 2, hidden: 16, attnLayers: 1, headDim: 8, noise: 0.05 }],
+  ];
+  for (const [name, config] of resumed) {
+    it(`${name}: resumes exactly: the step after resuming has the uninterrupted run’s loss`, async () => {
+      const common = { folder: folder.dir, model: config, runsDir, cacheDir: null } as const;
+      const settings = { batch: 8, lr: 2e-3, warmup: 5, evalEvery: 100, checkpointEvery: 10, seed: 3 };
+      const straight = await train({ ...common, name: `${name}-straight`, train: { ...settings, steps: 20 } });
+      const first = await train({ ...common, name: `${name}-interrupted`, train: { ...settings, steps: 10 } });
+      const again = await resume(first.runDir, { steps: 20, cacheDir: null });
+      expect(again.step).toBe(20);
+      const a = await losses(straight.runDir);
+      const b = await losses(first.runDir);
+      expect(b.size).toBe(20);
+      for (const step of [11, 12, 20]) expect(b.get(step)).toBe(a.get(step));
+    });
+  }
 
   it('resumes exactly with horizontal flip on, and the flip changes what is learnt', async () => {
     const common = { folder: folder.dir, model, runsDir, cacheDir: null } as const;

@@ -19,14 +19,6 @@ export type ResolvedRealNvpConfig = ResolvedModelSettingsOf<'realnvp'>;
 export type ResolvedNiceConfig = ResolvedModelSettingsOf<'nice'>;
 export type ResolvedTarFlowConfig = ResolvedModelSettingsOf<'tarflow'>;
 
-/**
- * Standard deviation of the Gaussian noise added to training (and evaluation) images, in model
- * space: TarFlow's noise augmentation; 0 for every other model.
- */
-export function noiseAugmentation(config: ResolvedModelConfig): number {
-  return config.kind === 'tarflow' ? config.noise : 0;
-}
-
 export type ResolvedFlowMatchingConfig = ResolvedModelSettingsOf<'flow-matching'>;
 
 /** The checked value, or BAD_CONFIG naming the field. */

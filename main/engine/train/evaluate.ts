@@ -3,7 +3,7 @@
 // trained with noise augmentation is measured on noised images too. Batches go through the
 // model's compute runtime (runtime/runtime-for.ts).
 import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
-import { noiseAugmentation } from '../models/config.ts';
+import { noiseAugmentation } from '../../../common/bits-per-dim-label.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
