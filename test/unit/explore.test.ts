@@ -1,5 +1,5 @@
 // Latent exploration: reconstructions are exact up to quantization, interpolation ends are the
-// reconstructions (for Glow and TarFlow), the four-image grid's corners are the four images,
+// reconstructions (for Glow, TarFlow and flow matching), the four-image grid's corners are the four images,
 // ranking puts planted odd images first, and export -> import keeps bits per dim while damaged
 // files are refused.
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
@@ -36,6 +36,9 @@ const GLOW: ModelConfig = { kind: 'glow', size: 8, channels: 1, levels: 2, depth
 /** Perturbed out of its identity start, so its patches really depend on the ones before. */
 const TARFLOW: ModelConfig = { kind: 'tarflow', size: 8, channels: 1, patch: 2, depth: 2, hidden: 16, attnLayers: 1, headDim: 8 };
 
+/** Through its ODE with the adaptive solver held tight, so encoding and decoding invert each other. */
+const FLOW_MATCHING: ModelConfig = { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'dopri5', tolerance: 1e-6 };
+
 function tinyExplorer(config = GLOW) {
   const model = createModel(config, 0);
   const pixels = Uint8Array.from(new Rng(2).fillUniform(new Float32Array(4 * 64), 256), Math.floor);
@@ -45,7 +48,7 @@ function tinyExplorer(config = GLOW) {
 }
 
 describe('exploration', () => {
-  for (const [name, config] of [['Glow', GLOW], ['TarFlow', TARFLOW]] as const) {
+  for (const [name, config] of [['Glow', GLOW], ['TarFlow', TARFLOW], ['Flow matching', FLOW_MATCHING]] as const) {
     it(`${name}: reconstructs images exactly up to quantization, and to 1e-3 in model space`, async () => {
       const { explorer, pixels } = tinyExplorer(config);
       const r = await reconstruct(explorer, pixels);
