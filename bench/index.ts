@@ -17,15 +17,16 @@
 // median step's process CPU time (`cpu_ratio`, PyTorch's over ours), which other work on a shared
 // machine barely moves; `--no-pytorch` skips the reference; `--all` also times K=8 on plain
 // cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
-// sample, encode, eval, preprocess, latency, chart); `--only=tarflow` (never run by default, until
-// FlowDesk's TarFlow is merged) times TarFlow on 32x32x3 at about Glow K=4, hidden 128's
+// sample, encode, eval, preprocess, latency, chart); `--only=tarflow` (not run by default) times TarFlow on 32x32x3 at about Glow K=4, hidden 128's
 // parameter count (p=4, B=4, width 128, one layer, head 64) beside bench/pytorch_tarflow.py,
 // each line with both parameter counts. `latency`: how long a 36-image sample grid takes
 // while the small and the medium Glow train on 32x32 colour images in the app's worker
 // (bench/latency.ts), median and max, beside the same grid once paused. `--quality` instead
-// trains to compare test bits per dim with PyTorch's (bench/quality.ts); `--lab` trains every Lab
+// trains to compare test bits per dim with PyTorch's (bench/quality.ts); `--equal-minutes` trains each image model kind
+// for the same minutes on the CIFAR-10 subset (bench/equal-minutes.ts); `--lab` trains every Lab
 // family on the toy targets for the Lab's figures (bench/lab.ts).
 import { spawnSync } from 'node:child_process';
+import { trainableCount } from './train-and-score.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -69,6 +70,11 @@ const emit = (obj: object): void => {
 if (args.includes('--quality')) {
   const { qualityBench } = await import('./quality.ts');
   await qualityBench(args, emit);
+  process.exit(0);
+}
+if (args.some((a) => a === '--equal-minutes' || a.startsWith('--equal-minutes='))) {
+  const { equalMinutesBench } = await import('./equal-minutes.ts');
+  await equalMinutesBench(args, emit);
   process.exit(0);
 }
 if (args.includes('--lab')) {
@@ -135,9 +141,6 @@ function benchModel(config: ModelConfig, rng: Rng): FlowModel {
   return model;
 }
 
-function trainableCount(model: FlowModel): number {
-  return [...model.params.variables.values()].reduce((sum, v) => sum + v.size, 0);
-}
 
 /** The trainable parameters of Glow K=4, hidden 128: what the TarFlow line's configuration is sized against. */
 function glowSmallCount(): number {

@@ -11,11 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importAllImages } from '../main/engine/data/index.ts';
-import { loadModelFolder } from '../main/engine/runs/model-folder.ts';
-import { describeWeights } from '../common/weights.ts';
-import { train } from '../main/engine/train/trainer.ts';
-import { meanBitsPerDim } from '../main/engine/train/evaluate.ts';
+import { trainAndScore } from './train-and-score.ts';
 import { findTorchPython } from './torch-python.ts';
 
 interface Task {
@@ -52,28 +48,10 @@ function option(args: string[], name: string): string | undefined {
   return args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 }
 
-/**
- * Trains FlowDesk and scores the model `flowdesk eval RUN` scores: the same loader picks the
- * run's final checkpoint and the weights it evaluates with (when the run keeps averaged
- * weights, those), so this bench follows whatever that loader chooses.
- */
-async function flowdesk(task: Task, seed: number, datasets: string, work: string): Promise<Result> {
-  const t0 = performance.now();
-  const run = await train({
-    folder: join(datasets, task.data, 'train'),
-    model: { kind: 'glow', size: task.size, channels: task.channels, levels: task.levels, depth: task.depth, hidden: task.hidden },
-    train: { ...SETTINGS, steps: task.steps, minutes: task.minutes, seed },
-    runsDir: work,
-    cacheDir: join(work, 'cache'),
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  const { model, json, weights } = await loadModelFolder(run.runDir);
-  try {
-    const { set } = await importAllImages(join(datasets, task.data, 'test'), { size: task.size, channels: task.channels, cacheDir: join(work, 'cache') });
-    return { bpd: await meanBitsPerDim(model, set, { nBits: json.nBits, seed: 0 }), steps: run.step, seconds, weights: describeWeights(weights) };
-  } finally {
-    model.dispose();
-  }
+/** FlowDesk's run of `task`, scored as `flowdesk eval RUN` scores it (train-and-score.ts). */
+function flowdesk(task: Task, seed: number, datasets: string, work: string): Promise<Result> {
+  const model = { kind: 'glow', size: task.size, channels: task.channels, levels: task.levels, depth: task.depth, hidden: task.hidden } as const;
+  return trainAndScore(model, { ...SETTINGS, steps: task.steps, minutes: task.minutes, seed }, join(datasets, task.data, 'train'), join(datasets, task.data, 'test'), work);
 }
 
 function pytorch(python: string, task: Task, seed: number, datasets: string): Result | { reason: string } {
