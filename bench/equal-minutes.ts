@@ -4,7 +4,8 @@
 // eval` scores it, and draws a 64-image grid (temperature 0.7; 1.0 for flow matching, whose noise
 // is not a flow's latent) to --out (a temporary folder by default). One JSON line per model.
 // --models=glow,glow-spline,realnvp,tarflow,flow-matching (default: all) --seed=0
-// --datasets=DIR (default ../shared/datasets) --out=DIR.
+// --datasets=DIR (default ../shared/datasets) --out=DIR --test-images=N (the test folder's first N,
+// default all 1,000: flow matching scores an image by an ODE with a Hutchinson trace, far slower).
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,6 +43,7 @@ export async function equalMinutesBench(args: string[], emit: Emit): Promise<voi
   const unknown = names.filter((n) => !(n in MODELS));
   if (unknown.length > 0) throw new Error(`--models: unknown ${unknown.join(', ')}; choose from ${Object.keys(MODELS).join(', ')}`);
   const seed = Number(option(args, 'seed') ?? 0);
+  const testImages = option(args, 'test-images') === undefined ? undefined : Number(option(args, 'test-images'));
   const datasets = resolve(option(args, 'datasets') ?? join(dirname(fileURLToPath(import.meta.url)), '../../shared/datasets'));
   const out = option(args, 'out') ?? (await mkdtemp(join(tmpdir(), 'flowdesk-equal-minutes-')));
   await mkdir(out, { recursive: true });
@@ -63,9 +65,10 @@ export async function equalMinutesBench(args: string[], emit: Emit): Promise<voi
           const images = await runtimeFor(model).sample(GRID, temperature, new Rng(seed));
           await writeImageGrid(grid, toPixels(images, nBits), GRID, IMAGE.size, IMAGE.channels);
         },
+        testImages,
       );
       emit({
-        bench: 'equal-minutes', model: name, minutes, params, test_bpd: Math.round(scored.bpd * 1e4) / 1e4, steps: scored.steps,
+        bench: 'equal-minutes', model: name, minutes, params, test_images: testImages ?? 'all', test_bpd: Math.round(scored.bpd * 1e4) / 1e4, steps: scored.steps,
         seconds: Math.round(scored.seconds), weights: scored.weights, grid, temperature, load: Math.round(loadavg()[0] * 100) / 100,
       });
     } catch (err) {

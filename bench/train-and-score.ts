@@ -21,7 +21,7 @@ export interface Scored {
   runDir: string;
 }
 
-/** Trains on `trainFolder`, scores on `testFolder`; `use` sees the loaded model before it is freed. */
+/** Trains on `trainFolder`, scores on `testFolder` (its first `limit` images, or all); `use` sees the loaded model before it is freed. */
 export async function trainAndScore(
   model: ModelConfig,
   settings: TrainConfig,
@@ -29,6 +29,7 @@ export async function trainAndScore(
   testFolder: string,
   work: string,
   use?: (model: FlowModel, nBits: number) => Promise<void>,
+  limit?: number,
 ): Promise<Scored> {
   const t0 = performance.now();
   const run = await train({ folder: trainFolder, model, train: settings, runsDir: work, cacheDir: join(work, 'cache') });
@@ -37,7 +38,7 @@ export async function trainAndScore(
   try {
     const { size, channels } = loaded.model.config;
     const { set } = await importAllImages(testFolder, { size, channels, cacheDir: join(work, 'cache') });
-    const bpd = await meanBitsPerDim(loaded.model, set, { nBits: loaded.json.nBits, seed: 0 });
+    const bpd = await meanBitsPerDim(loaded.model, set, { nBits: loaded.json.nBits, seed: 0, limit });
     await use?.(loaded.model, loaded.json.nBits);
     return { bpd, steps: run.step, seconds, weights: describeWeights(loaded.weights), runDir: run.runDir };
   } finally {
