@@ -95,4 +95,38 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
       await initBackend({ force: 'wasm' });
     }
   });
+
+  it('runs flow matching\'s fixed-step ODE on onnxruntime in traced runs of its inference batch, as tfjs does; long or adaptive solves stay on tfjs', async () => {
+    await initBackend({ force: 'onnx' });
+    const model = createModel({ kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'heun', odeSteps: 2 }, 3);
+    perturb(model.params, 0.05);
+    try {
+      expect(model.inferenceTraces).toBe(true);
+      const batch = model.inferenceBatch!;
+      const n = batch + 2;
+      const runtime = runtimeFor(model, { threads: 1 });
+      const x = new Rng(7).fillUniform(new Float32Array(n * 64)).map((v) => v - 0.5);
+      // The Hutchinson probes are drawn per run, so tfjs scores the same runs.
+      const runs = [[0, batch], [batch, n]].map(([a, b]) => tf.tensor4d(x.subarray(a * 64, b * 64), [b - a, 8, 8, 1]));
+      const wantBpd = tf.concat(runs.map((r) => bitsPerDim(model, r, 8)));
+      expectClose(await runtime.bitsPerDim(x, n, 8), wantBpd, 1e-4, 1e-4);
+      const input = tf.tensor4d(x, [n, 8, 8, 1]);
+      const [wantZ] = model.encode(input);
+      const [gotZ] = await runtime.encode(x, n);
+      expectClose(gotZ, wantZ, 1e-4, 1e-4);
+      const wantImages = model.decode([wantZ]);
+      expectClose(await runtime.decode([wantZ]), wantImages, 1e-4, 1e-4);
+      const wantSamples = model.sample(n, 1, new Rng(5));
+      expectClose(await runtime.sample(n, 1, new Rng(5)), wantSamples, 1e-4, 1e-4);
+      tf.dispose([...runs, wantBpd, input, wantZ, gotZ, wantImages, wantSamples]);
+      for (const long of [{ solver: 'rk4', odeSteps: 8 }, { solver: 'dopri5' }] as const) {
+        const untraced = createModel({ kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, ...long }, 3);
+        expect(untraced.inferenceTraces).toBe(false);
+        untraced.dispose();
+      }
+    } finally {
+      model.dispose();
+      await initBackend({ force: 'wasm' });
+    }
+  });
 });

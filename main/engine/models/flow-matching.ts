@@ -3,6 +3,7 @@
 // with the Lab's solvers. The Lab's convention: t = 0 is the noise, t = 1 the image.
 import { trainingLossOf } from '../../../common/training-loss.ts';
 import * as tf from '../tf.ts';
+import { FIXED_STEP_TABLEAUX } from '../lab/ode/fixed-step.ts';
 import type { OdeOptions } from '../lab/ode/solve-ode.ts';
 import { rademacher } from '../lab/trace.ts';
 import { Rng } from '../random.ts';
@@ -19,10 +20,18 @@ const DATA_SCALE = 2;
  * fixed too, a batch of images gets the same estimate at every evaluation of a run.
  */
 const PROBE_SEED = 1;
+/**
+ * Network evaluations (times probes) up to which sampling, encoding and scoring trace into one
+ * onnxruntime graph: RK4 with 4 steps, the default. Such a graph holds every evaluation's
+ * activations (about 70 MB per image at that default), so longer solves run on tfjs.
+ */
+const MAX_TRACED_EVALUATIONS = 16;
 
 export class FlowMatching extends ImageLatentModel {
-  /** Adaptive steps are read back, and a fixed-step graph would hold every step: inference runs on tfjs. */
-  readonly inferenceTraces = false;
+  /** Adaptive steps are read back, so only short fixed-step solves trace (MAX_TRACED_EVALUATIONS). */
+  readonly inferenceTraces: boolean;
+  /** A traced solve holds all its evaluations: a few images per graph keep it near 300 MB. */
+  readonly inferenceBatch = 4;
   readonly objective: TrainingObjective;
   private readonly field: UNetVelocity;
   private readonly dim: number;
@@ -33,6 +42,8 @@ export class FlowMatching extends ImageLatentModel {
     super();
     this.field = new UNetVelocity(this.params.scope('velocity'), config, new Rng(seed));
     this.dim = config.size * config.size * config.channels;
+    const { solver, odeSteps, probes } = config;
+    this.inferenceTraces = solver !== 'dopri5' && FIXED_STEP_TABLEAUX[solver].c.length * odeSteps * probes <= MAX_TRACED_EVALUATIONS;
     this.objective = {
       kind: trainingLossOf('flow-matching'),
       // x0 ~ N(0, I) of the image's shape, and t ~ U(0, 1), per image.

@@ -63,6 +63,11 @@ export interface FlowModel {
    * solver that reads its step sizes back): the onnx runtime then runs them on tfjs. Absent: true.
    */
   readonly inferenceTraces?: boolean;
+  /**
+   * Images per traced inference graph, where fewer than the runtime's usual batch: a graph that
+   * holds many evaluations of a network (a fixed-step ODE's) needs memory in proportion to both.
+   */
+  readonly inferenceBatch?: number;
   dispose(): void;
 }
 

@@ -16,6 +16,12 @@ type DataId = object;
 
 class TraceBackend extends tf.KernelBackend {
   recorder: GraphBuilder | null = null;
+  /**
+   * Values computed from graph inputs, by data id, with their reference counts: they hold no
+   * memory (they are never read), so a trace needs none for the activations it records, however
+   * large the batch. A real kernel given one (none of the traced kernels is) gets it allocated.
+   */
+  private readonly unbacked = new Map<DataId, number>();
 
   constructor(readonly inner: tf.KernelBackend) {
     super();
@@ -36,16 +42,45 @@ class TraceBackend extends tf.KernelBackend {
     return this.inner.read(dataId);
   }
   override disposeData(dataId: DataId, force?: boolean): boolean {
-    return this.inner.disposeData(dataId, force);
+    const count = this.unbacked.get(dataId);
+    if (count === undefined) return this.inner.disposeData(dataId, force);
+    if (!force && count > 1) {
+      this.unbacked.set(dataId, count - 1);
+      return false;
+    }
+    this.unbacked.delete(dataId);
+    return true;
   }
   override incRef(dataId: DataId): void {
-    this.inner.incRef(dataId);
+    const count = this.unbacked.get(dataId);
+    if (count === undefined) this.inner.incRef(dataId);
+    else this.unbacked.set(dataId, count + 1);
   }
   override refCount(dataId: DataId): number {
-    return this.inner.refCount(dataId);
+    return this.unbacked.get(dataId) ?? this.inner.refCount(dataId);
   }
   override numDataIds(): number {
-    return this.inner.numDataIds();
+    return this.inner.numDataIds() + this.unbacked.size;
+  }
+
+  /** Outputs of the given shapes that hold no memory (a single one unwrapped, as kernels return it). */
+  placeholders(specs: OutputSpec[]): tf.TensorInfo | tf.TensorInfo[] {
+    const infos = specs.map(({ shape, dtype }) => {
+      const dataId = {};
+      this.unbacked.set(dataId, 1);
+      return { dataId, shape, dtype };
+    });
+    return infos.length === 1 ? infos[0] : infos;
+  }
+
+  /** Gives the memory-less inputs of a kernel that is about to run for real their (uninitialised) memory. */
+  back(inputs: tf.NamedTensorInfoMap): void {
+    for (const info of Object.values(inputs)) {
+      const count = info && this.unbacked.get(info.dataId);
+      if (!count) continue;
+      this.unbacked.delete(info.dataId);
+      this.inner.move(info.dataId, null as unknown as tf.BackendValues, info.shape, info.dtype, count);
+    }
   }
   override memory(): { unreliable: boolean } {
     return this.inner.memory();
@@ -93,7 +128,8 @@ function traceBackend(): TraceBackend {
         if (!traced) throw new TraceError(`the tfjs kernel ${kernelName} has no ONNX export yet`);
         // Values computed from graph inputs are never read, so only their shapes need making.
         const specs = traced.shape?.({ inputs: refs, attrs: a }) ?? null;
-        const out = specs && !checkShapes ? placeholders(inner, specs) : kernel.kernelFunc({ inputs, attrs, backend: inner });
+        if (!specs || checkShapes) backend.back(inputs);
+        const out = specs && !checkShapes ? backend.placeholders(specs) : kernel.kernelFunc({ inputs, attrs, backend: inner });
         const outputs = (Array.isArray(out) ? out : [out]) as TensorRef[];
         if (checkShapes && specs) assertSpecs(kernelName, specs, outputs);
         const names = traced.emit(g, { inputs: refs, attrs: a, outputs });
@@ -122,12 +158,6 @@ export function setTraceShapeCheck(on: boolean): void {
 function assertSpecs(kernelName: string, specs: OutputSpec[], real: TensorRef[]): void {
   const same = specs.length === real.length && specs.every((s, i) => s.dtype === real[i].dtype && s.shape.join() === real[i].shape.join());
   if (!same) throw new TraceError(`shape rule for ${kernelName} gives ${JSON.stringify(specs)}, the kernel ${JSON.stringify(real.map((r) => [r.shape, r.dtype]))}`);
-}
-
-/** Uncomputed outputs of the given shapes (a single one unwrapped, as kernels return it). */
-function placeholders(inner: tf.KernelBackend, specs: OutputSpec[]): tf.TensorInfo | tf.TensorInfo[] {
-  const infos = specs.map(({ shape, dtype }) => ({ dataId: inner.write(null as unknown as tf.BackendValues, shape, dtype), shape, dtype }));
-  return infos.length === 1 ? infos[0] : infos;
 }
 
 function switchTo(name: string): void {

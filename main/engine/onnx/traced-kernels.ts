@@ -16,6 +16,12 @@ const spec = (shape: number[], like: TensorRef): OutputSpec[] => [{ shape, dtype
 /** The shape rule of kernels whose output is shaped and typed as their input `x`. */
 const likeX: TracedKernel['shape'] = (k) => spec([...arg(k, 'x').shape], arg(k, 'x'));
 
+/** A Slice call's begin and size per axis: tfjs passes them as given (a number for the first axis, -1 for "to the end"). */
+function sliceParams(k: Omit<KernelCall, 'outputs'>): [number[], number[]] {
+  const [begin, size] = tf.slice_util.parseSliceParams(arg(k, 'x') as unknown as tf.TensorInfo, k.attrs.begin as number | number[], k.attrs.size as number | number[]);
+  return [begin, size];
+}
+
 function unary(op: string): TracedKernel {
   return { emit: (g, k) => [g.op(op, [input(g, k, 'x')])], shape: likeX };
 }
@@ -282,6 +288,7 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       const same = arg(k, 'x').shape.join() === k.outputs[0].shape.join();
       return [same ? input(g, k, 'x') : g.op('Reshape', [input(g, k, 'x'), g.int64s(k.outputs[0].shape)])];
     },
+    shape: (k) => spec(tf.util.inferFromImplicitShape([...(k.attrs.shape as number[])], tf.util.sizeFromShape(arg(k, 'x').shape)), arg(k, 'x')),
   },
   Transpose: {
     emit: (g, k) => [g.op('Transpose', [input(g, k, 'x')], [ints('perm', k.attrs.perm as number[])])],
@@ -290,9 +297,8 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   Slice: {
     emit: (g, k) => {
       const shape = arg(k, 'x').shape;
-      const begin = k.attrs.begin as number[];
-      const size = k.attrs.size as number[];
-      const ends = begin.map((b, i) => (size[i] === -1 ? shape[i] : b + size[i]));
+      const [begin, size] = sliceParams(k);
+      const ends = begin.map((b, i) => b + size[i]);
       const x = input(g, k, 'x');
       const padding = g.padOf(x);
       const last = shape.length - 1;
@@ -304,11 +310,7 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       }
       return [g.op('Slice', [x, g.int64s(begin), g.int64s(ends), g.int64s(begin.map((_, i) => i))])];
     },
-    shape: (k) => {
-      const x = arg(k, 'x');
-      const begin = k.attrs.begin as number[];
-      return spec((k.attrs.size as number[]).map((s, i) => (s === -1 ? x.shape[i] - begin[i] : s)), x);
-    },
+    shape: (k) => spec(sliceParams(k)[1], arg(k, 'x')),
   },
   Concat: {
     emit: (g, k) => {
@@ -329,6 +331,12 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       const axes = g.int64s([axis]);
       return [g.op('Concat', listed(g, k).map((t) => g.op('Unsqueeze', [t, axes])), [int('axis', axis)])];
     },
+    shape: (k) => {
+      const parts = numbered(k);
+      const shape = [...parts[0].shape];
+      shape.splice(axesOf(k.attrs.axis, shape.length + 1)[0], 0, parts.length);
+      return spec(shape, parts[0]);
+    },
   },
   Unpack: {
     emit: (g, k) => {
@@ -337,12 +345,24 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       const parts = g.node('Split', [input(g, k, 'value'), g.int64s(k.outputs.map(() => 1))], [int('axis', axis)], k.outputs.length);
       return parts.map((p) => g.op('Squeeze', [p, axes]));
     },
+    shape: (k) => {
+      const value = arg(k, 'value');
+      const axis = axesOf(k.attrs.axis, value.shape.length)[0];
+      const part = value.shape.filter((_, i) => i !== axis);
+      return Array.from({ length: value.shape[axis] }, () => spec(part, value)[0]);
+    },
   },
   SplitV: {
     emit: (g, k) => {
       const axis = axesOf(k.attrs.axis, arg(k, 'x').shape.length)[0];
       const sizes = k.outputs.map((o) => o.shape[axis]);
       return g.node('Split', [input(g, k, 'x'), g.int64s(sizes)], [int('axis', axis)], sizes.length);
+    },
+    shape: (k) => {
+      const x = arg(k, 'x');
+      const axis = axesOf(k.attrs.axis, x.shape.length)[0];
+      const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.TensorInfo, k.attrs.numOrSizeSplits as number | number[], axis);
+      return sizes.map((size) => spec(x.shape.map((d, i) => (i === axis ? size : d)), x)[0]);
     },
   },
   PadV2: {

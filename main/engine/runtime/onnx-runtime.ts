@@ -15,7 +15,7 @@ import type { Ort } from '../onnx/runtime.ts';
 import type { Rng } from '../random.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
 
-/** Images per forward or decoding run on onnxruntime; shorter batches are padded to it. */
+/** Images per forward, decoding or sampling run on onnxruntime unless the model asks for fewer (FlowModel.inferenceBatch); shorter batches are padded to it. */
 const NATIVE_BATCH = 64;
 /** Fewer images than this encode and decode faster on tfjs than padded to a native batch. */
 const MIN_NATIVE_IMAGES = 16;
@@ -52,16 +52,37 @@ export class OnnxRuntime implements ComputeRuntime {
     };
   }
 
+  /** Images per traced inference run. */
+  private get batch(): number {
+    return this.model.inferenceBatch ?? NATIVE_BATCH;
+  }
+
   /** Whether `n` images of inference run on onnxruntime rather than on `small`. */
   private native(n: number): boolean {
-    return n >= MIN_NATIVE_IMAGES && this.model.inferenceTraces !== false;
+    return n >= Math.min(MIN_NATIVE_IMAGES, this.batch) && this.model.inferenceTraces !== false;
   }
 
   async sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
     if (this.model.inferenceTraces === false) return this.small.sample(n, temperature, rng);
+    const noise = drawNoise(this.model, n, temperature, rng);
+    if (n <= this.batch) return (await this.sampler(n)).sample(noise);
+    // In runs of at most a batch, each from its share of the same noise.
+    const { size, channels } = this.model.config;
+    const per = size * size * channels;
+    const out = new Float32Array(n * per);
+    for (let start = 0; start < n; start += this.batch) {
+      const count = Math.min(this.batch, n - start);
+      const part = noise.map((values) => values.subarray((start * values.length) / n, ((start + count) * values.length) / n));
+      out.set(await (await this.sampler(count)).sample(part), start * per);
+    }
+    return out;
+  }
+
+  /** The sampling session for `n` images, traced on first use. */
+  private sampler(n: number): Promise<OnnxSampler> {
     let sampler = this.samplers.get(n);
     if (!sampler) this.samplers.set(n, (sampler = OnnxSampler.create(this.ort, this.model, n, this.threads ?? undefined)));
-    return (await sampler).sample(drawNoise(this.model, n, temperature, rng));
+    return sampler;
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
@@ -87,7 +108,7 @@ export class OnnxRuntime implements ComputeRuntime {
 
   /** The forward session over the n images of `x`, one native batch at a time. */
   private async forwardRuns(x: Float32Array, n: number, take: (r: Awaited<ReturnType<OnnxForward['run']>>, start: number) => void): Promise<void> {
-    this.forward ??= OnnxForward.create(this.ort, this.model, NATIVE_BATCH, this.threads ?? undefined);
+    this.forward ??= OnnxForward.create(this.ort, this.model, this.batch, this.threads ?? undefined);
     const f = await this.forward;
     const { size, channels } = this.model.config;
     const per = size * size * channels;
@@ -101,7 +122,7 @@ export class OnnxRuntime implements ComputeRuntime {
     const n = zs[0].shape[0];
     if (!this.native(n)) return this.small.decode(zs);
     const shapes = zs.map((z) => [z.shape[1], z.shape[2], z.shape[3]] as const);
-    this.decoder ??= OnnxDecoder.create(this.ort, this.model, NATIVE_BATCH, shapes, this.threads ?? undefined);
+    this.decoder ??= OnnxDecoder.create(this.ort, this.model, this.batch, shapes, this.threads ?? undefined);
     const d = await this.decoder;
     const values = zs.map((z) => z.dataSync() as Float32Array);
     const { size, channels } = this.model.config;
