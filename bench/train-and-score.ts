@@ -10,10 +10,12 @@ import { loadModelFolder } from '../main/engine/runs/model-folder.ts';
 import { describeWeights } from '../common/weights.ts';
 import { train } from '../main/engine/train/trainer.ts';
 import type { TrainConfig } from '../main/engine/train/train-config.ts';
-import { meanBitsPerDim } from '../main/engine/train/evaluate.ts';
+import { bitsPerDimOfSet, meanAndStandardError } from '../main/engine/train/evaluate.ts';
 
 export interface Scored {
   bpd: number;
+  /** The standard error of `bpd` over the scored images (null for one image). */
+  standardError: number | null;
   steps: number;
   seconds: number;
   /** Which of the run's weights were scored. */
@@ -38,9 +40,9 @@ export async function trainAndScore(
   try {
     const { size, channels } = loaded.model.config;
     const { set } = await importAllImages(testFolder, { size, channels, cacheDir: join(work, 'cache') });
-    const bpd = await meanBitsPerDim(loaded.model, set, { nBits: loaded.json.nBits, seed: 0, limit });
+    const { mean, standardError } = meanAndStandardError(await bitsPerDimOfSet(loaded.model, set, { nBits: loaded.json.nBits, seed: 0, limit }));
     await use?.(loaded.model, loaded.json.nBits);
-    return { bpd, steps: run.step, seconds, weights: describeWeights(loaded.weights), runDir: run.runDir };
+    return { bpd: mean, standardError, steps: run.step, seconds, weights: describeWeights(loaded.weights), runDir: run.runDir };
   } finally {
     loaded.model.dispose();
   }
