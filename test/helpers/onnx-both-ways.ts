@@ -15,12 +15,9 @@ export interface BothWays {
   graph: OnnxGraph;
 }
 
-/**
- * `fn`'s outputs by name from tfjs and from its traced graph on onnxruntime (one thread). With
- * `trainable`, the inputs are tfjs variables, as a model's weights are when its step is traced.
- */
-export async function bothWays(ort: Ort, inputs: Inputs, fn: (x: Record<string, tf.Tensor>) => Record<string, tf.Tensor>, trainable = false): Promise<BothWays> {
-  const tensors = Object.fromEntries(Object.entries(inputs).map(([name, [data, shape]]) => [name, trainable ? tf.variable(tf.tensor(data, shape)) : tf.tensor(data, shape)]));
+/** `fn`'s outputs by name from tfjs and from its traced graph on onnxruntime (one thread). */
+export async function bothWays(ort: Ort, inputs: Inputs, fn: (x: Record<string, tf.Tensor>) => Record<string, tf.Tensor>): Promise<BothWays> {
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([name, [data, shape]]) => [name, tf.tensor(data, shape)]));
   try {
     const tfjsShapes: Record<string, number[]> = {};
     const tfjs = tf.tidy(() =>
