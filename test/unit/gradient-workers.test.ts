@@ -122,7 +122,7 @@ describe('parallel inference', () => {
     const decoded = replicas.decode(zs);
     expectClose(decoded, model.decode(expected), 1e-4, 1e-4);
     expectClose(decoded, tf.tensor4d(x, [5, SIZE, SIZE, 1]), 1e-4);
-    const bpd = replicas.bitsPerDim(x, 5, 8);
+    const bpd = replicas.bitsPerDim(x, 5, 8, []);
     expectClose(bpd, tf.tidy(() => bitsPerDim(model, tf.tensor4d(x, [5, SIZE, SIZE, 1]), 8)), 1e-4, 1e-5);
     tf.dispose([a, b, ...zs, ...expected]);
   });
@@ -132,21 +132,21 @@ describe('replica failures and lifetime', () => {
   it('surfaces an exception in a replica as a clear error, and stays usable', () => {
     const replicas = ModelReplicas.for(model, 2)!;
     // Input far shorter than the images it claims: the replica's tensor constructor throws.
-    const bad = replicas.command(0, { op: 'bitsPerDim', count: 4, nBits: 8, input: replicas.input(0, new Float32Array(3)) }, 4, replicas.prepare());
+    const bad = replicas.command(0, { op: 'bitsPerDim', count: 4, nBits: 8, input: replicas.input(0, new Float32Array(3)), noise: [] }, 4, replicas.prepare());
     expect(() => replicas.run([bad], () => 0)).toThrow(ReplicaError);
     expect(() => replicas.run([bad], () => 0)).toThrow(/Compute thread 1 failed: .*shape/);
     const x = images(4, 6);
-    expectClose(replicas.bitsPerDim(x, 4, 8), tf.tidy(() => bitsPerDim(model, tf.tensor4d(x, [4, SIZE, SIZE, 1]), 8)), 1e-4, 1e-5);
+    expectClose(replicas.bitsPerDim(x, 4, 8, []), tf.tidy(() => bitsPerDim(model, tf.tensor4d(x, [4, SIZE, SIZE, 1]), 8)), 1e-4, 1e-5);
   });
 
   it('ends its threads when the model is disposed', async () => {
     const own = createModel({ kind: 'glow', size: SIZE, channels: 1, levels: 1, depth: 1, hidden: 4 }, 1);
     const replicas = ModelReplicas.for(own, 2)!;
     const x = images(2, 7);
-    expect(replicas.bitsPerDim(x, 2, 8).length).toBe(2);
+    expect(replicas.bitsPerDim(x, 2, 8, []).length).toBe(2);
     own.dispose();
     await replicas.threadsEnded();
-    expect(() => replicas.bitsPerDim(x, 2, 8)).toThrow(/closed/);
+    expect(() => replicas.bitsPerDim(x, 2, 8, [])).toThrow(/closed/);
   });
 
   it('ends with training, whether it finishes or is cancelled', async () => {

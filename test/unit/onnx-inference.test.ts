@@ -7,14 +7,22 @@ import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
-import { drawNoise } from '../../main/engine/models/flow-model.ts';
-import { bitsPerDim } from '../../main/engine/models/flow-model.ts';
+import { bitsPerDim, drawNoise, scoringNoiseOf, scoringNoiseTensors } from '../../main/engine/models/flow-model.ts';
+import type { ImageSet } from '../../main/engine/data/index.ts';
+import { drawValues } from '../../main/engine/train/batches.ts';
+import { bitsPerDimOfSet } from '../../main/engine/train/evaluate.ts';
 import { OnnxSampler } from '../../main/engine/onnx/onnx-sampler.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { runtimeFor } from '../../main/engine/runtime/runtime-for.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
+
+/** `count` random 8x8 gray images. */
+function imageSet(count: number, seed: number): ImageSet {
+  const pixels = Uint8Array.from(new Rng(seed).fillUniform(new Float32Array(count * 64), 256), Math.floor);
+  return { size: 8, channels: 1, count, pixels, paths: Array.from({ length: count }, (_, i) => `image-${i}.png`) };
+}
 
 const loaded = loadOrt();
 const ort = 'ort' in loaded ? loaded.ort : null;
@@ -106,11 +114,11 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
       const n = batch + 2;
       const runtime = runtimeFor(model, { threads: 1 });
       const x = new Rng(7).fillUniform(new Float32Array(n * 64)).map((v) => v - 0.5);
-      // The Hutchinson probes are drawn per run, so tfjs scores the same runs.
-      const runs = [[0, batch], [batch, n]].map(([a, b]) => tf.tensor4d(x.subarray(a * 64, b * 64), [b - a, 8, 8, 1]));
-      const wantBpd = tf.concat(runs.map((r) => bitsPerDim(model, r, 8)));
-      expectClose(await runtime.bitsPerDim(x, n, 8), wantBpd, 1e-4, 1e-4);
+      // Each image's Hutchinson probes, as an evaluation draws them.
+      const probes = drawValues(scoringNoiseOf(model), n, new Rng(8));
       const input = tf.tensor4d(x, [n, 8, 8, 1]);
+      const wantBpd = bitsPerDim(model, input, 8, scoringNoiseTensors(model, probes, n));
+      expectClose(await runtime.bitsPerDim(x, n, 8, probes), wantBpd, 1e-4, 1e-4);
       const [wantZ] = model.encode(input);
       const [gotZ] = await runtime.encode(x, n);
       expectClose(gotZ, wantZ, 1e-4, 1e-4);
@@ -118,7 +126,15 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
       expectClose(await runtime.decode([wantZ]), wantImages, 1e-4, 1e-4);
       const wantSamples = model.sample(n, 1, new Rng(5));
       expectClose(await runtime.sample(n, 1, new Rng(5)), wantSamples, 1e-4, 1e-4);
-      tf.dispose([...runs, wantBpd, input, wantZ, gotZ, wantImages, wantSamples]);
+      tf.dispose([wantBpd, input, wantZ, gotZ, wantImages, wantSamples]);
+      // An evaluation gives every image the same estimate in the runs of 4 on onnxruntime, on two
+      // replica threads and in one pass on the calling thread.
+      const set = imageSet(11, 7);
+      const onnx = await bitsPerDimOfSet(model, set, { nBits: 8, seed: 3 });
+      for (const threads of [2, 1]) {
+        runtimeFor(model, { backend: 'wasm', threads });
+        expectClose(await bitsPerDimOfSet(model, set, { nBits: 8, seed: 3 }), onnx, 1e-4, 1e-4);
+      }
       for (const long of [{ solver: 'rk4', odeSteps: 8 }, { solver: 'dopri5' }] as const) {
         const untraced = createModel({ kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, ...long }, 3);
         expect(untraced.inferenceTraces).toBe(false);

@@ -28,6 +28,11 @@ const MODELS: { name: string; model: string[]; kills: number }[] = [
     model: ['--model', 'tarflow', '--size', '8', '--channels', '1', '--patch', '2', '--depth', '2', '--hidden', '16', '--attn-layers', '1', '--head-dim', '8', '--noise', '0.05'],
     kills: 6,
   },
+  {
+    name: 'flow-matching',
+    model: ['--model', 'flow-matching', '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--ode-steps', '2'],
+    kills: 6,
+  },
 ];
 const TRAIN = ['--batch', '4', '--steps', String(STEPS), '--eval-every', String(EVERY), '--checkpoint-every', String(EVERY), '--warmup', '10'];
 

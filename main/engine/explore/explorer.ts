@@ -5,12 +5,12 @@
 // go through the model's compute runtime (runtime/runtime-for.ts).
 import * as tf from '../tf.ts';
 import type { ImageSet } from '../data/index.ts';
-import { dequantize, gatherBatch, toPixels } from '../data/index.ts';
+import { toPixels } from '../data/index.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { throwIfAborted } from '../progress.ts';
-import { Rng } from '../random.ts';
 import type { ComputeRuntime } from '../runtime/compute-runtime.ts';
 import { runtimeFor } from '../runtime/runtime-for.ts';
+import { bitsPerDimOfSet } from '../train/evaluate.ts';
 import { flatten, gridPoint, mix, unflatten, type Latents } from './latents.ts';
 
 export interface Explorer {
@@ -171,21 +171,10 @@ export interface RankedImage {
 /** Images scored or encoded per batch (progress is reported per batch). */
 const BATCH = 128;
 
-/**
- * Every image's bits per dim, in the set's order. Dequantization noise is seeded (0) and drawn
- * in image order, as the evaluation's is, so scores do not depend on the batch size.
- */
-export async function bitsPerDimOf(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float64Array> {
-  const rng = new Rng(0);
-  const bpd = new Float64Array(set.count);
-  for (let start = 0; start < set.count; start += BATCH) {
-    throwIfAborted(signal, 'Scoring');
-    const n = Math.min(BATCH, set.count - start);
-    const x = dequantize(gatherBatch(set, Int32Array.from({ length: n }, (_, i) => start + i)), e.nBits, rng);
-    bpd.set(await runtime(e).bitsPerDim(x, n, e.nBits), start);
-    onBatch?.(start + n, set.count);
-  }
-  return bpd;
+/** Every image's bits per dim, in the set's order, as an evaluation with seed 0 gives them (train/evaluate.ts). */
+export function bitsPerDimOf(e: Explorer, set: ImageSet, onBatch?: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float64Array> {
+  runtime(e); // with the explorer's threads
+  return bitsPerDimOfSet(e.model, set, { nBits: e.nBits, batch: BATCH, seed: 0, signal, onBatch });
 }
 
 /** Every image's bits per dim, least typical (highest) first. */

@@ -8,7 +8,7 @@ import type { OdeOptions } from '../lab/ode/solve-ode.ts';
 import { rademacher } from '../lab/trace.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedFlowMatchingConfig } from './config.ts';
-import type { FlowOutput, TrainingObjective } from './flow-model.ts';
+import type { FlowOutput, TrainingNoise, TrainingObjective } from './flow-model.ts';
 import { ImageLatentModel } from './image-latent-model.ts';
 import { odeLikelihood, transport, type ImageVelocity } from './ode-likelihood.ts';
 import { UNetVelocity } from './unet-velocity.ts';
@@ -16,8 +16,8 @@ import { UNetVelocity } from './unet-velocity.ts';
 /** Images in [-1/2, 1/2] are doubled into the field's space [-1, 1], where noise has unit scale; log p gains D log 2. */
 const DATA_SCALE = 2;
 /**
- * Seed of the Hutchinson probes of every bits-per-dim estimate: with the solver and its steps
- * fixed too, a batch of images gets the same estimate at every evaluation of a run.
+ * Seed of the Hutchinson probes where a caller gives none (the evaluator always does, per image:
+ * `scoringNoise`); with the solver and its steps fixed too, a batch gets the same estimate each time.
  */
 const PROBE_SEED = 1;
 /**
@@ -33,6 +33,8 @@ export class FlowMatching extends ImageLatentModel {
   /** A traced solve holds all its evaluations: a few images per graph keep it near 300 MB. */
   readonly inferenceBatch = 4;
   readonly objective: TrainingObjective;
+  /** `probes` Rademacher vectors per image, the Hutchinson probes of its log p(x). */
+  readonly scoringNoise: readonly TrainingNoise[];
   private readonly field: UNetVelocity;
   private readonly dim: number;
   /** v(y, t) in the field's space (images times DATA_SCALE), every image at time t. */
@@ -42,6 +44,7 @@ export class FlowMatching extends ImageLatentModel {
     super();
     this.field = new UNetVelocity(this.params.scope('velocity'), config, new Rng(seed));
     this.dim = config.size * config.size * config.channels;
+    this.scoringNoise = [{ values: config.probes * this.dim, distribution: 'rademacher' }];
     const { solver, odeSteps, probes } = config;
     this.inferenceTraces = solver !== 'dopri5' && FIXED_STEP_TABLEAUX[solver].c.length * odeSteps * probes <= MAX_TRACED_EVALUATIONS;
     this.objective = {
@@ -54,15 +57,19 @@ export class FlowMatching extends ImageLatentModel {
 
   /**
    * The base point and log p(x) = log N(z) + logdet, logdet = -∫₀¹ div v dt + D log 2 estimated
-   * with `probes` Hutchinson probes per image (the batch solved once per probe, then averaged).
+   * with `probes` Hutchinson probes per image (the batch solved once per probe, then averaged):
+   * `noise[0]`'s [n, probes * D], or seeded ones.
    */
-  forward(x: tf.Tensor4D): FlowOutput {
+  forward(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): FlowOutput {
     return tf.tidy(() => {
       const n = x.shape[0];
       const k = this.config.probes;
       const y = tf.mul(x, DATA_SCALE) as tf.Tensor4D;
       const rows = k > 1 ? (tf.tile(y, [k, 1, 1, 1]) as tf.Tensor4D) : y;
-      const probes = rademacher(k * n, this.dim, new Rng(PROBE_SEED));
+      // Row j * n + i of the tiled batch is image i's j-th probe.
+      const probes = noise
+        ? (tf.reshape(tf.transpose(tf.reshape(noise[0], [n, k, this.dim]), [1, 0, 2]), [k * n, this.dim]) as tf.Tensor2D)
+        : rademacher(k * n, this.dim, new Rng(PROBE_SEED));
       const { z, logpz, delta } = odeLikelihood(this.velocity, rows, { probes }, this.ode());
       const perImage = (values: tf.Tensor1D) => tf.mean(tf.reshape(values, [k, n]), 0) as tf.Tensor1D;
       return {

@@ -13,11 +13,15 @@ export type FlowOutput = {
   logpz: tf.Tensor1D;
 };
 
-/** Random values a training step draws per image besides its dequantization noise (train/batches.ts). */
+/**
+ * Random values drawn per image from a seeded stream (train/batches.ts' drawValues): a training
+ * step's besides its dequantization noise, or an evaluation's for a stochastic log p(x).
+ */
 export interface TrainingNoise {
   /** Values per image. */
   readonly values: number;
-  readonly distribution: 'normal' | 'uniform';
+  /** 'rademacher': -1 or 1 with equal odds (Hutchinson's trace probes). */
+  readonly distribution: 'normal' | 'uniform' | 'rademacher';
 }
 
 /**
@@ -39,10 +43,13 @@ export interface FlowModel {
   initialised: boolean;
   /** Data-dependent initialisation from a batch; a no-op for models without ActNorm. */
   initialise(x: tf.Tensor4D): void;
-  /** log p(x) in nats per example, x the dequantized images in [-1/2, 1/2]. */
-  logProb(x: tf.Tensor4D): tf.Tensor1D;
+  /**
+   * log p(x) in nats per example, x the dequantized images in [-1/2, 1/2]; `noise`: the values
+   * of `scoringNoise` for these images ([n, values] each), for a model that has any.
+   */
+  logProb(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): tf.Tensor1D;
   /** The latents with the two parts of log p(x): log|det dz/dx| and log p(z), per example. */
-  forward(x: tf.Tensor4D): FlowOutput;
+  forward(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): FlowOutput;
   /** Per-level latents, the factored-out ones first and the top last. */
   encode(x: tf.Tensor4D): tf.Tensor4D[];
   /** Inverse of encode. */
@@ -58,6 +65,12 @@ export interface FlowModel {
   sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number): tf.Tensor4D;
   /** Absent: the model trains on its mean bits per dim, with no noise besides dequantization. */
   readonly objective?: TrainingObjective;
+  /**
+   * Values log p(x) is estimated with, per image (flow matching's Hutchinson probes): the
+   * evaluator draws them from its seeded stream beside the dequantization noise, so an image's
+   * estimate never depends on its batch, nor on the runtime or thread that scores it. Absent: none.
+   */
+  readonly scoringNoise?: readonly TrainingNoise[];
   /**
    * False where sampling, encoding, decoding and scoring cannot be traced into one graph (an ODE
    * solver that reads its step sizes back): the onnx runtime then runs them on tfjs. Absent: true.
@@ -77,9 +90,9 @@ export function drawNoise(model: FlowModel, n: number, temperature: number, rng:
 }
 
 /** log p(x) = log|det dz/dx| + log p(z) per example, from a flow's forward pass: every flow's logProb. */
-export function logProbByForward(model: Pick<FlowModel, 'forward'>, x: tf.Tensor4D): tf.Tensor1D {
+export function logProbByForward(model: Pick<FlowModel, 'forward'>, x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): tf.Tensor1D {
   return tf.tidy(() => {
-    const { logdet, logpz } = model.forward(x);
+    const { logdet, logpz } = model.forward(x, noise);
     return tf.add(logdet, logpz) as tf.Tensor1D;
   });
 }
@@ -87,6 +100,17 @@ export function logProbByForward(model: Pick<FlowModel, 'forward'>, x: tf.Tensor
 /** The noise a training step of `model` draws besides dequantization (none for a flow). */
 export function trainingNoiseOf(model: FlowModel): readonly TrainingNoise[] {
   return model.objective?.noise ?? [];
+}
+
+/** The values an evaluation draws per image for `model`'s log p(x) (none for a flow). */
+export function scoringNoiseOf(model: FlowModel): readonly TrainingNoise[] {
+  return model.scoringNoise ?? [];
+}
+
+/** The first `n` images' scoring noise as [n, values] tensors, or undefined where the model draws none. */
+export function scoringNoiseTensors(model: FlowModel, noise: readonly Float32Array[], n: number): tf.Tensor2D[] | undefined {
+  const kinds = scoringNoiseOf(model);
+  return kinds.length === 0 ? undefined : kinds.map((s, i) => tf.tensor2d(noise[i].subarray(0, n * s.values), [n, s.values]));
 }
 
 /** What `model`'s training loss is. */
@@ -99,11 +123,11 @@ export function trainingLoss(model: FlowModel, x: tf.Tensor4D, noise: readonly t
   return model.objective ? model.objective.loss(x, noise) : bitsPerDim(model, x, nBits);
 }
 
-/** bits/dim = -(log p(x) - D log 2^n) / (D log 2), per example. */
-export function bitsPerDim(model: FlowModel, x: tf.Tensor4D, nBits: number): tf.Tensor1D {
+/** bits/dim = -(log p(x) - D log 2^n) / (D log 2), per example; `noise` as logProb's. */
+export function bitsPerDim(model: FlowModel, x: tf.Tensor4D, nBits: number, noise?: readonly tf.Tensor2D[]): tf.Tensor1D {
   return tf.tidy(() => {
     const [, h, w, c] = x.shape;
     const d = h * w * c;
-    return tf.add(tf.div(model.logProb(x), -d * Math.LN2), nBits) as tf.Tensor1D;
+    return tf.add(tf.div(model.logProb(x, noise), -d * Math.LN2), nBits) as tf.Tensor1D;
   });
 }

@@ -13,14 +13,14 @@ export abstract class ImageLatentModel implements FlowModel {
   initialised = true;
   abstract readonly config: ResolvedModelConfig;
 
-  abstract forward(x: tf.Tensor4D): FlowOutput;
+  abstract forward(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): FlowOutput;
   abstract encode(x: tf.Tensor4D): tf.Tensor4D[];
   abstract decode(zs: tf.Tensor4D[]): tf.Tensor4D;
 
   initialise(): void {}
 
-  logProb(x: tf.Tensor4D): tf.Tensor1D {
-    return logProbByForward(this, x);
+  logProb(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): tf.Tensor1D {
+    return logProbByForward(this, x, noise);
   }
 
   get noiseShapes(): [number, number, number][] {

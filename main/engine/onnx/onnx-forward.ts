@@ -1,17 +1,21 @@
 // Encoding and scoring on onnxruntime: the model's forward pass traced once per model and batch
-// size into one graph (weights as inputs), giving every level's latent and log p(x). Shorter
-// batches are padded to the traced size and the padding's results dropped.
+// size into one graph (weights and the model's scoring noise as inputs), giving every level's
+// latent and log p(x). Shorter batches are padded to the traced size and the padding's results dropped.
 import * as tf from '../tf.ts';
-import type { FlowModel } from '../models/flow-model.ts';
+import { scoringNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
-import { imagesShape, traceModelGraph, TracedSession } from './traced-session.ts';
+import { imagesShape, noiseFeeds, noisePlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
 
-/** The graph from images `x` [batch, H, W, C] and the weights to latents `z.<level>` and `logp` (nats per image). */
+/**
+ * The graph from images `x` [batch, H, W, C], their scoring noise (`noise/i`, none for a flow)
+ * and the weights to latents `z.<level>` and `logp` (nats per image).
+ */
 export function forwardGraph(model: FlowModel, batch: number): OnnxGraph {
   const x = tf.zeros(imagesShape(model, batch)) as tf.Tensor4D;
-  return traceModelGraph('flowdesk-forward', model, { x }, () => {
-    const { zs, logdet, logpz } = model.forward(x);
+  const noise = noisePlaceholders(scoringNoiseOf(model), batch);
+  return traceModelGraph('flowdesk-forward', model, { x, ...noise.byName }, () => {
+    const { zs, logdet, logpz } = model.forward(x, noise.tensors.length > 0 ? noise.tensors : undefined);
     const out: Record<string, tf.Tensor> = { logp: tf.add(logdet, logpz) };
     zs.forEach((z, i) => (out[`z.${i}`] = z));
     return out;
@@ -43,14 +47,22 @@ export class OnnxForward extends TracedSession {
     return new OnnxForward(ort, await createSession(ort, graph, threads), model, batch, levels);
   }
 
-  /** Latents and log p(x) of the n <= batch images in `x`. */
-  async run(x: Float32Array, n: number): Promise<ForwardResult> {
+  /**
+   * Latents and log p(x) of the n <= batch images in `x`, with their scoring noise (n x values of
+   * each kind; zeros where none is given, for encoding, whose latents do not depend on it).
+   */
+  async run(x: Float32Array, n: number, noise: readonly Float32Array[] = []): Promise<ForwardResult> {
     if (n > this.batch) throw new RangeError(`${n} images do not fit a forward graph for ${this.batch}`);
     const shape = imagesShape(this.model, this.batch);
     const per = tf.util.sizeFromShape(shape) / this.batch;
-    const input = n === this.batch ? x.subarray(0, n * per) : new Float32Array(this.batch * per);
-    if (n < this.batch) input.set(x.subarray(0, n * per));
-    const out = await this.execute({ x: [input, shape] });
+    const kinds = scoringNoiseOf(this.model);
+    const padded = (values: Float32Array | undefined, width: number) => {
+      const out = new Float32Array(this.batch * width);
+      if (values) out.set(values.subarray(0, n * width));
+      return out;
+    };
+    const input = n === this.batch ? x.subarray(0, n * per) : padded(x, per);
+    const out = await this.execute({ x: [input, shape], ...noiseFeeds(kinds, this.batch, kinds.map((s, i) => padded(noise[i], s.values))) });
     const take = (values: Float32Array) => values.subarray(0, (values.length / this.batch) * n);
     return {
       zs: Array.from({ length: this.levels }, (_, i) => {

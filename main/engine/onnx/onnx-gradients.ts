@@ -2,7 +2,7 @@
 // graph for a batch size, then run natively every step with the current weights as inputs.
 // Weights and the optimizer stay in TensorFlow.js, so checkpoints and the rest are unchanged.
 import * as tf from '../tf.ts';
-import { trainingLoss, type FlowModel } from '../models/flow-model.ts';
+import { trainingLoss, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import type { StepGradients } from '../train/gradients.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
@@ -18,7 +18,7 @@ export function trainingGraph(model: FlowModel, batch: number, nBits: number): O
   const names = [...model.params.variables.keys()];
   const vars = [...model.params.variables.values()];
   const x = tf.zeros(imagesShape(model, batch)) as tf.Tensor4D;
-  const noise = noisePlaceholders(model, batch);
+  const noise = noisePlaceholders(trainingNoiseOf(model), batch);
   return traceModelGraph('flowdesk-train', model, { x, ...noise.byName }, () => {
     const { value, grads } = tf.variableGrads(() => tf.mean(trainingLoss(model, x, noise.tensors, nBits)) as tf.Scalar, vars);
     const out: Record<string, tf.Tensor> = { loss: value };
@@ -47,7 +47,7 @@ export class OnnxGradients extends TracedSession {
   /** The mean training loss of the `batch` images in `data` (with their training noise) and its gradients, as tensors the caller disposes. */
   async gradients(data: Float32Array, noise: readonly Float32Array[] = []): Promise<StepGradients> {
     const shape = imagesShape(this.model, this.batch);
-    const results = await this.execute({ x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], ...noiseFeeds(this.model, this.batch, noise) });
+    const results = await this.execute({ x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], ...noiseFeeds(trainingNoiseOf(this.model), this.batch, noise) });
     const grads: Record<string, tf.Tensor> = {};
     for (const [name, v] of this.model.params.variables) grads[name] = tf.tensor(results[GRAD_PREFIX + name].data as Float32Array, v.shape);
     return { loss: (results.loss.data as Float32Array)[0], grads };

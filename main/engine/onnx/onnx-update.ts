@@ -6,7 +6,7 @@
 // the weights a step wrote, fed to the next step while tfjs's copies are still those values. A step
 // whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
 import * as tf from '../tf.ts';
-import { trainingLoss, type FlowModel } from '../models/flow-model.ts';
+import { trainingLoss, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import { squaredNorm, updatedParam, type MomentHolder, type Optimizer, type StepOutcome } from '../train/optimizer.ts';
 import type { OrtTensor } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
@@ -30,7 +30,7 @@ function weightCount(model: FlowModel): number {
  */
 export function updateGraph(model: FlowModel, batch: number, nBits: number, optimizer: Optimizer): OnnxGraph {
   const total = weightCount(model);
-  const noise = noisePlaceholders(model, batch);
+  const noise = noisePlaceholders(trainingNoiseOf(model), batch);
   const placeholders = { x: tf.zeros(imagesShape(model, batch)), stepSize: tf.scalar(0), m: tf.zeros([total]), v: tf.zeros([total]), ...noise.byName };
   const vars = [...model.params.variables.values()];
   return traceModelGraph('flowdesk-train-update', model, placeholders, () => {
@@ -103,7 +103,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     const shape = imagesShape(this.model, this.batch);
     const { lr, stepSize } = this.optimizer.nextStep();
     const results = await this.execute(
-      { ...this.writtenWeights(), x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v, ...noiseFeeds(this.model, this.batch, noise) },
+      { ...this.writtenWeights(), x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v, ...noiseFeeds(trainingNoiseOf(this.model), this.batch, noise) },
       { 'next/weights': this.nextWeights, 'next/m': this.spare.m, 'next/v': this.spare.v },
     );
     const loss = (results.loss.data as Float32Array)[0];

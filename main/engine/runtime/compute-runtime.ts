@@ -45,8 +45,11 @@ export interface ComputeRuntime {
   encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]>;
   /** model.decode(zs) as [n, H, W, C] floats; `zs` stay the caller's. */
   decode(zs: tf.Tensor4D[]): Promise<Float32Array>;
-  /** Bits per dim of the `n` images in `x` (dequantized), as flow-model's bitsPerDim. */
-  bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array>;
+  /**
+   * Bits per dim of the `n` images in `x` (dequantized), as flow-model's bitsPerDim; `noise`: the
+   * images' scoring noise (FlowModel.scoringNoise), n x values of each kind, where the model has any.
+   */
+  bitsPerDim(x: Float32Array, n: number, nBits: number, noise?: readonly Float32Array[]): Promise<Float32Array>;
   /** Releases sessions and threads; the model stays usable for a new runtime. */
   dispose(): Promise<void>;
 }

@@ -95,26 +95,32 @@ export class OnnxRuntime implements ComputeRuntime {
     return joined;
   }
 
-  async bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array> {
-    if (!this.native(n)) return this.small.bitsPerDim(x, n, nBits);
+  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
+    if (!this.native(n)) return this.small.bitsPerDim(x, n, nBits, noise);
     const { size, channels } = this.model.config;
     const dims = size * size * channels;
     const out = new Float32Array(n);
-    await this.forwardRuns(x, n, ({ logp }, start) => {
-      for (let i = 0; i < logp.length; i++) out[start + i] = logp[i] / (-dims * Math.LN2) + nBits;
-    });
+    await this.forwardRuns(
+      x,
+      n,
+      ({ logp }, start) => {
+        for (let i = 0; i < logp.length; i++) out[start + i] = logp[i] / (-dims * Math.LN2) + nBits;
+      },
+      noise,
+    );
     return out;
   }
 
-  /** The forward session over the n images of `x`, one native batch at a time. */
-  private async forwardRuns(x: Float32Array, n: number, take: (r: Awaited<ReturnType<OnnxForward['run']>>, start: number) => void): Promise<void> {
+  /** The forward session over the n images of `x` (and their scoring noise), one native batch at a time. */
+  private async forwardRuns(x: Float32Array, n: number, take: (r: Awaited<ReturnType<OnnxForward['run']>>, start: number) => void, noise: readonly Float32Array[] = []): Promise<void> {
     this.forward ??= OnnxForward.create(this.ort, this.model, this.batch, this.threads ?? undefined);
     const f = await this.forward;
     const { size, channels } = this.model.config;
     const per = size * size * channels;
     for (let start = 0; start < n; start += f.batch) {
       const count = Math.min(f.batch, n - start);
-      take(await f.run(x.subarray(start * per, (start + count) * per), count), start);
+      const share = noise.map((values) => values.subarray((start * values.length) / n, ((start + count) * values.length) / n));
+      take(await f.run(x.subarray(start * per, (start + count) * per), count, share), start);
     }
   }
 

@@ -54,8 +54,8 @@ export class ReplicaRuntime implements ComputeRuntime {
     return pool ? tf.readAndDispose(pool.decode(zs)) : this.inThread.decode(zs);
   }
 
-  async bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array> {
-    return this.pool(n)?.bitsPerDim(x, n, nBits) ?? this.inThread.bitsPerDim(x, n, nBits);
+  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
+    return this.pool(n)?.bitsPerDim(x, n, nBits, noise) ?? this.inThread.bitsPerDim(x, n, nBits, noise);
   }
 
   /** The threads end with the model (ModelReplicas.for ties them to it). */

@@ -1,7 +1,7 @@
 // The plain runtime: TensorFlow.js on the calling thread, for backends that use every core by
 // themselves (tfjs-node, CUDA, WebGPU) and for batches too small to split.
 import * as tf from '../tf.ts';
-import { bitsPerDim, type FlowModel } from '../models/flow-model.ts';
+import { bitsPerDim, scoringNoiseTensors, type FlowModel } from '../models/flow-model.ts';
 import type { Rng } from '../random.ts';
 import { autoMicroBatch, batchGradients } from '../train/gradients.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
@@ -38,8 +38,8 @@ export class TfjsRuntime implements ComputeRuntime {
     return tf.readAndDispose(tf.tidy(() => this.model.decode(zs)));
   }
 
-  bitsPerDim(x: Float32Array, n: number, nBits: number): Promise<Float32Array> {
-    return tf.readAndDispose(tf.tidy(() => bitsPerDim(this.model, imageTensor(this.model, x, n), nBits)));
+  bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
+    return tf.readAndDispose(tf.tidy(() => bitsPerDim(this.model, imageTensor(this.model, x, n), nBits, scoringNoiseTensors(this.model, noise, n))));
   }
 
   async dispose(): Promise<void> {}

@@ -20,6 +20,15 @@ const STREAM_NOISE = 2;
 const STREAM_FLIP = 3;
 const STREAM_GAUSSIAN = 4;
 const STREAM_TRAINING_NOISE = 5;
+const STREAM_SCORING_NOISE = 6;
+
+/**
+ * The stream an evaluation with `seed` draws a model's scoring noise from (FlowModel.scoringNoise),
+ * apart from its dequantization noise, so that neither depends on the evaluation's batch size.
+ */
+export function scoringStream(seed: number): Rng {
+  return new Rng(mixSeed(seed, STREAM_SCORING_NOISE));
+}
 
 /** Image indices of `step` (0-based): epochs are seeded permutations of the training set. */
 export function batchIndices(count: number, batch: number, seed: number, step: number): Int32Array {
@@ -74,9 +83,16 @@ export function trainingBatch(set: ImageSet, batch: number, nBits: number, seed:
 
 /** The objective's noise of `step` (flow matching's x0 and t): batch x values of each kind, in order. */
 export function trainingNoise(kinds: readonly TrainingNoise[], batch: number, seed: number, step: number): Float32Array[] {
-  const rng = new Rng(mixSeed(seed, STREAM_TRAINING_NOISE, step));
+  return drawValues(kinds, batch, new Rng(mixSeed(seed, STREAM_TRAINING_NOISE, step)));
+}
+
+/** n images' values of each kind, in order, from `rng`. */
+export function drawValues(kinds: readonly TrainingNoise[], n: number, rng: Rng): Float32Array[] {
   return kinds.map(({ values, distribution }) => {
-    const out = new Float32Array(batch * values);
-    return distribution === 'normal' ? rng.fillNormal(out) : rng.fillUniform(out);
+    const out = new Float32Array(n * values);
+    if (distribution === 'normal') return rng.fillNormal(out);
+    if (distribution === 'uniform') return rng.fillUniform(out);
+    for (let i = 0; i < out.length; i++) out[i] = rng.next() < 0.5 ? -1 : 1;
+    return out;
   });
 }

@@ -1,13 +1,15 @@
 // Bits per dimension of a model over a set of images, in batches, with seeded dequantization
 // noise so that evaluations at different steps (and the CLI's eval) are comparable; a model
-// trained with noise augmentation is measured on noised images too. Batches go through the
-// model's compute runtime (runtime/runtime-for.ts).
+// trained with noise augmentation is measured on noised images too, and a model whose log p(x)
+// is an estimate gets its per-image values (scoringNoise) from a seeded stream of their own. Batches go
+// through the model's compute runtime (runtime/runtime-for.ts).
 import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
 import { noiseAugmentation } from '../../../common/bits-per-dim-label.ts';
-import type { FlowModel } from '../models/flow-model.ts';
+import { scoringNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import { throwIfAborted } from '../progress.ts';
 import { Rng } from '../random.ts';
 import { runtimeFor } from '../runtime/runtime-for.ts';
+import { drawValues, scoringStream } from './batches.ts';
 
 export interface EvaluateOptions {
   /** Bits per channel the images are reduced to. Defaults to 8. */
@@ -28,6 +30,7 @@ export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: Eva
   const batch = opts.batch ?? 64;
   const total = Math.min(opts.limit ?? set.count, set.count);
   const rng = new Rng(opts.seed ?? 0);
+  const scoring = scoringStream(opts.seed ?? 0);
   const noise = noiseAugmentation(model.config);
   const runtime = runtimeFor(model);
   const out = new Float64Array(total);
@@ -37,7 +40,7 @@ export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: Eva
     const indices = Int32Array.from({ length: n }, (_, i) => start + i);
     const x = dequantize(gatherBatch(set, indices), nBits, rng);
     if (noise > 0) addGaussianNoise(x, noise, rng);
-    out.set(await runtime.bitsPerDim(x, n, nBits), start);
+    out.set(await runtime.bitsPerDim(x, n, nBits, drawValues(scoringNoiseOf(model), n, scoring)), start);
     opts.onBatch?.(start + n, total);
   }
   return out;

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '../../tf.ts';
 import type { Rng } from '../../random.ts';
-import { bitsPerDim, drawNoise, type FlowModel } from '../../models/flow-model.ts';
+import { bitsPerDim, drawNoise, scoringNoiseTensors, type FlowModel } from '../../models/flow-model.ts';
 import { ReplicaPool } from './replica-pool.ts';
 
 /** Threads a batch is split across unless told otherwise: two cores are where the gain is measured. */
@@ -92,14 +92,17 @@ export class ModelReplicas extends ReplicaPool {
     return this.joinBatches(own, commands);
   }
 
-  /** Bits per dim of n images (NHWC floats), split across the threads. */
-  bitsPerDim(x: Float32Array, n: number, nBits: number): Float32Array {
+  /** Bits per dim of n images (NHWC floats) with their scoring noise, split across the threads. */
+  bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[]): Float32Array {
     const per = this.imageSize();
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
-    const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)) }, s.count, changed));
+    const shareOf = (s: { start: number; count: number }) => noise.map((values) => values.subarray((s.start * values.length) / n, ((s.start + s.count) * values.length) / n));
+    const commands = shares.slice(1).map((s, i) =>
+      this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)), noise: shareOf(s) }, s.count, changed),
+    );
     const { own } = this.run(commands, () => {
-      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits));
+      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, scoringNoiseTensors(this.model, shareOf(shares[0]), shares[0].count)));
       const values = t.dataSync() as Float32Array;
       t.dispose();
       return values;

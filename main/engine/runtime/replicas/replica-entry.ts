@@ -3,7 +3,7 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as tf from '../../tf.ts';
 import { initBackend } from '../../backend.ts';
-import { bitsPerDim, type FlowModel } from '../../models/flow-model.ts';
+import { bitsPerDim, scoringNoiseTensors, type FlowModel } from '../../models/flow-model.ts';
 import { loadModel } from '../../models/model-io.ts';
 import { batchGradients } from '../../train/gradients.ts';
 import { SLOT, STATE, type ReplicaCommand, type ReplicaInit, type ReplicaReply } from './replica-protocol.ts';
@@ -74,7 +74,7 @@ function execute(model: FlowModel, c: Exclude<ReplicaCommand, { op: 'close' }>):
       return { ok: true };
     }
     case 'bitsPerDim': {
-      const bpd = tf.tidy(() => bitsPerDim(model, images(model, c.input, c.count), c.nBits));
+      const bpd = tf.tidy(() => bitsPerDim(model, images(model, c.input, c.count), c.nBits, scoringNoiseTensors(model, c.noise, c.count)));
       c.output.set(bpd.dataSync() as Float32Array);
       bpd.dispose();
       return { ok: true };
