@@ -25,14 +25,14 @@ const IMAGE = { size: 32, channels: 3 } as const;
 /** Shapes near Glow L3 K4 h128's 0.81M parameters (each line prints its own count), then the variants tried beside them. */
 const MODELS: Record<string, ModelConfig> = {
   glow: { kind: 'glow', ...IMAGE, levels: 3, depth: 4, hidden: 128 },
-  'glow-spline': { kind: 'glow', ...IMAGE, levels: 3, depth: 4, hidden: 128, coupling: 'spline', bins: 8, tailBound: 3 },
-  realnvp: { kind: 'realnvp', ...IMAGE, levels: 3, depth: 2, hidden: 128 },
+  // A spline coupling's network outputs 3 x bins + 1 values per transformed one: a narrower network.
+  'glow-spline': { kind: 'glow', ...IMAGE, levels: 3, depth: 4, hidden: 48, coupling: 'spline', bins: 4, tailBound: 3 },
+  realnvp: { kind: 'realnvp', ...IMAGE, levels: 3, depth: 4, hidden: 128 },
   tarflow: { kind: 'tarflow', ...IMAGE, patch: 4, depth: 4, hidden: 128, attnLayers: 1, headDim: 64 },
   'flow-matching': { kind: 'flow-matching', ...IMAGE, levels: 2, depth: 2, hidden: 32 },
-  'glow-k8-h80': { kind: 'glow', ...IMAGE, levels: 3, depth: 8, hidden: 80 },
-  'realnvp-d4-h96': { kind: 'realnvp', ...IMAGE, levels: 3, depth: 4, hidden: 96 },
+  'glow-spline-h128-b8': { kind: 'glow', ...IMAGE, levels: 3, depth: 4, hidden: 128, coupling: 'spline', bins: 8, tailBound: 3 },
+  'realnvp-d2': { kind: 'realnvp', ...IMAGE, levels: 3, depth: 2, hidden: 128 },
   'tarflow-p2': { kind: 'tarflow', ...IMAGE, patch: 2, depth: 4, hidden: 128, attnLayers: 1, headDim: 64 },
-  'flow-matching-d1-h48': { kind: 'flow-matching', ...IMAGE, levels: 2, depth: 1, hidden: 48 },
 };
 const DEFAULT_MODELS = ['glow', 'glow-spline', 'realnvp', 'tarflow', 'flow-matching'];
 const SETTINGS = { batch: 32, lr: 1e-3, warmup: 200, valImages: 100, evalEvery: 500 };

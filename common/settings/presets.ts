@@ -1,15 +1,17 @@
 // The named model shapes the app and the CLI both offer, and the default settings they start
-// from. small, medium and large are sized for a laptop CPU; glow-paper is the Glow paper's shape.
+// from. small, medium and large are sized for a laptop CPU; ten-minutes is each kind's best shape
+// for 32x32 colour images in 10 minutes on two CPU cores, as measured; glow-paper is the Glow paper's shape.
 import { appliesTo, defaultOf, type ModelKind } from './field.ts';
 import { modelFields, type ResolvedModelSettings } from './model-fields.ts';
 import { trainFields, type TrainSettings } from './train-fields.ts';
 
-export const PRESET_NAMES = ['small', 'medium', 'large', 'glow-paper'] as const;
+export const PRESET_NAMES = ['small', 'ten-minutes', 'medium', 'large', 'glow-paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 export const DEFAULT_PRESET: PresetName = 'small';
 
 export const presetHelp: Readonly<Record<PresetName, string>> = {
   small: 'trains in minutes on a laptop CPU',
+  'ten-minutes': 'the best of the shapes measured for 32x32 colour images in 10 minutes on two CPU cores (docs/performance.md)',
   medium: 'an hour or so on a laptop CPU; clearly better samples',
   large: 'hours on a laptop CPU; for a GPU or a long run',
   'glow-paper': "the Glow paper's shape for 32x32 images (Glow only; needs a GPU)",
@@ -17,16 +19,22 @@ export const presetHelp: Readonly<Record<PresetName, string>> = {
 
 type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers' | 'patch' | 'attnLayers' | 'headDim', number>>;
 
-/** Each preset's shape, over the fields' defaults; "small" is the defaults themselves. */
+/**
+ * Each preset's shape, over the fields' defaults; "small" is the defaults themselves. ten-minutes:
+ * test bits/dim on the CIFAR-10 subset after 10 minutes (`npm run bench -- --equal-minutes`): Glow
+ * 3.291 (one shape tried), RealNVP 3.921 (D2: 4.012), TarFlow 3.739, flow matching 4.123.
+ */
 const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = {
   glow: {
     small: {},
+    'ten-minutes': { levels: 3, depth: 4, hidden: 128 },
     medium: { levels: 3, depth: 8, hidden: 128 },
     large: { levels: 3, depth: 16, hidden: 256 },
     'glow-paper': { levels: 3, depth: 32, hidden: 512 },
   },
   realnvp: {
     small: {},
+    'ten-minutes': { levels: 3, depth: 4, hidden: 128 },
     medium: { levels: 3, depth: 3, hidden: 128 },
     large: { levels: 3, depth: 4, hidden: 256 },
   },
@@ -40,11 +48,13 @@ const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = 
   // 32x32x3: 0.90M, 1.80M and 6.75M, beside Glow's L3 K4 h128 0.81M, medium 1.62M and large 7.95M.
   tarflow: {
     small: {},
+    'ten-minutes': {},
     medium: { depth: 8 },
     large: { depth: 8, hidden: 256 },
   },
   'flow-matching': {
     small: {},
+    'ten-minutes': { levels: 2, depth: 2, hidden: 32 },
     medium: { levels: 2, depth: 2, hidden: 64 },
     large: { levels: 3, depth: 2, hidden: 128 },
   },
