@@ -157,7 +157,7 @@ describe('presets', () => {
 
   it("keeps the Glow paper's shape as its own preset, for Glow only", () => {
     expect(modelFromArgs({ model: 'glow', preset: 'glow-paper' }, false)).toMatchObject({ levels: 3, depth: 32, hidden: 512 });
-    expect(refusal(() => modelFromArgs({ model: 'nice', preset: 'glow-paper' }, false)).message).toMatch(/--preset must be one of small, ten-minutes, medium, large/);
+    expect(refusal(() => modelFromArgs({ model: 'nice', preset: 'glow-paper' }, false)).message).toMatch(/--preset must be one of small, medium, large/);
   });
 
   it('lists every backend, onnx included, in the help of --backend', () => {
