@@ -93,7 +93,7 @@ describe('toPixels', () => {
 
 function numberedSet(count: number, size: number, channels: 1 | 3): ImageSet {
   const per = size * size * channels;
-  return { size, channels, count, pixels: new Uint8Array(count * per).map((_, i) => Math.floor(i / per) * 10), paths: Array.from({ length: count }, (_, i) => `img${i}`) };
+  return { size, channels, count, pixels: new Uint8Array(count * per).map((_, i) => Math.floor(i / per) * 10), paths: Array.from({ length: count }, (_, i) => `img${i}`), labels: null, classes: [] };
 }
 
 describe('batches', () => {
