@@ -110,7 +110,7 @@ describe('batches', () => {
 
   it('joins two sets', () => {
     const joined = concatSets(numberedSet(2, 1, 1), numberedSet(1, 1, 1));
-    expect(joined).toEqual({ size: 1, channels: 1, count: 3, pixels: Uint8Array.from([0, 10, 0]), paths: ['img0', 'img1', 'img0'] });
+    expect(joined).toEqual({ size: 1, channels: 1, count: 3, pixels: Uint8Array.from([0, 10, 0]), paths: ['img0', 'img1', 'img0'], labels: null, classes: [] });
   });
 });
 
