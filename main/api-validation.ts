@@ -276,6 +276,7 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
       folder: folder(o, 'folder', 'request'),
       size: int(o, 'size', size.min, size.max, 'request'),
       channels: oneOf(o, 'channels', channels.options, 'request'),
+      classes: oneOf(o, 'classes', trainFields.classes.options, 'request', true) ?? trainFields.classes.default,
       ...jobId(o, 'request', true),
     };
   },

@@ -2,7 +2,7 @@
 // and browser mode's HTTP + WebSocket) implement it; the renderer imports only these types.
 import type { ModelKind } from '../common/settings/field.ts';
 import type { ModelSettings } from '../common/settings/model-fields.ts';
-import type { TrainSettings } from '../common/settings/train-fields.ts';
+import type { ClassMode, TrainSettings } from '../common/settings/train-fields.ts';
 import type { WeightsInfo } from '../common/weights.ts';
 import type { TimeMarkResult } from '../common/time-marks.ts';
 import type { TrainPhase } from '../common/train-phases.ts';
@@ -71,6 +71,17 @@ export interface ImportRequest extends JobRequest {
   folder: string | null;
   size: number;
   channels: 1 | 3;
+  /** Classes from the folder's sub-folders (the train setting `classes`). Defaults to 'none'. */
+  classes?: ClassMode;
+}
+
+/** One class of an import: its images on each side of the split and a strip of them. */
+export interface ImportClass {
+  name: string;
+  train: number;
+  val: number;
+  /** A PNG data URL of up to 8 images of the class side by side, a seeded random sample. */
+  strip: string;
 }
 
 export interface ImportSummary {
@@ -85,6 +96,8 @@ export interface ImportSummary {
   seconds: number;
   /** A PNG data URL of up to 16 imported images side by side, a seeded random sample of the set. */
   thumbnails: string;
+  /** The classes in index order; [] when the import is unlabelled. */
+  classes: ImportClass[];
 }
 
 export interface StartRequest {

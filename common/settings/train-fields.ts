@@ -6,6 +6,8 @@ import type { Field, SettingValue, SettingValues } from './field.ts';
 const MAX_STEPS = 10_000_000;
 /** Largest batch (and micro-batch): beyond it a laptop runs out of memory long before it gains speed. */
 const MAX_BATCH = 1024;
+/** The class of the images directly in the folder, with classes 'folders-unlabelled'. */
+export const UNLABELLED_CLASS = 'unlabelled';
 
 export const trainFields = {
   batch: {
@@ -110,6 +112,13 @@ export const trainFields = {
     type: 'int', min: 1, max: 64, default: null, nullMeans: 'auto', view: 'advanced',
     label: 'Threads', help: "threads a step's batch is split across on the wasm and cpu backends; auto takes up to 2 where the model is large enough to gain",
   },
+  // Chosen in the Data view, beside size and colour: it changes what the import reads.
+  classes: {
+    type: 'choice', options: ['none', 'folders', 'folders-unlabelled'], default: 'none', view: 'data',
+    optionLabels: { folders: 'from sub-folders', 'folders-unlabelled': `from sub-folders, root images as "${UNLABELLED_CLASS}"` },
+    label: 'Classes',
+    help: `none: the folder's images are one unlabelled set; folders: each immediate sub-folder is a class (deeper folders belong to it) and images directly in the folder are refused; folders-unlabelled: the same, with the images directly in the folder as a class named "${UNLABELLED_CLASS}"`,
+  },
 } as const satisfies Readonly<Record<string, Field>>;
 
 export type TrainFields = typeof trainFields;
@@ -118,5 +127,7 @@ export type TrainFields = typeof trainFields;
 export function flipsImages(flip: SettingValue<TrainFields['flip']>, channels: number): boolean {
   return flip === 'on' || (flip === 'auto' && channels === 3);
 }
+/** How an import reads classes from the folder (the `classes` setting). */
+export type ClassMode = SettingValue<TrainFields['classes']>;
 /** Every training setting, flat, as the Api and the Train view carry them. */
 export type TrainSettings = SettingValues<TrainFields>;

@@ -10,7 +10,7 @@ import { BACKEND_NAMES, type BackendName } from '../../common/settings/backends.
 import { markLabel } from '../../common/time-marks.ts';
 import { TRAINING_LOSSES } from '../../common/training-loss.ts';
 import { announceBackend } from './announce-backend.ts';
-import type { SkippedFile } from '../engine/data/import-types.ts';
+import type { ClassCount, SkippedFile } from '../engine/data/import-types.ts';
 import { readRunJson } from '../engine/runs/run-json.ts';
 import { importReportPath } from '../engine/runs/run-layout.ts';
 import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
@@ -72,14 +72,21 @@ export function trainFromArgs(values: Parsed['values']): TrainSettings {
   return settingsOrUsage(checkTrainSettings(givenSettings(trainFields, values), 'person'), trainFields);
 }
 
-/** Skipped files named one a line, with why; a long list is cut, since the run's import-report.json has every one. */
-const SKIPPED_SHOWN = 20;
+/** Skipped files and classes are named one a line; a long list is cut, since the run's import-report.json has every one. */
+const LIST_SHOWN = 20;
 
 function skippedLines(skipped: readonly SkippedFile[], runDir: string): string[] {
   if (skipped.length === 0) return [];
-  const lines = skipped.slice(0, SKIPPED_SHOWN).map((s) => `  skipped ${s.path}: ${s.reason}`);
-  const more = skipped.length > SKIPPED_SHOWN ? `and ${skipped.length - SKIPPED_SHOWN} more; ` : '';
+  const lines = skipped.slice(0, LIST_SHOWN).map((s) => `  skipped ${s.path}: ${s.reason}`);
+  const more = skipped.length > LIST_SHOWN ? `and ${skipped.length - LIST_SHOWN} more; ` : '';
   return [...lines, `  ${more}every skipped file is listed in ${importReportPath(runDir)}`];
+}
+
+function classLines(classes: readonly ClassCount[], runDir: string): string[] {
+  if (classes.length === 0) return [];
+  const lines = classes.slice(0, LIST_SHOWN).map((c) => `  class ${c.name}: ${c.train} training, ${c.val} validation images`);
+  if (classes.length > LIST_SHOWN) lines.push(`  and ${classes.length - LIST_SHOWN} more classes; every class is listed in ${importReportPath(runDir)}`);
+  return [`  ${classes.length} classes from sub-folders:`, ...lines];
 }
 
 /** Progress as JSON lines or a bar; `model` names what its bits per dim are of (bitsPerDimLabel). */
@@ -95,6 +102,7 @@ function printer(json: boolean, model: ScoredModel) {
       case 'start':
         bar.log(`${e.resumed ? 'Resuming' : 'Training'} ${e.runDir} from step ${e.step} to ${e.totalSteps} on ${e.trainImages} images (${e.valImages} for validation${e.skipped.length ? `, ${e.skipped.length} files skipped` : ''}), backend ${e.backend}`);
         skippedLines(e.skipped, e.runDir).forEach((line) => bar.log(line));
+        classLines(e.classes, e.runDir).forEach((line) => bar.log(line));
         break;
       case 'step':
         bar.update(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)} ${e.lossKind === 'bits-per-dim' ? bits : TRAINING_LOSSES[e.lossKind].label}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${formatDuration(e.eta)}`);

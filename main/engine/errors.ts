@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'NOT_A_FOLDER'
   | 'NO_IMAGES'
   | 'BAD_IMAGE'
+  /** A folder whose sub-folders cannot be read as classes (images outside them, fewer than two). */
+  | 'BAD_CLASSES'
   | 'BAD_CONFIG'
   | 'BAD_ARGUMENT'
   | 'BAD_CHECKPOINT'

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import * as tf from '../engine/tf.ts';
 import { PROJECTOR_MAX_IMAGES, type AppEvent, type DirectionRequest, type DirectionStripRequest, type ImageSprite, type InterpolateRequest, type JobRequest, type Projection, type RankResult, type ReconstructResult } from '../../preload/api.ts';
 import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
-import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, GRID_GUTTER, importAllImages, importImageFolder, type ImageSet } from '../engine/data/index.ts';
+import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, GRID_GUTTER, importAllImages, importImageFolder, pickImages, type ImageSet } from '../engine/data/index.ts';
 import { FlowDeskError } from '../engine/errors.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
 import type { Latents } from '../engine/explore/latents.ts';
@@ -137,7 +137,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const limit = req.limit ?? PROJECTOR_MAX_IMAGES;
     const count = Math.min(source.count, limit);
     const picked = Array.from({ length: count }, (_, i) => Math.floor((i * source.count) / count));
-    const set: ImageSet = { size, channels, count, pixels: gatherBatch(source, picked), paths: picked.map((i) => source.paths[i]) };
+    const set = pickImages(source, picked);
     // Two units of work per image: encoding it, then scoring it.
     const job = { id: req.jobId, kind: 'project' as const, label: `Mapping ${count} validation images`, total: 2 * count };
     const p = await runJob(this.emit, job, (progress, signal) => projectSet(e, set, progress, signal));

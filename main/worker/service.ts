@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AppEvent, ImportRequest, ImportSummary, QueueState, RunStatus, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
-import { encodeImageGrid, gatherBatch, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
+import { encodeImageGrid, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
 import { FlowDeskError, toAppError } from '../engine/errors.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
@@ -18,14 +18,11 @@ import { samplePath } from '../engine/runs/run-layout.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
 import { writeRunStatus } from '../engine/runs/run-status.ts';
 import type { InteractiveGate } from './interactive-first.ts';
+import { classStrips, setStrip } from './import-strips.ts';
 import { cancelJob, engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import { RunQueue } from './run-queue.ts';
 import type { ServiceSlice } from './routes.ts';
-
-/** Images in an import's strip, and the seed that picks them (fixed, so a re-import shows the same ones). */
-const THUMBNAILS = 16;
-const THUMBNAIL_SEED = 16;
 
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
@@ -64,13 +61,10 @@ export class EngineService implements ServiceSlice<'engine'> {
   async importFolder(req: ImportRequest): Promise<ImportSummary> {
     const folder = req.folder ?? defaultImageFolder();
     const label = `Importing ${req.folder === null ? 'the bundled digits' : folder}`;
-    const { train: set, report } = await runJob(this.emit, { id: req.jobId, kind: 'import', label, total: null }, (progress, signal) =>
-      importImageFolder(folder, { size: req.size, channels: req.channels, roots: this.roots, signal, onProgress: engineProgress(progress) }),
+    const { train, val, report } = await runJob(this.emit, { id: req.jobId, kind: 'import', label, total: null }, (progress, signal) =>
+      importImageFolder(folder, { size: req.size, channels: req.channels, classes: req.classes, roots: this.roots, signal, onProgress: engineProgress(progress) }),
     );
-    // A seeded random sample: the first files of a folder are often all one class (sorted digits, one CIFAR label).
-    const n = Math.min(THUMBNAILS, set.count);
-    const picked = new Rng(THUMBNAIL_SEED).permutation(set.count).subarray(0, n);
-    const thumbs = await encodeImageGrid(gatherBatch(set, picked), n, set.size, set.channels, n);
+    const strips = await classStrips(train, val);
     return {
       folder,
       bundled: req.folder === null,
@@ -81,7 +75,8 @@ export class EngineService implements ServiceSlice<'engine'> {
       skipped: report.skipped,
       fromCache: report.fromCache,
       seconds: report.seconds,
-      thumbnails: pngDataUrl(thumbs),
+      thumbnails: pngDataUrl(await setStrip(train)),
+      classes: report.classes.map((c, k) => ({ ...c, strip: pngDataUrl(strips[k]) })),
     };
   }
 

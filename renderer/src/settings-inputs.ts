@@ -1,9 +1,9 @@
-// The Train and Lab views' inputs, built from the settings declarations (common/settings/,
+// The Train, Data and Lab views' inputs, built from the settings declarations (common/settings/,
 // common/lab/lab-fields.ts): label, help, bounds, step and options of each field, and whether it
 // sits under "Advanced".
 import { appliesTo, byKind, flagOf, ruleOf, type Field, type ModelKind } from '../../common/settings/field.ts';
 import { modelFields } from '../../common/settings/model-fields.ts';
-import { trainFields } from '../../common/settings/train-fields.ts';
+import { trainFields, type TrainFields } from '../../common/settings/train-fields.ts';
 import { labFields, type LabFieldKey } from '../../common/lab/lab-fields.ts';
 
 export interface SettingInput {
@@ -45,8 +45,16 @@ export function modelInputs(kind: ModelKind): SettingInput[] {
     .map(([key, field]) => settingInput(key, field, kind));
 }
 
+/** Inputs for the training fields of the Train view (`classes` is chosen in the Data view: trainFieldInput). */
 export function trainInputs(): SettingInput[] {
-  return Object.entries(trainFields).map(([key, field]) => settingInput(key, field));
+  return Object.entries(trainFields)
+    .filter(([, field]) => field.view !== 'data')
+    .map(([key, field]) => settingInput(key, field));
+}
+
+/** The input of one training field, for a view that places it itself. */
+export function trainFieldInput(key: keyof TrainFields): SettingInput {
+  return settingInput(key, trainFields[key]);
 }
 
 /** Inputs for the Lab settings `keys` (a family's knobs, LAB_FLOWS[flow].knobs), in that order. */

@@ -3,6 +3,7 @@
 // importing a folder through the Data view.
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { ClassMode } from '../../common/settings/train-fields.ts';
 import { startAppServer } from './app-server.ts';
 import { launchBrowser } from './browser.ts';
 import { makeImageFolder } from './image-folder.ts';
@@ -28,12 +29,13 @@ export async function openAppInBrowser(viewport: { width: number; height: number
   };
 }
 
-/** Imports `folder` at `size` pixels and `channels` in the Data view and waits for the report. */
-export async function importInPage(page: Page, folder: string, size: 8 | 16 | 32 | 64, channels: 1 | 3): Promise<void> {
+/** Imports `folder` at `size` pixels and `channels` (and `classes`, when given) in the Data view and waits for the report. */
+export async function importInPage(page: Page, folder: string, size: 8 | 16 | 32 | 64, channels: 1 | 3, classes?: ClassMode): Promise<void> {
   await page.getByTestId('source-folder').check();
   await page.getByTestId('folder-path').fill(folder);
   await page.getByTestId('image-size').selectOption(String(size));
   await page.getByTestId('channels').selectOption(String(channels));
+  if (classes) await page.getByTestId('classes').selectOption(classes);
   await page.getByTestId('import').click();
   await expect.poll(() => page.getByTestId('import-report').isVisible(), { timeout: 60_000 }).toBe(true);
 }

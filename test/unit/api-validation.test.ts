@@ -22,7 +22,8 @@ function refused(method: string, arg: unknown, message: RegExp) {
 describe('validateRequest', () => {
   it('accepts good requests and normalises them', () => {
     expect(validateRequest('startTraining', { folder: null, model, train })).toMatchObject({ folder: null, train: { minutes: null } });
-    expect(validateRequest('importFolder', { folder: join(tmpdir(), 'x', '..', 'pics'), size: 32, channels: 3 })).toEqual({ folder: join(tmpdir(), 'pics'), size: 32, channels: 3 });
+    expect(validateRequest('importFolder', { folder: join(tmpdir(), 'x', '..', 'pics'), size: 32, channels: 3 })).toEqual({ folder: join(tmpdir(), 'pics'), size: 32, channels: 3, classes: 'none' });
+    expect(validateRequest('importFolder', { folder: null, size: 16, channels: 1, classes: 'folders-unlabelled' })).toEqual({ folder: null, size: 16, channels: 1, classes: 'folders-unlabelled' });
     expect(validateRequest('sample', { runId: 'run-1', n: 16, temperature: 0.7, seed: 3 })).toEqual({ runId: 'run-1', n: 16, temperature: 0.7, seed: 3 });
     expect(validateRequest('reconstruct', { runId: 'r', image: 'data:image/png;base64,iVBORw0KGgo=' })).toEqual({ runId: 'r', image: 'iVBORw0KGgo=' });
   });
@@ -36,6 +37,7 @@ describe('validateRequest', () => {
     refused('importFolder', { folder: `${tmpdir()}/a\u0000b`, size: 32, channels: 3 }, /folder path/);
     refused('importFolder', { folder: null, size: 3, channels: 3 }, /request.size must be a whole number from 4 to 256/);
     refused('importFolder', { folder: null, size: 32, channels: 2 }, /request.channels must be one of 1, 3/);
+    refused('importFolder', { folder: null, size: 32, channels: 3, classes: 'subfolders' }, /request.classes must be one of none, folders, folders-unlabelled, got "subfolders"/);
     refused('startTraining', { folder: null, model: { ...model, kind: 'vae' }, train }, /model.kind must be one of glow, realnvp, nice(, [a-z-]+)*, got "vae"/);
     refused('startTraining', { folder: null, model: { ...model, hidden: 1.5 }, train }, /model.hidden must be a whole number/);
     refused('startTraining', { folder: null, model, train: { ...train, lr: 'fast' } }, /train.lr must be a number/);
@@ -62,7 +64,7 @@ describe('validateRequest', () => {
 
   it('takes an optional job id on long calls, and cancelJob only with one', () => {
     const folder = tmpdir();
-    expect(validateRequest('importFolder', { folder, size: 32, channels: 3, jobId: 'a1_B-2' })).toEqual({ folder, size: 32, channels: 3, jobId: 'a1_B-2' });
+    expect(validateRequest('importFolder', { folder, size: 32, channels: 3, jobId: 'a1_B-2' })).toEqual({ folder, size: 32, channels: 3, classes: 'none', jobId: 'a1_B-2' });
     expect(validateRequest('rankFolder', { runId: 'r', folder, jobId: 'x'.repeat(64) })).toEqual({ runId: 'r', folder, jobId: 'x'.repeat(64) });
     expect(validateRequest('computeDirection', { runId: 'r', name: 'smile', withFolder: folder, withoutFolder: folder, jobId: 'j' })).toMatchObject({ jobId: 'j' });
     expect(validateRequest('cancelJob', { jobId: 'j' })).toEqual({ jobId: 'j' });

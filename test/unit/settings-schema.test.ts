@@ -11,7 +11,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { appliesTo, defaultOf, flagOf, MODEL_KINDS, type Field } from '../../common/settings/field.ts';
 import { modelFields } from '../../common/settings/model-fields.ts';
 import { presetsFor } from '../../common/settings/presets.ts';
-import { trainFields } from '../../common/settings/train-fields.ts';
+import { trainFields, type TrainFields } from '../../common/settings/train-fields.ts';
 import { validateRequest } from '../../main/api-validation.ts';
 import { modelFromArgs, trainFromArgs, trainOptions, trainUsage } from '../../main/cli/train-command.ts';
 import * as tf from '../../main/engine/tf.ts';
@@ -20,7 +20,7 @@ import { createModel } from '../../main/engine/models/create-model.ts';
 import { exportWeights, loadModel, modelJson, parseModelJson } from '../../main/engine/models/model-io.ts';
 import { readStoredTrainConfig, resolveTrainConfig, trainSettingsOf, type ResolvedTrainConfig } from '../../main/engine/train/train-config.ts';
 import type { Api } from '../../preload/api.ts';
-import { modelInputs, trainInputs } from '../../renderer/src/settings-inputs.ts';
+import { modelInputs, trainFieldInput, trainInputs } from '../../renderer/src/settings-inputs.ts';
 
 vi.mock('../../renderer/src/api/index.ts', () => ({ api: {} as Api }));
 const { useTrainingStore } = await import('../../renderer/src/stores/training.ts');
@@ -115,7 +115,9 @@ describe('every training field reaches engine, Api, CLI and Train view alike', (
       expect((useTrainingStore().train as Record<string, unknown>)[key]).toBe(expected);
       expect(trainOptions).toHaveProperty(flag);
       expect(trainUsage).toContain(`--${flag} `);
-      const input = trainInputs().find((i) => i.key === key);
+      // A 'data' field (classes) is chosen in the Data view, from the same declaration, not among the Train view's inputs.
+      expect(trainInputs().some((i) => i.key === key)).toBe(field.view !== 'data');
+      const input = field.view === 'data' ? trainFieldInput(key as keyof TrainFields) : trainInputs().find((i) => i.key === key);
       expect(input?.advanced).toBe(field.view === 'advanced');
       if (field.type === 'choice') {
         expect(input?.options?.map((o) => o.value)).toEqual(field.options);

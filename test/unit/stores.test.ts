@@ -1,6 +1,6 @@
 // The renderer's stores against a fake Api: training follows worker events (curves, progress,
-// finish, crash), failed calls surface as messages, and a dragged temperature slider asks for
-// one grid at a time and ends on the latest setting.
+// finish, crash), failed calls surface as messages, an import carries the chosen classes to the
+// run, and a dragged temperature slider asks for one grid at a time and ends on the latest setting.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Api, Result, SampleGrid } from '../../preload/api.ts';
@@ -97,7 +97,7 @@ describe('training store', () => {
 describe('data store', () => {
   it('a failed import leaves no report, keeps size and colour, and says so', async () => {
     const data = useDataStore();
-    fake.api.importFolder = async () => ({ ok: true, value: { folder: 'digits', bundled: true, found: 3, used: 3, train: 2, val: 1, skipped: [], fromCache: false, seconds: 1, thumbnails: '' } });
+    fake.api.importFolder = async () => ({ ok: true, value: { folder: 'digits', bundled: true, found: 3, used: 3, train: 2, val: 1, skipped: [], fromCache: false, seconds: 1, thumbnails: '', classes: [] } });
     expect(await data.load()).toBe(true);
     expect(data.description).toBe('bundled digits · 16×16 gray');
     data.pickSource('folder');
@@ -109,6 +109,24 @@ describe('data store', () => {
     expect(data.failure?.code).toBe('NO_FOLDER');
     expect([data.size, data.channels]).toEqual([64, 3]);
     expect(data.description).toBe('/x/missing · 64×64 RGB (import failed: see Data)');
+  });
+
+  it('imports with the chosen classes, says how many came, and starts training with them', async () => {
+    const data = useDataStore();
+    const asked: unknown[] = [];
+    const classes = ['0', '1', '2'].map((name) => ({ name, train: 9, val: 1, strip: '' }));
+    fake.api.importFolder = async (req) => {
+      asked.push(req);
+      return { ok: true, value: { folder: 'digits', bundled: true, found: 30, used: 30, train: 27, val: 3, skipped: [], fromCache: false, seconds: 1, thumbnails: '', classes } };
+    };
+    data.classes = 'folders';
+    expect(data.description).toBe('bundled digits · 16×16 gray · classes from sub-folders (not imported yet)');
+    expect(await data.load()).toBe(true);
+    expect(asked[0]).toMatchObject({ folder: null, classes: 'folders' });
+    expect(data.description).toBe('bundled digits · 16×16 gray · 3 classes');
+    const t = useTrainingStore();
+    expect(t.train.classes).toBe('none');
+    expect(t.startRequest().train.classes).toBe('folders');
   });
 });
 

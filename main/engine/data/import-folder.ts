@@ -3,10 +3,14 @@
 import { constants } from 'node:buffer';
 import { realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { ruleOf } from '../../../common/settings/field.ts';
+import { trainFields } from '../../../common/settings/train-fields.ts';
 import { ConfigError, DataError } from '../errors.ts';
 import { throttledProgress } from '../progress.ts';
+import { classCounts, classesFromFolders, fingerprintWithClasses, refuseRootImages, type FolderClasses } from './class-labels.ts';
 import { DEFAULT_MAX_INPUT_PIXELS, readFolderFile } from './decode.ts';
 import { DecodeBatches, type DecodeListener } from './decode-batches.ts';
+import { hasImageExtension } from './image-format.ts';
 import { cacheSlot, defaultCacheDir, listingFingerprint, readCache, writeCache, type DecodedFolder, type DecodeSettings } from './image-cache.ts';
 import type { ImageSet, ImportOptions, ImportReport, SkippedFile } from './import-types.ts';
 import { scanFolder, throwIfCancelled, type ScannedFile } from './scan.ts';
@@ -26,16 +30,19 @@ const DECODE_CONCURRENCY = 4;
 const BLOCK_FILES = 1024;
 const FORMATS = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
 
-type ResolvedOptions = Required<Pick<ImportOptions, 'size' | 'channels' | 'valFraction' | 'maxInputPixels'>> & ImportOptions;
+type ResolvedOptions = Required<Pick<ImportOptions, 'size' | 'channels' | 'valFraction' | 'maxInputPixels' | 'classes'>> & ImportOptions;
 
 function resolveOptions(options: ImportOptions): ResolvedOptions {
-  const opts = { size: 32, channels: 3 as const, valFraction: 0.1, maxInputPixels: DEFAULT_MAX_INPUT_PIXELS, ...options };
+  const opts = { size: 32, channels: 3 as const, valFraction: 0.1, maxInputPixels: DEFAULT_MAX_INPUT_PIXELS, ...options, classes: options.classes ?? trainFields.classes.default };
   if (!Number.isInteger(opts.size) || opts.size < 1 || opts.size > 4096) {
     throw new ConfigError('BAD_CONFIG', `Import size must be a whole number of pixels from 1 to 4096; got ${opts.size}.`);
   }
   if (opts.channels !== 1 && opts.channels !== 3) throw new ConfigError('BAD_CONFIG', `Import channels must be 1 (grayscale) or 3 (RGB); got ${opts.channels}.`);
   if (!(opts.valFraction >= 0 && opts.valFraction < 1)) {
     throw new ConfigError('BAD_CONFIG', `Validation fraction must be at least 0 and below 1; got ${opts.valFraction}.`);
+  }
+  if (!trainFields.classes.options.includes(opts.classes)) {
+    throw new ConfigError('BAD_CONFIG', `Import classes must be ${ruleOf(trainFields.classes)}; got ${JSON.stringify(opts.classes)}.`);
   }
   if (!Number.isInteger(opts.maxInputPixels) || opts.maxInputPixels < 1) {
     throw new ConfigError('BAD_CONFIG', `maxInputPixels must be a positive whole number; got ${opts.maxInputPixels}.`);
@@ -159,11 +166,12 @@ function noImagesError(folder: string, found: number, ignored: number, skipped: 
   );
 }
 
-function subset(all: DecodedFolder, keep: readonly number[], folder: string, size: number, channels: 1 | 3): ImageSet {
+function subset(all: DecodedFolder, labelled: FolderClasses, keep: readonly number[], folder: string, size: number, channels: 1 | 3): ImageSet {
   const per = size * size * channels;
   const pixels = new Uint8Array(keep.length * per);
   keep.forEach((src, dst) => pixels.set(all.pixels.subarray(src * per, (src + 1) * per), dst * per));
-  return { size, channels, count: keep.length, pixels, paths: keep.map((i) => pathOf(folder, all.rels[i])) };
+  const labels = labelled.labels && Int32Array.from(keep, (i) => (labelled.labels as Int32Array)[i]);
+  return { size, channels, count: keep.length, pixels, paths: keep.map((i) => pathOf(folder, all.rels[i])), labels, classes: labelled.classes };
 }
 
 export async function importImageFolder(folder: string, options: ImportOptions = {}): Promise<{ train: ImageSet; val: ImageSet; report: ImportReport }> {
@@ -171,6 +179,8 @@ export async function importImageFolder(folder: string, options: ImportOptions =
   const opts = resolveOptions(options);
   const real = await checkFolder(folder);
   const listing = await scanFolder(folder, { roots: opts.roots, signal: opts.signal, onProgress: opts.onProgress });
+  // Images by name refused before a long decode; classesFromFolders checks again by content.
+  refuseRootImages(folder, listing.files.map((f) => f.rel).filter(hasImageExtension), opts.classes);
   const settings: DecodeSettings = { size: opts.size, channels: opts.channels, maxInputPixels: opts.maxInputPixels, crop: 'centre' };
   const fingerprint = listingFingerprint(listing.files, settings);
   const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
@@ -193,10 +203,13 @@ export async function importImageFolder(folder: string, options: ImportOptions =
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const found = listing.files.length - decoded.ignored;
   if (decoded.rels.length === 0) throw noImagesError(folder, found, decoded.ignored, skipped);
+  const labelled = classesFromFolders(folder, decoded.rels, opts.classes);
   const split = splitIndices(decoded.rels, opts.valFraction);
+  const train = subset(decoded, labelled, split.train, folder, opts.size, opts.channels);
+  const val = subset(decoded, labelled, split.val, folder, opts.size, opts.channels);
   return {
-    train: subset(decoded, split.train, folder, opts.size, opts.channels),
-    val: subset(decoded, split.val, folder, opts.size, opts.channels),
+    train,
+    val,
     report: {
       folder,
       found,
@@ -206,7 +219,9 @@ export async function importImageFolder(folder: string, options: ImportOptions =
       val: split.val.length,
       skipped,
       fromCache,
-      fingerprint,
+      fingerprint: fingerprintWithClasses(fingerprint, opts.classes),
+      classMode: opts.classes,
+      classes: classCounts(labelled.classes, train.labels, val.labels),
       seconds: (performance.now() - started) / 1000,
     },
   };

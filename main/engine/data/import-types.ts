@@ -1,4 +1,5 @@
 // Types of an imported image folder: the decoded images and the report a person reads.
+import type { ClassMode } from '../../../common/settings/train-fields.ts';
 import type { Progress } from '../progress.ts';
 
 export interface ImportOptions {
@@ -10,6 +11,8 @@ export interface ImportOptions {
   valFraction?: number;
   /** Largest input image in pixels (width x height); larger files are skipped. Defaults to 64,000,000. */
   maxInputPixels?: number;
+  /** Classes from the immediate sub-folders ('folders', 'folders-unlabelled') or none. Defaults to 'none'. */
+  classes?: ClassMode;
   /** Where decoded folders are cached; null disables the cache. Defaults to $FLOWDESK_CACHE or ~/.cache/flowdesk/images. */
   cacheDir?: string | null;
   /**
@@ -32,6 +35,17 @@ export interface ImageSet {
   pixels: Uint8Array;
   /** File of each image, the folder as given joined with its relative path. */
   paths: string[];
+  /** Class index of each image (into `classes`), aligned with `pixels` and `paths`; null when the set is unlabelled. */
+  labels: Int32Array | null;
+  /** Class names in index order, sorted; [] when the set is unlabelled. */
+  classes: readonly string[];
+}
+
+/** One class of an import and its images on each side of the split. */
+export interface ClassCount {
+  name: string;
+  train: number;
+  val: number;
 }
 
 export interface SkippedFile {
@@ -53,7 +67,10 @@ export interface ImportReport {
   /** Image files and sub-folders that could not be used, sorted by path. */
   skipped: SkippedFile[];
   fromCache: boolean;
-  /** Hash of the folder's file list (relative paths, sizes, times) and the decode settings. */
+  /** Hash of the folder's file list (relative paths, sizes, times), the decode settings and, unless 'none', the class mode. */
   fingerprint: string;
+  classMode: ClassMode;
+  /** The classes in index order; [] when unlabelled. */
+  classes: ClassCount[];
   seconds: number;
 }

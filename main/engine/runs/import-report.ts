@@ -9,7 +9,7 @@ export const IMPORT_REPORT_FORMAT = 'flowdesk.import-report';
 export const IMPORT_REPORT_VERSION = 1;
 
 export async function writeImportReport(runDir: string, report: ImportReport): Promise<void> {
-  const { folder, found, ignored, used, train, val, skipped, fromCache, fingerprint, seconds } = report;
-  const json = { format: IMPORT_REPORT_FORMAT, version: IMPORT_REPORT_VERSION, folder, found, ignored, used, train, val, skipped, fromCache, fingerprint, seconds };
+  const { folder, found, ignored, used, train, val, skipped, fromCache, fingerprint, classMode, classes, seconds } = report;
+  const json = { format: IMPORT_REPORT_FORMAT, version: IMPORT_REPORT_VERSION, folder, found, ignored, used, train, val, skipped, fromCache, fingerprint, classMode, classes, seconds };
   await writeFileAtomically(importReportPath(runDir), `${JSON.stringify(json, null, 2)}\n`);
 }

@@ -4,15 +4,18 @@
 import type { TrainPhase } from '../../../common/train-phases.ts';
 import type { TrainingLossKind } from '../../../common/training-loss.ts';
 import type { Progress } from '../progress.ts';
-import type { SkippedFile } from '../data/import-types.ts';
+import type { ClassCount, SkippedFile } from '../data/import-types.ts';
 
 export type StopReason = 'steps' | 'time' | 'cancelled';
 
 export type TrainEvent =
   /** What the run is doing before its first step (loading images comes before the 'start' event). */
   | { type: 'phase'; phase: TrainPhase }
-  /** `skipped`: the files the import could not use, each with why (also in the run's import-report.json). */
-  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: SkippedFile[] }
+  /**
+   * `skipped`: the files the import could not use, each with why (also in the run's import-report.json);
+   * `classes`: the import's classes with their images on each side ([] when unlabelled).
+   */
+  | { type: 'start'; runDir: string; step: number; totalSteps: number; backend: string; resumed: boolean; trainImages: number; valImages: number; skipped: SkippedFile[]; classes: ClassCount[] }
   /** `eta`: seconds left, null until the pace is steady (train/eta.ts); `lossKind`: what `loss` is (bits per dim, or flow matching's regression). */
   | { type: 'step'; step: number; totalSteps: number; loss: number; lossKind: TrainingLossKind; lr: number; gradNorm: number; imgPerSec: number; elapsed: number; eta: number | null }
   /** A validation in progress (flow matching's takes minutes): images done of the total, rate and ETA. */

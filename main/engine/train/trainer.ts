@@ -33,7 +33,7 @@ import { readRunJson, RUN_FORMAT, RUN_VERSION, writeRunJson, type RunJson } from
 import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layout.ts';
 import { weightsMeta } from '../runs/weights-meta.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
-import { flipsImages } from '../../../common/settings/train-fields.ts';
+import { flipsImages, type ClassMode } from '../../../common/settings/train-fields.ts';
 import { mixSeed, trainingBatch, trainingNoise } from './batches.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
@@ -114,9 +114,9 @@ interface Session {
   steps?: StepSource;
 }
 
-async function importData(folder: string | null, size: number, channels: 1 | 3, opts: Pick<ImportOptions, 'cacheDir' | 'roots' | 'signal'>) {
+async function importData(folder: string | null, size: number, channels: 1 | 3, classes: ClassMode, opts: Pick<ImportOptions, 'cacheDir' | 'roots' | 'signal'>) {
   const path = folder ?? defaultImageFolder();
-  const imported = await importImageFolder(path, { size, channels, cacheDir: opts.cacheDir, roots: opts.roots, signal: opts.signal });
+  const imported = await importImageFolder(path, { size, channels, classes, cacheDir: opts.cacheDir, roots: opts.roots, signal: opts.signal });
   return { path, ...imported };
 }
 
@@ -134,7 +134,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     const { size, channels } = model.config;
     opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
-    const data = await importData(opts.folder, size, channels, opts);
+    const data = await importData(opts.folder, size, channels, cfg.classes, opts);
     const runDir = await createRunDir(opts.runsDir ?? defaultRunsDir(), opts.name);
     const lock = await acquireRunLock(runDir);
     const run: LiveRun = {
@@ -201,7 +201,7 @@ async function resumeLocked(runDir: string, clockStart: number, opts: ResumeOpti
     // A checkpoint without an average (written before averaging, or with it off) starts one from its weights.
     if (ckpt.ema) average?.importState(ckpt.ema.tensors, ckpt.ema.meta, join(latest.dir, EMA_FILE));
     opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
-    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, opts);
+    const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, cfg.classes, opts);
     const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
     await writeImportReport(runDir, data.report);
@@ -249,7 +249,7 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
     await removeStaleTemporaries(s.runDir);
     emit({
       type: 'start', runDir: s.runDir, step: s.step, totalSteps: cfg.steps, backend: s.run.backend.name, resumed,
-      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped,
+      trainImages: s.trainSet.count, valImages: s.valSet.count, skipped: report.skipped, classes: report.classes,
     });
     // The training clock: every second since train() or resume() was called counts, setup included.
     const elapsed = () => s.elapsedBefore + (Date.now() - s.clockStart) / 1000;

@@ -1,9 +1,10 @@
-// The Data view's state: which folder (or the bundled digits), at what size and channels, and
-// the import report once the worker has read it. A failed import leaves no report behind and
+// The Data view's state: which folder (or the bundled digits), at what size and channels, with
+// classes from sub-folders or not, and the import report once the worker has read it. A failed import leaves no report behind and
 // changes neither size nor colour, so nothing on screen claims data that was not read.
 import { defineStore } from 'pinia';
 import type { AppError, ImportSummary } from '../../../preload/api.ts';
 import { BUNDLED_DIGITS, OWN_IMAGES } from '../../../common/settings/model-fields.ts';
+import { trainFields, type ClassMode } from '../../../common/settings/train-fields.ts';
 import { api } from '../api/index.ts';
 import { newJobId, wasCancelled } from './jobs.ts';
 
@@ -14,6 +15,8 @@ export const useDataStore = defineStore('data', {
     folder: null as string | null,
     size: BUNDLED_DIGITS.size as number,
     channels: BUNDLED_DIGITS.channels as 1 | 3,
+    /** The train setting `classes`: Start sends it with the run's other settings. */
+    classes: trainFields.classes.default as ClassMode,
     importing: false,
     /** The job of the import in progress (or the last one, whose end JobProgress shows). */
     importJob: null as string | null,
@@ -22,12 +25,13 @@ export const useDataStore = defineStore('data', {
     failure: null as AppError | null,
   }),
   getters: {
-    /** "bundled digits · 16×16 gray", what Start trains on, and whether it was imported. */
+    /** "bundled digits · 16×16 gray · 10 classes", what Start trains on, and whether it was imported. */
     description(s): string {
       const what = s.folder ?? 'bundled digits';
       const shape = `${s.size}×${s.size} ${s.channels === 1 ? 'gray' : 'RGB'}`;
+      const classes = s.classes === 'none' ? '' : s.summary?.classes.length ? ` · ${s.summary.classes.length} classes` : ' · classes from sub-folders';
       const state = s.failure ? ' (import failed: see Data)' : s.summary ? '' : ' (not imported yet)';
-      return `${what} · ${shape}${state}`;
+      return `${what} · ${shape}${classes}${state}`;
     },
     /**
      * Whether allowing the folder could fix the failure: it was refused as outside the readable
@@ -76,7 +80,7 @@ export const useDataStore = defineStore('data', {
       this.failure = null;
       this.importJob = newJobId();
       try {
-        const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels, jobId: this.importJob });
+        const r = await api.importFolder({ folder: this.folder, size: this.size, channels: this.channels, classes: this.classes, jobId: this.importJob });
         if (!r.ok) {
           // A cancel is the person's own choice, not a failure; anything else shows beside the form, where it can be fixed.
           if (!wasCancelled(r.error)) this.failure = r.error;

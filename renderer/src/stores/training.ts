@@ -68,10 +68,11 @@ export const useTrainingStore = defineStore('training', {
       this.warning = null;
       this.crash = null;
     },
-    /** What Start (or Queue) sends: these settings on the Data view's folder, size and channels. */
+    /** What Start (or Queue) sends: these settings on the Data view's folder, size, channels and classes. */
     startRequest(): StartRequest {
       const data = useDataStore();
       this.model = { ...this.model, size: data.size, channels: data.channels };
+      this.train = { ...this.train, classes: data.classes };
       // Copies: a request must not change if the form is edited while it is on its way.
       return { folder: data.folder, model: { ...this.model }, train: { ...this.train } };
     },
