@@ -21,7 +21,7 @@ import { perturb } from '../helpers/perturb.ts';
 /** `count` random 8x8 gray images. */
 function imageSet(count: number, seed: number): ImageSet {
   const pixels = Uint8Array.from(new Rng(seed).fillUniform(new Float32Array(count * 64), 256), Math.floor);
-  return { size: 8, channels: 1, count, pixels, paths: Array.from({ length: count }, (_, i) => `image-${i}.png`) };
+  return { size: 8, channels: 1, count, pixels, paths: Array.from({ length: count }, (_, i) => `image-${i}.png`), labels: null, classes: [] };
 }
 
 const loaded = loadOrt();
