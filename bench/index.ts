@@ -24,7 +24,8 @@
 // (bench/latency.ts), median and max, beside the same grid once paused. `--quality` instead
 // trains to compare test bits per dim with PyTorch's (bench/quality.ts); `--equal-minutes` trains each image model kind
 // for the same minutes on the CIFAR-10 subset (bench/equal-minutes.ts); `--lab` trains every Lab
-// family on the toy targets for the Lab's figures (bench/lab.ts).
+// family on the toy targets for the Lab's figures (bench/lab.ts); `--restore` measures super-resolution
+// and inpainting against their baselines (bench/restore.ts).
 import { spawnSync } from 'node:child_process';
 import { trainableCount } from './train-and-score.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -75,6 +76,11 @@ if (args.includes('--quality')) {
 if (args.some((a) => a === '--equal-minutes' || a.startsWith('--equal-minutes='))) {
   const { equalMinutesBench } = await import('./equal-minutes.ts');
   await equalMinutesBench(args, emit);
+  process.exit(0);
+}
+if (args.includes('--restore')) {
+  const { restoreBench } = await import('./restore.ts');
+  await restoreBench(args, emit);
   process.exit(0);
 }
 if (args.includes('--lab')) {

@@ -1,11 +1,12 @@
-// The `flowdesk` command line: train, eval, sample and lab run the same engine as the app. Errors
-// print as one clear line and a non-zero exit, never a stack trace (set FLOWDESK_DEBUG=1 for one).
+// The `flowdesk` command line: train, eval, sample, upscale, inpaint and lab run the same engine as
+// the app. Errors print as one clear line and a non-zero exit, never a stack trace (FLOWDESK_DEBUG=1 for one).
 import { FlowDeskError } from './engine/errors.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
 import { attributeCommand, attributeUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
 import { labCommand, labUsage } from './cli/lab-command.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './cli/model-commands.ts';
+import { inpaintCommand, inpaintUsage, upscaleCommand, upscaleUsage } from './cli/restore-commands.ts';
 import { runsCommand, runsUsage } from './cli/runs-command.ts';
 import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
 import { serveCommand, serveUsage } from './cli/serve-command.ts';
@@ -21,6 +22,8 @@ Commands:
   interpolate RUN A B [C D] -o F a strip (or 4-image grid) between images in latent space
   attribute RUN --with D --without D --image I -o F   move an image along an attribute direction
   rank RUN FOLDER                images by bits per dimension, least typical first
+  upscale RUN SMALL -o F         super-resolution x2 or x4: posterior candidates and their mean
+  inpaint RUN IMAGE --mask M -o F  fill the white part of a mask: posterior candidates and their mean
   export RUN -o DIR              the model as model.json + weights.safetensors
   import DIR                     an exported model, as a run
   serve [--port N]               the app in a browser (127.0.0.1, with a token)
@@ -39,6 +42,8 @@ const helpOf: Record<string, string> = {
   interpolate: interpolateUsage,
   attribute: attributeUsage,
   rank: rankUsage,
+  upscale: upscaleUsage,
+  inpaint: inpaintUsage,
   export: exportUsage,
   import: importUsage,
   serve: serveUsage,
@@ -53,6 +58,8 @@ const commands: Record<string, (argv: string[], log: (line: string) => void) => 
   interpolate: interpolateCommand,
   attribute: attributeCommand,
   rank: rankCommand,
+  upscale: upscaleCommand,
+  inpaint: inpaintCommand,
   export: exportCommand,
   import: importCommand,
   serve: serveCommand,
