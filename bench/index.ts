@@ -300,7 +300,7 @@ async function evalSpeed(depth: number, hidden: number, backend: BackendName): P
   const images = 1000;
   const batch = 64;
   const pixels = Uint8Array.from(rng.fillUniform(new Float32Array(images * SIZE * SIZE * CHANNELS), 256), Math.floor);
-  const set: ImageSet = { size: SIZE, channels: CHANNELS, count: images, pixels, paths: [] };
+  const set: ImageSet = { size: SIZE, channels: CHANNELS, count: images, pixels, paths: [], labels: null, classes: [] };
   const t0 = performance.now();
   await bitsPerDimOfSet(model, set, { batch, limit: batch }); // warm-up: threads, kernels or (onnx) the trace and session
   const firstMs = performance.now() - t0;

@@ -3,7 +3,7 @@
 import { FlowDeskError } from './engine/errors.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
-import { attributeCommand, attributeUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
+import { attributeCommand, attributeUsage, changeClassCommand, changeClassUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
 import { labCommand, labUsage } from './cli/lab-command.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './cli/model-commands.ts';
 import { runsCommand, runsUsage } from './cli/runs-command.ts';
@@ -17,9 +17,10 @@ Commands:
   train [FOLDER]                 train Glow, RealNVP or NICE on a folder of images (or the bundled digits)
   runs [--json]                  the runs in the runs folder, newest first, with their status
   eval RUN_OR_CHECKPOINT FOLDER  bits per dimension of a model over a folder
-  sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature
+  sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature (--class NAME|all: a conditional model's)
   interpolate RUN A B [C D] -o F a strip (or 4-image grid) between images in latent space
   attribute RUN --with D --without D --image I -o F   move an image along an attribute direction
+  change-class RUN IMAGE --from C -o F   a conditional model's image decoded under other classes
   rank RUN FOLDER                images by bits per dimension, least typical first
   export RUN -o DIR              the model as model.json + weights.safetensors
   import DIR                     an exported model, as a run
@@ -38,6 +39,7 @@ const helpOf: Record<string, string> = {
   sample: sampleUsage,
   interpolate: interpolateUsage,
   attribute: attributeUsage,
+  'change-class': changeClassUsage,
   rank: rankUsage,
   export: exportUsage,
   import: importUsage,
@@ -52,6 +54,7 @@ const commands: Record<string, (argv: string[], log: (line: string) => void) => 
   sample: sampleCommand,
   interpolate: interpolateCommand,
   attribute: attributeCommand,
+  'change-class': changeClassCommand,
   rank: rankCommand,
   export: exportCommand,
   import: importCommand,

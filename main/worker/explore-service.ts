@@ -137,7 +137,8 @@ export class ExploreService implements ServiceSlice<'explore'> {
     const limit = req.limit ?? PROJECTOR_MAX_IMAGES;
     const count = Math.min(source.count, limit);
     const picked = Array.from({ length: count }, (_, i) => Math.floor((i * source.count) / count));
-    const set: ImageSet = { size, channels, count, pixels: gatherBatch(source, picked), paths: picked.map((i) => source.paths[i]) };
+    const labels = source.labels ? Int32Array.from(picked, (i) => source.labels![i]) : null;
+    const set: ImageSet = { size, channels, count, pixels: gatherBatch(source, picked), paths: picked.map((i) => source.paths[i]), labels, classes: source.classes };
     // Two units of work per image: encoding it, then scoring it.
     const job = { id: req.jobId, kind: 'project' as const, label: `Mapping ${count} validation images`, total: 2 * count };
     const p = await runJob(this.emit, job, (progress, signal) => projectSet(e, set, progress, signal));

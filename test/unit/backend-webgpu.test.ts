@@ -43,7 +43,7 @@ function syntheticImages(count: number): ImageSet {
       pixels[n * size * size + i] = Math.max(0, Math.min(255, Math.round(v)));
     }
   }
-  return { size, channels: 1, count, pixels, paths: Array.from({ length: count }, (_, i) => `synthetic-${i}.png`) };
+  return { size, channels: 1, count, pixels, paths: Array.from({ length: count }, (_, i) => `synthetic-${i}.png`), labels: null, classes: [] };
 }
 
 interface Numbers {

@@ -93,7 +93,7 @@ describe('toPixels', () => {
 
 function numberedSet(count: number, size: number, channels: 1 | 3): ImageSet {
   const per = size * size * channels;
-  return { size, channels, count, pixels: new Uint8Array(count * per).map((_, i) => Math.floor(i / per) * 10), paths: Array.from({ length: count }, (_, i) => `img${i}`) };
+  return { size, channels, count, pixels: new Uint8Array(count * per).map((_, i) => Math.floor(i / per) * 10), paths: Array.from({ length: count }, (_, i) => `img${i}`), labels: null, classes: [] };
 }
 
 describe('batches', () => {
@@ -110,7 +110,7 @@ describe('batches', () => {
 
   it('joins two sets', () => {
     const joined = concatSets(numberedSet(2, 1, 1), numberedSet(1, 1, 1));
-    expect(joined).toEqual({ size: 1, channels: 1, count: 3, pixels: Uint8Array.from([0, 10, 0]), paths: ['img0', 'img1', 'img0'] });
+    expect(joined).toEqual({ size: 1, channels: 1, count: 3, pixels: Uint8Array.from([0, 10, 0]), paths: ['img0', 'img1', 'img0'], labels: null, classes: [] });
   });
 });
 

@@ -77,7 +77,7 @@ describe('projectSet', () => {
     const count = 12;
     const pixels = Uint8Array.from(new Rng(3).fillUniform(new Float32Array(count * 64), 256), Math.floor);
     model.initialise(tf.tensor4d(Float32Array.from(pixels, (q) => q / 256 - 0.5), [count, 8, 8, 1]));
-    const set = { size: 8, channels: 1 as const, count, pixels, paths: Array.from({ length: count }, (_, i) => `/d/${i}.png`) };
+    const set = { size: 8, channels: 1 as const, count, pixels, paths: Array.from({ length: count }, (_, i) => `/d/${i}.png`), labels: null, classes: [] };
     const seen: number[] = [];
     const p = await projectSet({ model, nBits: 8 }, set, (done, total) => {
       expect(total).toBe(2 * count);

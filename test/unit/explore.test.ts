@@ -92,7 +92,7 @@ describe('exploration', () => {
 
   it('applies an attribute direction: alpha 0 is the reconstruction', async () => {
     const { explorer, pixels } = tinyExplorer();
-    const set = (p: Uint8Array) => ({ size: 8, channels: 1 as const, count: p.length / 64, pixels: p, paths: [] });
+    const set = (p: Uint8Array) => ({ size: 8, channels: 1 as const, count: p.length / 64, pixels: p, paths: [], labels: null, classes: [] });
     const direction = await attributeDirection(explorer, set(pixels.subarray(0, 128)), set(pixels.subarray(128)));
     const out = await applyDirection(explorer, pixels.subarray(0, 64), direction, [-1, 0, 1]);
     expect(Array.from(out.subarray(64, 128))).toEqual(Array.from((await reconstruct(explorer, pixels.subarray(0, 64))).pixels));

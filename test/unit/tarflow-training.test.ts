@@ -48,7 +48,7 @@ describe('TarFlow in training', () => {
 
   it('noise augmentation adds seeded Gaussian noise of the given standard deviation to the batch', () => {
     const count = 64, size = 8;
-    const set: ImageSet = { count, size, channels: 1, pixels: Uint8Array.from({ length: count * size * size }, (_, i) => (i * 37) % 256), paths: [] };
+    const set: ImageSet = { count, size, channels: 1, pixels: Uint8Array.from({ length: count * size * size }, (_, i) => (i * 37) % 256), paths: [], labels: null, classes: [] };
     const plain = trainingBatch(set, 16, 8, 2, 5);
     const noised = trainingBatch(set, 16, 8, 2, 5, false, 0.1);
     expect(trainingBatch(set, 16, 8, 2, 5, false, 0.1)).toEqual(noised);

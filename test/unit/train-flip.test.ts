@@ -9,7 +9,7 @@ import type { ImageSet } from '../../main/engine/data/index.ts';
 function set(): ImageSet {
   const count = 4, size = 3, channels = 3;
   const pixels = Uint8Array.from({ length: count * size * size * channels }, (_, i) => i);
-  return { count, size, channels, pixels, paths: ['a', 'b', 'c', 'd'] };
+  return { count, size, channels, pixels, paths: ['a', 'b', 'c', 'd'], labels: null, classes: [] };
 }
 
 describe('flip in a batch', () => {

@@ -20,5 +20,8 @@ export function concatSets(a: ImageSet, b: ImageSet): ImageSet {
   const pixels = new Uint8Array(a.pixels.length + b.pixels.length);
   pixels.set(a.pixels);
   pixels.set(b.pixels, a.pixels.length);
-  return { size: a.size, channels: a.channels, count: a.count + b.count, pixels, paths: [...a.paths, ...b.paths] };
+  // Labels stay only where both sets have them over the same classes.
+  const labelled = a.labels && b.labels && a.classes.join('\n') === b.classes.join('\n');
+  const labels = labelled ? Int32Array.from([...a.labels!, ...b.labels!]) : null;
+  return { size: a.size, channels: a.channels, count: a.count + b.count, pixels, paths: [...a.paths, ...b.paths], labels, classes: labelled ? a.classes : [] };
 }

@@ -163,7 +163,7 @@ function subset(all: DecodedFolder, keep: readonly number[], folder: string, siz
   const per = size * size * channels;
   const pixels = new Uint8Array(keep.length * per);
   keep.forEach((src, dst) => pixels.set(all.pixels.subarray(src * per, (src + 1) * per), dst * per));
-  return { size, channels, count: keep.length, pixels, paths: keep.map((i) => pathOf(folder, all.rels[i])) };
+  return { size, channels, count: keep.length, pixels, paths: keep.map((i) => pathOf(folder, all.rels[i])), labels: null, classes: [] };
 }
 
 export async function importImageFolder(folder: string, options: ImportOptions = {}): Promise<{ train: ImageSet; val: ImageSet; report: ImportReport }> {

@@ -32,6 +32,10 @@ export interface ImageSet {
   pixels: Uint8Array;
   /** File of each image, the folder as given joined with its relative path. */
   paths: string[];
+  /** Class index of each image (aligned with `pixels` and `paths`); null when the set is unlabelled. */
+  labels: Int32Array | null;
+  /** Class names in index order, sorted; [] when unlabelled. */
+  classes: readonly string[];
 }
 
 export interface SkippedFile {

@@ -2,7 +2,7 @@
 // then run with the model's current weights as inputs, so it stays valid as training changes
 // them. The training step, the sampler and the forward pass build on it with their own inputs.
 import * as tf from '../tf.ts';
-import { trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
+import { stepInputsOf, type FlowModel } from '../models/flow-model.ts';
 import { weightFeeds, weightInputs, type OrtTensor } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import type { Ort, OrtSession } from './runtime.ts';
@@ -14,20 +14,19 @@ export function imagesShape(model: FlowModel, n: number): [number, number, numbe
   return [n, size, size, channels];
 }
 
-/** The graph input of the model's i-th kind of training noise (FlowModel.objective). */
-function noiseInput(i: number): string {
-  return `noise/${i}`;
+/**
+ * Zeros standing for a training step's per-image inputs (flow-model.ts' stepInputsOf: `noise/i`,
+ * then `classes` for a conditional model; none for an unconditional flow), by input name, and the same tensors in order.
+ */
+export function stepInputPlaceholders(model: FlowModel, batch: number): { byName: Record<string, tf.Tensor>; tensors: tf.Tensor2D[] } {
+  const inputs = stepInputsOf(model);
+  const tensors = inputs.map((s) => tf.zeros([batch, s.values]) as tf.Tensor2D);
+  return { byName: Object.fromEntries(tensors.map((t, i) => [inputs[i].name, t])), tensors };
 }
 
-/** Zeros standing for a training step's noise inputs (none for a flow), by input name, and the same tensors in order. */
-export function noisePlaceholders(model: FlowModel, batch: number): { byName: Record<string, tf.Tensor>; tensors: tf.Tensor2D[] } {
-  const tensors = trainingNoiseOf(model).map((s) => tf.zeros([batch, s.values]) as tf.Tensor2D);
-  return { byName: Object.fromEntries(tensors.map((t, i) => [noiseInput(i), t])), tensors };
-}
-
-/** A step's training noise as the graph's inputs: `batch` images' values of each kind. */
-export function noiseFeeds(model: FlowModel, batch: number, noise: readonly Float32Array[]): Record<string, [Float32Array, number[]]> {
-  return Object.fromEntries(trainingNoiseOf(model).map((s, i) => [noiseInput(i), [noise[i].subarray(0, batch * s.values), [batch, s.values]]]));
+/** A step's per-image inputs as the graph's inputs: `batch` images' values of each kind. */
+export function stepInputFeeds(model: FlowModel, batch: number, inputs: readonly Float32Array[]): Record<string, [Float32Array, number[]]> {
+  return Object.fromEntries(stepInputsOf(model).map((s, i) => [s.name, [inputs[i].subarray(0, batch * s.values), [batch, s.values]]]));
 }
 
 /**
