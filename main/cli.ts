@@ -3,7 +3,7 @@
 import { FlowDeskError } from './engine/errors.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
-import { attributeCommand, attributeUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
+import { attributeCommand, attributeUsage, changeClassCommand, changeClassUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
 import { labCommand, labUsage } from './cli/lab-command.ts';
 import { exportCommand, exportUsage, importCommand, importUsage } from './cli/model-commands.ts';
 import { inpaintCommand, inpaintUsage, upscaleCommand, upscaleUsage } from './cli/restore-commands.ts';
@@ -18,9 +18,10 @@ Commands:
   train [FOLDER]                 train Glow, RealNVP or NICE on a folder of images (or the bundled digits)
   runs [--json]                  the runs in the runs folder, newest first, with their status
   eval RUN_OR_CHECKPOINT FOLDER  bits per dimension of a model over a folder
-  sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature
+  sample RUN_OR_CHECKPOINT -o F  a PNG grid of samples at a temperature (--class NAME|all: a conditional model's)
   interpolate RUN A B [C D] -o F a strip (or 4-image grid) between images in latent space
   attribute RUN --with D --without D --image I -o F   move an image along an attribute direction
+  change-class RUN IMAGE --from C -o F   a conditional model's image decoded under other classes
   rank RUN FOLDER                images by bits per dimension, least typical first
   upscale RUN SMALL -o F         super-resolution x2 or x4: posterior candidates and their mean
   inpaint RUN IMAGE --mask M -o F  fill the white part of a mask: posterior candidates and their mean
@@ -41,6 +42,7 @@ const helpOf: Record<string, string> = {
   sample: sampleUsage,
   interpolate: interpolateUsage,
   attribute: attributeUsage,
+  'change-class': changeClassUsage,
   rank: rankUsage,
   upscale: upscaleUsage,
   inpaint: inpaintUsage,
@@ -57,6 +59,7 @@ const commands: Record<string, (argv: string[], log: (line: string) => void) => 
   sample: sampleCommand,
   interpolate: interpolateCommand,
   attribute: attributeCommand,
+  'change-class': changeClassCommand,
   rank: rankCommand,
   upscale: upscaleCommand,
   inpaint: inpaintCommand,

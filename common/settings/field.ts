@@ -15,8 +15,11 @@ interface FieldBase {
   readonly unit?: string;
   /** Model kinds the field applies to; absent: every kind. */
   readonly kinds?: readonly ModelKind[];
-  /** 'main' and 'advanced' place it in the Train view; 'data' fields are set in the Data view. */
-  readonly view: 'main' | 'advanced' | 'data';
+  /**
+   * 'main' and 'advanced' place it in the Train view; 'data' fields are set in the Data view;
+   * 'derived' fields are set by the engine from the data (no input, no CLI option).
+   */
+  readonly view: 'main' | 'advanced' | 'data' | 'derived';
   /** CLI option name, when it is not the key in kebab-case. */
   readonly flag?: string;
   /**
@@ -76,6 +79,11 @@ export function defaultOf(field: Field, kind?: ModelKind): string | number | nul
 
 export function flagOf(key: string, field: Field): string {
   return field.flag ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Whether a person sets the field (every view but 'derived'). */
+export function isPersonSet(field: Field): boolean {
+  return field.view !== 'derived';
 }
 
 /** "a whole number from 1 to 64", "one of adam, adamax": what a value must be, for messages and help. */

@@ -84,6 +84,15 @@ export const modelFields = {
     optionLabels: { channel: 'per channel (paper)', position: 'per position' },
     label: 'Top prior', help: "the learned Gaussian of the top level's latent: a mean and scale per channel, as in the Glow paper, or per position and channel (FlowDesk's Glow before model format 2)",
   },
+  classes: {
+    type: 'int', min: 0, max: 1000, default: 0, kinds: ['glow', 'realnvp'], view: 'derived',
+    label: 'Classes', help: "classes of a class-conditional model, set from the imported folder's classes (0: unconditional)",
+  },
+  classWeight: {
+    type: 'number', min: 0, max: 100, default: 0.01, kinds: ['glow', 'realnvp'], view: 'advanced',
+    label: 'Class loss weight',
+    help: "with classes: weight of the class-prediction loss (bits, from the top latent) added to each image's bits per dim (openai/glow's weight_y); 0 turns it off",
+  },
   patch: {
     type: 'int', min: 1, max: 16, default: 4, kinds: ['tarflow'], unit: 'px', view: 'main',
     label: 'Patch', help: 'side of the square patches TarFlow reads as one sequence element; the image size must be divisible by it',

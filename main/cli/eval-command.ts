@@ -1,6 +1,8 @@
 // `flowdesk eval`: bits per dimension of a trained model over a folder of images.
 import { bitsPerDimLabel } from '../../common/bits-per-dim-label.ts';
 import { importAllImages } from '../engine/data/index.ts';
+import { classCountOf } from '../engine/models/flow-model.ts';
+import { classMetrics, classScoresOfSet } from '../engine/train/class-evaluate.ts';
 import { bitsPerDimOfSet, meanAndStandardError } from '../engine/train/evaluate.ts';
 import { throttledProgress } from '../engine/progress.ts';
 import { announceBackend } from './announce-backend.ts';
@@ -14,6 +16,10 @@ export const evalUsage = `Usage: flowdesk eval RUN_OR_CHECKPOINT FOLDER [--json]
 Prints the model's mean bits per dimension over every image in FOLDER (lower is better) and
 its standard error over the images, measured with the model's own bit depth and seeded
 dequantization noise (flow matching: through its ODE, with fixed Hutchinson probes).
+A class-conditional model's bits per dimension are of p(x) = sum over classes of p(x|y) p(y)
+(p(y) its training frequencies), comparable with any unconditional model's; where FOLDER's
+sub-folders name its classes it also prints the bits given each image's class and the accuracy
+of the most likely class (JSON: "bpdGivenClass", "accuracy"; null where no class is known).
   --json      print {"bpd": ..., "standardError": ..., "images": ..., "weights": {...}} instead of text
   --limit N   use only the first N images
   --seed S    seed of the dequantization noise (default 0)
@@ -37,12 +43,20 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     const bar = new ProgressBar();
     const images = Math.min(limit ?? all.count, all.count);
     const progress = throttledProgress((p) => bar.update(p.done, p.total, `${p.done}/${p.total} images  ${p.rate.toFixed(1)} img/s  ETA ${formatDuration(p.eta)}`), images, 'eval');
-    const perImage = await bitsPerDimOfSet(model, all, { nBits: json.nBits, limit, seed, onBatch: (done) => values.json || progress(done) });
+    const opts = { nBits: json.nBits, limit, seed, onBatch: (done: number) => values.json || progress(done) };
+    const conditional = classCountOf(model) > 0;
+    const scores = conditional ? await classScoresOfSet(model, all, opts) : null;
+    const perImage = scores ? scores.unconditional : await bitsPerDimOfSet(model, all, opts);
     bar.clear();
     const { mean: bpd, standardError } = meanAndStandardError(perImage);
     const error = standardError === null ? '' : ` ± ${standardError.toFixed(4)} (standard error)`;
-    if (values.json) log(JSON.stringify({ bpd, standardError, images, skipped: report.skipped.length, weights }));
-    else log(`${bpd.toFixed(4)}${error} ${bitsPerDimLabel(model.config)} over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
+    const metrics = scores && classMetrics(scores);
+    const classFigures = metrics ? { bpdGivenClass: metrics.conditionalBpd, accuracy: metrics.accuracy } : {};
+    if (values.json) log(JSON.stringify({ bpd, standardError, images, skipped: report.skipped.length, weights, ...classFigures }));
+    else {
+      log(`${bpd.toFixed(4)}${error} ${bitsPerDimLabel(model.config)}${conditional ? ' (summed over classes)' : ''} over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
+      if (metrics && metrics.conditionalBpd !== null) log(`${metrics.conditionalBpd.toFixed(4)} given each image's class; accuracy ${(100 * metrics.accuracy!).toFixed(1)}%`);
+    }
     return 0;
   } finally {
     model.dispose();

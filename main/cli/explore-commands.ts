@@ -1,9 +1,11 @@
-// `flowdesk interpolate`, `attribute` and `rank`: latent exploration of a trained model from the
-// command line, writing PNG grids, animated strips, or one line per image.
+// `flowdesk interpolate`, `attribute`, `change-class` and `rank`: latent exploration of a trained
+// model from the command line, writing PNG grids, animated strips, or one line per image.
 import { extname } from 'node:path';
 import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
 import { decodeImageFile, encodeAnimation, importAllImages, writeImageGrid } from '../engine/data/index.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim } from '../engine/explore/explorer.ts';
+import { changeClass, classIndex, classNamesOf } from '../engine/explore/change-class.ts';
+import { ConfigError } from '../engine/errors.ts';
 import * as tf from '../engine/tf.ts';
 import { announceBackend } from './announce-backend.ts';
 import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
@@ -24,6 +26,15 @@ export const attributeUsage = `Usage: flowdesk attribute RUN --with DIR --withou
 
 The attribute direction is the mean latent of the images in --with minus that of --without;
 writes IMG decoded at z + alpha * direction for each alpha, left to right.
+${WEIGHTS_HELP}
+${RUNS_HELP}`;
+
+export const changeClassUsage = `Usage: flowdesk change-class RUN IMAGE --from NAME [--to NAME|all] [--temperature T] [--weights avg|last|best] -o out.png
+
+A class-conditional model only: encodes IMAGE under its class --from (every level's latent
+standardised by its prior) and decodes the same noise under --to (default all: one image per
+class, in the model's class order, left to right); under --from itself it gives IMAGE back.
+--temperature (default 1) scales the noise.
 ${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
@@ -114,6 +125,35 @@ export async function attributeCommand(argv: string[], log: Log): Promise<number
     tf.dispose(direction);
     await writeImageGrid(out, frames, alphas.length, size, channels, alphas.length);
     log(`direction from ${withSet.count} images with and ${withoutSet.count} without; wrote alphas ${alphas.join(', ')} to ${out}`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function changeClassCommand(argv: string[], log: Log): Promise<number> {
+  const { values, positionals } = parse(argv, { from: { type: 'string' }, to: { type: 'string' }, temperature: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION }, 2, changeClassUsage);
+  if (values.help) return (log(changeClassUsage), 0);
+  if (positionals.length < 2 || typeof values.from !== 'string') throw new UsageError(`change-class needs a run, an image and --from NAME\n\n${changeClassUsage}`);
+  const out = output(values, changeClassUsage);
+  const temperature = numberOption(values, 'temperature', { min: 0, max: 2 }) ?? 1;
+  await announceBackend();
+  const { model, json } = await loadModelArg(positionals[0], values);
+  try {
+    const { size, channels } = model.config;
+    let from: number;
+    let to: number[];
+    try {
+      const names = classNamesOf(model);
+      from = classIndex(model, values.from);
+      to = typeof values.to !== 'string' || values.to === 'all' ? names.map((_, i) => i) : [classIndex(model, values.to)];
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    const frames = changeClass({ model, nBits: json.nBits }, await loadImages([positionals[1]], size, channels), from, to, temperature);
+    await writeImageGrid(out, frames, to.length, size, channels, to.length);
+    log(`wrote ${positionals[1]} as class ${to.map((i) => classNamesOf(model)[i]).join(', ')} to ${out}`);
     return 0;
   } finally {
     model.dispose();

@@ -1,5 +1,9 @@
 // `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature.
 import { imagesOutOfRange, toPixels, writeImageGrid } from '../engine/data/index.ts';
+import { classRows, repeatedClass } from '../engine/data/one-hot.ts';
+import { ConfigError } from '../engine/errors.ts';
+import { classIndex, classNamesOf } from '../engine/explore/change-class.ts';
+import type { FlowModel } from '../engine/models/flow-model.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { announceBackend } from './announce-backend.ts';
@@ -7,17 +11,19 @@ import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
 import { RUNS_HELP } from './runs-folder.ts';
 
-export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] [--weights avg|last|best] -o grid.png
+export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] [--class NAME|all] [--weights avg|last|best] -o grid.png
 
 Draws N images with every level's prior standard deviation scaled by the temperature
 (0 gives the most typical image, 1 the model's own spread) and writes them as a square grid.
+  --class NAME  a class-conditional model's samples of class NAME
+  --class all   a grid with one row per class, N images each
 ${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
 export async function sampleCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { n: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION },
+    { n: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, class: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION },
     1,
     sampleUsage,
   );
@@ -34,13 +40,27 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
-    const images = await runtimeFor(model).sample(n, temperature, new Rng(seed));
-    await writeImageGrid(values.output, toPixels(images, json.nBits), n, size, channels);
-    log(`wrote ${n} samples (temperature ${temperature}, seed ${seed}) to ${values.output}`);
-    const outOfRange = imagesOutOfRange(images, n);
-    if (outOfRange > 0) log(`${outOfRange} of ${n} samples had values outside the image range (clipped)`);
+    const { count, rows, cols } = classChoice(model, typeof values.class === 'string' ? values.class : null, n);
+    const images = await runtimeFor(model).sample(count, temperature, new Rng(seed), rows);
+    await writeImageGrid(values.output, toPixels(images, json.nBits), count, size, channels, cols);
+    log(`wrote ${count} samples (temperature ${temperature}, seed ${seed}${typeof values.class === 'string' ? `, class ${values.class}` : ''}) to ${values.output}`);
+    const outOfRange = imagesOutOfRange(images, count);
+    if (outOfRange > 0) log(`${outOfRange} of ${count} samples had values outside the image range (clipped)`);
     return 0;
   } finally {
     model.dispose();
+  }
+}
+
+/** What `--class` asks of `model`: how many images, their one-hot rows, and the grid's columns (one row per class for all). */
+function classChoice(model: FlowModel, choice: string | null, n: number): { count: number; rows?: Float32Array; cols?: number } {
+  if (choice === null) return { count: n };
+  try {
+    const classes = classNamesOf(model).length;
+    if (choice === 'all') return { count: classes * n, rows: classRows(classes, n), cols: n };
+    return { count: n, rows: repeatedClass(classIndex(model, choice), n, classes) };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--class: ${err.message}`);
+    throw err;
   }
 }

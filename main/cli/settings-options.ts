@@ -2,12 +2,17 @@
 // help (bounds and default from the declaration), and values checked by the same rules as the
 // Api's, with the option named in the message.
 import { checkSettings, type Checked } from '../../common/settings/check.ts';
-import { appliesTo, byKind, flagOf, MODEL_KINDS, ruleOf, type Field, type Fields, type ModelKind } from '../../common/settings/field.ts';
+import { appliesTo, byKind, flagOf, isPersonSet, MODEL_KINDS, ruleOf, type Field, type Fields, type ModelKind } from '../../common/settings/field.ts';
 import { UsageError, type OptionSpec, type Parsed } from './options.ts';
 
-/** A string option for every field. */
+/** The fields a person sets, as [key, field]: derived ones (set by the engine) get no option. */
+function optionFields(fields: Fields): [string, Field][] {
+  return Object.entries(fields).filter(([, field]) => isPersonSet(field));
+}
+
+/** A string option for every field a person sets. */
 export function settingOptions(fields: Fields): OptionSpec {
-  return Object.fromEntries(Object.entries(fields).map(([key, field]) => [flagOf(key, field), { type: 'string' as const }]));
+  return Object.fromEntries(optionFields(fields).map(([key, field]) => [flagOf(key, field), { type: 'string' as const }]));
 }
 
 function defaultText(field: Field): string {
@@ -25,7 +30,7 @@ const HELP_COLUMN = 26;
  */
 export function settingsHelp(fields: Fields, notes: Readonly<Record<string, string>> = {}): string {
   const pad = ' '.repeat(HELP_COLUMN);
-  return Object.entries(fields)
+  return optionFields(fields)
     .map(([key, field]) => {
       const value = field.type === 'choice' ? field.options.join('|') : field.type === 'int' ? 'N' : 'X';
       const head = `  --${flagOf(key, field)} ${value}`;
@@ -48,7 +53,7 @@ function parsedValue(field: Field, raw: string): string | number {
 /** The settings given on the command line; a field that does not apply to `kind` is refused. */
 export function givenSettings(fields: Fields, values: Parsed['values'], kind?: ModelKind): Record<string, unknown> {
   const given: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(fields)) {
+  for (const [key, field] of optionFields(fields)) {
     const raw = values[flagOf(key, field)];
     if (typeof raw !== 'string') continue;
     if (kind !== undefined && !appliesTo(field, kind)) {

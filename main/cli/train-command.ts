@@ -13,7 +13,7 @@ import { announceBackend } from './announce-backend.ts';
 import type { ClassCount, SkippedFile } from '../engine/data/import-types.ts';
 import { readRunJson } from '../engine/runs/run-json.ts';
 import { importReportPath } from '../engine/runs/run-layout.ts';
-import type { TrainEvent, TrainResult } from '../engine/train/train-events.ts';
+import type { ClassEval, TrainEvent, TrainResult } from '../engine/train/train-events.ts';
 import { resume, train } from '../engine/train/trainer.ts';
 import { choiceOption, parse, UsageError, type Parsed } from './options.ts';
 import { runArg, RUNS_HELP, runsDirOf } from './runs-folder.ts';
@@ -111,7 +111,7 @@ function printer(json: boolean, model: ScoredModel) {
         bar.update(e.progress.done, e.progress.total, `step ${e.step}: validating ${e.progress.done}/${e.progress.total} images  ${e.progress.rate.toFixed(1)} img/s  ETA ${formatDuration(e.progress.eta)}`);
         break;
       case 'eval':
-        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} ${bits} (${e.weights === 'avg' ? 'averaged' : 'last'} weights${e.marks.map((m) => `, at ${markLabel(m)}`).join('')})`);
+        bar.log(`step ${e.step}: validation ${e.valBpd.toFixed(4)} ${bits}${e.classes ? ` given the class; ${classFigures(e.classes)}` : ''} (${e.weights === 'avg' ? 'averaged' : 'last'} weights${e.marks.map((m) => `, at ${markLabel(m)}`).join('')})`);
         break;
       case 'warning':
         bar.log(`warning: ${e.message}`);
@@ -182,4 +182,9 @@ export async function trainCommand(argv: string[], log: (line: string) => void):
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/** A conditional model's other validation figures, for the eval line. */
+function classFigures(c: ClassEval): string {
+  return `${c.unconditionalBpd.toFixed(4)} summed over classes${c.accuracy === null ? '' : `, accuracy ${(100 * c.accuracy).toFixed(1)}%`}`;
 }

@@ -38,10 +38,10 @@ function settingInput(key: string, field: Field, kind?: ModelKind): SettingInput
   return { ...common, control: 'number', min: field.min, max: field.max, step: field.type === 'int' ? 1 : 'any', nullMeans: field.nullMeans };
 }
 
-/** Inputs for the model fields of `kind` (image size and channels are chosen in the Data view). */
+/** Inputs for the model fields of `kind` (image size and channels are chosen in the Data view, derived fields by the engine). */
 export function modelInputs(kind: ModelKind): SettingInput[] {
   return Object.entries(modelFields)
-    .filter(([, field]) => field.view !== 'data' && appliesTo(field, kind))
+    .filter(([, field]) => (field.view === 'main' || field.view === 'advanced') && appliesTo(field, kind))
     .map(([key, field]) => settingInput(key, field, kind));
 }
 

@@ -42,7 +42,7 @@ afterAll(async () => {
 
 describe('flowdesk CLI', () => {
   it('prints help for every command', () => {
-    for (const cmd of ['train', 'runs', 'eval', 'sample', 'interpolate', 'attribute', 'rank', 'export', 'import', 'serve', 'lab']) {
+    for (const cmd of ['train', 'runs', 'eval', 'sample', 'interpolate', 'attribute', 'change-class', 'rank', 'export', 'import', 'serve', 'lab']) {
       const r = flowdesk(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^Usage: flowdesk ${cmd}`));

@@ -16,6 +16,7 @@ import { liveReplicaThreads, ReplicaError } from '../../main/engine/runtime/repl
 import { Rng } from '../../main/engine/random.ts';
 import { parallelGradients, stepThreads } from '../../main/engine/runtime/replicas/replica-gradients.ts';
 import { batchGradients } from '../../main/engine/train/gradients.ts';
+import { classRows, oneHot } from '../../main/engine/data/one-hot.ts';
 import { Optimizer, resolveOptimizerConfig } from '../../main/engine/train/optimizer.ts';
 import { train } from '../../main/engine/train/trainer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
@@ -83,6 +84,22 @@ describe('parallel gradients', () => {
       tf.dispose(Object.values(split.grads));
     }
     tf.dispose(Object.values(single.grads));
+  });
+
+  it("equal the one-thread gradients and samples of a class-conditional model, each share with its images' classes", () => {
+    const conditional = createModel({ kind: 'glow', size: SIZE, channels: 1, levels: 2, depth: 1, hidden: 8, classes: 3, classWeight: 0.5 }, 0);
+    conditional.initialise(tf.tensor4d(images(8, 4), [8, SIZE, SIZE, 1]));
+    perturb(conditional.params, 0.05);
+    const data = images(7, 5);
+    const classes = oneHot([0, 1, 2, 2, 1, -1, 0], 3);
+    const single = batchGradients(conditional, data, 7, 8, 7, 7, [classes]);
+    const split = parallelGradients(conditional, data, 7, 8, 7, 2, [classes]);
+    expectSameGradients(split, single);
+    tf.dispose([...Object.values(split.grads), ...Object.values(single.grads)]);
+    const rows = classRows(3, 2);
+    const here = tf.tidy(() => conditional.sample(6, 0.8, new Rng(6), tf.tensor2d(rows, [6, 3])));
+    expectClose(ModelReplicas.for(conditional, 2)!.sample(6, 0.8, new Rng(6), rows), here, 1e-5, 1e-4);
+    conditional.dispose();
   });
 
   it('follow the model as its weights change, and leak no tensors on either side', () => {

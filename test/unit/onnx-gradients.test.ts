@@ -20,6 +20,7 @@ import { trainingGraph } from '../../main/engine/onnx/onnx-gradients.ts';
 import { convAsMatMul } from '../../main/engine/ops/conv-as-matmul.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { batchGradients } from '../../main/engine/train/gradients.ts';
+import { oneHot } from '../../main/engine/data/one-hot.ts';
 import { train } from '../../main/engine/train/trainer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb, randomInput } from '../helpers/perturb.ts';
@@ -98,6 +99,34 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
       }
     });
   }
+
+  it("gives tfjs's loss and gradients for a class-conditional Glow, with its classes as one more input", async () => {
+    const model = createModel({ kind: 'glow', size: 8, channels: 3, levels: 2, depth: 1, hidden: 8, classes: 3, classWeight: 0.5 }, 0);
+    const { size, channels } = model.config;
+    const batch = 4;
+    const data = new Rng(3).fillUniform(new Float32Array(batch * size * size * channels)).map((v) => v - 0.5);
+    model.initialise(tf.tensor4d(data, [batch, size, size, channels]));
+    // Moves the class embedding and head off zero, so the class changes the loss and its gradients.
+    perturb(model.params, 0.05);
+    // Three classes and one image without a class (an all-zero row: no embedding, no class loss).
+    const classes = oneHot([2, 0, -1, 1], 3);
+    const onnx = await OnnxGradients.create(ort!, model, batch, 8, 1);
+    try {
+      const want = batchGradients(model, data, batch, 8, batch, batch, [classes]);
+      const got = await onnx.gradients(data, [classes]);
+      expect(got.loss).toBeCloseTo(want.loss, 4);
+      const unconditional = batchGradients(model, data, batch, 8, batch, batch, [new Float32Array(batch * 3)]);
+      // The classes are really an input of the graph: without them the loss is another.
+      expect(Math.abs(unconditional.loss - want.loss)).toBeGreaterThan(1e-3);
+      expect(Object.keys(got.grads).sort()).toEqual(Object.keys(want.grads).sort());
+      expect(Object.keys(want.grads)).toContain('classes.embedding.weight');
+      for (const key of Object.keys(want.grads)) expectClose(got.grads[key], want.grads[key], 1e-4, 1e-3);
+      tf.dispose([...Object.values(want.grads), ...Object.values(got.grads), ...Object.values(unconditional.grads)]);
+    } finally {
+      await onnx.dispose();
+      model.dispose();
+    }
+  });
 
   it('skips computing traced kernels only where its shape rules agree with the kernels', () => {
     // With the check on, every kernel runs for real and its outputs must match the rule's. Flow

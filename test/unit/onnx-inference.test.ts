@@ -117,7 +117,7 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
       // Each image's Hutchinson probes, as an evaluation draws them.
       const probes = drawValues(scoringNoiseOf(model), n, new Rng(8));
       const input = tf.tensor4d(x, [n, 8, 8, 1]);
-      const wantBpd = bitsPerDim(model, input, 8, scoringNoiseTensors(model, probes, n));
+      const wantBpd = bitsPerDim(model, input, 8, undefined, scoringNoiseTensors(model, probes, n));
       expectClose(await runtime.bitsPerDim(x, n, 8, probes), wantBpd, 1e-4, 1e-4);
       const [wantZ] = model.encode(input);
       const [gotZ] = await runtime.encode(x, n);

@@ -71,6 +71,13 @@ describe('every model field reaches engine, Api, CLI and Train view alike', () =
         const t = useTrainingStore();
         t.applyPreset(kind, 'small');
         if (field.view !== 'data') expect((t.model as Record<string, unknown>)[key]).toBe(expected);
+        if (field.view === 'derived') {
+          // Set by the engine from the data: no Train view input, no CLI option of its own.
+          expect(modelInputs(kind).find((i) => i.key === key)).toBeUndefined();
+          expect(trainUsage).not.toContain(field.help);
+          expect(refusal(() => consumers.engineModel({ ...base, [key]: field.type === 'choice' ? 'no-such-option' : -1 }))).toMatchObject({ code: 'BAD_CONFIG' });
+          return;
+        }
         // The CLI has the option and its help states the default.
         expect(trainOptions).toHaveProperty(flag);
         expect(trainUsage).toContain(`--${flag} `);
@@ -96,7 +103,7 @@ describe('every model field reaches engine, Api, CLI and Train view alike', () =
 
   it('offers each field only for the kinds it applies to', () => {
     for (const kind of MODEL_KINDS) {
-      const applying = Object.entries(modelFields).filter(([, f]) => appliesTo(f, kind) && f.view !== 'data').map(([k]) => k);
+      const applying = Object.entries(modelFields).filter(([, f]) => appliesTo(f, kind) && (f.view === 'main' || f.view === 'advanced')).map(([k]) => k);
       expect(modelInputs(kind).map((i) => i.key)).toEqual(applying);
       expect(Object.keys(consumers.engineModel({ kind })).sort()).toEqual(['kind', ...Object.entries(modelFields).filter(([, f]) => appliesTo(f, kind)).map(([k]) => k)].sort());
     }

@@ -34,3 +34,13 @@ export function gatherOneHot(set: ImageSet, indices: ArrayLike<number>, out?: Fl
   });
   return oneHot(ids, set.classes.length, out);
 }
+
+/** `n` rows all of class `label`. */
+export function repeatedClass(label: number, n: number, classes: number): Float32Array {
+  return oneHot(new Int32Array(n).fill(label), classes);
+}
+
+/** `perClass` rows of class 0, then of class 1, ...: a grid with one row per class. */
+export function classRows(classes: number, perClass: number): Float32Array {
+  return oneHot(Int32Array.from({ length: classes * perClass }, (_, i) => Math.floor(i / perClass)), classes);
+}

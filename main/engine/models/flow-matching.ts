@@ -60,7 +60,7 @@ export class FlowMatching extends ImageLatentModel {
    * with `probes` Hutchinson probes per image (the batch solved once per probe, then averaged):
    * `noise[0]`'s [n, probes * D], or seeded ones.
    */
-  forward(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): FlowOutput {
+  forward(x: tf.Tensor4D, _c?: tf.Tensor2D, noise?: readonly tf.Tensor2D[]): FlowOutput {
     return tf.tidy(() => {
       const n = x.shape[0];
       const k = this.config.probes;

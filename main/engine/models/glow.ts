@@ -3,6 +3,7 @@
 // last, and a learned prior at the top. `couplingNet` and `topPrior` choose between the paper's
 // layers (the default) and those of FlowDesk's Glow before model format 2.
 import { ActNorm } from '../flows/actnorm.ts';
+import { classConditioningOf } from './class-conditional.ts';
 import { Coupling } from '../flows/coupling.ts';
 import type { FlowLayer } from '../flows/flow-layer.ts';
 import { InvConv1x1 } from '../flows/invconv.ts';
@@ -55,5 +56,5 @@ export function createGlow(config: ResolvedGlowConfig, seed: number): Multiscale
       channels /= 2;
     }
   }
-  return new MultiscaleFlow(config, params, levels, latentShapes);
+  return new MultiscaleFlow(config, params, levels, latentShapes, classConditioningOf(config, params, latentShapes));
 }

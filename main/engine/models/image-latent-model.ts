@@ -13,14 +13,15 @@ export abstract class ImageLatentModel implements FlowModel {
   initialised = true;
   abstract readonly config: ResolvedModelConfig;
 
-  abstract forward(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): FlowOutput;
+  /** These models have no classes: `c` is ignored; `noise` is a model's scoring noise (flow matching's probes). */
+  abstract forward(x: tf.Tensor4D, c?: tf.Tensor2D, noise?: readonly tf.Tensor2D[]): FlowOutput;
   abstract encode(x: tf.Tensor4D): tf.Tensor4D[];
   abstract decode(zs: tf.Tensor4D[]): tf.Tensor4D;
 
   initialise(): void {}
 
-  logProb(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): tf.Tensor1D {
-    return logProbByForward(this, x, noise);
+  logProb(x: tf.Tensor4D, c?: tf.Tensor2D, noise?: readonly tf.Tensor2D[]): tf.Tensor1D {
+    return logProbByForward(this, x, c, noise);
   }
 
   get noiseShapes(): [number, number, number][] {

@@ -8,7 +8,7 @@ import { netOutputsPerValue } from '../flows/coupling.ts';
 import { tarflowMatrixWeights } from '../flows/tarflow/tarflow-size.ts';
 import { resolveStoredModelConfig, type ResolvedModelConfig } from './config.ts';
 import { createModel } from './create-model.ts';
-import type { FlowModel } from './flow-model.ts';
+import { classCountOf, type ClassLabels, type FlowModel } from './flow-model.ts';
 import { unetBlockWeights } from './unet-velocity.ts';
 import { LAB_MODEL_FORMAT } from '../../../common/lab/lab-catalog.ts';
 
@@ -30,10 +30,28 @@ export interface ModelJson {
   initialised: boolean;
   /** Bits per colour channel of the training data: part of how bits per dim are measured. */
   nBits: number;
+  /** A conditional model's (config.classes > 0) class names, in index order. */
+  classNames?: string[];
+  /** p(y): each class's share of the training images, in index order (for unconditional bits per dim). */
+  classFrequencies?: number[];
 }
 
 export function modelJson(model: FlowModel, nBits: number): ModelJson {
-  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config, initialised: model.initialised, nBits };
+  const json: ModelJson = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: model.config, initialised: model.initialised, nBits };
+  const labels = model.classLabels;
+  return labels ? { ...json, classNames: [...labels.names], classFrequencies: [...labels.frequencies] } : json;
+}
+
+/** The class names and frequencies a model.json must hold for `classes` classes; `source` names the file. */
+function parsedClassLabels(v: Partial<ModelJson>, classes: number, source: string): ClassLabels {
+  const { classNames: names, classFrequencies: frequencies } = v;
+  if (!Array.isArray(names) || names.length !== classes || names.some((n) => typeof n !== 'string')) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "classNames" must list the model's ${classes} class names as strings.`);
+  }
+  if (!Array.isArray(frequencies) || frequencies.length !== classes || frequencies.some((f) => typeof f !== 'number' || !Number.isFinite(f) || f < 0)) {
+    throw new CheckpointError('BAD_CHECKPOINT', `${source}: "classFrequencies" must hold ${classes} numbers of at least 0, one per class.`);
+  }
+  return { names: [...names], frequencies: [...frequencies] };
 }
 
 /** Every parameter and buffer as a plain array, named as in weights.safetensors. */
@@ -76,7 +94,11 @@ export function parseModelJson(value: unknown, source: string): ModelJson {
   } catch (err) {
     throw new CheckpointError('BAD_CHECKPOINT', `${source}: bad "config": ${(err as Error).message}`);
   }
-  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config, initialised: v.initialised, nBits: v.nBits! };
+  const json: ModelJson = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config, initialised: v.initialised, nBits: v.nBits! };
+  const classes = classCountOf({ config });
+  if (classes === 0) return json;
+  const labels = parsedClassLabels(v, classes, source);
+  return { ...json, classNames: [...labels.names], classFrequencies: [...labels.frequencies] };
 }
 
 /** Overwrites every parameter and buffer of `model`; names and shapes must match exactly. */
@@ -173,5 +195,6 @@ export function loadModel(json: ModelJson, weights: Record<string, NamedArray>, 
     throw err;
   }
   model.initialised = json.initialised;
+  if (json.classNames && json.classFrequencies) model.classLabels = { names: json.classNames, frequencies: json.classFrequencies };
   return model;
 }

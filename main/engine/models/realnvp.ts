@@ -3,6 +3,7 @@
 // depth + 1 checkerboard couplings. ActNorm before each coupling stands in for batch norm. The
 // couplings are the paper's affine ones unless `coupling` says additive or spline.
 import { ActNorm } from '../flows/actnorm.ts';
+import { classConditioningOf } from './class-conditional.ts';
 import { Coupling } from '../flows/coupling.ts';
 import type { FlowLayer } from '../flows/flow-layer.ts';
 import { ParamStore, type ParamScope } from '../flows/params.ts';
@@ -51,5 +52,5 @@ export function createRealNvp(config: ResolvedRealNvpConfig, seed: number): Mult
     latentShapes.push([size, size, channels / 2]);
     channels /= 2;
   }
-  return new MultiscaleFlow(config, params, levels, latentShapes);
+  return new MultiscaleFlow(config, params, levels, latentShapes, classConditioningOf(config, params, latentShapes));
 }

@@ -5,7 +5,7 @@ import * as tf from '../tf.ts';
 import { scoringNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
-import { imagesShape, noiseFeeds, noisePlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
+import { imagesShape, scoringFeeds, scoringPlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
 
 /**
  * The graph from images `x` [batch, H, W, C], their scoring noise (`noise/i`, none for a flow)
@@ -13,9 +13,9 @@ import { imagesShape, noiseFeeds, noisePlaceholders, traceModelGraph, TracedSess
  */
 export function forwardGraph(model: FlowModel, batch: number): OnnxGraph {
   const x = tf.zeros(imagesShape(model, batch)) as tf.Tensor4D;
-  const noise = noisePlaceholders(scoringNoiseOf(model), batch);
+  const noise = scoringPlaceholders(model, batch);
   return traceModelGraph('flowdesk-forward', model, { x, ...noise.byName }, () => {
-    const { zs, logdet, logpz } = model.forward(x, noise.tensors.length > 0 ? noise.tensors : undefined);
+    const { zs, logdet, logpz } = model.forward(x, undefined, noise.tensors.length > 0 ? noise.tensors : undefined);
     const out: Record<string, tf.Tensor> = { logp: tf.add(logdet, logpz) };
     zs.forEach((z, i) => (out[`z.${i}`] = z));
     return out;
@@ -62,7 +62,7 @@ export class OnnxForward extends TracedSession {
       return out;
     };
     const input = n === this.batch ? x.subarray(0, n * per) : padded(x, per);
-    const out = await this.execute({ x: [input, shape], ...noiseFeeds(kinds, this.batch, kinds.map((s, i) => padded(noise[i], s.values))) });
+    const out = await this.execute({ x: [input, shape], ...scoringFeeds(this.model, this.batch, kinds.map((s, i) => padded(noise[i], s.values))) });
     const take = (values: Float32Array) => values.subarray(0, (values.length / this.batch) * n);
     return {
       zs: Array.from({ length: this.levels }, (_, i) => {

@@ -2,25 +2,25 @@
 // graph for a batch size, then run natively every step with the current weights as inputs.
 // Weights and the optimizer stay in TensorFlow.js, so checkpoints and the rest are unchanged.
 import * as tf from '../tf.ts';
-import { trainingLoss, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
+import { trainingLoss, type FlowModel } from '../models/flow-model.ts';
 import type { StepGradients } from '../train/gradients.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
-import { imagesShape, noiseFeeds, noisePlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
+import { imagesShape, stepInputFeeds, stepInputPlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
 
 const GRAD_PREFIX = 'grad:';
 
 /**
- * The graph from a batch `x` [batch, H, W, C], its training noise (`noise/i`, none for a flow)
+ * The graph from a batch `x` [batch, H, W, C], its step inputs (`noise/i` and `classes`, none for an unconditional flow)
  * and every trainable variable to `loss` (the mean training loss) and `grad:<param>`.
  */
 export function trainingGraph(model: FlowModel, batch: number, nBits: number): OnnxGraph {
   const names = [...model.params.variables.keys()];
   const vars = [...model.params.variables.values()];
   const x = tf.zeros(imagesShape(model, batch)) as tf.Tensor4D;
-  const noise = noisePlaceholders(trainingNoiseOf(model), batch);
-  return traceModelGraph('flowdesk-train', model, { x, ...noise.byName }, () => {
-    const { value, grads } = tf.variableGrads(() => tf.mean(trainingLoss(model, x, noise.tensors, nBits)) as tf.Scalar, vars);
+  const inputs = stepInputPlaceholders(model, batch);
+  return traceModelGraph('flowdesk-train', model, { x, ...inputs.byName }, () => {
+    const { value, grads } = tf.variableGrads(() => tf.mean(trainingLoss(model, x, inputs.tensors, nBits)) as tf.Scalar, vars);
     const out: Record<string, tf.Tensor> = { loss: value };
     vars.forEach((v, i) => (out[GRAD_PREFIX + names[i]] = grads[v.name]));
     return out;
@@ -44,10 +44,10 @@ export class OnnxGradients extends TracedSession {
     return new OnnxGradients(ort, session, model, batch);
   }
 
-  /** The mean training loss of the `batch` images in `data` (with their training noise) and its gradients, as tensors the caller disposes. */
-  async gradients(data: Float32Array, noise: readonly Float32Array[] = []): Promise<StepGradients> {
+  /** The mean training loss of the `batch` images in `data` (with their step inputs: training noise, classes) and its gradients, as tensors the caller disposes. */
+  async gradients(data: Float32Array, inputs: readonly Float32Array[] = []): Promise<StepGradients> {
     const shape = imagesShape(this.model, this.batch);
-    const results = await this.execute({ x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], ...noiseFeeds(trainingNoiseOf(this.model), this.batch, noise) });
+    const results = await this.execute({ x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], ...stepInputFeeds(this.model, this.batch, inputs) });
     const grads: Record<string, tf.Tensor> = {};
     for (const [name, v] of this.model.params.variables) grads[name] = tf.tensor(results[GRAD_PREFIX + name].data as Float32Array, v.shape);
     return { loss: (results.loss.data as Float32Array)[0], grads };

@@ -6,12 +6,12 @@
 // the weights a step wrote, fed to the next step while tfjs's copies are still those values. A step
 // whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
 import * as tf from '../tf.ts';
-import { trainingLoss, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
+import { trainingLoss, type FlowModel } from '../models/flow-model.ts';
 import { squaredNorm, updatedParam, type MomentHolder, type Optimizer, type StepOutcome } from '../train/optimizer.ts';
 import type { OrtTensor } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
-import { imagesShape, noiseFeeds, noisePlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
+import { imagesShape, stepInputFeeds, stepInputPlaceholders, traceModelGraph, TracedSession } from './traced-session.ts';
 
 /** Every weight's values, in the model's parameter order, as one vector. */
 function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
@@ -24,18 +24,18 @@ function weightCount(model: FlowModel): number {
 }
 
 /**
- * The graph from a batch `x`, its training noise (`noise/i`, none for a flow), the weights, their
+ * The graph from a batch `x`, its step inputs (`noise/i` and `classes`, none for an unconditional flow), the weights, their
  * moments `m` and `v` (flat, in parameter order) and the update's `stepSize` to `loss` (the mean
  * training loss), `gradNorm` and the flat `next/weights`, `next/m`, `next/v`.
  */
 export function updateGraph(model: FlowModel, batch: number, nBits: number, optimizer: Optimizer): OnnxGraph {
   const total = weightCount(model);
-  const noise = noisePlaceholders(trainingNoiseOf(model), batch);
-  const placeholders = { x: tf.zeros(imagesShape(model, batch)), stepSize: tf.scalar(0), m: tf.zeros([total]), v: tf.zeros([total]), ...noise.byName };
+  const inputs = stepInputPlaceholders(model, batch);
+  const placeholders = { x: tf.zeros(imagesShape(model, batch)), stepSize: tf.scalar(0), m: tf.zeros([total]), v: tf.zeros([total]), ...inputs.byName };
   const vars = [...model.params.variables.values()];
   return traceModelGraph('flowdesk-train-update', model, placeholders, () => {
     const x = placeholders.x as tf.Tensor4D;
-    const { value, grads } = tf.variableGrads(() => tf.mean(trainingLoss(model, x, noise.tensors, nBits)) as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(() => tf.mean(trainingLoss(model, x, inputs.tensors, nBits)) as tf.Scalar, vars);
     const g = flatten(vars.map((p) => grads[p.name]));
     const gradNorm = tf.sqrt(squaredNorm([g]));
     // Optimizer.apply's clip, gradNorm > clipNorm ? clipNorm / gradNorm : 1, as one op.
@@ -91,8 +91,8 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     return new OnnxUpdate(ort, session, model, optimizer, batch);
   }
 
-  /** One step on the `batch` images in `data` and their training noise: the weights and the optimizer's moments change unless it is not finite. */
-  async update(data: Float32Array, noise: readonly Float32Array[] = []): Promise<StepOutcome> {
+  /** One step on the `batch` images in `data` and their step inputs (training noise, classes): the weights and the optimizer's moments change unless it is not finite. */
+  async update(data: Float32Array, inputs: readonly Float32Array[] = []): Promise<StepOutcome> {
     const lent = this.optimizer.lend(this);
     if (lent) {
       const flat = (moment: 'm' | 'v') => this.concatenated([...lent.values()].map((pair) => pair[moment]));
@@ -103,7 +103,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     const shape = imagesShape(this.model, this.batch);
     const { lr, stepSize } = this.optimizer.nextStep();
     const results = await this.execute(
-      { ...this.writtenWeights(), x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v, ...noiseFeeds(trainingNoiseOf(this.model), this.batch, noise) },
+      { ...this.writtenWeights(), x: [data.subarray(0, tf.util.sizeFromShape(shape)), shape], stepSize: [Float32Array.of(stepSize), []], m: moments.m, v: moments.v, ...stepInputFeeds(this.model, this.batch, inputs) },
       { 'next/weights': this.nextWeights, 'next/m': this.spare.m, 'next/v': this.spare.v },
     );
     const loss = (results.loss.data as Float32Array)[0];

@@ -2,7 +2,7 @@
 // then run with the model's current weights as inputs, so it stays valid as training changes
 // them. The training step, the sampler and the forward pass build on it with their own inputs.
 import * as tf from '../tf.ts';
-import type { FlowModel, TrainingNoise } from '../models/flow-model.ts';
+import { scoringNoiseOf, stepInputsOf, type FlowModel, type StepInput } from '../models/flow-model.ts';
 import { weightFeeds, weightInputs, type OrtTensor } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import type { Ort, OrtSession } from './runtime.ts';
@@ -14,20 +14,43 @@ export function imagesShape(model: FlowModel, n: number): [number, number, numbe
   return [n, size, size, channels];
 }
 
-/** The graph input of the i-th kind of noise a graph takes (a training step's objective's, or a forward pass's scoring noise). */
-function noiseInput(i: number): string {
-  return `noise/${i}`;
+/** Zeros standing for a graph's per-image inputs, by input name, and the same tensors in order. */
+function inputPlaceholders(inputs: readonly StepInput[], batch: number): { byName: Record<string, tf.Tensor>; tensors: tf.Tensor2D[] } {
+  const tensors = inputs.map((s) => tf.zeros([batch, s.values]) as tf.Tensor2D);
+  return { byName: Object.fromEntries(tensors.map((t, i) => [inputs[i].name, t])), tensors };
 }
 
-/** Zeros standing for a graph's noise inputs of these kinds (often none), by input name, and the same tensors in order. */
-export function noisePlaceholders(kinds: readonly TrainingNoise[], batch: number): { byName: Record<string, tf.Tensor>; tensors: tf.Tensor2D[] } {
-  const tensors = kinds.map((s) => tf.zeros([batch, s.values]) as tf.Tensor2D);
-  return { byName: Object.fromEntries(tensors.map((t, i) => [noiseInput(i), t])), tensors };
+/** Per-image inputs as the graph's inputs: `batch` images' values of each. */
+function inputFeeds(inputs: readonly StepInput[], batch: number, values: readonly Float32Array[]): Record<string, [Float32Array, number[]]> {
+  return Object.fromEntries(inputs.map((s, i) => [s.name, [values[i].subarray(0, batch * s.values), [batch, s.values]]]));
 }
 
-/** Noise of these kinds as the graph's inputs: `batch` images' values of each kind. */
-export function noiseFeeds(kinds: readonly TrainingNoise[], batch: number, noise: readonly Float32Array[]): Record<string, [Float32Array, number[]]> {
-  return Object.fromEntries(kinds.map((s, i) => [noiseInput(i), [noise[i].subarray(0, batch * s.values), [batch, s.values]]]));
+/** A forward pass's per-image inputs: the model's scoring noise (FlowModel.scoringNoise), `noise/i`. */
+function scoringInputsOf(model: FlowModel): StepInput[] {
+  return scoringNoiseOf(model).map((s, i) => ({ name: `noise/${i}`, values: s.values }));
+}
+
+/**
+ * Zeros standing for a training step's per-image inputs (flow-model.ts' stepInputsOf: `noise/i`,
+ * then `classes` for a conditional model; none for an unconditional flow), by input name, and the same tensors in order.
+ */
+export function stepInputPlaceholders(model: FlowModel, batch: number): { byName: Record<string, tf.Tensor>; tensors: tf.Tensor2D[] } {
+  return inputPlaceholders(stepInputsOf(model), batch);
+}
+
+/** A step's per-image inputs as the graph's inputs: `batch` images' values of each kind. */
+export function stepInputFeeds(model: FlowModel, batch: number, inputs: readonly Float32Array[]): Record<string, [Float32Array, number[]]> {
+  return inputFeeds(stepInputsOf(model), batch, inputs);
+}
+
+/** Zeros standing for a forward pass's scoring noise (none for a flow), as stepInputPlaceholders. */
+export function scoringPlaceholders(model: FlowModel, batch: number): { byName: Record<string, tf.Tensor>; tensors: tf.Tensor2D[] } {
+  return inputPlaceholders(scoringInputsOf(model), batch);
+}
+
+/** `batch` images' scoring noise as a forward graph's inputs. */
+export function scoringFeeds(model: FlowModel, batch: number, noise: readonly Float32Array[]): Record<string, [Float32Array, number[]]> {
+  return inputFeeds(scoringInputsOf(model), batch, noise);
 }
 
 /**

@@ -23,12 +23,13 @@ export interface TrainingStepOptions {
 /** A run's training step at a fixed batch size; its owner disposes it. */
 export interface TrainingStep {
   /**
-   * One step on the `batch` images in `data` and the model's training noise (train/batches.ts'
-   * trainingNoise; none for a flow): the loss (mean bits per dim, or the model's objective), its
-   * gradients and the optimizer's update of the weights, skipped (weights and moments untouched)
-   * when not finite.
+   * One step on the `batch` images in `data` and their step inputs (flow-model.ts' stepInputsOf:
+   * the model's training noise from train/batches.ts' trainingNoise, then a conditional model's
+   * one-hot classes; none for an unconditional flow): the loss (mean bits per dim, or the model's
+   * objective), its gradients and the optimizer's update of the weights, skipped (weights and
+   * moments untouched) when not finite.
    */
-  update(data: Float32Array, noise?: readonly Float32Array[]): Promise<StepOutcome>;
+  update(data: Float32Array, inputs?: readonly Float32Array[]): Promise<StepOutcome>;
   /** Threads (or native cores) one step runs on. */
   readonly threads: number;
   dispose(): Promise<void>;
@@ -39,8 +40,11 @@ export interface ComputeRuntime {
   readonly model: FlowModel;
   /** The training step for `opts` (on onnx, the model's step and update are traced here, once). */
   trainingStep(opts: TrainingStepOptions): Promise<TrainingStep>;
-  /** `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng) draws them. */
-  sample(n: number, temperature: number, rng: Rng): Promise<Float32Array>;
+  /**
+   * `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng, c) draws them;
+   * `classes`: a conditional model's one-hot rows [n, K] (absent: no class).
+   */
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array>;
   /** model.encode of the `n` images in `x`; the caller disposes the latents. */
   encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]>;
   /** model.decode(zs) as [n, H, W, C] floats; `zs` stay the caller's. */
@@ -48,8 +52,11 @@ export interface ComputeRuntime {
   /**
    * Bits per dim of the `n` images in `x` (dequantized), as flow-model's bitsPerDim; `noise`: the
    * images' scoring noise (FlowModel.scoringNoise), n x values of each kind, where the model has any.
+   * A conditional model's are of p(x) = sum_y p(x|y) p(y) (models/class-marginal.ts), since no class is given.
    */
   bitsPerDim(x: Float32Array, n: number, nBits: number, noise?: readonly Float32Array[]): Promise<Float32Array>;
+  /** A conditional model's log p(x | y) in nats for every class y: [n, K] row-major, one forward pass. */
+  classLogProbs(x: Float32Array, n: number): Promise<Float32Array>;
   /** Releases sessions and threads; the model stays usable for a new runtime. */
   dispose(): Promise<void>;
 }

@@ -4,7 +4,7 @@
 // so does the inference of a model whose inference does not trace (an ODE's, FlowModel.inferenceTraces).
 import { availableParallelism } from 'node:os';
 import * as tf from '../tf.ts';
-import { drawNoise, type FlowModel } from '../models/flow-model.ts';
+import { classCountOf, drawNoise, type FlowModel } from '../models/flow-model.ts';
 import { BackendError } from '../errors.ts';
 import { TraceError } from '../onnx/graph-builder.ts';
 import { OnnxDecoder } from '../onnx/onnx-decoder.ts';
@@ -47,7 +47,7 @@ export class OnnxRuntime implements ComputeRuntime {
     return {
       // createSession's default when none is given: every core.
       threads: this.threads ?? availableParallelism(),
-      update: (data, noise) => session.update(data, noise),
+      update: (data, inputs) => session.update(data, inputs),
       dispose: () => session.dispose(),
     };
   }
@@ -62,8 +62,9 @@ export class OnnxRuntime implements ComputeRuntime {
     return n >= Math.min(MIN_NATIVE_IMAGES, this.batch) && this.model.inferenceTraces !== false;
   }
 
-  async sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
-    if (this.model.inferenceTraces === false) return this.small.sample(n, temperature, rng);
+  /** A conditional model's class rows are not inputs of the traced sampler: they sample on `small`. */
+  async sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array> {
+    if (this.model.inferenceTraces === false || classes) return this.small.sample(n, temperature, rng, classes);
     const noise = drawNoise(this.model, n, temperature, rng);
     if (n <= this.batch) return (await this.sampler(n)).sample(noise);
     // In runs of at most a batch, each from its share of the same noise.
@@ -96,7 +97,8 @@ export class OnnxRuntime implements ComputeRuntime {
   }
 
   async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
-    if (!this.native(n)) return this.small.bitsPerDim(x, n, nBits, noise);
+    // A conditional model's sum over classes is not the traced forward pass's one prior.
+    if (!this.native(n) || classCountOf(this.model) > 0) return this.small.bitsPerDim(x, n, nBits, noise);
     const { size, channels } = this.model.config;
     const dims = size * size * channels;
     const out = new Float32Array(n);
@@ -109,6 +111,11 @@ export class OnnxRuntime implements ComputeRuntime {
       noise,
     );
     return out;
+  }
+
+  /** On `small`: the traced forward pass scores one prior, not one per class. */
+  classLogProbs(x: Float32Array, n: number): Promise<Float32Array> {
+    return this.small.classLogProbs(x, n);
   }
 
   /** The forward session over the n images of `x` (and their scoring noise), one native batch at a time. */

@@ -2,7 +2,7 @@
 // batches split across the model's replica threads, one TensorFlow.js instance each; a single
 // image, or one thread, stays on the calling thread.
 import * as tf from '../tf.ts';
-import type { FlowModel } from '../models/flow-model.ts';
+import { classCountOf, type FlowModel } from '../models/flow-model.ts';
 import type { Rng } from '../random.ts';
 import { autoMicroBatch } from '../train/gradients.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
@@ -35,14 +35,14 @@ export class ReplicaRuntime implements ComputeRuntime {
     const threads = stepThreads(this.model.config, batch, this.requested);
     return {
       threads,
-      update: async (data, noise) => optimizer.update(parallelGradients(this.model, data, batch, nBits, micro, threads, noise)),
+      update: async (data, inputs) => optimizer.update(parallelGradients(this.model, data, batch, nBits, micro, threads, inputs)),
       dispose: async () => {},
     };
   }
 
-  sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array> {
     const pool = this.pool(n);
-    return pool ? tf.readAndDispose(pool.sample(n, temperature, rng)) : this.inThread.sample(n, temperature, rng);
+    return pool ? tf.readAndDispose(pool.sample(n, temperature, rng, classes)) : this.inThread.sample(n, temperature, rng, classes);
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
@@ -54,8 +54,15 @@ export class ReplicaRuntime implements ComputeRuntime {
     return pool ? tf.readAndDispose(pool.decode(zs)) : this.inThread.decode(zs);
   }
 
+  /** A conditional model's sum over classes runs on the calling thread, with classLogProbs. */
   async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
+    if (classCountOf(this.model) > 0) return this.inThread.bitsPerDim(x, n, nBits, noise);
     return this.pool(n)?.bitsPerDim(x, n, nBits, noise) ?? this.inThread.bitsPerDim(x, n, nBits, noise);
+  }
+
+  /** On the calling thread: evaluation's one pass per batch, not yet split across the replicas. */
+  classLogProbs(x: Float32Array, n: number): Promise<Float32Array> {
+    return this.inThread.classLogProbs(x, n);
   }
 
   /** The threads end with the model (ModelReplicas.for ties them to it). */

@@ -1,10 +1,17 @@
 // The plain runtime: TensorFlow.js on the calling thread, for backends that use every core by
 // themselves (tfjs-node, CUDA, WebGPU) and for batches too small to split.
 import * as tf from '../tf.ts';
-import { bitsPerDim, scoringNoiseTensors, type FlowModel } from '../models/flow-model.ts';
+import { ConfigError } from '../errors.ts';
+import { logClassPrior, marginalLogProbs } from '../models/class-marginal.ts';
+import { bitsPerDim, classCountOf, scoringNoiseTensors, type FlowModel } from '../models/flow-model.ts';
 import type { Rng } from '../random.ts';
 import { autoMicroBatch, batchGradients } from '../train/gradients.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
+
+/** `classes`' one-hot rows for `n` images as a tensor, or undefined (no class) when absent. */
+export function classTensor(model: FlowModel, classes: Float32Array | undefined, n: number): tf.Tensor2D | undefined {
+  return classes && tf.tensor2d(classes.subarray(0, n * classCountOf(model)), [n, classCountOf(model)]);
+}
 
 /** The first `n` images of `x` (NHWC floats) as a tensor. */
 export function imageTensor(model: FlowModel, x: Float32Array, n: number): tf.Tensor4D {
@@ -21,13 +28,13 @@ export class TfjsRuntime implements ComputeRuntime {
     const micro = microBatch ?? autoMicroBatch(this.model.config, batch);
     return {
       threads: 1,
-      update: async (data, noise) => optimizer.update(batchGradients(this.model, data, batch, nBits, micro, batch, noise)),
+      update: async (data, inputs) => optimizer.update(batchGradients(this.model, data, batch, nBits, micro, batch, inputs)),
       dispose: async () => {},
     };
   }
 
-  sample(n: number, temperature: number, rng: Rng): Promise<Float32Array> {
-    return tf.readAndDispose(this.model.sample(n, temperature, rng));
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array> {
+    return tf.readAndDispose(tf.tidy(() => this.model.sample(n, temperature, rng, classTensor(this.model, classes, n))));
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
@@ -38,8 +45,18 @@ export class TfjsRuntime implements ComputeRuntime {
     return tf.readAndDispose(tf.tidy(() => this.model.decode(zs)));
   }
 
-  bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
-    return tf.readAndDispose(tf.tidy(() => bitsPerDim(this.model, imageTensor(this.model, x, n), nBits, scoringNoiseTensors(this.model, noise, n))));
+  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
+    const { model } = this;
+    if (classCountOf(model) === 0) return tf.readAndDispose(tf.tidy(() => bitsPerDim(model, imageTensor(model, x, n), nBits, undefined, scoringNoiseTensors(model, noise, n))));
+    const { size, channels } = model.config;
+    const logp = marginalLogProbs(await this.classLogProbs(x, n), logClassPrior(model));
+    return Float32Array.from(logp, (v) => -v / (size * size * channels * Math.LN2) + nBits);
+  }
+
+  async classLogProbs(x: Float32Array, n: number): Promise<Float32Array> {
+    const { model } = this;
+    if (!model.classLogProbs || classCountOf(model) === 0) throw new ConfigError('BAD_CONFIG', `This ${model.config.kind} model has no classes: it was not trained on a folder of classes.`);
+    return tf.readAndDispose(tf.tidy(() => model.classLogProbs!(imageTensor(model, x, n))));
   }
 
   async dispose(): Promise<void> {}

@@ -2,7 +2,8 @@
 // which other training noise (a model's objective's) a step uses, as a pure function of (seed,
 // step): a resumed run therefore draws exactly what an uninterrupted one would.
 import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
-import type { TrainingNoise } from '../models/flow-model.ts';
+import { oneHot } from '../data/one-hot.ts';
+import { classCountOf, trainingNoiseOf, type FlowModel, type TrainingNoise } from '../models/flow-model.ts';
 import { Rng } from '../random.ts';
 
 /** A 32-bit mix of several integers, to seed independent streams. */
@@ -95,4 +96,17 @@ export function drawValues(kinds: readonly TrainingNoise[], n: number, rng: Rng)
     for (let i = 0; i < out.length; i++) out[i] = rng.next() < 0.5 ? -1 : 1;
     return out;
   });
+}
+
+/** The one-hot classes [batch, K] of the images trainingBatch picks for `step`; all-zero rows (no class) for an unlabelled set. */
+export function trainingClasses(set: ImageSet, classes: number, batch: number, seed: number, step: number): Float32Array {
+  const indices = batchIndices(set.count, batch, seed, step);
+  return oneHot(set.labels ? Array.from(indices, (i) => set.labels![i]) : new Int32Array(batch).fill(-1), classes);
+}
+
+/** `step`'s inputs besides the images, in stepInputsOf(model)'s order: the objective's noise, then a conditional model's classes. */
+export function trainingInputs(model: FlowModel, set: ImageSet, batch: number, seed: number, step: number): Float32Array[] {
+  const noise = trainingNoise(trainingNoiseOf(model), batch, seed, step);
+  const classes = classCountOf(model);
+  return classes > 0 ? [...noise, trainingClasses(set, classes, batch, seed, step)] : noise;
 }

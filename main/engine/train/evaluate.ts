@@ -27,23 +27,43 @@ export interface EvaluateOptions {
 /** Bits per dim of every image, in the set's order. */
 export async function bitsPerDimOfSet(model: FlowModel, set: ImageSet, opts: EvaluateOptions = {}): Promise<Float64Array> {
   const nBits = opts.nBits ?? 8;
+  const runtime = runtimeFor(model);
+  const out = new Float64Array(evaluatedCount(set, opts));
+  await forEachEvaluationBatch(model, set, opts, async (x, n, start, noise) => out.set(await runtime.bitsPerDim(x, n, nBits, noise), start));
+  return out;
+}
+
+/** Images an evaluation of `set` scores: the first `limit`, or all. */
+export function evaluatedCount(set: ImageSet, opts: EvaluateOptions): number {
+  return Math.min(opts.limit ?? set.count, set.count);
+}
+
+/**
+ * The evaluated images in batches, dequantized with the seeded noise (and noised as the model
+ * was trained, `noiseAugmentation`), given to `take` in order with their scoring noise
+ * (FlowModel.scoringNoise, from its own seeded stream): every evaluation of a set sees the same images.
+ */
+export async function forEachEvaluationBatch(
+  model: FlowModel,
+  set: ImageSet,
+  opts: EvaluateOptions,
+  take: (x: Float32Array, n: number, start: number, noise: Float32Array[]) => Promise<void>,
+): Promise<void> {
+  const nBits = opts.nBits ?? 8;
   const batch = opts.batch ?? 64;
-  const total = Math.min(opts.limit ?? set.count, set.count);
+  const total = evaluatedCount(set, opts);
   const rng = new Rng(opts.seed ?? 0);
   const scoring = scoringStream(opts.seed ?? 0);
   const noise = noiseAugmentation(model.config);
-  const runtime = runtimeFor(model);
-  const out = new Float64Array(total);
   for (let start = 0; start < total; start += batch) {
     throwIfAborted(opts.signal, 'Evaluation');
     const n = Math.min(batch, total - start);
     const indices = Int32Array.from({ length: n }, (_, i) => start + i);
     const x = dequantize(gatherBatch(set, indices), nBits, rng);
     if (noise > 0) addGaussianNoise(x, noise, rng);
-    out.set(await runtime.bitsPerDim(x, n, nBits, drawValues(scoringNoiseOf(model), n, scoring)), start);
+    await take(x, n, start, drawValues(scoringNoiseOf(model), n, scoring));
     opts.onBatch?.(start + n, total);
   }
-  return out;
 }
 
 /** Mean bits per dim over (the first `limit` images of) a set. */

@@ -6,7 +6,7 @@ import { netOutputsPerValue } from '../flows/coupling.ts';
 import { tarflowBytesPerImage, tarflowForwardMacs } from '../flows/tarflow/tarflow-size.ts';
 import type { ResolvedModelConfig } from '../models/config.ts';
 import { unetActivations, unetMacs } from '../models/unet-velocity.ts';
-import { trainingLoss, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
+import { stepInputsOf, trainingLoss, type FlowModel } from '../models/flow-model.ts';
 
 /** Activation memory one forward pass may keep for backprop, in bytes. */
 const ACTIVATION_BUDGET = 400e6;
@@ -91,13 +91,13 @@ export interface StepGradients {
 /**
  * Loss and gradients of the mean training loss (bits per dim, or the model's objective) over
  * `total` images, from the `batch` images in `data` (all of them unless a data-parallel share)
- * and their training noise (`noise[i]`: batch x the objective's noise[i].values), in near-equal
- * passes of at most `microBatch`.
+ * and their step inputs (`inputs[i]`: batch x stepInputsOf(model)[i].values: training noise, a
+ * conditional model's classes), in near-equal passes of at most `microBatch`.
  */
-export function batchGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, total = batch, noise: readonly Float32Array[] = []): StepGradients {
+export function batchGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, total = batch, inputs: readonly Float32Array[] = []): StepGradients {
   const { size, channels } = model.config;
   const per = size * size * channels;
-  const noiseValues = trainingNoiseOf(model).map((s) => s.values);
+  const inputValues = stepInputsOf(model).map((s) => s.values);
   const names = [...model.params.variables.keys()];
   const vars = [...model.params.variables.values()];
   const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]));
@@ -107,7 +107,7 @@ export function batchGradients(model: FlowModel, data: Float32Array, batch: numb
   for (let pass = 0, start = 0; pass < passes; pass++) {
     const n = Math.floor((batch * (pass + 1)) / passes) - start;
     const x = tf.tensor4d(data.subarray(start * per, (start + n) * per), [n, size, size, channels]);
-    const extra = noiseValues.map((v, i) => tf.tensor2d(noise[i].subarray(start * v, (start + n) * v), [n, v]));
+    const extra = inputValues.map((v, i) => tf.tensor2d(inputs[i].subarray(start * v, (start + n) * v), [n, v]));
     // The pass's share of the mean, weighted before backprop: its gradients need no rescaling.
     const weight = n / total;
     const { value, grads } = tf.variableGrads(() => tf.mul(tf.mean(trainingLoss(model, x, extra, nBits)), weight) as tf.Scalar, vars);

@@ -23,12 +23,21 @@ export type TrainEvent =
   /**
    * `weights`: evaluated with the moving average of the weights, or the last ones when averaging is off;
    * `marks`: the time marks (minutes, common/time-marks.ts) this evaluation answers, usually none.
+   * A conditional model's `valBpd` is given each image's class (what it trains on); `classes` adds
+   * the unconditional bits per dim (summed over classes) and the accuracy of argmax_y log p(x|y).
    */
-  | { type: 'eval'; step: number; valBpd: number; elapsed: number; weights: 'avg' | 'last'; marks: number[] }
+  | { type: 'eval'; step: number; valBpd: number; elapsed: number; weights: 'avg' | 'last'; marks: number[]; classes?: ClassEval }
   | { type: 'sample'; step: number; path: string }
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'warning'; step: number; message: string }
   | { type: 'done'; step: number; reason: StopReason; runDir: string; valBpd: number | null };
+
+/** A conditional model's other validation figures (train/class-evaluate.ts). */
+export interface ClassEval {
+  unconditionalBpd: number;
+  /** null where no validation image has a class the model knows. */
+  accuracy: number | null;
+}
 
 export interface TrainResult {
   runDir: string;

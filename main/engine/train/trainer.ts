@@ -13,11 +13,14 @@ import { ioCause } from '../checkpoint/io-cause.ts';
 import { acquireRunLock } from '../checkpoint/run-lock.ts';
 import { importImageFolder, toPixels, writeImageGrid, type ImageSet, type ImportOptions, type ImportReport } from '../data/index.ts';
 import type { NamedArray } from '../checkpoint/safetensors.ts';
-import { CheckpointError, TrainError } from '../errors.ts';
+import { ConfigError, CheckpointError, TrainError } from '../errors.ts';
+import { classRows } from '../data/one-hot.ts';
+import { appliesTo } from '../../../common/settings/field.ts';
+import { modelFields } from '../../../common/settings/model-fields.ts';
 import { noiseAugmentation } from '../../../common/bits-per-dim-label.ts';
-import { resolveModelConfig, type ModelConfig } from '../models/config.ts';
+import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
-import { trainingLossKindOf, trainingNoiseOf, type FlowModel } from '../models/flow-model.ts';
+import { classCountOf, trainingLossKindOf, type ClassLabels, type FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
 import { throttledProgress } from '../progress.ts';
 import { Rng } from '../random.ts';
@@ -34,14 +37,15 @@ import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layo
 import { weightsMeta } from '../runs/weights-meta.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { flipsImages, type ClassMode } from '../../../common/settings/train-fields.ts';
-import { mixSeed, trainingBatch, trainingNoise } from './batches.ts';
+import { mixSeed, trainingBatch, trainingInputs } from './batches.ts';
+import { classMetrics, classScoresOfSet } from './class-evaluate.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
 import { EtaEstimator } from './eta.ts';
 import { stepSource, type StepSource } from './step-source.ts';
 import { MarkSchedule, timeMarks } from './time-marks.ts';
 import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
-import type { StopReason, TrainEvent, TrainResult } from './train-events.ts';
+import type { ClassEval, StopReason, TrainEvent, TrainResult } from './train-events.ts';
 import { WeightAverage } from './weight-average.ts';
 
 /** What a session reports to its caller and hears from it. */
@@ -124,17 +128,35 @@ function dataSummary(path: string, bundled: boolean, report: ImportReport): RunJ
   return { folder: path, bundled, fingerprint: report.fingerprint, train: report.train, val: report.val, skipped: report.skipped.length };
 }
 
+/**
+ * The classes a model trained on `set` has: the set's (names, and frequencies as p(y)) for a kind
+ * that can be conditional (the `classes` field applies) on a labelled set; none otherwise.
+ */
+function classLabelsFor(config: ResolvedModelConfig, set: ImageSet): ClassLabels | null {
+  if (!appliesTo(modelFields.classes, config.kind) || !set.labels || set.classes.length === 0) return null;
+  const counts = new Array<number>(set.classes.length).fill(0);
+  for (const label of set.labels) counts[label] += 1;
+  return { names: [...set.classes], frequencies: counts.map((n) => n / set.count) };
+}
+
 /** Starts a new run in a fresh run folder. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const clockStart = Date.now();
   const cfg = resolveTrainConfig(opts.train);
   const marks = new MarkSchedule(timeMarks(), new Set(), 0);
   const backend = await startBackend(opts.backend);
-  const model = createModel(resolveModelConfig(opts.model), cfg.seed);
+  const config = resolveModelConfig(opts.model);
+  opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
+  const data = await importData(opts.folder, config.size, config.channels, cfg.classes, opts);
+  // The classes come from the data, never from the person (the setting is derived).
+  const labels = classLabelsFor(config, data.train);
+  const conditional = appliesTo(modelFields.classes, config.kind);
+  if (!conditional && data.train.labels) {
+    opts.onEvent?.({ type: 'warning', step: 0, message: `${config.kind} models have no class conditioning yet: this one trains on every class of ${data.path} as one set.` });
+  }
+  const model = createModel(conditional ? ({ ...config, classes: labels?.names.length ?? 0 } as ModelConfig) : config, cfg.seed);
+  model.classLabels = labels;
   try {
-    const { size, channels } = model.config;
-    opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
-    const data = await importData(opts.folder, size, channels, cfg.classes, opts);
     const runDir = await createRunDir(opts.runsDir ?? defaultRunsDir(), opts.name);
     const lock = await acquireRunLock(runDir);
     const run: LiveRun = {
@@ -202,6 +224,7 @@ async function resumeLocked(runDir: string, clockStart: number, opts: ResumeOpti
     if (ckpt.ema) average?.importState(ckpt.ema.tensors, ckpt.ema.meta, join(latest.dir, EMA_FILE));
     opts.onEvent?.({ type: 'phase', phase: 'loading-images' });
     const data = await importData(stored.data.bundled ? null : stored.data.folder, model.config.size, model.config.channels, cfg.classes, opts);
+    checkSameClasses(model, data.train, data.path);
     const run: LiveRun = { ...stored, train: cfg, backend };
     await writeRunJson(runDir, run);
     await writeImportReport(runDir, data.report);
@@ -231,6 +254,17 @@ async function resumeLocked(runDir: string, clockStart: number, opts: ResumeOpti
     average?.dispose();
     model.dispose();
   }
+}
+
+/** A conditional run resumes only on a folder with the classes it was trained on, in the same order. */
+function checkSameClasses(model: FlowModel, set: ImageSet, folder: string): void {
+  const names = model.classLabels?.names ?? [];
+  if (names.length === 0 || names.join('\n') === set.classes.join('\n')) return;
+  const shown = (list: readonly string[]) => (list.length ? list.join(', ') : 'none');
+  throw new ConfigError(
+    'BAD_CONFIG',
+    `The classes in ${folder} (${shown(set.classes)}) are not those this conditional model was trained on (${shown(names)}); restore the sub-folders, or start a new run.`,
+  );
 }
 
 function averageFor(cfg: LiveRun['train'], model: FlowModel): WeightAverage | null {
@@ -350,9 +384,8 @@ async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<Ste
     s.steps = await stepSource(s.runtime, cfg, s.optimizer);
     emit({ type: 'phase', phase: 'first-step' });
   }
-  // The model's own training noise (flow matching's x0 and t), drawn from (seed, step) like the rest.
-  const noise = trainingNoise(trainingNoiseOf(s.model), cfg.batch, cfg.seed, s.step);
-  const outcome = await s.steps.update(data, noise);
+  // The model's own training noise (flow matching's x0 and t), drawn from (seed, step) like the rest, and a conditional model's classes.
+  const outcome = await s.steps.update(data, trainingInputs(s.model, s.trainSet, cfg.batch, cfg.seed, s.step));
   // Every runtime leaves the new weights in the model's variables after an applied step.
   if (outcome.applied) s.average?.update(s.model.params.variables);
   return outcome;
@@ -370,7 +403,7 @@ async function answerMarks(s: Session, elapsed: () => number, emit: (e: TrainEve
     const now = elapsed();
     const marks = s.marks.take(now);
     if (!marks.length) return now;
-    await recordEval(s, await withEvaluatedWeights(s, () => validationBpd(s, emit)), now, marks, emit);
+    await recordEval(s, await withEvaluatedWeights(s, () => validate(s, emit)), now, marks, emit);
   }
 }
 
@@ -384,19 +417,33 @@ function currentWeights(s: Session): { used: 'avg' | 'last'; decay: number | nul
   return s.average ? { used: 'avg', decay: s.average.decay } : { used: 'last', decay: null };
 }
 
-/** Validation bits per dim, with progress events (flow matching's takes minutes). */
-function validationBpd(s: Session, emit: (e: TrainEvent) => void): Promise<number> {
+/** A validation's figures: bits per dim (given the class, for a conditional model) and a conditional model's others. */
+interface Validation {
+  valBpd: number;
+  classes?: ClassEval;
+}
+
+/**
+ * Validation bits per dim, with progress events (flow matching's takes minutes). A conditional
+ * model's is given each image's true class, as it trains; its unconditional bits per dim and
+ * accuracy come from the same pass.
+ */
+async function validate(s: Session, emit: (e: TrainEvent) => void): Promise<Validation> {
   const cfg = s.run.train;
   const total = Math.min(cfg.valImages, s.valSet.count);
   const progress = throttledProgress((p) => emit({ type: 'eval-progress', step: s.step, progress: p }), total, 'validation');
-  return meanBitsPerDim(s.model, s.valSet, { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7), onBatch: (done) => progress(done) });
+  const opts = { nBits: cfg.nBits, limit: cfg.valImages, seed: mixSeed(cfg.seed, 7), onBatch: (done: number) => progress(done) };
+  if (classCountOf(s.model) === 0) return { valBpd: await meanBitsPerDim(s.model, s.valSet, opts) };
+  const metrics = classMetrics(await classScoresOfSet(s.model, s.valSet, opts));
+  return { valBpd: metrics.conditionalBpd ?? metrics.unconditionalBpd, classes: { unconditionalBpd: metrics.unconditionalBpd, accuracy: metrics.accuracy } };
 }
 
 /** The eval event and metrics row; `marks`: the time marks (minutes) the evaluation answers. */
-async function recordEval(s: Session, valBpd: number, elapsed: number, marks: number[], emit: (e: TrainEvent) => void): Promise<void> {
+async function recordEval(s: Session, { valBpd, classes }: Validation, elapsed: number, marks: number[], emit: (e: TrainEvent) => void): Promise<void> {
   const weights = currentWeights(s).used;
-  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights, marks });
-  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights, ...(marks.length ? { marks } : {}) });
+  emit({ type: 'eval', step: s.step, valBpd, elapsed, weights, marks, ...(classes ? { classes } : {}) });
+  const classFigures = classes ? { valBpdUnconditional: classes.unconditionalBpd, valAccuracy: classes.accuracy } : {};
+  await appendMetric(s.runDir, { type: 'eval', step: s.step, valBpd, time: elapsed, weights, ...classFigures, ...(marks.length ? { marks } : {}) });
 }
 
 /**
@@ -409,19 +456,25 @@ function evaluateAndSample(s: Session, elapsed: number, emit: (e: TrainEvent) =>
 
 async function evaluateAndSampleCurrent(s: Session, elapsed: number, emit: (e: TrainEvent) => void): Promise<number> {
   const cfg = s.run.train;
-  const valBpd = await validationBpd(s, emit);
+  const validation = await validate(s, emit);
+  const { valBpd } = validation;
   s.lastEvalStep = s.step;
-  await recordEval(s, valBpd, elapsed, s.marks.take(elapsed), emit);
+  await recordEval(s, validation, elapsed, s.marks.take(elapsed), emit);
   if (s.bestValBpd === null || valBpd < s.bestValBpd) {
     s.bestValBpd = valBpd;
     const meta = weightsMeta({ used: 'best', step: s.step, decay: currentWeights(s).decay, valBpd });
     await writeBestWeights(s.runDir, modelJson(s.model, cfg.nBits), exportWeights(s.model), meta);
   }
   const { size, channels } = s.model.config;
-  const pixels = toPixels(await s.runtime.sample(cfg.sampleCount, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3))), cfg.nBits);
+  // A conditional model's grid has one row per class, of about sampleCount / classes images.
+  const classes = classCountOf(s.model);
+  const perClass = Math.max(1, Math.round(cfg.sampleCount / Math.max(1, classes)));
+  const count = classes > 0 ? classes * perClass : cfg.sampleCount;
+  const rows = classes > 0 ? classRows(classes, perClass) : undefined;
+  const pixels = toPixels(await s.runtime.sample(count, cfg.sampleTemperature, new Rng(mixSeed(cfg.seed, 3)), rows), cfg.nBits);
   const path = samplePath(s.runDir, s.step);
   try {
-    await writeImageGrid(path, pixels, cfg.sampleCount, size, channels);
+    await writeImageGrid(path, pixels, count, size, channels, classes > 0 ? perClass : undefined);
   } catch (err) {
     throw new CheckpointError('IO_ERROR', `Cannot save the sample grid ${path}: ${ioCause(err)}. Free some space or fix the folder's permissions, then resume.`);
   }

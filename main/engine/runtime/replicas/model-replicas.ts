@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '../../tf.ts';
 import type { Rng } from '../../random.ts';
 import { bitsPerDim, drawNoise, scoringNoiseTensors, type FlowModel } from '../../models/flow-model.ts';
+import { classTensor } from '../tfjs-runtime.ts';
 import { ReplicaPool } from './replica-pool.ts';
 
 /** Threads a batch is split across unless told otherwise: two cores are where the gain is measured. */
@@ -48,16 +49,18 @@ export class ModelReplicas extends ReplicaPool {
     return pool;
   }
 
-  /** model.sample(n, temperature, rng), the images split across the threads (the same images). */
-  sample(n: number, temperature: number, rng: Rng): tf.Tensor4D {
+  /** model.sample(n, temperature, rng, c), the images split across the threads (the same images); `classes`: one-hot rows [n, K]. */
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): tf.Tensor4D {
     const noise = drawNoise(this.model, n, temperature, rng);
     const sizes = this.model.noiseShapes.map(([h, w, c]) => h * w * c);
     // Copies, not views: a posted view would carry its whole buffer.
     const pick = (s: Share) => noise.map((level, l) => level.slice(s.start * sizes[l], (s.start + s.count) * sizes[l]));
+    const k = classes ? classes.length / n : 0;
+    const rows = (s: Share) => classes?.slice(s.start * k, (s.start + s.count) * k);
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
-    const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'sample', count: s.count, noise: pick(s) }, s.count * this.imageSize(), changed));
-    const { own } = this.run(commands, () => this.model.sampleFromNoise(pick(shares[0]), shares[0].count));
+    const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'sample', count: s.count, noise: pick(s), classes: rows(s) }, s.count * this.imageSize(), changed));
+    const { own } = this.run(commands, () => tf.tidy(() => this.model.sampleFromNoise(pick(shares[0]), shares[0].count, classTensor(this.model, rows(shares[0]), shares[0].count))));
     return this.joinBatches([own], commands)[0];
   }
 
@@ -102,7 +105,7 @@ export class ModelReplicas extends ReplicaPool {
       this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)), noise: shareOf(s) }, s.count, changed),
     );
     const { own } = this.run(commands, () => {
-      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, scoringNoiseTensors(this.model, shareOf(shares[0]), shares[0].count)));
+      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, undefined, scoringNoiseTensors(this.model, shareOf(shares[0]), shares[0].count)));
       const values = t.dataSync() as Float32Array;
       t.dispose();
       return values;

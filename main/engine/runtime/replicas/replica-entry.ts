@@ -6,6 +6,7 @@ import { initBackend } from '../../backend.ts';
 import { bitsPerDim, scoringNoiseTensors, type FlowModel } from '../../models/flow-model.ts';
 import { loadModel } from '../../models/model-io.ts';
 import { batchGradients } from '../../train/gradients.ts';
+import { classTensor } from '../tfjs-runtime.ts';
 import { SLOT, STATE, type ReplicaCommand, type ReplicaInit, type ReplicaReply } from './replica-protocol.ts';
 
 const init = workerData as ReplicaInit;
@@ -38,13 +39,13 @@ function execute(model: FlowModel, c: Exclude<ReplicaCommand, { op: 'close' }>):
   refresh(model, c.changed);
   switch (c.op) {
     case 'gradients': {
-      const { loss, grads } = batchGradients(model, c.input.slice(), c.count, c.nBits, c.microBatch, c.total, c.noise);
+      const { loss, grads } = batchGradients(model, c.input.slice(), c.count, c.nBits, c.microBatch, c.total, c.inputs);
       for (const slot of init.slots) c.output.set(grads[slot.name].dataSync() as Float32Array, slot.offset);
       tf.dispose(Object.values(grads));
       return { ok: true, loss };
     }
     case 'sample': {
-      const x = model.sampleFromNoise(c.noise, c.count);
+      const x = tf.tidy(() => model.sampleFromNoise(c.noise, c.count, classTensor(model, c.classes, c.count)));
       c.output.set(x.dataSync() as Float32Array);
       x.dispose();
       return { ok: true };
@@ -74,7 +75,7 @@ function execute(model: FlowModel, c: Exclude<ReplicaCommand, { op: 'close' }>):
       return { ok: true };
     }
     case 'bitsPerDim': {
-      const bpd = tf.tidy(() => bitsPerDim(model, images(model, c.input, c.count), c.nBits, scoringNoiseTensors(model, c.noise, c.count)));
+      const bpd = tf.tidy(() => bitsPerDim(model, images(model, c.input, c.count), c.nBits, undefined, scoringNoiseTensors(model, c.noise, c.count)));
       c.output.set(bpd.dataSync() as Float32Array);
       bpd.dispose();
       return { ok: true };

@@ -4,7 +4,7 @@
 import * as tf from '../../tf.ts';
 import type { ResolvedModelConfig } from '../../models/config.ts';
 import { batchGradients, forwardMacsPerImage, type StepGradients } from '../../train/gradients.ts';
-import { trainingNoiseOf, type FlowModel } from '../../models/flow-model.ts';
+import { stepInputsOf, type FlowModel } from '../../models/flow-model.ts';
 import { defaultThreads, ModelReplicas, splitShares, type Share } from './model-replicas.ts';
 
 /**
@@ -26,25 +26,25 @@ export function stepThreads(config: ResolvedModelConfig, batch: number, threads:
 }
 
 /**
- * Loss and gradients of the mean training loss of `batch` images (and their training noise) over
+ * Loss and gradients of the mean training loss of `batch` images (and their step inputs) over
  * `threads` threads in all, the calling one included; each share runs in passes of at most `microBatch` images.
  */
-export function parallelGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, threads: number, noise: readonly Float32Array[] = []): StepGradients {
+export function parallelGradients(model: FlowModel, data: Float32Array, batch: number, nBits: number, microBatch: number, threads: number, inputs: readonly Float32Array[] = []): StepGradients {
   const replicas = ModelReplicas.for(model, threads);
-  if (!replicas) return batchGradients(model, data, batch, nBits, microBatch, batch, noise);
+  if (!replicas) return batchGradients(model, data, batch, nBits, microBatch, batch, inputs);
   const { size, channels } = model.config;
   const per = size * size * channels;
-  const noiseValues = trainingNoiseOf(model).map((s) => s.values);
+  const inputValues = stepInputsOf(model).map((s) => s.values);
   // Copies, not views: a posted view would carry its whole buffer.
-  const noiseOf = (s: Share) => noiseValues.map((v, i) => noise[i].slice(s.start * v, (s.start + s.count) * v));
+  const inputsOf = (s: Share) => inputValues.map((v, i) => inputs[i].slice(s.start * v, (s.start + s.count) * v));
   const shares = splitShares(batch, replicas.size);
   const slots = replicas.variableSlots;
   const length = slots.reduce((n, s) => n + s.size, 0);
   const changed = replicas.prepare();
   const commands = shares.slice(1).map((s, i) =>
-    replicas.command(i, { op: 'gradients', count: s.count, total: batch, nBits, microBatch, noise: noiseOf(s), input: replicas.input(i, data.subarray(s.start * per, (s.start + s.count) * per)) }, length, changed),
+    replicas.command(i, { op: 'gradients', count: s.count, total: batch, nBits, microBatch, inputs: inputsOf(s), input: replicas.input(i, data.subarray(s.start * per, (s.start + s.count) * per)) }, length, changed),
   );
-  const { own, replies } = replicas.run(commands, () => batchGradients(model, data.subarray(0, shares[0].count * per), shares[0].count, nBits, microBatch, batch, noiseOf(shares[0])));
+  const { own, replies } = replicas.run(commands, () => batchGradients(model, data.subarray(0, shares[0].count * per), shares[0].count, nBits, microBatch, batch, inputsOf(shares[0])));
   if (commands.length === 0) return own;
   let loss = own.loss;
   for (const r of replies) if (r?.ok) loss += r.loss ?? 0;

@@ -45,9 +45,10 @@ interface Compute {
 }
 
 export type ReplicaCommand =
-  /** `noise`: the share's training noise (train/batches.ts' trainingNoise), one array per kind. */
-  | (Compute & { op: 'gradients'; input: Float32Array; noise: Float32Array[]; total: number; nBits: number; microBatch: number })
-  | (Compute & { op: 'sample'; noise: Float32Array[] })
+  /** `inputs`: the share's step inputs (flow-model.ts' stepInputsOf: training noise, classes), one array per kind. */
+  | (Compute & { op: 'gradients'; input: Float32Array; inputs: Float32Array[]; total: number; nBits: number; microBatch: number })
+  /** `classes`: the share's one-hot rows, for a conditional model. */
+  | (Compute & { op: 'sample'; noise: Float32Array[]; classes?: Float32Array })
   /** `input` holds each level's latents of the share one level after another, in `shapes` [H, W, C]. */
   | (Compute & { op: 'decode'; input: Float32Array; shapes: [number, number, number][] })
   | (Compute & { op: 'encode'; input: Float32Array })
