@@ -5,29 +5,32 @@ import { appliesTo, defaultOf, type ModelKind } from './field.ts';
 import { modelFields, type ResolvedModelSettings } from './model-fields.ts';
 import { trainFields, type TrainSettings } from './train-fields.ts';
 
-export const PRESET_NAMES = ['small', 'ten-minutes', 'medium', 'large', 'glow-paper'] as const;
+export const PRESET_NAMES = ['small', 'ten-minutes', 'ten-minutes-spline', 'medium', 'large', 'glow-paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 export const DEFAULT_PRESET: PresetName = 'small';
 
 export const presetHelp: Readonly<Record<PresetName, string>> = {
   small: 'trains in minutes on a laptop CPU',
   'ten-minutes': 'the best of the shapes measured for 32x32 colour images in 10 minutes on two CPU cores (docs/performance.md)',
+  'ten-minutes-spline': 'as ten-minutes, with spline couplings: a narrower network, since a spline coupling outputs 3 x bins + 1 values per value (Glow only)',
   medium: 'an hour or so on a laptop CPU; clearly better samples',
   large: 'hours on a laptop CPU; for a GPU or a long run',
   'glow-paper': "the Glow paper's shape for 32x32 images (Glow only; needs a GPU)",
 };
 
-type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers' | 'patch' | 'attnLayers' | 'headDim', number>>;
+type Shape = Partial<Record<'levels' | 'depth' | 'hidden' | 'mlpLayers' | 'patch' | 'attnLayers' | 'headDim' | 'bins' | 'tailBound', number>> & { coupling?: 'spline' };
 
 /**
  * Each preset's shape, over the fields' defaults; "small" is the defaults themselves. ten-minutes:
  * test bits/dim on the CIFAR-10 subset after 10 minutes (`npm run bench -- --equal-minutes`): Glow
- * 3.291 (one shape tried), RealNVP 3.921 (D2: 4.012), TarFlow 3.739, flow matching 4.123.
+ * 3.291 (one shape tried), with spline couplings 3.459 (h128, 8 bins: 3.644), RealNVP 3.921
+ * (D2: 4.012), TarFlow 3.739, flow matching 4.123.
  */
 const shapes: Readonly<Record<ModelKind, Partial<Record<PresetName, Shape>>>> = {
   glow: {
     small: {},
     'ten-minutes': { levels: 3, depth: 4, hidden: 128 },
+    'ten-minutes-spline': { levels: 3, depth: 4, hidden: 48, coupling: 'spline', bins: 4, tailBound: 3 },
     medium: { levels: 3, depth: 8, hidden: 128 },
     large: { levels: 3, depth: 16, hidden: 256 },
     'glow-paper': { levels: 3, depth: 32, hidden: 512 },

@@ -164,6 +164,12 @@ describe('presets', () => {
     }
   });
 
+  it('offers the ten-minute shapes, spline couplings included, for Glow', () => {
+    expect(modelFromArgs({ model: 'glow', preset: 'ten-minutes' }, false)).toMatchObject({ levels: 3, depth: 4, hidden: 128, coupling: 'affine' });
+    expect(modelFromArgs({ model: 'glow', preset: 'ten-minutes-spline' }, false)).toMatchObject({ levels: 3, depth: 4, hidden: 48, coupling: 'spline', bins: 4, tailBound: 3 });
+    expect(refusal(() => modelFromArgs({ model: 'tarflow', preset: 'ten-minutes-spline' }, false)).message).toMatch(/--preset must be one of small, ten-minutes, medium, large/);
+  });
+
   it("keeps the Glow paper's shape as its own preset, for Glow only", () => {
     expect(modelFromArgs({ model: 'glow', preset: 'glow-paper' }, false)).toMatchObject({ levels: 3, depth: 32, hidden: 512 });
     expect(refusal(() => modelFromArgs({ model: 'nice', preset: 'glow-paper' }, false)).message).toMatch(/--preset must be one of small, medium, large/);

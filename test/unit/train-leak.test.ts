@@ -1,7 +1,7 @@
 // No tensor leaks in training: over 2,000 real steps (the trainer's own step, two threads, as the
 // app trains; then the same on the onnx backend, where onnxruntime computes each step and the
 // evaluations and sample grids) the live tensor count stays exactly flat, and the JS and wasm
-// heaps do not grow: for Glow, Glow with spline couplings and TarFlow (tiny configs).
+// heaps do not grow: for Glow, Glow with spline couplings, TarFlow and flow matching (tiny configs).
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,12 +49,14 @@ const ortReason = 'reason' in loadOrt() ? (loadOrt() as { reason: string }).reas
 
 /**
  * Each model family's own layers, kept tiny: spline couplings; TarFlow's two-head causal attention,
- * an odd block's reversal and noise augmentation's denoising step in the sample grids.
+ * an odd block's reversal and noise augmentation's denoising step in the sample grids; flow
+ * matching's U-Net, its regression step and its traced ODE in evaluations and grids.
  */
 const MODELS: [string, ModelConfig][] = [
   ['Glow', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8 }],
   ['Glow spline', { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, coupling: 'spline', bins: 4 }],
   ['TarFlow', { kind: 'tarflow', size: 8, channels: 1, patch: 4, depth: 2, hidden: 16, attnLayers: 1, headDim: 8, noise: 0.05 }],
+  ['flow matching', { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, odeSteps: 2 }],
 ];
 
 describe('training memory', () => {
