@@ -1,14 +1,14 @@
 // `npm run bench -- --restore [--run DIR]`: super-resolution and inpainting by posterior sampling
 // (no retraining) against honest baselines, on test images the model never saw. The model is a
 // given run, or a Glow trained here for --minutes (3) on ../shared/datasets/<dataset>/train
-// (mnist at 16x16 grey, or cifar10 at 32x32 colour); the test folder's first --images (20) as
-// imported are degraded with a seed: box averages at each of --factors (2,4), and a square hole of
-// half the side at a seeded place. One JSON line per task: PSNR and SSIM of the candidates' mean
-// and of the best candidate (the original's pick) beside the baselines' (bicubic; mean-colour and
-// diffusion fills), the candidates' diversity, and seconds per image. Strips of the first 8 images
-// (original, degraded, baselines, candidates, mean) go to --out. Sampling settings: --samples,
-// --steps, --step-size, --final-step-size, --temperature (common/restore-fields.ts defaults);
-// --step-sizes=FIRST:LAST,... repeats every task for each pair (how the defaults were chosen).
+// (mnist at 16x16 grey, or cifar10 at 32x32 colour). --images (20) of the test folder, spread
+// evenly over it as imported, are degraded with a seed: box averages at each of --factors (2,4),
+// and a square hole of half the side at a seeded place. One JSON line per task: PSNR and SSIM of
+// the candidates' mean and of the best candidate (the original's pick) beside the baselines'
+// (bicubic; mean-colour and diffusion fills), the candidates' diversity, and seconds per image.
+// Strips of the first 8 images (original, degraded, baselines, candidates, mean) go to --out.
+// Sampling settings: --samples, --steps, --step-size, --final-step-size, --temperature
+// (common/restore-fields.ts defaults); --step-sizes=FIRST:LAST,... repeats every task for each pair.
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -189,7 +189,9 @@ export async function restoreBench(args: string[], emit: Emit): Promise<void> {
     const { size, channels } = loaded.model.config;
     const { set } = await importAllImages(join(datasets, dataset, 'test'), { size, channels, cacheDir: join(work, 'cache') });
     const per = size * size * channels;
-    const originals = Array.from({ length: Math.min(count, set.count) }, (_, i) => set.pixels.subarray(i * per, (i + 1) * per));
+    // Spread over the folder (sorted by path, so its first images are one class's).
+    const picked = Array.from({ length: Math.min(count, set.count) }, (_, i) => Math.floor((i * set.count) / Math.min(count, set.count)));
+    const originals = picked.map((i) => set.pixels.subarray(i * per, (i + 1) * per));
     const ctx: TaskContext = { restorer: { model: loaded.model, nBits: loaded.json.nBits }, dataset, weights: describeWeights(loaded.weights), originals, out };
     for (const settings of runs) {
       for (const task of tasks) {
