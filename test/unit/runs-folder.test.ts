@@ -79,8 +79,9 @@ describe('run folders', () => {
     const run = runJson();
     await writeRunJson(dir, run);
     // The model was written before Glow's couplingNet and topPrior existed: it reads back with
-    // the layers it was trained with (and the spline's settings, unused by affine couplings, at their defaults).
-    expect(await readRunJson(dir)).toEqual({ ...run, model: { ...run.model, couplingNet: 'bias', topPrior: 'position', bins: 8, tailBound: 3 } });
+    // the layers it was trained with (and the spline's settings, unused by affine couplings, at their
+    // defaults), unconditional, with the class loss weight at its default.
+    expect(await readRunJson(dir)).toEqual({ ...run, model: { ...run.model, couplingNet: 'bias', topPrior: 'position', bins: 8, tailBound: 3, classes: 0, classWeight: 0.01 } });
     expect((await readdir(dir)).filter((n) => n.includes('tmp'))).toEqual([]);
     await expect(readRunJson(join(root, 'none'))).rejects.toMatchObject({ code: 'NO_CHECKPOINT', message: expect.stringContaining('no run.json') });
     await writeFile(join(dir, 'run.json'), '{"a":');
