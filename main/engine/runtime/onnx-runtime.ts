@@ -14,6 +14,7 @@ import { OnnxUpdate } from '../onnx/onnx-update.ts';
 import type { Ort } from '../onnx/runtime.ts';
 import type { Rng } from '../random.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
+import { shareRows } from './replicas/model-replicas.ts';
 
 /** Images per forward, decoding or sampling run on onnxruntime unless the model asks for fewer (FlowModel.inferenceBatch); shorter batches are padded to it. */
 const NATIVE_BATCH = 64;
@@ -73,8 +74,7 @@ export class OnnxRuntime implements ComputeRuntime {
     const out = new Float32Array(n * per);
     for (let start = 0; start < n; start += this.batch) {
       const count = Math.min(this.batch, n - start);
-      const part = noise.map((values) => values.subarray((start * values.length) / n, ((start + count) * values.length) / n));
-      out.set(await (await this.sampler(count)).sample(part), start * per);
+      out.set(await (await this.sampler(count)).sample(shareRows(noise, n, { start, count })), start * per);
     }
     return out;
   }
@@ -126,8 +126,7 @@ export class OnnxRuntime implements ComputeRuntime {
     const per = size * size * channels;
     for (let start = 0; start < n; start += f.batch) {
       const count = Math.min(f.batch, n - start);
-      const share = noise.map((values) => values.subarray((start * values.length) / n, ((start + count) * values.length) / n));
-      take(await f.run(x.subarray(start * per, (start + count) * per), count, share), start);
+      take(await f.run(x.subarray(start * per, (start + count) * per), count, shareRows(noise, n, { start, count })), start);
     }
   }
 

@@ -30,6 +30,17 @@ export function splitShares(n: number, parts: number): Share[] {
   return shares;
 }
 
+/**
+ * Rows start..start+count of per-image arrays of n rows each (one array per kind): views, or with
+ * `copy` copies to post to a thread, since a posted view carries its whole buffer.
+ */
+export function shareRows(arrays: readonly Float32Array[], n: number, { start, count }: Share, copy = false): Float32Array[] {
+  return arrays.map((values) => {
+    const per = values.length / n;
+    return copy ? values.slice(start * per, (start + count) * per) : values.subarray(start * per, (start + count) * per);
+  });
+}
+
 const pools = new WeakMap<FlowModel, ModelReplicas>();
 
 export class ModelReplicas extends ReplicaPool {
@@ -52,11 +63,8 @@ export class ModelReplicas extends ReplicaPool {
   /** model.sample(n, temperature, rng, c), the images split across the threads (the same images); `classes`: one-hot rows [n, K]. */
   sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): tf.Tensor4D {
     const noise = drawNoise(this.model, n, temperature, rng);
-    const sizes = this.model.noiseShapes.map(([h, w, c]) => h * w * c);
-    // Copies, not views: a posted view would carry its whole buffer.
-    const pick = (s: Share) => noise.map((level, l) => level.slice(s.start * sizes[l], (s.start + s.count) * sizes[l]));
-    const k = classes ? classes.length / n : 0;
-    const rows = (s: Share) => classes?.slice(s.start * k, (s.start + s.count) * k);
+    const pick = (s: Share) => shareRows(noise, n, s, true);
+    const rows = (s: Share) => (classes ? shareRows([classes], n, s, true)[0] : undefined);
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
     const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'sample', count: s.count, noise: pick(s), classes: rows(s) }, s.count * this.imageSize(), changed));
@@ -100,12 +108,11 @@ export class ModelReplicas extends ReplicaPool {
     const per = this.imageSize();
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
-    const shareOf = (s: { start: number; count: number }) => noise.map((values) => values.subarray((s.start * values.length) / n, ((s.start + s.count) * values.length) / n));
     const commands = shares.slice(1).map((s, i) =>
-      this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)), noise: shareOf(s) }, s.count, changed),
+      this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)), noise: shareRows(noise, n, s, true) }, s.count, changed),
     );
     const { own } = this.run(commands, () => {
-      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, undefined, scoringNoiseTensors(this.model, shareOf(shares[0]), shares[0].count)));
+      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, undefined, scoringNoiseTensors(this.model, shareRows(noise, n, shares[0]), shares[0].count)));
       const values = t.dataSync() as Float32Array;
       t.dispose();
       return values;
