@@ -93,6 +93,11 @@ export const modelFields = {
     label: 'Class loss weight',
     help: "with classes: weight of the class-prediction loss (bits, from the top latent) added to each image's bits per dim (openai/glow's weight_y); 0 turns it off",
   },
+  labelDropout: {
+    type: 'number', min: 0, max: 0.9, default: 0.1, kinds: ['tarflow', 'flow-matching'], view: 'advanced',
+    label: 'Label dropout',
+    help: "with classes: the share of training images whose class is hidden (an all-zero row), so one network also learns the unconditional model that classifier-free guidance needs",
+  },
   patch: {
     type: 'int', min: 1, max: 16, default: 4, kinds: ['tarflow'], unit: 'px', view: 'main',
     label: 'Patch', help: 'side of the square patches TarFlow reads as one sequence element; the image size must be divisible by it',

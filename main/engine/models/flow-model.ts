@@ -73,15 +73,20 @@ export interface FlowModel {
   encode(x: tf.Tensor4D, c?: tf.Tensor2D): tf.Tensor4D[];
   /** Inverse of encode. */
   decode(zs: tf.Tensor4D[], c?: tf.Tensor2D): tf.Tensor4D;
-  /** n images with every level's prior standard deviation scaled by `temperature`. */
-  sample(n: number, temperature: number, rng: Rng, c?: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * n images with every level's prior standard deviation scaled by `temperature`. `guidance`: the
+   * classifier-free guidance weight w of a model trained with label dropout, which samples with
+   * u + w (u_c - u) where u is the unconditional prediction and u_c the one given c: 0 is the
+   * unconditional model, 1 (the default) the conditional one, above 1 guided. Models without it ignore it.
+   */
+  sample(n: number, temperature: number, rng: Rng, c?: tf.Tensor2D, guidance?: number): tf.Tensor4D;
   /** Shapes [H, W, C] of the standard-normal noise `sample` draws, in the order it draws them. */
   readonly noiseShapes: readonly [number, number, number][];
   /**
    * `sample` with its noise given (see `drawNoise`): noise[i] holds n * H * W * C values for
    * noiseShapes[i], already multiplied by the temperature. Lets a batch of samples be split.
    */
-  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, c?: tf.Tensor2D): tf.Tensor4D;
+  sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, c?: tf.Tensor2D, guidance?: number): tf.Tensor4D;
   /** The noise sampleFromNoise(noise, n, c) maps to x at temperature 1: what "change the class" decodes under another class. */
   noiseOf?(x: tf.Tensor4D, c?: tf.Tensor2D): tf.Tensor4D[];
   /** A conditional model's class logits [n, K] from its latents (the class-prediction head); null without classes. */
