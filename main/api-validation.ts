@@ -5,6 +5,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { checkModelSettings, checkSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { LAB_ENERGIES, LAB_FLOW_NAMES, LAB_SAMPLE_TARGETS, type LabEnergyName, type LabSampleTargetName, type LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../common/lab/lab-fields.ts';
+import { maskByteLength, unpackMask, type MaskBits } from '../common/mask-bits.ts';
+import { restoreFields, UPSCALE_FACTORS, type RestoreSettings } from '../common/restore-fields.ts';
 import { modelFields } from '../common/settings/model-fields.ts';
 import { trainFields } from '../common/settings/train-fields.ts';
 import { PROJECTOR_MAX_IMAGES, type ApiMethod } from '../preload/api.ts';
@@ -261,8 +263,57 @@ const labValidators = {
   },
 };
 
+// Restoration and class changes (issue 17).
+/** A mask drawn in the page: one bit a pixel at a side the settings allow, with a hole and something kept. The worker checks the side against the model's. */
+function maskBits(v: unknown, field: string): MaskBits {
+  const o = object(v, field);
+  const side = int(o, 'side', modelFields.size.min, modelFields.size.max, field)!;
+  const hole = typeof o.bits === 'string' ? unpackMask({ side, bits: o.bits }) : null;
+  if (hole === null) bad(`${field}.bits`, `base64 of ${maskByteLength(side)} bytes (one bit per pixel of a ${side} x ${side} mask)`, typeof o.bits === 'string' ? `${o.bits.length} characters` : o.bits);
+  const holes = hole!.reduce((sum, h) => sum + h, 0);
+  if (holes === 0) throw new FlowDeskError('BAD_ARGUMENT', `${field} marks no pixel to fill: paint the hole over the image with the brush first.`);
+  if (holes === hole!.length) throw new FlowDeskError('BAD_ARGUMENT', `${field} covers every pixel, so nothing is kept to restore from: leave part of the image unpainted (or draw samples in the Samples view).`);
+  return { side, bits: o.bits as string };
+}
+
+/** Restore settings as given, each checked against restoreFields, the rest at their defaults. */
+function restoreSettings(v: unknown, field: string): RestoreSettings {
+  return settings(checkSettings<RestoreSettings>(restoreFields, object(v ?? {}, field), 'person'), field);
+}
+
+/** A class name as a model holds it (a sub-folder's name). */
+function className(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 255 || /[\u0000-\u001f\u007f]/.test(v)) bad(field, 'a class name', v);
+  return v as string;
+}
+
+/** Class names a change of class decodes under at most in one call. */
+const MAX_CLASSES = 256;
+
+const restoreValidators = {
+  restore: (arg: unknown) => {
+    const o = object(arg, 'request');
+    const mode = oneOf(o, 'mode', ['upscale', 'inpaint'] as const, 'request')!;
+    const common = { runId: runId(o, 'request'), image: image(o.image, 'request.image'), settings: restoreSettings(o.settings, 'request.settings'), ...jobId(o, 'request', true) };
+    return mode === 'upscale' ? { ...common, mode, factor: oneOf(o, 'factor', UPSCALE_FACTORS, 'request')! } : { ...common, mode, mask: maskBits(o.mask, 'request.mask') };
+  },
+  listClasses: (arg: unknown) => ({ runId: runId(object(arg, 'request'), 'request') }),
+  changeClass: (arg: unknown) => {
+    const o = object(arg, 'request');
+    if (o.to !== 'all' && (!Array.isArray(o.to) || o.to.length < 1 || o.to.length > MAX_CLASSES)) bad('request.to', `"all" or a list of 1 to ${MAX_CLASSES} class names`, o.to);
+    return {
+      runId: runId(o, 'request'),
+      image: image(o.image, 'request.image'),
+      from: className(o.from, 'request.from'),
+      to: o.to === 'all' ? 'all' : (o.to as unknown[]).map((c, i) => className(c, `request.to[${i}]`)),
+      temperature: o.temperature === undefined ? 1 : num(o, 'temperature', 0, 2, 'request'),
+    };
+  },
+};
+
 const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   ...labValidators,
+  ...restoreValidators,
   getAppInfo: () => null,
   chooseFolder: () => null,
   requestFolderAccess: (arg) => ({ folder: folderToAllow(object(arg, 'request'), 'request') }),

@@ -9,6 +9,8 @@ import type { TrainPhase } from '../common/train-phases.ts';
 import type { LabFlowName, LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import type { LabSettings } from '../common/lab/lab-fields.ts';
 import type { LabResult } from '../common/lab/lab-result.ts';
+import type { MaskBits } from '../common/mask-bits.ts';
+import type { RestoreSettings, UpscaleFactor } from '../common/restore-fields.ts';
 
 export interface AppError {
   /** Stable code a program can test, e.g. NO_FOLDER, BAD_ARGUMENT. */
@@ -36,7 +38,7 @@ export type { ModelKind, ModelSettings, TrainSettings, TrainPhase };
 export type { WeightsInfo };
 
 /** What a long call is doing, for the job events that report it. */
-export type JobKind = 'import' | 'direction' | 'rank' | 'project' | 'encode' | 'export';
+export type JobKind = 'import' | 'direction' | 'rank' | 'project' | 'encode' | 'export' | 'restore';
 
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -288,6 +290,62 @@ export interface Projection {
   explained: [number, number];
 }
 
+// Restoration (issue 17): settings live once in common/restore-fields.ts, the mask's packing in common/mask-bits.ts.
+export type { MaskBits, RestoreSettings, UpscaleFactor };
+
+export type RestoreRequest = JobRequest & {
+  runId: string;
+  /** Upscale: the full-size image (degraded here by box average, so the original is known) or one already of the model's size / factor (original unknown). Inpaint: the image, cropped and resized to the model's size as elsewhere. */
+  image: ImageData;
+  /** Any of restoreFields; those left out take their defaults. */
+  settings: Partial<RestoreSettings>;
+} & ({ mode: 'upscale'; factor: UpscaleFactor } | { mode: 'inpaint'; /** The hole, at the model's size. */ mask: MaskBits });
+
+/** How close an image is to the original: PSNR in dB on 8-bit pixels (null: identical, infinite PSNR) and SSIM. */
+export interface RestoreQuality {
+  psnr: number | null;
+  ssim: number;
+}
+
+export interface RestoreResult {
+  mode: 'upscale' | 'inpaint';
+  /** Upscale: whether the image given was full size (degraded here) or already small. Inpaint: always 'full-size'. */
+  input: 'full-size' | 'small';
+  /** The original at the model's size (PNG data URL), when known. */
+  original: string | null;
+  /** What the model saw: the box-averaged small image, or the image with its hole in mid-grey (PNG data URL). */
+  degraded: string;
+  /** The candidates, then their mean (the last image), in one row. */
+  images: ImageSprite;
+  /** The baselines by name (bicubic; mean colour and diffusion fills), each a PNG data URL. */
+  baselines: { name: string; image: string }[];
+  /** Against the original, when known: every candidate, their mean, the best candidate (an oracle's pick) and each baseline. */
+  scores: { candidates: RestoreQuality[]; mean: RestoreQuality; best: RestoreQuality; baselines: Record<string, RestoreQuality> } | null;
+  /** Mean pairwise RMS distance between candidates in grey levels; null for one candidate. */
+  diversity: number | null;
+  /** Candidates with values outside the image range (clipped). */
+  outOfRange: number;
+  /** The settings used, defaults filled in. */
+  settings: RestoreSettings;
+}
+
+export interface ChangeClassRequest {
+  runId: string;
+  image: ImageData;
+  /** The image's class (one of the run's class names). */
+  from: string;
+  /** Class names to decode under, or 'all' (the model's order). */
+  to: string[] | 'all';
+  /** Scales the noise; defaults to 1. */
+  temperature?: number;
+}
+
+export interface ChangeClassResult {
+  /** The image decoded under each class of `classes`, in one row. */
+  strip: ImageSprite;
+  classes: string[];
+}
+
 // The Lab (issue 15): vector flows on points; names, settings and scores live in common/lab/.
 export type { LabFlowName, LabTargetSpec, LabSettings, LabResult };
 
@@ -451,6 +509,12 @@ export interface Api {
   projectLatents(req: { runId: string; limit?: number } & JobRequest): Promise<Result<Projection>>;
   /** Every image of a folder by bits per dim, least typical first. */
   rankFolder(req: { runId: string; folder: string } & JobRequest): Promise<Result<RankResult>>;
+  /** Posterior candidates of a small or masked image (Langevin on the model's exact log p, a job), with baselines and, when the original is known, PSNR and SSIM. */
+  restore(req: RestoreRequest): Promise<Result<RestoreResult>>;
+  /** A class-conditional run's class names, in the model's order; [] for an unconditional run. */
+  listClasses(req: { runId: string }): Promise<Result<string[]>>;
+  /** "Change the class": the image encoded under its class and decoded under others (class-conditional runs only). */
+  changeClass(req: ChangeClassRequest): Promise<Result<ChangeClassResult>>;
   /** Stops the job a long call runs (its `jobId`); that call then answers CANCELLED. An unknown or finished job is no error. */
   cancelJob(req: { jobId: string }): Promise<Result<null>>;
   /** Writes the run's model (model.json + weights.safetensors) into a folder. */

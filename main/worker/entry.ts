@@ -7,6 +7,7 @@ import { ExploreService } from './explore-service.ts';
 import { InteractiveGate, interactiveFirst } from './interactive-first.ts';
 import { LabService } from './lab-service.ts';
 import { ModelCache } from './model-cache.ts';
+import { RestoreService } from './restore-service.ts';
 import { RunsService } from './runs-service.ts';
 import { EngineService } from './service.ts';
 import { readWorkerEnv } from './worker-env.ts';
@@ -28,7 +29,7 @@ const gate = new InteractiveGate();
 const engine = new EngineService(runsDir, emit, models, roots, gate);
 const runs = new RunsService(runsDir);
 const lab = new LabService(runsDir, roots, emit);
-const dispatch = interactiveFirst(createDispatch({ engine, explore: new ExploreService(runsDir, models, roots, emit), runs, lab }), gate);
+const dispatch = interactiveFirst(createDispatch({ engine, explore: new ExploreService(runsDir, models, roots, emit), runs, lab, restore: new RestoreService(runsDir, models, emit) }), gate);
 // Deleted runs older than 30 days go for good at each start; a failure only leaves them longer.
 void runs.purgeTrash().catch(() => undefined);
 

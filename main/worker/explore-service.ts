@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import * as tf from '../engine/tf.ts';
 import { PROJECTOR_MAX_IMAGES, type AppEvent, type DirectionRequest, type DirectionStripRequest, type ImageSprite, type InterpolateRequest, type JobRequest, type Projection, type RankResult, type ReconstructResult } from '../../preload/api.ts';
 import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
-import { decodeImageBuffer, encodeAnimation, encodeImageGrid, gatherBatch, GRID_GUTTER, importAllImages, importImageFolder, pickImages, type ImageSet } from '../engine/data/index.ts';
+import { encodeAnimation, encodeImageGrid, gatherBatch, importAllImages, importImageFolder, pickImages, type ImageSet } from '../engine/data/index.ts';
 import { FlowDeskError } from '../engine/errors.ts';
 import { applyDirection, attributeDirection, interpolate, rankByBitsPerDim, reconstruct, type Explorer } from '../engine/explore/explorer.ts';
 import type { Latents } from '../engine/explore/latents.ts';
@@ -18,13 +18,10 @@ import { exportModel, importModel } from '../engine/runs/model-export.ts';
 import { directionNameOf, directionPath, directionsDir } from '../engine/runs/run-layout.ts';
 import { readRunJson } from '../engine/runs/run-json.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
+import { dataUrl, decodePicked, pngOf, spriteOf } from './image-payloads.ts';
 import { engineProgress, runJob } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
-
-function dataUrl(bytes: Buffer, type = 'image/png'): string {
-  return `data:${type};base64,${bytes.toString('base64')}`;
-}
 
 export class ExploreService implements ServiceSlice<'explore'> {
   constructor(
@@ -90,7 +87,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
   async directionStrip(req: DirectionStripRequest): Promise<ImageSprite> {
     const { e, out } = await this.alongDirection(req.runId, req.image, req.direction, req.alphas);
     const { size, channels } = e.model.config;
-    return this.sprite(out, req.alphas.length, size, channels, req.alphas.length);
+    return spriteOf(out, req.alphas.length, size, channels, req.alphas.length);
   }
 
   async rankFolder(req: { runId: string; folder: string } & JobRequest): Promise<RankResult> {
@@ -102,7 +99,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
       return { set, report, ranked: await rankByBitsPerDim(e, set, progress, signal) };
     });
     const index = new Map(set.paths.map((p, i) => [p, i]));
-    const strip = (paths: string[]) => this.sprite(gatherBatch(set, paths.map((p) => index.get(p)!)), paths.length, size, channels, paths.length);
+    const strip = (paths: string[]) => spriteOf(gatherBatch(set, paths.map((p) => index.get(p)!)), paths.length, size, channels, paths.length);
     const values = ranked.map((r) => r.bpd);
     const lo = Math.min(...values);
     const hi = Math.max(...values);
@@ -145,7 +142,7 @@ export class ExploreService implements ServiceSlice<'explore'> {
       folder,
       available: source.count,
       points: set.paths.map((path, i) => ({ path, x: p.x[i], y: p.y[i], bpd: p.bpd[i] })),
-      thumbnails: await this.sprite(set.pixels, count, size, channels, Math.ceil(Math.sqrt(count))),
+      thumbnails: await spriteOf(set.pixels, count, size, channels, Math.ceil(Math.sqrt(count))),
       explained: p.explained,
     };
   }
@@ -192,25 +189,15 @@ export class ExploreService implements ServiceSlice<'explore'> {
     });
   }
 
-  private async sprite(pixels: Uint8Array, count: number, size: number, channels: 1 | 3, columns: number): Promise<ImageSprite> {
-    return { image: dataUrl(await encodeImageGrid(pixels, count, size, channels, columns)), count, columns, cell: size, gutter: GRID_GUTTER };
-  }
-
   private explorer(runId: string): Promise<Explorer> {
     return this.models.forRun(runDirOf(this.runsDir, runId));
   }
 
-  private async pixels(e: Explorer, base64: string, what: string): Promise<Uint8Array> {
-    const { size, channels } = e.model.config;
-    try {
-      return await decodeImageBuffer(Buffer.from(base64, 'base64'), { size, channels });
-    } catch (err) {
-      throw new FlowDeskError('BAD_IMAGE', `${what} cannot be used: ${(err as Error).message}.`);
-    }
+  private pixels(e: Explorer, base64: string, what: string): Promise<Uint8Array> {
+    return decodePicked(base64, e.model.config.size, e.model.config.channels, what);
   }
 
-  private async png(e: Explorer, pixels: Uint8Array): Promise<string> {
-    const { size, channels } = e.model.config;
-    return dataUrl(await encodeImageGrid(pixels, pixels.length / (size * size * channels), size, channels));
+  private png(e: Explorer, pixels: Uint8Array): Promise<string> {
+    return pngOf(pixels, e.model.config.size, e.model.config.channels);
   }
 }

@@ -1,12 +1,12 @@
 // Requests a person waits on come first: training shares the worker (and every core) with the
-// Api, so while a sample grid, a reconstruction, an interpolation or an attribute edit runs,
+// Api, so while a sample grid, a reconstruction, an interpolation, an attribute edit or a change of class runs,
 // and for a moment after it (a dragged slider asks again right away), the trainer holds before
 // its next step (it awaits `idle()`), and resumes once none has run for that moment.
 import type { Dispatch } from './dispatch.ts';
 import type { WorkerMethod } from './protocol.ts';
 
 /** Calls a person waits on with a slider or button in hand: they pause training between steps. */
-const INTERACTIVE_CALLS: ReadonlySet<WorkerMethod> = new Set<WorkerMethod>(['sample', 'reconstruct', 'interpolate', 'applyDirection']);
+const INTERACTIVE_CALLS: ReadonlySet<WorkerMethod> = new Set<WorkerMethod>(['sample', 'reconstruct', 'interpolate', 'applyDirection', 'changeClass']);
 
 /**
  * How long training still holds after the last interactive call ends: the next request of a

@@ -30,6 +30,9 @@ export const WORKER_ROUTES = {
   directionStrip: 'explore',
   projectLatents: 'explore',
   rankFolder: 'explore',
+  restore: 'restore',
+  listClasses: 'restore',
+  changeClass: 'restore',
   cancelJob: 'engine',
   exportModel: 'explore',
   importModel: 'explore',
@@ -43,7 +46,7 @@ export const WORKER_ROUTES = {
   labPicture: 'lab',
   labRank: 'lab',
   labSamplingTimes: 'lab',
-} as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs' | 'lab'>;
+} as const satisfies Record<WorkerMethod, 'engine' | 'explore' | 'runs' | 'lab' | 'restore'>;
 
 export type ServiceName = (typeof WORKER_ROUTES)[WorkerMethod];
 

@@ -1,10 +1,11 @@
-// The Train, Data and Lab views' inputs, built from the settings declarations (common/settings/,
-// common/lab/lab-fields.ts): label, help, bounds, step and options of each field, and whether it
-// sits under "Advanced".
+// The Train, Data and Lab views' and the Restore tab's inputs, built from the settings declarations
+// (common/settings/, common/lab/lab-fields.ts, common/restore-fields.ts): label, help, bounds, step
+// and options of each field, and whether it sits under "Advanced".
 import { appliesTo, byKind, flagOf, ruleOf, type Field, type ModelKind } from '../../common/settings/field.ts';
 import { modelFields } from '../../common/settings/model-fields.ts';
 import { trainFields, type TrainFields } from '../../common/settings/train-fields.ts';
 import { labFields, type LabFieldKey } from '../../common/lab/lab-fields.ts';
+import { restoreFields } from '../../common/restore-fields.ts';
 
 export interface SettingInput {
   key: string;
@@ -60,4 +61,9 @@ export function trainFieldInput(key: keyof TrainFields): SettingInput {
 /** Inputs for the Lab settings `keys` (a family's knobs, LAB_FLOWS[flow].knobs), in that order. */
 export function labInputs(keys: readonly LabFieldKey[]): SettingInput[] {
   return keys.map((key) => settingInput(key, labFields[key]));
+}
+
+/** Inputs for every restore setting (common/restore-fields.ts), Advanced ones flagged. */
+export function restoreInputs(): SettingInput[] {
+  return Object.entries(restoreFields).map(([key, field]) => settingInput(key, field));
 }

@@ -29,6 +29,8 @@ export interface ImageFolderOptions {
   bad?: BadKind[];
   /** Put every other image in sub/, and every fourth in sub/deeper/. Defaults to false. */
   nested?: boolean;
+  /** Class sub-folders: image i goes into classes[i % classes.length]/ (after `nested`'s folders are chosen, inside them). Defaults to none. */
+  classes?: string[];
   /** 'stripes' (easiest to learn), 'blobs' (smooth bright spots) or 'noise'. Defaults to 'stripes'. */
   pattern?: Pattern;
   /** Same seed, same images. Defaults to 0. */
@@ -153,16 +155,16 @@ async function writeBad(dir: string, kind: BadKind, size: number, channels: 1 | 
 }
 
 export async function makeImageFolder(opts: ImageFolderOptions = {}): Promise<ImageFolder> {
-  const { count = 8, size = 16, channels = 3, formats = ['png'], bad = [], nested = false, pattern = 'stripes', seed = 0 } = opts;
+  const { count = 8, size = 16, channels = 3, formats = ['png'], bad = [], nested = false, classes = [], pattern = 'stripes', seed = 0 } = opts;
   const dir = await mkdtemp(join(tmpdir(), 'flowdesk-images-'));
   const rng = new Rng(seed);
-  if (nested) await mkdir(join(dir, 'sub', 'deeper'), { recursive: true });
+  for (const name of classes.length > 0 ? classes : ['']) await mkdir(join(dir, name, ...(nested ? ['sub', 'deeper'] : [])), { recursive: true });
   const good: string[] = [];
   for (let i = 0; i < count; i++) {
     const format = formats[i % formats.length];
     const name = `img-${String(i).padStart(4, '0')}.${format === 'jpeg' ? 'jpg' : format}`;
     const sub = !nested || i % 2 === 0 ? [] : i % 4 === 3 ? ['sub', 'deeper'] : ['sub'];
-    const path = join(dir, ...sub, name);
+    const path = join(dir, classes.length > 0 ? classes[i % classes.length] : '', ...sub, name);
     await writeFile(path, await encodeImage(patternPixels(size, channels, pattern, rng), size, channels, format));
     good.push(path);
   }

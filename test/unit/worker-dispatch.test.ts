@@ -9,6 +9,7 @@ import { createDispatch, type Dispatch, type WorkerServices } from '../../main/w
 import { ExploreService } from '../../main/worker/explore-service.ts';
 import { LabService } from '../../main/worker/lab-service.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
+import { RestoreService } from '../../main/worker/restore-service.ts';
 import { WORKER_ROUTES } from '../../main/worker/routes.ts';
 import { RunsService } from '../../main/worker/runs-service.ts';
 import { EngineService } from '../../main/worker/service.ts';
@@ -20,7 +21,7 @@ let dispatch: Dispatch;
 beforeAll(async () => {
   runsDir = await mkdtemp(join(tmpdir(), 'flowdesk-dispatch-'));
   const models = new ModelCache();
-  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir], () => undefined), runs: new RunsService(runsDir), lab: new LabService(runsDir, [runsDir], () => undefined) };
+  services = { engine: new EngineService(runsDir, () => undefined, models, [runsDir]), explore: new ExploreService(runsDir, models, [runsDir], () => undefined), runs: new RunsService(runsDir), lab: new LabService(runsDir, [runsDir], () => undefined), restore: new RestoreService(runsDir, models, () => undefined) };
   dispatch = createDispatch(services);
 });
 afterAll(() => rm(runsDir, { recursive: true, force: true }));

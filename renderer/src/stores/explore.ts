@@ -1,19 +1,12 @@
 // Latent exploration state: which run and tab, the images a person dropped, and the results of
 // reconstruction, interpolation, attribute directions and odd-one-out ranking.
 import { defineStore } from 'pinia';
-import type { ImageSprite, InterpolateResult, RankResult, ReconstructResult, Result, WeightsInfo } from '../../../preload/api.ts';
+import type { ImageSprite, InterpolateResult, RankResult, ReconstructResult, WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
-import { newJobId, wasCancelled } from './jobs.ts';
+import { newJobId, unwrap } from './jobs.ts';
 
-async function unwrap<T>(p: Promise<Result<T>>): Promise<T | null> {
-  const r = await p;
-  if (r.ok) return r.value;
-  if (!wasCancelled(r.error)) useAppStore().fail(r.error);
-  return null;
-}
-
-export type ExploreTab = 'reconstruct' | 'interpolate' | 'attributes' | 'rank' | 'export' | 'import';
+export type ExploreTab = 'reconstruct' | 'interpolate' | 'attributes' | 'restore' | 'classes' | 'rank' | 'export' | 'import';
 
 /** The alpha slider's reach, and the alphas of the strip shown beside it. */
 export const ALPHA_RANGE = { min: -2, max: 2, step: 0.1 };

@@ -2,7 +2,7 @@
 // `job` events report its progress here, and Cancel asks the worker to stop it (the call then
 // answers CANCELLED, which the views show as cancelled, not as an error).
 import { defineStore } from 'pinia';
-import type { AppError, AppEvent, JobProgress } from '../../../preload/api.ts';
+import type { AppError, AppEvent, JobProgress, Result } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 
@@ -15,6 +15,14 @@ export function newJobId(): string {
 /** A call that answered CANCELLED was stopped on purpose: say so where it ran, not as an error. */
 export function wasCancelled(error: AppError): boolean {
   return error.code === 'CANCELLED';
+}
+
+/** A call's value, or null after its error is shown (a cancel is shown where it ran, by JobProgress). */
+export async function unwrap<T>(p: Promise<Result<T>>): Promise<T | null> {
+  const r = await p;
+  if (r.ok) return r.value;
+  if (!wasCancelled(r.error)) useAppStore().fail(r.error);
+  return null;
 }
 
 export const useJobsStore = defineStore('jobs', {
