@@ -311,14 +311,14 @@ export interface RestoreResult {
   mode: 'upscale' | 'inpaint';
   /** Upscale: whether the image given was full size (degraded here) or already small. Inpaint: always 'full-size'. */
   input: 'full-size' | 'small';
-  /** The original at the model's size (PNG data URL), when known. */
-  original: string | null;
-  /** What the model saw: the box-averaged small image, or the image with its hole in mid-grey (PNG data URL). */
-  degraded: string;
+  /** The original at the model's size, when known. */
+  original: ImageSprite | null;
+  /** What the model saw: the box-averaged small image, or the image with its hole in mid-grey. */
+  degraded: ImageSprite;
   /** The candidates, then their mean (the last image), in one row. */
   images: ImageSprite;
-  /** The baselines by name (bicubic; mean colour and diffusion fills), each a PNG data URL. */
-  baselines: { name: string; image: string }[];
+  /** The baselines (bicubic; mean colour and diffusion fills): their names and images, in one row in that order. */
+  baselines: { names: string[]; images: ImageSprite };
   /** Against the original, when known: every candidate, their mean, the best candidate (an oracle's pick) and each baseline. */
   scores: { candidates: RestoreQuality[]; mean: RestoreQuality; best: RestoreQuality; baselines: Record<string, RestoreQuality> } | null;
   /** Mean pairwise RMS distance between candidates in grey levels; null for one candidate. */

@@ -13,7 +13,7 @@ import { inpaint, upscale, type Restoration, type Restorer } from '../engine/res
 import { scoreRestoration, type Quality } from '../engine/restore/scores.ts';
 import { loadModelFolder } from '../engine/runs/model-folder.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
-import { decodePicked, pngOf, spriteOf } from './image-payloads.ts';
+import { decodePicked, spriteOf } from './image-payloads.ts';
 import { engineProgress, runJob, type JobProgressFn } from './jobs.ts';
 import type { ModelCache } from './model-cache.ts';
 import type { ServiceSlice } from './routes.ts';
@@ -25,6 +25,17 @@ const HOLE_GREY = 128;
 async function pickedShape(base64: string): Promise<{ width: number; height: number } | null> {
   const meta = await sharp(Buffer.from(base64, 'base64')).metadata().catch(() => null);
   return meta?.width !== undefined && meta.height !== undefined ? { width: meta.width, height: meta.height } : null;
+}
+
+/** Images back to back, as sprites take them. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** PSNR's infinity (an exact copy) would not survive JSON: null says it. */
@@ -62,16 +73,15 @@ export class RestoreService implements ServiceSlice<'restore'> {
       const job = { id: req.jobId, kind: 'restore' as const, label: observed.label, total: settings.steps };
       const r = await runJob(this.emit, job, (progress, signal) => observed.restore(restorer, settings, progress, signal));
       const scores = observed.original ? scoreRestoration(r, observed.original, size, channels) : null;
-      const row = new Uint8Array(r.candidates.length + r.mean.length);
-      row.set(r.candidates);
-      row.set(r.mean, r.candidates.length);
+      const one = (pixels: Uint8Array, side = size) => spriteOf(pixels, 1, side, channels, 1);
+      const names = Object.keys(r.baselines);
       return {
         mode: req.mode,
         input: observed.input,
-        original: observed.original ? await pngOf(observed.original, size, channels) : null,
-        degraded: await pngOf(observed.degraded.pixels, observed.degraded.side, channels),
-        images: await spriteOf(row, r.count + 1, size, channels, r.count + 1),
-        baselines: await Promise.all(Object.entries(r.baselines).map(async ([name, pixels]) => ({ name, image: await pngOf(pixels, size, channels) }))),
+        original: observed.original && (await one(observed.original)),
+        degraded: await one(observed.degraded.pixels, observed.degraded.side),
+        images: await spriteOf(concat([r.candidates, r.mean]), r.count + 1, size, channels, r.count + 1),
+        baselines: { names, images: await spriteOf(concat(names.map((n) => r.baselines[n])), names.length, size, channels, names.length) },
         scores: scores && {
           candidates: scores.candidates.map(quality),
           mean: quality(scores.mean),
