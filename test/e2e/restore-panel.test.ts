@@ -1,7 +1,7 @@
 // Issue 17 in the app, in a real browser: a folder of three class sub-folders imported with
 // classes, a tiny conditional Glow trained from the Train view (its sample grid has one row per
 // class), then Explore's Restore tab inpaints an image through a brush stroke drawn with the
-// pointer (candidates, mean, baselines and scores appear) and the Class tab decodes the image
+// pointer (candidates, mean, baselines and scores appear), upscales it x2, and the Class tab decodes the image
 // under every class. The Restore tab with results is checked for text past its panel and shot at
 // 1400x900 and 1000x700, light and dark. Screenshots go to test-results/screenshots (FLOWDESK_SHOTS overrides).
 import { mkdir } from 'node:fs/promises';
@@ -64,6 +64,16 @@ describe.skipIf(skip !== null)(`restoration and classes in the app${skip ? ` (sk
     expect(await page.getByTestId('restore-inpaint').getAttribute('aria-checked')).toBe('true');
     await expect.poll(() => page.getByTestId('restore-run').isEnabled()).toBe(false);
     const canvas = page.getByTestId('mask-canvas');
+    // From the keyboard: arrows move the brush, Space paints (a 1-pixel brush at 8 px), Invert and Clear.
+    await canvas.focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('Space');
+    expect(await page.getByTestId('mask-count').textContent()).toBe(`1 of ${SIZE * SIZE} pixels to fill`);
+    await page.getByTestId('mask-invert').click();
+    expect(await page.getByTestId('mask-count').textContent()).toBe(`${SIZE * SIZE - 1} of ${SIZE * SIZE} pixels to fill`);
+    await page.getByTestId('mask-clear').click();
+    expect(await page.getByTestId('mask-count').textContent()).toBe(`0 of ${SIZE * SIZE} pixels to fill`);
+    await expect.poll(() => page.getByTestId('restore-run').isEnabled()).toBe(false);
     const box = (await canvas.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.3);
     await page.mouse.down();
@@ -99,6 +109,16 @@ describe.skipIf(skip !== null)(`restoration and classes in the app${skip ? ` (sk
     await page.setViewportSize(LAYOUT_SIZES[0]);
     await page.emulateMedia({ colorScheme: 'light' });
   }, 120_000);
+
+  it('upscales a full-size image x2: it is reduced here, so the candidates and bicubic are scored against it', async () => {
+    await page.getByTestId('restore-upscale-2').click();
+    await page.getByTestId('restore-run').click();
+    await expect.poll(() => page.getByTestId('restore-degraded').textContent(), { timeout: 120_000 }).toContain(`small input (${SIZE / 2} × ${SIZE / 2})`);
+    expect(await page.getByTestId('restore-baseline').allTextContents()).toEqual(['bicubic']);
+    expect(await page.getByTestId('restore-input').textContent()).toContain('reduced by box average');
+    expect(await page.locator('[data-testid=restore-scores] tbody tr td:first-child').last().textContent()).toBe('bicubic (baseline)');
+    await page.screenshot({ path: join(shots, 'restore-upscale.png'), fullPage: true });
+  }, 180_000);
 
   it('decodes an image under every class in the Class tab', async () => {
     await page.getByTestId('tab-classes').click();
