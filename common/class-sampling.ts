@@ -6,6 +6,9 @@ import { modelFields } from './settings/model-fields.ts';
 /** The class choice that draws one row per class. */
 export const ALL_CLASSES = 'all';
 
+/** Images one sample grid of the app holds at most (n images for each of many classes). */
+export const SAMPLE_GRID_MAX = 1024;
+
 /**
  * Classifier-free guidance weight w (FlowModel.sample): 0 samples the unconditional model, 1
  * (the default) the conditional one, above 1 guided towards the class.

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type { AppEvent, ImportRequest, ImportSummary, QueueState, RunStatus, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { encodeImageGrid, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
-import { ALL_CLASSES } from '../../common/class-sampling.ts';
+import { ALL_CLASSES, SAMPLE_GRID_MAX } from '../../common/class-sampling.ts';
 import { ConfigError, FlowDeskError, toAppError } from '../engine/errors.ts';
 import { classChoice, type ClassChoice } from '../engine/explore/class-choice.ts';
 import { classCountOf, type FlowModel } from '../engine/models/flow-model.ts';
@@ -30,9 +30,6 @@ import type { ServiceSlice } from './routes.ts';
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
-
-/** Images one sample grid holds at most (n images for each of many classes). */
-export const SAMPLE_GRID_MAX = 1024;
 
 /** The classes a sample request draws (classChoice), its errors naming the request's fields. */
 function sampleClasses(model: FlowModel, req: SampleRequest): ClassChoice {

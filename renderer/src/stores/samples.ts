@@ -3,12 +3,12 @@
 // takes one), and the fixed-seed grids saved during training, browsed by step. Requests are
 // coalesced so a dragged slider asks for one grid at a time and always ends on the latest setting.
 import { defineStore } from 'pinia';
-import { ALL_CLASSES, GUIDANCE, takesGuidance } from '../../../common/class-sampling.ts';
+import { ALL_CLASSES, GUIDANCE, SAMPLE_GRID_MAX, takesGuidance } from '../../../common/class-sampling.ts';
 import type { ModelKind, SampleRequest, WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 
-/** Images in each class's row when a grid shows every class. */
+/** Images in each class's row when a grid shows every class (fewer where so many classes would pass SAMPLE_GRID_MAX). */
 export const IMAGES_PER_CLASS = 8;
 
 export const useSamplesStore = defineStore('samples', {
@@ -60,7 +60,8 @@ export const useSamplesStore = defineStore('samples', {
       const base = { runId, temperature: this.temperature, seed: this.seed };
       if (this.classes.length === 0) return { ...base, n: this.n };
       const all = this.className === ALL_CLASSES;
-      return { ...base, n: all ? IMAGES_PER_CLASS : this.n, className: this.className, ...(this.guided ? { guidance: this.guidance } : {}) };
+      const perClass = Math.max(1, Math.min(IMAGES_PER_CLASS, Math.floor(SAMPLE_GRID_MAX / this.classes.length)));
+      return { ...base, n: all ? perClass : this.n, className: this.className, ...(this.guided ? { guidance: this.guidance } : {}) };
     },
     async draw() {
       if (!this.runId) return;
