@@ -1,7 +1,8 @@
 // The app's `sample` call on a class-conditional run (issue 17): every class by default or 'all'
 // (one labelled row per class), one class by name (the class reaches the model, the same images
 // as the CLI's --class), an unknown name refused with the classes listed, and guidance passed
-// through to the model; and the Api's checks of className and guidance.
+// through to the model; the run's classes and class figures as getRun gives them; and the Api's
+// checks of className and guidance.
 import { realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { Rng } from '../../main/engine/random.ts';
 import { runtimeFor } from '../../main/engine/runtime/runtime-for.ts';
 import { train } from '../../main/engine/train/trainer.ts';
 import { ModelCache } from '../../main/worker/model-cache.ts';
+import { RunsService } from '../../main/worker/runs-service.ts';
 import { EngineService } from '../../main/worker/service.ts';
 import { makeClassFolder, type ClassFolder } from '../helpers/class-folder.ts';
 
@@ -109,6 +111,22 @@ describe('sampling a class-conditional run', () => {
       sample.mockRestore();
       fromNoise.mockRestore();
     }
+  });
+});
+
+describe('what the runs service tells the app of a conditional run', () => {
+  it('names its classes and gives its last unconditional bits/dim and accuracy; none for an unconditional run', async () => {
+    const runs = new RunsService(runsDir);
+    const conditional = await runs.getRun({ runId: 'conditional' });
+    expect(conditional.classes).toEqual(['dark', 'light', 'mid']);
+    expect(conditional.summary.lastValBpdUnconditional).toEqual(expect.any(Number));
+    expect(conditional.summary.lastValAccuracy).toBeGreaterThanOrEqual(0);
+    const evals = conditional.metrics.filter((m) => m.type === 'eval');
+    expect(evals.at(-1)).toMatchObject({ valBpdUnconditional: conditional.summary.lastValBpdUnconditional, valAccuracy: conditional.summary.lastValAccuracy });
+    const plain = await runs.getRun({ runId: 'plain' });
+    expect(plain.classes).toEqual([]);
+    expect(plain.summary).toMatchObject({ lastValBpdUnconditional: null, lastValAccuracy: null });
+    expect(plain.metrics.some((m) => 'valBpdUnconditional' in m || 'valAccuracy' in m)).toBe(false);
   });
 });
 
