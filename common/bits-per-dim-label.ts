@@ -27,3 +27,15 @@ export function bitsPerDimLabel(model: ScoredModel): string {
   const note = noisedDataNote(model);
   return note === null ? 'bits/dim' : `bits/dim (${note})`;
 }
+
+/**
+ * A class-conditional model's two bits per dim, named by what they are of: each image given its
+ * own class (what it trains on), and p(x) summed over the classes (comparable with an unconditional model).
+ */
+export function classBitsLabels(model: ScoredModel): { given: string; unconditional: string } {
+  const bits = bitsPerDimLabel(model);
+  return { given: `${bits} given the class`, unconditional: `unconditional ${bits}` };
+}
+
+/** The share of validation images whose most likely class (argmax of log p(x | y)) is their own. */
+export const CLASS_ACCURACY_LABEL = 'class accuracy';

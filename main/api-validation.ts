@@ -2,6 +2,7 @@
 // folders inside the allowed roots. A bad argument is a BAD_ARGUMENT error naming the field.
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { ALL_CLASSES, GUIDANCE } from '../common/class-sampling.ts';
 import { checkModelSettings, checkSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { LAB_ENERGIES, LAB_FLOW_NAMES, LAB_SAMPLE_TARGETS, type LabEnergyName, type LabSampleTargetName, type LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../common/lab/lab-fields.ts';
@@ -136,6 +137,16 @@ function text(o: Obj, key: string, max: number, field: string): string | undefin
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) bad(`${field}.${key}`, `text of at most ${max} characters`, v);
   return v as string;
+}
+
+/** Longest class name: a class is a sub-folder, whose name a file system keeps to 255 characters. */
+const MAX_CLASS_NAME = 255;
+
+/** An optional class name (a sub-folder's name, or ALL_CLASSES); whether the model has it is the worker's to say. */
+function className(o: Obj, key: string, field: string): string | undefined {
+  const v = text(o, key, MAX_CLASS_NAME, field);
+  if (v === '') bad(`${field}.${key}`, `a class name, or ${ALL_CLASSES} for every class`, v);
+  return v;
 }
 
 /** How far along a direction an image may move, in multiples of it. */
@@ -400,7 +411,14 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   importModel: (arg) => ({ folder: requiredFolder(object(arg, 'request'), 'folder', 'request') }),
   sample: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), n: int(o, 'n', 1, 256, 'request'), temperature: num(o, 'temperature', 0, 2, 'request'), seed: int(o, 'seed', 0, 2 ** 31 - 1, 'request') };
+    return {
+      runId: runId(o, 'request'),
+      n: int(o, 'n', 1, 256, 'request'),
+      temperature: num(o, 'temperature', 0, 2, 'request'),
+      seed: int(o, 'seed', 0, 2 ** 31 - 1, 'request'),
+      className: className(o, 'className', 'request'),
+      guidance: o.guidance === undefined ? undefined : num(o, 'guidance', GUIDANCE.min, GUIDANCE.max, 'request'),
+    };
   },
 };
 

@@ -138,6 +138,10 @@ export interface RunSummary {
   /** Step of the newest checkpoint, which Samples and Explore load; null before the first. */
   checkpointStep: number | null;
   lastValBpd: number | null;
+  /** A conditional run's last unconditional validation bits per dim (p(x) summed over classes); null for an unconditional run. */
+  lastValBpdUnconditional: number | null;
+  /** A conditional run's last validation class accuracy (0..1); null for an unconditional run. */
+  lastValAccuracy: number | null;
   /** Validation bits per dim when the run's training clock passed each of 1, 3, 10 and 30 minutes; marks not reached are absent. */
   valBpdAt: TimeMarkResult[];
   status: RunStatus;
@@ -166,7 +170,11 @@ export interface MetricRow {
   step: number;
   time: number;
   loss?: number;
+  /** Given each image's class, for a conditional run. */
   valBpd?: number;
+  /** A conditional run's eval rows: bits per dim of p(x) summed over classes, and the class accuracy (0..1). */
+  valBpdUnconditional?: number;
+  valAccuracy?: number;
 }
 
 export interface RunDetail {
@@ -177,13 +185,20 @@ export interface RunDetail {
   sampleSteps: number[];
   /** The weights Samples and Explore use for this run (null before its first checkpoint). */
   weights: WeightsInfo | null;
+  /** The class names of the model those weights hold, in index order; empty for an unconditional model (or before the first checkpoint). */
+  classes: string[];
 }
 
 export interface SampleRequest {
   runId: string;
+  /** Images, or a conditional model's images per class when it draws every class. */
   n: number;
   temperature: number;
   seed: number;
+  /** A conditional model's class to draw, by name; absent or 'all' (ALL_CLASSES): one row of `n` per class. Refused for a model without classes. */
+  className?: string;
+  /** Classifier-free guidance weight (common/class-sampling.ts' GUIDANCE); absent: 1, the conditional model. Models trained without label dropout ignore it. */
+  guidance?: number;
 }
 
 export interface SampleGrid {
@@ -193,6 +208,8 @@ export interface SampleGrid {
   n: number;
   /** Images with values beyond the data range, clipped in the grid (an unstable or undertrained model). */
   outOfRange: number;
+  /** With every class drawn: the class of each grid row, top to bottom. */
+  rowLabels?: string[];
 }
 
 /** An image the person picked or dropped: a data URL (or plain base64) of its file bytes. */
@@ -445,7 +462,8 @@ export type AppEvent =
   | { type: 'train-phase'; runId: string | null; phase: TrainPhase }
   | { type: 'train-start'; runId: string; step: number; totalSteps: number; backend: string; resumed: boolean }
   | { type: 'train-step'; runId: string; step: number; totalSteps: number; loss: number; imgPerSec: number; elapsed: number; eta: number | null }
-  | { type: 'train-eval'; runId: string; step: number; valBpd: number; elapsed: number }
+  /** `classes`: a conditional model's unconditional bits per dim and class accuracy (null where no image's class is known); `valBpd` is then given the class. */
+  | { type: 'train-eval'; runId: string; step: number; valBpd: number; elapsed: number; classes?: { unconditionalBpd: number; accuracy: number | null } }
   | { type: 'train-sample'; runId: string; step: number }
   | { type: 'train-warning'; runId: string; message: string }
   | { type: 'train-stopped'; runId: string; step: number; status: RunStatus; error?: AppError }

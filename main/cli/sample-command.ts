@@ -1,8 +1,7 @@
 // `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature.
 import { imagesOutOfRange, toPixels, writeImageGrid } from '../engine/data/index.ts';
-import { classRows, repeatedClass } from '../engine/data/one-hot.ts';
 import { ConfigError } from '../engine/errors.ts';
-import { classIndex, classNamesOf } from '../engine/explore/change-class.ts';
+import { classChoice, type ClassChoice } from '../engine/explore/class-choice.ts';
 import type { FlowModel } from '../engine/models/flow-model.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
@@ -40,7 +39,7 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels } = model.config;
-    const { count, rows, cols } = classChoice(model, typeof values.class === 'string' ? values.class : null, n);
+    const { count, rows, cols } = classOption(model, typeof values.class === 'string' ? values.class : null, n);
     const images = await runtimeFor(model).sample(count, temperature, new Rng(seed), rows);
     await writeImageGrid(values.output, toPixels(images, json.nBits), count, size, channels, cols);
     log(`wrote ${count} samples (temperature ${temperature}, seed ${seed}${typeof values.class === 'string' ? `, class ${values.class}` : ''}) to ${values.output}`);
@@ -52,13 +51,10 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   }
 }
 
-/** What `--class` asks of `model`: how many images, their one-hot rows, and the grid's columns (one row per class for all). */
-function classChoice(model: FlowModel, choice: string | null, n: number): { count: number; rows?: Float32Array; cols?: number } {
-  if (choice === null) return { count: n };
+/** classChoice for `--class`, its errors as usage errors that name the option. */
+function classOption(model: FlowModel, choice: string | null, n: number): ClassChoice {
   try {
-    const classes = classNamesOf(model).length;
-    if (choice === 'all') return { count: classes * n, rows: classRows(classes, n), cols: n };
-    return { count: n, rows: repeatedClass(classIndex(model, choice), n, classes) };
+    return classChoice(model, choice, n);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`--class: ${err.message}`);
     throw err;

@@ -23,6 +23,8 @@ function toMetricRow(r: MetricRecord & { type: MetricRow['type'] }): MetricRow {
     time: r.time ?? 0,
     ...(typeof r.loss === 'number' ? { loss: r.loss } : {}),
     ...(r.valBpd !== undefined ? { valBpd: r.valBpd } : {}),
+    ...(r.valBpdUnconditional !== undefined ? { valBpdUnconditional: r.valBpdUnconditional } : {}),
+    ...(typeof r.valAccuracy === 'number' ? { valAccuracy: r.valAccuracy } : {}),
   };
 }
 
@@ -44,6 +46,8 @@ export function toApiSummary(r: StoredRun): RunSummary {
     step: r.step,
     checkpointStep: r.checkpointStep,
     lastValBpd: r.lastValBpd,
+    lastValBpdUnconditional: r.lastValBpdUnconditional,
+    lastValAccuracy: r.lastValAccuracy,
     valBpdAt: r.valBpdAt,
     status: r.status.status,
     ...r.info,
@@ -69,14 +73,12 @@ export class RunsService implements ServiceSlice<'runs'> {
     const names = await readdir(samplesDir(dir)).catch(() => [] as string[]);
     const sampleSteps = names.map(sampleStepOf).filter((s) => s !== null).sort((a, b) => a - b);
     // What Samples and Explore use (the model cache's choice); none before the first checkpoint.
-    const weights = await readChosenWeights(dir).then(
-      (w) => w.weights,
-      (err: unknown) => {
-        if (err instanceof FlowDeskError) return null;
-        throw err;
-      },
-    );
-    return { summary: toApiSummary(await summariseRun(dir)), metrics: decimatedMetrics(rows), sampleSteps, weights };
+    const chosen = await readChosenWeights(dir).catch((err: unknown) => {
+      if (err instanceof FlowDeskError) return null;
+      throw err;
+    });
+    const classes = chosen?.json.classNames ?? [];
+    return { summary: toApiSummary(await summariseRun(dir)), metrics: decimatedMetrics(rows), sampleSteps, weights: chosen?.weights ?? null, classes };
   }
 
   setRunInfo(req: { runId: string } & RunInfo): Promise<RunInfo> {

@@ -7,7 +7,10 @@ import { basename } from 'node:path';
 import type { AppEvent, ImportRequest, ImportSummary, QueueState, RunStatus, SampleGrid, SampleRequest, StartRequest } from '../../preload/api.ts';
 import { describeBackend, initBackend } from '../engine/backend.ts';
 import { encodeImageGrid, imagesOutOfRange, importImageFolder, toPixels } from '../engine/data/index.ts';
-import { FlowDeskError, toAppError } from '../engine/errors.ts';
+import { ALL_CLASSES, SAMPLE_GRID_MAX } from '../../common/class-sampling.ts';
+import { ConfigError, FlowDeskError, toAppError } from '../engine/errors.ts';
+import { classChoice, type ClassChoice } from '../engine/explore/class-choice.ts';
+import { classCountOf, type FlowModel } from '../engine/models/flow-model.ts';
 import { Rng } from '../engine/random.ts';
 import { runtimeFor } from '../engine/runtime/runtime-for.ts';
 import { defaultImageFolder } from '../engine/resources.ts';
@@ -26,6 +29,22 @@ import type { ServiceSlice } from './routes.ts';
 
 function pngDataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+/** The classes a sample request draws (classChoice), its errors naming the request's fields. */
+function sampleClasses(model: FlowModel, req: SampleRequest): ClassChoice {
+  let choice: ClassChoice;
+  try {
+    choice = classChoice(model, req.className ?? (classCountOf(model) > 0 ? ALL_CLASSES : null), req.n);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new FlowDeskError('BAD_ARGUMENT', `request.className: ${err.message}`);
+    throw err;
+  }
+  if (choice.count > SAMPLE_GRID_MAX) {
+    const classes = choice.count / req.n;
+    throw new FlowDeskError('BAD_ARGUMENT', `request.n: ${req.n} images for each of ${classes} classes is ${choice.count}, over ${SAMPLE_GRID_MAX} in one grid; ask for at most ${Math.floor(SAMPLE_GRID_MAX / classes)} per class, or for one class.`);
+  }
+  return choice;
 }
 
 interface ActiveRun {
@@ -147,12 +166,14 @@ export class EngineService implements ServiceSlice<'engine'> {
     }
   }
 
+  /** A conditional model draws every class (one row each) unless `className` names one. */
   async sample(req: SampleRequest): Promise<SampleGrid> {
     const { model, nBits } = await this.models.forRun(await this.runDir(req.runId));
     const { size, channels } = model.config;
-    const images = await runtimeFor(model).sample(req.n, req.temperature, new Rng(req.seed));
-    const image = pngDataUrl(await encodeImageGrid(toPixels(images, nBits), req.n, size, channels));
-    return { image, n: req.n, outOfRange: imagesOutOfRange(images, req.n) };
+    const { count, rows, cols, rowLabels } = sampleClasses(model, req);
+    const images = await runtimeFor(model).sample(count, req.temperature, new Rng(req.seed), rows, req.guidance);
+    const image = pngDataUrl(await encodeImageGrid(toPixels(images, nBits), count, size, channels, cols));
+    return { image, n: count, outOfRange: imagesOutOfRange(images, count), ...(rowLabels ? { rowLabels } : {}) };
   }
 
   /** The run being trained, if any (for crash reports). */
@@ -234,7 +255,7 @@ export class EngineService implements ServiceSlice<'engine'> {
       case 'step':
         return { type: 'train-step', runId, step: e.step, totalSteps: e.totalSteps, loss: e.loss, imgPerSec: e.imgPerSec, elapsed: e.elapsed, eta: e.eta };
       case 'eval':
-        return { type: 'train-eval', runId, step: e.step, valBpd: e.valBpd, elapsed: e.elapsed };
+        return { type: 'train-eval', runId, step: e.step, valBpd: e.valBpd, elapsed: e.elapsed, ...(e.classes ? { classes: e.classes } : {}) };
       case 'sample':
         return { type: 'train-sample', runId, step: e.step };
       case 'warning':

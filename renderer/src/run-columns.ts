@@ -8,7 +8,7 @@ import { modelFields, modelKindField } from '../../common/settings/model-fields.
 import { trainFields } from '../../common/settings/train-fields.ts';
 import { markLabel, TIME_MARKS_MINUTES } from '../../common/time-marks.ts';
 import type { RunSummary } from '../../preload/api.ts';
-import { bpd, runLabel, shortDate } from './format.ts';
+import { bpd, percent, runLabel, shortDate } from './format.ts';
 
 export interface RunColumn {
   key: string;
@@ -22,6 +22,8 @@ export interface RunColumn {
   text(r: RunSummary): string;
   /** A few words under the value that say what it is of (bits per dim of noised data), or null. */
   note?(r: RunSummary): string | null;
+  /** Absent: every run. Else the runs the column is of (class-conditional ones): shown when the table has one, blank for others. */
+  appliesTo?(r: RunSummary): boolean;
 }
 
 function settingText(field: Field, v: unknown): string {
@@ -67,11 +69,26 @@ function markColumn(minutes: number): RunColumn {
   };
 }
 
+/** Whether a run's model is class-conditional. */
+const conditional = (r: RunSummary) => ((r.model as { classes?: number }).classes ?? 0) > 0;
+
+/** A class-conditional run's result: blank for an unconditional run, a dash before its first validation. */
+function classColumn(key: 'lastValBpdUnconditional' | 'lastValAccuracy', label: string, help: string, format: (v: number | null) => string, note?: RunColumn['note']): RunColumn {
+  return {
+    key, label, help, group: 'run', numeric: true, appliesTo: conditional,
+    sortValue: (r) => r[key],
+    text: (r) => (conditional(r) ? format(r[key]) : ''),
+    ...(note ? { note } : {}),
+  };
+}
+
 /** Status, progress and result first: on a narrow window they are what shows beside the name. */
 const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'Status', group: 'run', sortValue: (r) => r.status, text: (r) => r.status },
   { key: 'step', label: 'Progress', group: 'run', sortValue: (r) => r.step, text: (r) => `${r.step} / ${r.train.steps}` },
-  { key: 'lastValBpd', label: 'Val bits/dim', group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd), note: (r) => (r.lastValBpd === null ? null : noisedDataNote(r.model)) },
+  { key: 'lastValBpd', label: 'Val bits/dim', help: "The last validation bits/dim; a class-conditional run's are given each image's class", group: 'run', numeric: true, sortValue: (r) => r.lastValBpd, text: (r) => bpd(r.lastValBpd), note: (r) => (r.lastValBpd === null ? null : noisedDataNote(r.model)) },
+  classColumn('lastValBpdUnconditional', 'Uncond. bits/dim', "A class-conditional run's last validation bits/dim of p(x), summed over its classes: comparable with an unconditional run's", bpd, (r) => (r.lastValBpdUnconditional === null ? null : noisedDataNote(r.model))),
+  classColumn('lastValAccuracy', 'Class accuracy', "A class-conditional run's last validation accuracy: the share of images whose most likely class (by log p(x | class)) is their own", percent),
   ...TIME_MARKS_MINUTES.map(markColumn),
   { key: 'created', label: 'Created', group: 'run', sortValue: (r) => r.created, text: (r) => shortDate(r.created) },
   { key: 'folder', label: 'Data', group: 'run', sortValue: (r) => r.folder, text: (r) => r.folder.split(/[\\/]/).slice(-2).join('/') },

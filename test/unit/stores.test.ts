@@ -1,6 +1,7 @@
 // The renderer's stores against a fake Api: training follows worker events (curves, progress,
 // finish, crash), failed calls surface as messages, an import carries the chosen classes to the
-// run, and a dragged temperature slider asks for one grid at a time and ends on the latest setting.
+// run, a dragged temperature slider asks for one grid at a time and ends on the latest setting, and a
+// class-conditional run keeps its class figures and is sampled by class (with guidance where it takes one).
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Api, Result, SampleGrid } from '../../preload/api.ts';
@@ -38,6 +39,19 @@ describe('training store', () => {
     t.handle({ type: 'train-stopped', runId: 'r1', step: 2, status: 'finished' });
     expect(t.phase).toBe('finished');
     expect(t.busy).toBe(false);
+  });
+
+  it("keeps a conditional run's unconditional curve and latest class figures, and none for an unconditional run", () => {
+    const t = useTrainingStore();
+    t.handle({ type: 'train-start', runId: 'c1', step: 0, totalSteps: 20, backend: 'wasm', resumed: false });
+    t.handle({ type: 'train-eval', runId: 'c1', step: 10, valBpd: 5.1, elapsed: 3, classes: { unconditionalBpd: 5.3, accuracy: 0.5 } });
+    t.handle({ type: 'train-eval', runId: 'c1', step: 20, valBpd: 4.9, elapsed: 6, classes: { unconditionalBpd: 5.0, accuracy: 0.75 } });
+    expect(t.valUnconditionalCurve).toEqual([{ step: 10, time: 3, value: 5.3 }, { step: 20, time: 6, value: 5.0 }]);
+    expect(t.classFigures).toEqual({ unconditionalBpd: 5.0, accuracy: 0.75 });
+    t.handle({ type: 'train-start', runId: 'u1', step: 0, totalSteps: 20, backend: 'wasm', resumed: false });
+    t.handle({ type: 'train-eval', runId: 'u1', step: 10, valBpd: 5.1, elapsed: 3 });
+    expect(t.valUnconditionalCurve).toEqual([]);
+    expect(t.classFigures).toBeNull();
   });
 
   it('shows what the run does before its first step, a new run before it has an id', async () => {
@@ -154,6 +168,30 @@ describe('samples store', () => {
     await first;
     expect(s.grid).toBe('grid-0.4');
     expect(s.outOfRange).toBe(2);
+  });
+
+  it("asks a conditional run for a row per class or one class, with guidance only where the model takes it", async () => {
+    const asked: unknown[] = [];
+    fake.api.sample = async (req) => (asked.push(req), { ok: true, value: { image: 'g', n: 24, outOfRange: 0, rowLabels: ['ant', 'bee', 'cat'] } });
+    fake.api.getSampleGrid = async () => ({ ok: true, value: 'saved' });
+    const detail = (kind: string, classes: string[]) => ({ ok: true, value: { summary: { model: { kind } }, metrics: [], sampleSteps: [10], weights: null, classes } });
+    const s = useSamplesStore();
+    fake.api.getRun = async () => detail('glow', ['ant', 'bee', 'cat']);
+    await s.open('glow-run');
+    expect(asked.at(-1)).toEqual({ runId: 'glow-run', n: 8, temperature: 0.7, seed: 0, className: 'all' });
+    expect(s.rowLabels).toEqual(['ant', 'bee', 'cat']);
+    s.className = 'bee';
+    await s.draw();
+    expect(asked.at(-1)).toEqual({ runId: 'glow-run', n: 36, temperature: 0.7, seed: 0, className: 'bee' });
+    fake.api.getRun = async () => detail('tarflow', ['ant', 'bee']);
+    s.guidance = 2;
+    await s.open('tarflow-run');
+    // 'bee' is a class of this run too, so the choice stays.
+    expect(asked.at(-1)).toEqual({ runId: 'tarflow-run', n: 36, temperature: 0.7, seed: 0, className: 'bee', guidance: 2 });
+    fake.api.getRun = async () => detail('glow', []);
+    await s.open('plain-run');
+    expect(asked.at(-1)).toEqual({ runId: 'plain-run', n: 36, temperature: 0.7, seed: 0 });
+    expect(s.className).toBe('all');
   });
 });
 

@@ -21,6 +21,9 @@ const metricRowSchema = z.looseObject({
   /** A number, or the text of a non-finite one on a skipped step. */
   loss: z.union([z.number(), z.string()]).optional(),
   valBpd: z.number().optional(),
+  /** On a conditional run's eval row: bits per dim of p(x) summed over classes, and the class accuracy (null: no image's class known). */
+  valBpdUnconditional: z.number().optional(),
+  valAccuracy: z.number().nullable().optional(),
   /** On an eval row: the time marks (minutes, common/time-marks.ts) it answers. */
   marks: z.array(z.number()).optional(),
 });

@@ -25,6 +25,9 @@ export interface RunSummary {
   /** Step of the newest checkpoint folder, the one a model is loaded from; null before the first. */
   checkpointStep: number | null;
   lastValBpd: number | null;
+  /** A conditional run's last unconditional validation bits per dim and class accuracy; null for an unconditional run. */
+  lastValBpdUnconditional: number | null;
+  lastValAccuracy: number | null;
   /** Validation bits per dim at each time mark the run's clock has passed (common/time-marks.ts). */
   valBpdAt: TimeMarkResult[];
   status: StatusFile;
@@ -43,7 +46,7 @@ export async function summariseRun(dir: string): Promise<RunSummary> {
   const info = await readRunInfo(dir);
   const checkpointStep = (await listCheckpoints(dir)).at(-1)?.step ?? null;
   const valBpdAt = await timeMarkResults(dir);
-  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, checkpointStep, lastValBpd: lastEval?.valBpd ?? null, valBpdAt, status, info };
+  return { dir, id: basename(dir), run, created: new Date(time).toISOString(), step, checkpointStep, lastValBpd: lastEval?.valBpd ?? null, lastValBpdUnconditional: lastEval?.valBpdUnconditional ?? null, lastValAccuracy: lastEval?.valAccuracy ?? null, valBpdAt, status, info };
 }
 
 export interface RunListing {

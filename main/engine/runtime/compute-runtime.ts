@@ -41,10 +41,11 @@ export interface ComputeRuntime {
   /** The training step for `opts` (on onnx, the model's step and update are traced here, once). */
   trainingStep(opts: TrainingStepOptions): Promise<TrainingStep>;
   /**
-   * `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng, c) draws them;
-   * `classes`: a conditional model's one-hot rows [n, K] (absent: no class).
+   * `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng, c, guidance)
+   * draws them; `classes`: a conditional model's one-hot rows [n, K] (absent: no class);
+   * `guidance`: the classifier-free guidance weight (FlowModel.sample; absent: the model's default).
    */
-  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array>;
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array>;
   /** model.encode of the `n` images in `x`; the caller disposes the latents. */
   encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]>;
   /** model.decode(zs) as [n, H, W, C] floats; `zs` stay the caller's. */

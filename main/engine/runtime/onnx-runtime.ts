@@ -63,9 +63,9 @@ export class OnnxRuntime implements ComputeRuntime {
     return n >= Math.min(MIN_NATIVE_IMAGES, this.batch) && this.model.inferenceTraces !== false;
   }
 
-  /** A conditional model's class rows are not inputs of the traced sampler: they sample on `small`. */
-  async sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array> {
-    if (this.model.inferenceTraces === false || classes) return this.small.sample(n, temperature, rng, classes);
+  /** A conditional model's class rows and guidance are not inputs of the traced sampler: they sample on `small`. */
+  async sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array> {
+    if (this.model.inferenceTraces === false || classes) return this.small.sample(n, temperature, rng, classes, guidance);
     const noise = drawNoise(this.model, n, temperature, rng);
     if (n <= this.batch) return (await this.sampler(n)).sample(noise);
     // In runs of at most a batch, each from its share of the same noise.

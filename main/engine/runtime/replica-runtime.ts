@@ -40,9 +40,9 @@ export class ReplicaRuntime implements ComputeRuntime {
     };
   }
 
-  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array> {
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array> {
     const pool = this.pool(n);
-    return pool ? tf.readAndDispose(pool.sample(n, temperature, rng, classes)) : this.inThread.sample(n, temperature, rng, classes);
+    return pool ? tf.readAndDispose(pool.sample(n, temperature, rng, classes, guidance)) : this.inThread.sample(n, temperature, rng, classes, guidance);
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {

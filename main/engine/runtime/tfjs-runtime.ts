@@ -33,8 +33,8 @@ export class TfjsRuntime implements ComputeRuntime {
     };
   }
 
-  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): Promise<Float32Array> {
-    return tf.readAndDispose(tf.tidy(() => this.model.sample(n, temperature, rng, classTensor(this.model, classes, n))));
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array> {
+    return tf.readAndDispose(tf.tidy(() => this.model.sample(n, temperature, rng, classTensor(this.model, classes, n), guidance)));
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {

@@ -14,6 +14,12 @@ export interface CurvePoint {
   value: number;
 }
 
+/** A conditional run's latest class figures: unconditional bits per dim and class accuracy (0..1, null where unknown). */
+export interface ClassFigures {
+  unconditionalBpd: number;
+  accuracy: number | null;
+}
+
 export type Phase = 'idle' | 'starting' | 'training' | 'stopping' | 'crashed' | Exclude<RunStatus, 'training'>;
 
 export const useTrainingStore = defineStore('training', {
@@ -37,6 +43,10 @@ export const useTrainingStore = defineStore('training', {
       elapsed: 0,
       trainCurve: [] as CurvePoint[],
       valCurve: [] as CurvePoint[],
+      /** A conditional run's unconditional validation bits per dim (valCurve is then given the class); empty otherwise. */
+      valUnconditionalCurve: [] as CurvePoint[],
+      /** A conditional run's latest class figures; null for an unconditional run. */
+      classFigures: null as ClassFigures | null,
       latestSampleStep: null as number | null,
       warning: null as string | null,
       crash: null as string | null,
@@ -64,6 +74,8 @@ export const useTrainingStore = defineStore('training', {
       this.step = 0;
       this.trainCurve = [];
       this.valCurve = [];
+      this.valUnconditionalCurve = [];
+      this.classFigures = null;
       this.latestSampleStep = null;
       this.warning = null;
       this.crash = null;
@@ -126,8 +138,14 @@ export const useTrainingStore = defineStore('training', {
       for (const m of d.metrics) {
         if (m.type === 'train' && m.loss !== undefined) this.trainCurve.push({ step: m.step, time: m.time, value: m.loss });
         if (m.type === 'eval' && m.valBpd !== undefined) this.valCurve.push({ step: m.step, time: m.time, value: m.valBpd });
+        if (m.type === 'eval' && m.valBpdUnconditional !== undefined) this.addClassFigures(m.step, m.time, { unconditionalBpd: m.valBpdUnconditional, accuracy: m.valAccuracy ?? null });
       }
       this.latestSampleStep = d.sampleSteps.at(-1) ?? null;
+    },
+    /** A conditional run's evaluation: its unconditional bits per dim on the curve, and the latest figures. */
+    addClassFigures(step: number, time: number, figures: ClassFigures) {
+      this.valUnconditionalCurve.push({ step, time, value: figures.unconditionalBpd });
+      this.classFigures = figures;
     },
     handle(e: AppEvent) {
       if (e.type === 'worker-crashed') {
@@ -156,6 +174,7 @@ export const useTrainingStore = defineStore('training', {
           if (e.resumed) {
             this.trainCurve = this.trainCurve.filter((p) => p.step <= e.step);
             this.valCurve = this.valCurve.filter((p) => p.step <= e.step);
+            this.valUnconditionalCurve = this.valUnconditionalCurve.filter((p) => p.step <= e.step);
           }
           break;
         case 'train-step':
@@ -169,6 +188,7 @@ export const useTrainingStore = defineStore('training', {
           break;
         case 'train-eval':
           this.valCurve.push({ step: e.step, time: e.elapsed, value: e.valBpd });
+          if (e.classes) this.addClassFigures(e.step, e.elapsed, e.classes);
           break;
         case 'train-sample':
           this.latestSampleStep = e.step;

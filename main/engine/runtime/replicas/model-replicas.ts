@@ -60,15 +60,15 @@ export class ModelReplicas extends ReplicaPool {
     return pool;
   }
 
-  /** model.sample(n, temperature, rng, c), the images split across the threads (the same images); `classes`: one-hot rows [n, K]. */
-  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array): tf.Tensor4D {
+  /** model.sample(n, temperature, rng, c, guidance), the images split across the threads (the same images); `classes`: one-hot rows [n, K]. */
+  sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): tf.Tensor4D {
     const noise = drawNoise(this.model, n, temperature, rng);
     const pick = (s: Share) => shareRows(noise, n, s, true);
     const rows = (s: Share) => (classes ? shareRows([classes], n, s, true)[0] : undefined);
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
-    const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'sample', count: s.count, noise: pick(s), classes: rows(s) }, s.count * this.imageSize(), changed));
-    const { own } = this.run(commands, () => tf.tidy(() => this.model.sampleFromNoise(pick(shares[0]), shares[0].count, classTensor(this.model, rows(shares[0]), shares[0].count))));
+    const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'sample', count: s.count, noise: pick(s), classes: rows(s), guidance }, s.count * this.imageSize(), changed));
+    const { own } = this.run(commands, () => tf.tidy(() => this.model.sampleFromNoise(pick(shares[0]), shares[0].count, classTensor(this.model, rows(shares[0]), shares[0].count), guidance)));
     return this.joinBatches([own], commands)[0];
   }
 

@@ -45,7 +45,7 @@ function execute(model: FlowModel, c: Exclude<ReplicaCommand, { op: 'close' }>):
       return { ok: true, loss };
     }
     case 'sample': {
-      const x = tf.tidy(() => model.sampleFromNoise(c.noise, c.count, classTensor(model, c.classes, c.count)));
+      const x = tf.tidy(() => model.sampleFromNoise(c.noise, c.count, classTensor(model, c.classes, c.count), c.guidance));
       c.output.set(x.dataSync() as Float32Array);
       x.dispose();
       return { ok: true };
