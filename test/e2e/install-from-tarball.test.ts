@@ -27,9 +27,12 @@ const NOT_SHIPPED = /(^|\/)(test|tests|fixtures|bench|scratch)\/|^(main|common|p
 /** A tiny Glow, so 20 steps take seconds. */
 const TINY = ['--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '8'];
 
+/** npm settings kept from the environment: where packages come from and the person's own npmrc. */
+const KEPT_NPM = /^npm_config_(cache|registry|userconfig)$/i;
+
 /** This process's environment without the npm_* variables `npm test` sets (the checkout's .npmrc among them), so the install sees only what a person's shell has. */
 function outsideNpm(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))), ...extra };
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || KEPT_NPM.test(k))), ...extra };
 }
 
 describe.skipIf(!existsSync(BUILT_CLI))(`flowdesk installed from its npm pack tarball${existsSync(BUILT_CLI) ? '' : ' (skipped: run `npm run build` first; `npm test` does)'}`, () => {
