@@ -1,5 +1,5 @@
-// Build of the three Electron parts: main and its compute worker (Node; npm dependencies such
-// as @tensorflow/* and sharp stay external), a sandboxed CommonJS preload, and the Vue renderer.
+// Build of the three Electron parts: main, its compute worker and the `flowdesk` CLI (Node; npm
+// dependencies such as @tensorflow/* and sharp stay external), a sandboxed CommonJS preload, and the Vue renderer.
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { rendererConfig } from './renderer/vite.config.ts';
@@ -7,9 +7,14 @@ import { rendererConfig } from './renderer/vite.config.ts';
 export default defineConfig({
   main: {
     build: {
+      // The CLI runs on the Node that installed the package (package.json engines), not Electron's.
+      target: 'node20.19',
       rolldownOptions: {
         input: {
           index: resolve(__dirname, 'main/index.ts'),
+          // The command line of an installed package (bin/flowdesk.mjs loads it when there are no sources).
+          cli: resolve(__dirname, 'main/cli.ts'),
+          // Electron's utilityProcess and the CLI's browser mode (main/worker/node-worker.ts) fork it.
           worker: resolve(__dirname, 'main/worker/entry.ts'),
           // Replica threads for data-parallel training and sampling (runtime/replicas/replica-thread.ts finds it by this name).
           'model-replica': resolve(__dirname, 'main/engine/runtime/replicas/replica-entry.ts'),

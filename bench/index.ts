@@ -17,7 +17,7 @@
 // median step's process CPU time (`cpu_ratio`, PyTorch's over ours), which other work on a shared
 // machine barely moves; `--no-pytorch` skips the reference; `--all` also times K=8 on plain
 // cpu (tens of minutes a step); `--only=preprocess,eval` runs only the named lines (train,
-// sample, encode, eval, preprocess, latency, chart); `--only=tarflow` (not run by default) times TarFlow on 32x32x3 at about Glow K=4, hidden 128's
+// sample, encode, eval, preprocess, latency, chart, package: the size of `npm pack`'s tarball); `--only=tarflow` (not run by default) times TarFlow on 32x32x3 at about Glow K=4, hidden 128's
 // parameter count (p=4, B=4, width 128, one layer, head 64) beside bench/pytorch_tarflow.py,
 // each line with both parameter counts. `latency`: how long a 36-image sample grid takes
 // while the small and the medium Glow train on 32x32 colour images in the app's worker
@@ -48,6 +48,7 @@ import { resolveTrainConfig } from '../main/engine/train/train-config.ts';
 import type { PresetName } from '../common/settings/presets.ts';
 import { chartSpeed } from './chart.ts';
 import { gridLatencyWhileTraining } from './latency.ts';
+import { packageSize } from './package-size.ts';
 import { findTorchPython } from './torch-python.ts';
 
 const args = process.argv.slice(2);
@@ -57,7 +58,7 @@ const backendArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
 const threadsArg = args.some((a) => a.startsWith('--threads=')) ? Number(args.find((a) => a.startsWith('--threads='))!.split('=')[1]) : null;
 const withPytorch = !args.includes('--no-pytorch');
 const only = args.find((a) => a.startsWith('--only='))?.split('=')[1].split(',');
-const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess', 'latency', 'chart'];
+const BENCH_PARTS = ['train', 'sample', 'encode', 'eval', 'preprocess', 'latency', 'chart', 'package'];
 /** Lines run only when --only names them. */
 const NAMED_PARTS = ['tarflow'];
 const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p) && !NAMED_PARTS.includes(p));
@@ -385,4 +386,5 @@ if (wants('preprocess')) await preprocessSpeed();
 // The app's own worker and backend (auto), so --backends does not apply; --quick times small only.
 for (const preset of wants('latency') ? (quick ? ['small'] : ['small', 'medium']) as PresetName[] : []) emit(await gridLatencyWhileTraining(preset));
 if (wants('chart')) emit(await chartSpeed());
+if (wants('package')) emit(packageSize());
 emit({ bench: 'memory', peak_rss_mb: round(process.resourceUsage().maxRSS / 1024) });

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the `flowdesk` command: runs the TypeScript CLI through tsx, so a checkout
-// works right after `npm install` with no build step.
-import { register } from 'tsx/esm/api';
+// Entry point of the `flowdesk` command. In a checkout it runs the TypeScript CLI through tsx, so
+// it works right after `npm install` with no build step; an installed package ships no sources and runs the compiled out/main/cli.js.
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import('../main/cli.ts');
-const code = await runCli(process.argv.slice(2));
-process.exitCode = code;
+const source = new URL('../main/cli.ts', import.meta.url);
+let runCli;
+if (existsSync(source)) {
+  (await import('tsx/esm/api')).register();
+  ({ runCli } = await import(source.href));
+} else {
+  ({ runCli } = await import('../out/main/cli.js'));
+}
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,6 +1,7 @@
 // The `flowdesk` command line: train, eval, sample, upscale, inpaint and lab run the same engine as
 // the app. Errors print as one clear line and a non-zero exit, never a stack trace (FLOWDESK_DEBUG=1 for one).
 import { FlowDeskError } from './engine/errors.ts';
+import { appCommand, appUsage } from './cli/app-command.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
 import { UsageError } from './cli/options.ts';
 import { attributeCommand, attributeUsage, changeClassCommand, changeClassUsage, interpolateCommand, interpolateUsage, rankCommand, rankUsage } from './cli/explore-commands.ts';
@@ -28,6 +29,7 @@ Commands:
   export RUN -o DIR              the model as model.json + weights.safetensors
   import DIR                     an exported model, as a run
   serve [--port N]               the app in a browser (127.0.0.1, with a token)
+  app                            the app in its Electron window (browser mode where Electron cannot run)
   lab --target T --flow F        the Flow Lab: a vector flow on a toy target, energy or table
   help [COMMAND]                 this text, or a command's options
 
@@ -49,6 +51,7 @@ const helpOf: Record<string, string> = {
   export: exportUsage,
   import: importUsage,
   serve: serveUsage,
+  app: appUsage,
   lab: labUsage,
 };
 
@@ -66,6 +69,7 @@ const commands: Record<string, (argv: string[], log: (line: string) => void) => 
   export: exportCommand,
   import: importCommand,
   serve: serveCommand,
+  app: appCommand,
   lab: labCommand,
 };
 

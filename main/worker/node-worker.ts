@@ -1,17 +1,18 @@
 // Starts the worker as a forked Node process (browser mode and tests), running the TypeScript
-// entry through tsx when FlowDesk runs from source.
+// entry through tsx when FlowDesk runs from source, else the bundled worker.js (an installed package).
 import { fork } from 'node:child_process';
 import { constants } from 'node:os';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FlowDeskError } from '../engine/errors.ts';
+import { findThreadEntry } from '../engine/runtime/thread-loader.ts';
 import type { HostMessage, WorkerMessage } from './protocol.ts';
 import type { SpawnWorker } from './host.ts';
 import { workerEnv } from './worker-env.ts';
 
 export function nodeWorker(runsDir: string): SpawnWorker {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const entry = existsSync(join(here, 'entry.js')) ? join(here, 'entry.js') : join(here, 'entry.ts');
+  const { found: entry, candidates } = findThreadEntry(dirname(fileURLToPath(import.meta.url)), 'entry', 'worker');
+  if (!entry) throw new FlowDeskError('INTERNAL', `The compute worker is missing (looked for ${candidates.join(', ')}); reinstall FlowDesk.`);
   return () => {
     const child = fork(entry, [], {
       env: workerEnv(runsDir),

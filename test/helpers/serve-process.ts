@@ -16,12 +16,13 @@ export interface ServeProcess {
 const SERVE_CHILD = join(import.meta.dirname, 'serve-child.ts');
 
 /** Starts `flowdesk serve --runs runs` over the page in `renderer`, with `env` added to this process's environment. */
-export async function spawnServe(runs: string, renderer: string, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVE_CHILD, runs, renderer], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+export function spawnServe(runs: string, renderer: string, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  return spawnServeCommand([process.execPath, '--import', 'tsx', SERVE_CHILD, runs, renderer], runs, { env: { ...process.env, ...env } });
+}
+
+/** Starts `command` (a `flowdesk serve` over the runs folder `runs`) with `options`; resolves once it prints its page's address. */
+export async function spawnServeCommand([file, ...args]: string[], runs: string, options: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<ServeProcess> {
+  const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let out = '';
   let err = '';

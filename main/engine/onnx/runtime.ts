@@ -20,7 +20,8 @@ export function loadOrt(): { ort: Ort } | { reason: string } {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    loaded = { reason: code === 'MODULE_NOT_FOUND' ? 'onnxruntime-node is not installed (an optional dependency)' : `onnxruntime-node failed to load: ${msg}` };
+    // A global install without ONNXRUNTIME_NODE_INSTALL=skip runs its install script, which fails where it cannot download CUDA libraries, and npm then drops it.
+    loaded = { reason: code === 'MODULE_NOT_FOUND' ? 'onnxruntime-node is not installed (an optional dependency; npm drops it when its install script cannot download CUDA libraries: install FlowDesk with ONNXRUNTIME_NODE_INSTALL=skip)' : `onnxruntime-node failed to load: ${msg}` };
   }
   return loaded;
 }

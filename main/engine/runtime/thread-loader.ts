@@ -1,6 +1,6 @@
 // How a worker_thread loads its entry module: the TypeScript source through tsx (tests, the CLI,
 // the app from source) or the bundled file next to the built worker. Replica threads and the Lab's
-// thread start this way.
+// thread start this way; browser mode's forked worker finds its entry the same way.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
