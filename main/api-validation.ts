@@ -139,14 +139,9 @@ function text(o: Obj, key: string, max: number, field: string): string | undefin
   return v as string;
 }
 
-/** Longest class name: a class is a sub-folder, whose name a file system keeps to 255 characters. */
-const MAX_CLASS_NAME = 255;
-
 /** An optional class name (a sub-folder's name, or ALL_CLASSES); whether the model has it is the worker's to say. */
 function className(o: Obj, key: string, field: string): string | undefined {
-  const v = text(o, key, MAX_CLASS_NAME, field);
-  if (v === '') bad(`${field}.${key}`, `a class name, or ${ALL_CLASSES} for every class`, v);
-  return v;
+  return o[key] === undefined ? undefined : classNameValue(o[key], `${field}.${key}`);
 }
 
 /** How far along a direction an image may move, in multiples of it. */
@@ -292,8 +287,8 @@ function restoreSettings(v: unknown, field: string): RestoreSettings {
   return settings(checkSettings<RestoreSettings>(restoreFields, object(v ?? {}, field), 'person'), field);
 }
 
-/** A class name as a model holds it (a sub-folder's name). */
-function className(v: unknown, field: string): string {
+/** A class name as a model holds it: a sub-folder's name, which a file system keeps to 255 characters. */
+function classNameValue(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > 255 || /[\u0000-\u001f\u007f]/.test(v)) bad(field, 'a class name', v);
   return v as string;
 }
@@ -315,8 +310,8 @@ const restoreValidators = {
     return {
       runId: runId(o, 'request'),
       image: image(o.image, 'request.image'),
-      from: className(o.from, 'request.from'),
-      to: o.to === 'all' ? 'all' : (o.to as unknown[]).map((c, i) => className(c, `request.to[${i}]`)),
+      from: classNameValue(o.from, 'request.from'),
+      to: o.to === 'all' ? 'all' : (o.to as unknown[]).map((c, i) => classNameValue(c, `request.to[${i}]`)),
       temperature: o.temperature === undefined ? 1 : num(o, 'temperature', 0, 2, 'request'),
     };
   },
