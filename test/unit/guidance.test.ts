@@ -2,12 +2,13 @@
 // untrained conditional model is its unconditional one), classifier-free guidance (w = 0 the
 // unconditional model, w = 1 the conditional one in one pass), label dropout that never lets a
 // hidden label reach the loss, TarFlow's invertibility under every class and its p(x) summed over
-// classes, and flow matching's evaluation by its unconditional branch.
+// classes (and "change the class"), and flow matching's evaluation by its unconditional branch.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import { dequantize, gatherBatch, type ImageSet } from '../../main/engine/data/index.ts';
 import { oneHot as oneHotRows } from '../../main/engine/data/one-hot.ts';
+import { changeClass } from '../../main/engine/explore/change-class.ts';
 import { TransformerLayer } from '../../main/engine/flows/tarflow/transformer-layer.ts';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
@@ -217,6 +218,17 @@ describe('class-conditional TarFlow', () => {
     const none = model.forward(x, oneHot([-1, -1, -1]));
     expectClose(none.zs[0], model.forward(x).zs[0], 1e-6, 1e-6);
     expectClose(none.logdet, model.forward(x).logdet, 1e-5, 1e-6);
+    model.dispose();
+  });
+
+  it('changes the class of an image: back to itself under its own class, another image under another', () => {
+    const model = trained(tarflow, 0.1);
+    model.classLabels = { names: ['a', 'b', 'c'], frequencies: [1 / 3, 1 / 3, 1 / 3] };
+    const pixels = Uint8Array.from(new Rng(8).fillUniform(new Float32Array(64)), (v) => Math.floor(v * 256));
+    const out = changeClass({ model, nBits: 8 }, pixels, 1, [1, 0]);
+    const worst = (from: number) => Math.max(...Array.from(out.subarray(from, from + 64), (v, i) => Math.abs(v - pixels[i])));
+    expect(worst(0)).toBeLessThanOrEqual(1);
+    expect(worst(64)).toBeGreaterThan(1);
     model.dispose();
   });
 
