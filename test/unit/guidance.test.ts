@@ -17,6 +17,7 @@ import { bitsPerDim, drawNoise, scoringNoiseOf, stepInputsOf, trainingLoss, trai
 import type { TarFlow } from '../../main/engine/models/tarflow.ts';
 import { UNetVelocity } from '../../main/engine/models/unet-velocity.ts';
 import { Rng } from '../../main/engine/random.ts';
+import { runtimeFor } from '../../main/engine/runtime/runtime-for.ts';
 import { drawValues, labelDropoutOf, scoringStream, trainingClasses, trainingInputs } from '../../main/engine/train/batches.ts';
 import { classMetrics, classScoresOfSet } from '../../main/engine/train/class-evaluate.ts';
 import { bitsPerDimOfSet } from '../../main/engine/train/evaluate.ts';
@@ -190,6 +191,14 @@ describe('guidance', () => {
     const w = 2.5;
     const want = tf.div(tf.add(z, tf.add(u, tf.mul(tf.sub(v, u), w))), 2);
     expectClose(model.sampleFromNoise(noise, 2, c, w), want, 1e-5, 1e-5);
+    model.dispose();
+  });
+
+  it("samples the same guided images through the model's compute runtime (split across replica threads)", async () => {
+    const model = trained(tarflow);
+    const rows = oneHotRows([0, 1, 2, 1], K);
+    const images = await runtimeFor(model).sample(4, 0.9, new Rng(2), rows, 2.5);
+    expectClose(images, model.sample(4, 0.9, new Rng(2), tf.tensor2d(rows, [4, K]), 2.5), 1e-5, 1e-5);
     model.dispose();
   });
 

@@ -10,7 +10,7 @@ import type { OdeOptions } from '../lab/ode/solve-ode.ts';
 import { rademacher } from '../lab/trace.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedFlowMatchingConfig } from './config.ts';
-import type { ClassLabels, FlowOutput, TrainingNoise, TrainingObjective } from './flow-model.ts';
+import type { FlowOutput, TrainingNoise, TrainingObjective } from './flow-model.ts';
 import { ImageLatentModel } from './image-latent-model.ts';
 import { odeLikelihood, transport, type ImageVelocity } from './ode-likelihood.ts';
 import { UNetVelocity } from './unet-velocity.ts';
@@ -40,7 +40,6 @@ export class FlowMatching extends ImageLatentModel {
   readonly scoringNoise: readonly TrainingNoise[];
   private readonly field: UNetVelocity;
   private readonly dim: number;
-  classLabels: ClassLabels | null = null;
   /** v(y, t) in the field's space (images times DATA_SCALE), every image at time t, without a class. */
   readonly velocity: ImageVelocity = this.velocityGiven();
 

@@ -5,12 +5,14 @@ import { gaussianFromNoise } from '../flows/gaussian.ts';
 import { ParamStore } from '../flows/params.ts';
 import type { Rng } from '../random.ts';
 import type { ResolvedModelConfig } from './config.ts';
-import { drawNoise, logProbByForward, type FlowModel, type FlowOutput } from './flow-model.ts';
+import { drawNoise, logProbByForward, type ClassLabels, type FlowModel, type FlowOutput } from './flow-model.ts';
 
 export abstract class ImageLatentModel implements FlowModel {
   readonly params = new ParamStore();
   /** No data-dependent initialisation. */
   initialised = true;
+  /** A conditional model's classes (TarFlow, flow matching), set by the trainer or model.json. */
+  classLabels: ClassLabels | null = null;
   abstract readonly config: ResolvedModelConfig;
 
   /** `c`: the classes of a conditional model (TarFlow, flow matching), else ignored; `noise` is a model's scoring noise (flow matching's probes). */

@@ -10,12 +10,11 @@ import { FlowBlock } from '../flows/tarflow/flow-block.ts';
 import { patchify, unpatchify } from '../flows/tarflow/patches.ts';
 import { Rng } from '../random.ts';
 import type { ResolvedTarFlowConfig } from './config.ts';
-import type { ClassLabels, FlowOutput } from './flow-model.ts';
+import type { FlowOutput } from './flow-model.ts';
 import { ImageLatentModel } from './image-latent-model.ts';
 
 export class TarFlow extends ImageLatentModel {
   private readonly blocks: FlowBlock[] = [];
-  classLabels: ClassLabels | null = null;
 
   constructor(readonly config: ResolvedTarFlowConfig, seed: number) {
     super();
