@@ -1,7 +1,8 @@
 // Training a class-conditional Glow end to end (issue 17): the model takes its classes from the
 // imported set, resumes exactly, evaluates bits given the class, unconditional bits and accuracy,
 // draws one grid row per class, and `flowdesk sample --class` and `change-class` use them; a
-// conditional TarFlow with label dropout resumes exactly too and samples with `--guidance`.
+// conditional TarFlow with label dropout resumes exactly too and samples with `--guidance`, and a
+// conditional flow matching validates its bits given the class and its unconditional branch.
 // The import is wrapped to label each image by its index (h-classes' sub-folder labels stand in).
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -135,5 +136,17 @@ describe('a class-conditional TarFlow run with label dropout', () => {
     expect(lines[0]).toMatch(/wrote 6 samples .*class all, guidance 2\)/);
     await expect(sampleCommand([straight.runDir, '--guidance', '2', '-o', out], () => {})).rejects.toThrow(/--guidance needs --class/);
     await expect(sampleCommand([join(runsDir, 'straight'), '--class', 'a', '--guidance', '2', '-o', out], () => {})).rejects.toThrow(/--guidance: a glow model has no classifier-free guidance/);
+  });
+});
+
+describe('a class-conditional flow-matching run', () => {
+  it('validates the bits given the class and its unconditional branch, with no accuracy', async () => {
+    const flowMatching = { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'euler', odeSteps: 1 } as const;
+    const run = await train({ folder: folder.dir, model: flowMatching, runsDir, cacheDir: null, name: 'fm', train: { ...settings, steps: 2, evalEvery: 2, checkpointEvery: 2, valImages: 4 } });
+    const evals = (await rows(run.runDir)).filter((r) => r.type === 'eval');
+    expect(evals.length).toBeGreaterThan(0);
+    for (const row of evals) expect(row).toMatchObject({ valBpd: expect.any(Number), valBpdUnconditional: expect.any(Number), valAccuracy: null });
+    const grid = await sharp(join(run.runDir, 'samples', 'step-2.png')).metadata();
+    expect(grid.height! / grid.width!).toBeGreaterThan(1.3);
   });
 });
