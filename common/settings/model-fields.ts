@@ -85,7 +85,7 @@ export const modelFields = {
     label: 'Top prior', help: "the learned Gaussian of the top level's latent: a mean and scale per channel, as in the Glow paper, or per position and channel (FlowDesk's Glow before model format 2)",
   },
   classes: {
-    type: 'int', min: 0, max: 1000, default: 0, kinds: ['glow', 'realnvp'], view: 'derived',
+    type: 'int', min: 0, max: 1000, default: 0, kinds: ['glow', 'realnvp', 'tarflow', 'flow-matching'], view: 'derived',
     label: 'Classes', help: "classes of a class-conditional model, set from the imported folder's classes (0: unconditional)",
   },
   classWeight: {

@@ -1,6 +1,7 @@
 // `flowdesk eval`: bits per dimension of a trained model over a folder of images.
 import { bitsPerDimLabel } from '../../common/bits-per-dim-label.ts';
 import { importAllImages } from '../engine/data/index.ts';
+import { marginalOverClasses } from '../engine/models/class-marginal.ts';
 import { classCountOf } from '../engine/models/flow-model.ts';
 import { classMetrics, classScoresOfSet } from '../engine/train/class-evaluate.ts';
 import { bitsPerDimOfSet, meanAndStandardError } from '../engine/train/evaluate.ts';
@@ -54,8 +55,11 @@ export async function evalCommand(argv: string[], log: (line: string) => void): 
     const classFigures = metrics ? { bpdGivenClass: metrics.conditionalBpd, accuracy: metrics.accuracy } : {};
     if (values.json) log(JSON.stringify({ bpd, standardError, images, skipped: report.skipped.length, weights, ...classFigures }));
     else {
-      log(`${bpd.toFixed(4)}${error} ${bitsPerDimLabel(model.config)}${conditional ? ' (summed over classes)' : ''} over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
-      if (metrics && metrics.conditionalBpd !== null) log(`${metrics.conditionalBpd.toFixed(4)} given each image's class; accuracy ${(100 * metrics.accuracy!).toFixed(1)}%`);
+      log(`${bpd.toFixed(4)}${error} ${bitsPerDimLabel(model.config)}${conditional ? (marginalOverClasses(model) ? ' (summed over classes)' : " (the model's unconditional branch)") : ''} over ${images} images${report.skipped.length ? ` (${report.skipped.length} files skipped)` : ''}`);
+      if (metrics && metrics.conditionalBpd !== null) {
+        const accuracy = metrics.accuracy === null ? '' : `; accuracy ${(100 * metrics.accuracy).toFixed(1)}%`;
+        log(`${metrics.conditionalBpd.toFixed(4)} given each image's class${accuracy}`);
+      }
     }
     return 0;
   } finally {

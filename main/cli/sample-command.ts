@@ -1,4 +1,7 @@
-// `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature.
+// `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature, of a class
+// and with classifier-free guidance for a conditional model.
+import { appliesTo } from '../../common/settings/field.ts';
+import { modelFields } from '../../common/settings/model-fields.ts';
 import { imagesOutOfRange, toPixels, writeImageGrid } from '../engine/data/index.ts';
 import { ConfigError } from '../engine/errors.ts';
 import { classChoice, type ClassChoice } from '../engine/explore/class-choice.ts';
@@ -10,19 +13,22 @@ import { loadModelArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
 import { RUNS_HELP } from './runs-folder.ts';
 
-export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] [--class NAME|all] [--weights avg|last|best] -o grid.png
+export const sampleUsage = `Usage: flowdesk sample RUN_OR_CHECKPOINT [--n 64] [--temperature 0.7] [--seed 0] [--class NAME|all] [--guidance 1] [--weights avg|last|best] -o grid.png
 
 Draws N images with every level's prior standard deviation scaled by the temperature
 (0 gives the most typical image, 1 the model's own spread) and writes them as a square grid.
   --class NAME  a class-conditional model's samples of class NAME
   --class all   a grid with one row per class, N images each
+  --guidance W  with --class, a TarFlow or flow-matching model's classifier-free guidance weight:
+                u + W (u_class - u) of its unconditional and conditional predictions; 0 samples
+                the unconditional model, 1 (the default) the conditional one, above 1 a stronger class
 ${WEIGHTS_HELP}
 ${RUNS_HELP}`;
 
 export async function sampleCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { n: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, class: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION },
+    { n: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' }, class: { type: 'string' }, guidance: { type: 'string' }, output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION },
     1,
     sampleUsage,
   );
@@ -35,14 +41,21 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const n = numberOption(values, 'n', { integer: true, min: 1, max: 1024 }) ?? 64;
   const temperature = numberOption(values, 'temperature', { min: 0, max: 2 }) ?? 0.7;
   const seed = numberOption(values, 'seed', { integer: true, min: 0 }) ?? 0;
+  const guidance = numberOption(values, 'guidance', { min: 0, max: 20 });
+  const choice = typeof values.class === 'string' ? values.class : null;
+  if (guidance !== undefined && choice === null) throw new UsageError('--guidance needs --class NAME|all: guidance steers the samples towards a class.');
   await announceBackend();
   const { model, json } = await loadModelArg(positionals[0], values);
   try {
-    const { size, channels } = model.config;
-    const { count, rows, cols } = classOption(model, typeof values.class === 'string' ? values.class : null, n);
-    const images = await runtimeFor(model).sample(count, temperature, new Rng(seed), rows);
+    const { size, channels, kind } = model.config;
+    if (guidance !== undefined && !appliesTo(modelFields.labelDropout, kind)) {
+      throw new UsageError(`--guidance: a ${kind} model has no classifier-free guidance (${modelFields.labelDropout.kinds!.join(' and ')} models trained with label dropout do).`);
+    }
+    const { count, rows, cols } = classOption(model, choice, n);
+    const images = await runtimeFor(model).sample(count, temperature, new Rng(seed), rows, guidance);
     await writeImageGrid(values.output, toPixels(images, json.nBits), count, size, channels, cols);
-    log(`wrote ${count} samples (temperature ${temperature}, seed ${seed}${typeof values.class === 'string' ? `, class ${values.class}` : ''}) to ${values.output}`);
+    const guided = guidance === undefined ? '' : `, guidance ${guidance}`;
+    log(`wrote ${count} samples (temperature ${temperature}, seed ${seed}${choice === null ? '' : `, class ${choice}`}${guided}) to ${values.output}`);
     const outOfRange = imagesOutOfRange(images, count);
     if (outOfRange > 0) log(`${outOfRange} of ${count} samples had values outside the image range (clipped)`);
     return 0;

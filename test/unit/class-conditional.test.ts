@@ -122,12 +122,12 @@ for (const [name, config] of kinds) {
         expect(scores.unconditional[i]).toBeCloseTo(bits(logp), 5);
         expect(scores.conditional[i]).toBeCloseTo(bits(perClass[set.labels![i]][i]), 5);
         const best = [0, 1, 2].reduce((b, y) => (perClass[y][i] > perClass[b][i] ? y : b), 0);
-        expect(scores.predicted[i]).toBe(best);
+        expect(scores.predicted![i]).toBe(best);
       }
       // Scored without a class (ranking, the projector, bitsPerDimOfSet), a conditional model's bits are of p(x).
       expectClose(await bitsPerDimOfSet(model, set, { nBits, seed: 11 }), scores.unconditional, 1e-5);
       const metrics = classMetrics(scores);
-      const right = scores.predicted.filter((p, i) => p === set.labels![i]).length;
+      const right = scores.predicted!.filter((p, i) => p === set.labels![i]).length;
       expect(metrics.accuracy).toBeCloseTo(right / 6, 12);
       // p(x) = sum_y p(x|y) p(y) <= max_y p(x|y): never fewer bits than the best class's.
       for (let i = 0; i < 6; i++) expect(scores.unconditional[i]).toBeGreaterThanOrEqual(Math.min(...[0, 1, 2].map((y) => bits(perClass[y][i]))) - 1e-9);

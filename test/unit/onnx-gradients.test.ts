@@ -1,6 +1,7 @@
 // The onnxruntime path: a model's loss and gradients traced from its tfjs code into one ONNX
 // graph agree with tfjs's own on every kind of flow; convolutions written as matMuls equal
-// conv2d and its gradients; a trace refuses what a graph cannot express, naming it; a short
+// conv2d and its gradients; class-conditional Glow, TarFlow and flow matching take their classes as
+// an input; a trace refuses what a graph cannot express, naming it; a short
 // run on the 'onnx' backend really learns.
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ import { trainingGraph } from '../../main/engine/onnx/onnx-gradients.ts';
 import { convAsMatMul } from '../../main/engine/ops/conv-as-matmul.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { batchGradients } from '../../main/engine/train/gradients.ts';
+import { drawValues } from '../../main/engine/train/batches.ts';
+import { stepInputsOf, trainingNoiseOf } from '../../main/engine/models/flow-model.ts';
 import { oneHot } from '../../main/engine/data/one-hot.ts';
 import { train } from '../../main/engine/train/trainer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
@@ -100,33 +103,43 @@ describe.skipIf(!ort)(`ONNX training graphs${why}`, () => {
     });
   }
 
-  it("gives tfjs's loss and gradients for a class-conditional Glow, with its classes as one more input", async () => {
-    const model = createModel({ kind: 'glow', size: 8, channels: 3, levels: 2, depth: 1, hidden: 8, classes: 3, classWeight: 0.5 }, 0);
-    const { size, channels } = model.config;
-    const batch = 4;
-    const data = new Rng(3).fillUniform(new Float32Array(batch * size * size * channels)).map((v) => v - 0.5);
-    model.initialise(tf.tensor4d(data, [batch, size, size, channels]));
-    // Moves the class embedding and head off zero, so the class changes the loss and its gradients.
-    perturb(model.params, 0.05);
-    // Three classes and one image without a class (an all-zero row: no embedding, no class loss).
-    const classes = oneHot([2, 0, -1, 1], 3);
-    const onnx = await OnnxGradients.create(ort!, model, batch, 8, 1);
-    try {
-      const want = batchGradients(model, data, batch, 8, batch, batch, [classes]);
-      const got = await onnx.gradients(data, [classes]);
-      expect(got.loss).toBeCloseTo(want.loss, 4);
-      const unconditional = batchGradients(model, data, batch, 8, batch, batch, [new Float32Array(batch * 3)]);
-      // The classes are really an input of the graph: without them the loss is another.
-      expect(Math.abs(unconditional.loss - want.loss)).toBeGreaterThan(1e-3);
-      expect(Object.keys(got.grads).sort()).toEqual(Object.keys(want.grads).sort());
-      expect(Object.keys(want.grads)).toContain('classes.embedding.weight');
-      for (const key of Object.keys(want.grads)) expectClose(got.grads[key], want.grads[key], 1e-4, 1e-3);
-      tf.dispose([...Object.values(want.grads), ...Object.values(got.grads), ...Object.values(unconditional.grads)]);
-    } finally {
-      await onnx.dispose();
-      model.dispose();
-    }
-  });
+  // Each with the parameter its class embedding trains.
+  const conditional: [string, ModelConfig, string][] = [
+    ['Glow', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 1, hidden: 8, classes: 3, classWeight: 0.5 }, 'classes.embedding.weight'],
+    ['TarFlow', { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 2, hidden: 32, attnLayers: 1, headDim: 16, classes: 3 }, 'block1.class'],
+    ['flow matching', { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, classes: 3 }, 'velocity.class.weight'],
+  ];
+  for (const [name, config, embedding] of conditional) {
+    it(`gives tfjs's loss and gradients for a class-conditional ${name}, with its classes as one more input`, async () => {
+      const model = createModel(config, 0);
+      const { size, channels } = model.config;
+      const batch = 4;
+      const data = new Rng(3).fillUniform(new Float32Array(batch * size * size * channels)).map((v) => v - 0.5);
+      model.initialise(tf.tensor4d(data, [batch, size, size, channels]));
+      // Moves the class embedding (and Glow's head) off zero, so the class changes the loss and its gradients.
+      perturb(model.params, 0.05);
+      // Three classes and one image without a class (an all-zero row: no embedding, no class loss).
+      const noise = drawValues(trainingNoiseOf(model), batch, new Rng(4));
+      const inputs = [...noise, oneHot([2, 0, -1, 1], 3)];
+      expect(stepInputsOf(model).map((s) => s.name).at(-1)).toBe('classes');
+      const onnx = await OnnxGradients.create(ort!, model, batch, 8, 1);
+      try {
+        const want = batchGradients(model, data, batch, 8, batch, batch, inputs);
+        const got = await onnx.gradients(data, inputs);
+        expect(got.loss).toBeCloseTo(want.loss, 4);
+        const unconditional = batchGradients(model, data, batch, 8, batch, batch, [...noise, new Float32Array(batch * 3)]);
+        // The classes are really an input of the graph: without them the loss is another.
+        expect(Math.abs(unconditional.loss - want.loss)).toBeGreaterThan(1e-4);
+        expect(Object.keys(got.grads).sort()).toEqual(Object.keys(want.grads).sort());
+        expect(Object.keys(want.grads)).toContain(embedding);
+        for (const key of Object.keys(want.grads)) expectClose(got.grads[key], want.grads[key], 1e-4, 1e-3);
+        tf.dispose([...Object.values(want.grads), ...Object.values(got.grads), ...Object.values(unconditional.grads)]);
+      } finally {
+        await onnx.dispose();
+        model.dispose();
+      }
+    });
+  }
 
   it('skips computing traced kernels only where its shape rules agree with the kernels', () => {
     // With the check on, every kernel runs for real and its outputs must match the rule's. Flow

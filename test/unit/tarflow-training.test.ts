@@ -43,7 +43,8 @@ describe('TarFlow in training', () => {
     expect(result.step).toBe(30);
     // Stripes are very predictable: a working flow drops well over a bit per dimension.
     expect(result.valBpd!).toBeLessThan(result.initialValBpd! - 1);
-    expect((await readRunJson(result.runDir)).model).toEqual({ ...MODEL, noise: 0 });
+    // Unconditional (the stripes come as one set): classes 0, and label dropout at its default.
+    expect((await readRunJson(result.runDir)).model).toEqual({ ...MODEL, noise: 0, classes: 0, labelDropout: 0.1 });
   });
 
   it('noise augmentation adds seeded Gaussian noise of the given standard deviation to the batch', () => {
@@ -67,7 +68,7 @@ describe('TarFlow in training', () => {
     perturb(model.params, 0.05);
     const x = randomInput([3, 8, 8, 1], 4, 0.3);
     const json = parseModelJson(JSON.parse(JSON.stringify(modelJson(model, 8))), 'model.json');
-    expect(json.config).toEqual({ ...MODEL, noise: 0.05 });
+    expect(json.config).toEqual({ ...MODEL, noise: 0.05, classes: 0, labelDropout: 0.1 });
     const loaded = loadModel(json, exportWeights(model), 'weights.safetensors');
     const logp = model.logProb(x);
     expect(Math.abs(logp.dataSync()[0] - createModel(MODEL, 3).logProb(x).dataSync()[0])).toBeGreaterThan(1e-3); // the nudge shows

@@ -1,6 +1,16 @@
 // A class-conditional model's likelihood without a class: p(x) = sum_y p(x|y) p(y), with p(y) the
 // training frequencies kept in model.json, summed in float64 from log p(x|y) of every class.
+// Flow matching, whose log p(x|y) takes an ODE solve per class, answers with its unconditional branch instead.
 import { classCountOf, type FlowModel } from './flow-model.ts';
+
+/**
+ * Whether `model`'s p(x) is the sum over classes (a conditional model with classLogProbs: Glow,
+ * RealNVP, TarFlow). A conditional model without it (flow matching) scores p(x) with its own
+ * unconditional branch, the one label dropout trains: no class given, as an unconditional model.
+ */
+export function marginalOverClasses(model: FlowModel): boolean {
+  return classCountOf(model) > 0 && model.classLogProbs !== undefined;
+}
 
 /** log p(y) of each class: the model's training frequencies, or uniform where it has none (a model built by hand). */
 export function logClassPrior(model: FlowModel): number[] {

@@ -91,7 +91,11 @@ export interface FlowModel {
   noiseOf?(x: tf.Tensor4D, c?: tf.Tensor2D): tf.Tensor4D[];
   /** A conditional model's class logits [n, K] from its latents (the class-prediction head); null without classes. */
   classLogits?(zs: readonly tf.Tensor4D[]): tf.Tensor2D | null;
-  /** A conditional model's log p(x | y) in nats for every class y, [n, K], from one forward pass. */
+  /**
+   * A conditional model's log p(x | y) in nats for every class y, [n, K] (Glow's from one forward
+   * pass, TarFlow's from one per class). Absent on a conditional model (flow matching): its p(x) is
+   * its unconditional branch instead of a sum over classes (models/class-marginal.ts).
+   */
   classLogProbs?(x: tf.Tensor4D): tf.Tensor2D;
   /** Absent: the model trains on its mean bits per dim, with no noise besides dequantization. */
   readonly objective?: TrainingObjective;

@@ -1,6 +1,7 @@
 // The velocity field v(x, t) of flow matching on images: a small U-Net on NHWC batches that
 // changes resolution with FlowDesk's squeeze/unsqueeze (no pooling or transposed kernels), adds
 // sin/cos features of t in every residual block, and ends in a zero-initialised convolution.
+// With classes, a learned class embedding is added to the time embedding every block sees.
 import * as tf from '../tf.ts';
 import { gaussianWeights, heNormal } from '../flows/init.ts';
 import type { ParamScope } from '../flows/params.ts';
@@ -16,6 +17,8 @@ export interface UNetShape {
   levels: number;
   depth: number;
   hidden: number;
+  /** Classes K of a conditional field; 0 or absent: none. */
+  classes?: number;
 }
 
 /** Angular frequencies of the time features sin(ωt), cos(ωt): t in [0, 1] is resolved down to about 1/30. */
@@ -80,6 +83,8 @@ export class UNetVelocity {
   private readonly inputBias: tf.Variable;
   private readonly timeWeight: tf.Variable;
   private readonly timeBias: tf.Variable;
+  /** [K, hidden], one row per class added to the time embedding; null for an unconditional field. */
+  private readonly classEmbedding: tf.Variable | null;
   private readonly down: { blocks: ResidualBlock[]; squeezed: Pointwise }[] = [];
   private readonly middle: ResidualBlock[];
   private readonly up: { unsqueezed: Pointwise; blocks: ResidualBlock[] }[] = [];
@@ -93,6 +98,9 @@ export class UNetVelocity {
     const features = 2 * TIME_FREQUENCIES.length;
     this.timeWeight = scope.variable('time.weight', gaussianWeights([features, hidden], Math.sqrt(1 / features), rng));
     this.timeBias = scope.variable('time.bias', tf.zeros([hidden]));
+    // Zero rows: an untrained conditional field is the unconditional one, and the other weights
+    // (drawn from `rng` in the same order) are those of classes 0.
+    this.classEmbedding = (shape.classes ?? 0) > 0 ? scope.variable('class.weight', tf.zeros([shape.classes!, hidden])) : null;
     for (let i = 0; i < levels; i++) {
       const s = scope.child(`down.${i}`);
       const w = widthAt(shape, i);
@@ -107,10 +115,10 @@ export class UNetVelocity {
     this.output = new ZeroConv(scope.child('output'), hidden, channels);
   }
 
-  /** v(x, t) for images x [n, H, W, C] at times t [n]. */
-  apply(x: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
+  /** v(x, t, c) for images x [n, H, W, C] at times t [n]; `c` [n, K] one-hot classes (an all-zero row or none: no class). */
+  apply(x: tf.Tensor4D, t: tf.Tensor1D, c?: tf.Tensor2D): tf.Tensor4D {
     return tf.tidy(() => {
-      const time = this.timeEmbedding(t);
+      const time = c && this.classEmbedding ? (tf.add(this.timeEmbedding(t), tf.matMul(c, this.classEmbedding)) as tf.Tensor2D) : this.timeEmbedding(t);
       let h = conv2dBias(x, this.inputWeight as tf.Tensor4D, this.inputBias as tf.Tensor1D);
       const skips: tf.Tensor4D[] = [];
       for (const level of this.down) {

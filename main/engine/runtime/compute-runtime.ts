@@ -41,9 +41,9 @@ export interface ComputeRuntime {
   /** The training step for `opts` (on onnx, the model's step and update are traced here, once). */
   trainingStep(opts: TrainingStepOptions): Promise<TrainingStep>;
   /**
-   * `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng, c, guidance)
-   * draws them; `classes`: a conditional model's one-hot rows [n, K] (absent: no class);
-   * `guidance`: the classifier-free guidance weight (FlowModel.sample; absent: the model's default).
+   * `n` images [n, H, W, C] at `temperature`, as model.sample(n, temperature, rng, c, guidance) draws them;
+   * `classes`: a conditional model's one-hot rows [n, K] (absent: no class); `guidance`: the
+   * classifier-free guidance weight (FlowModel.sample; absent: 1, the conditional model).
    */
   sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array>;
   /** model.encode of the `n` images in `x`; the caller disposes the latents. */
@@ -53,9 +53,10 @@ export interface ComputeRuntime {
   /**
    * Bits per dim of the `n` images in `x` (dequantized), as flow-model's bitsPerDim; `noise`: the
    * images' scoring noise (FlowModel.scoringNoise), n x values of each kind, where the model has any.
-   * A conditional model's are of p(x) = sum_y p(x|y) p(y) (models/class-marginal.ts), since no class is given.
+   * `classes`: one-hot rows [n, K] the images are scored given. Without them a conditional model's are of
+   * p(x) = sum_y p(x|y) p(y), or of its unconditional branch where it has no classLogProbs (models/class-marginal.ts).
    */
-  bitsPerDim(x: Float32Array, n: number, nBits: number, noise?: readonly Float32Array[]): Promise<Float32Array>;
+  bitsPerDim(x: Float32Array, n: number, nBits: number, noise?: readonly Float32Array[], classes?: Float32Array): Promise<Float32Array>;
   /** A conditional model's log p(x | y) in nats for every class y: [n, K] row-major, one forward pass. */
   classLogProbs(x: Float32Array, n: number): Promise<Float32Array>;
   /** Releases sessions and threads; the model stays usable for a new runtime. */

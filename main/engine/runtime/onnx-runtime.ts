@@ -4,7 +4,8 @@
 // so does the inference of a model whose inference does not trace (an ODE's, FlowModel.inferenceTraces).
 import { availableParallelism } from 'node:os';
 import * as tf from '../tf.ts';
-import { classCountOf, drawNoise, type FlowModel } from '../models/flow-model.ts';
+import { marginalOverClasses } from '../models/class-marginal.ts';
+import { drawNoise, type FlowModel } from '../models/flow-model.ts';
 import { BackendError } from '../errors.ts';
 import { TraceError } from '../onnx/graph-builder.ts';
 import { OnnxDecoder } from '../onnx/onnx-decoder.ts';
@@ -63,7 +64,7 @@ export class OnnxRuntime implements ComputeRuntime {
     return n >= Math.min(MIN_NATIVE_IMAGES, this.batch) && this.model.inferenceTraces !== false;
   }
 
-  /** A conditional model's class rows and guidance are not inputs of the traced sampler: they sample on `small`. */
+  /** A conditional model's class rows (and guidance) are not inputs of the traced sampler: they sample on `small`. */
   async sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array> {
     if (this.model.inferenceTraces === false || classes) return this.small.sample(n, temperature, rng, classes, guidance);
     const noise = drawNoise(this.model, n, temperature, rng);
@@ -96,9 +97,10 @@ export class OnnxRuntime implements ComputeRuntime {
     return joined;
   }
 
-  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
-    // A conditional model's sum over classes is not the traced forward pass's one prior.
-    if (!this.native(n) || classCountOf(this.model) > 0) return this.small.bitsPerDim(x, n, nBits, noise);
+  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = [], classes?: Float32Array): Promise<Float32Array> {
+    // Classes are no input of the traced forward pass, nor is a sum over them its one prior; a
+    // conditional model's unconditional branch (flow matching's p(x)) is that pass, with no class.
+    if (!this.native(n) || classes || marginalOverClasses(this.model)) return this.small.bitsPerDim(x, n, nBits, noise, classes);
     const { size, channels } = this.model.config;
     const dims = size * size * channels;
     const out = new Float32Array(n);

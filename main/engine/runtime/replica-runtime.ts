@@ -2,7 +2,8 @@
 // batches split across the model's replica threads, one TensorFlow.js instance each; a single
 // image, or one thread, stays on the calling thread.
 import * as tf from '../tf.ts';
-import { classCountOf, type FlowModel } from '../models/flow-model.ts';
+import { marginalOverClasses } from '../models/class-marginal.ts';
+import type { FlowModel } from '../models/flow-model.ts';
 import type { Rng } from '../random.ts';
 import { autoMicroBatch } from '../train/gradients.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
@@ -55,9 +56,9 @@ export class ReplicaRuntime implements ComputeRuntime {
   }
 
   /** A conditional model's sum over classes runs on the calling thread, with classLogProbs. */
-  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
-    if (classCountOf(this.model) > 0) return this.inThread.bitsPerDim(x, n, nBits, noise);
-    return this.pool(n)?.bitsPerDim(x, n, nBits, noise) ?? this.inThread.bitsPerDim(x, n, nBits, noise);
+  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = [], classes?: Float32Array): Promise<Float32Array> {
+    if (!classes && marginalOverClasses(this.model)) return this.inThread.bitsPerDim(x, n, nBits, noise);
+    return this.pool(n)?.bitsPerDim(x, n, nBits, noise, classes) ?? this.inThread.bitsPerDim(x, n, nBits, noise, classes);
   }
 
   /** On the calling thread: evaluation's one pass per batch, not yet split across the replicas. */

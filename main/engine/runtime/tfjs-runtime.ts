@@ -2,7 +2,7 @@
 // themselves (tfjs-node, CUDA, WebGPU) and for batches too small to split.
 import * as tf from '../tf.ts';
 import { ConfigError } from '../errors.ts';
-import { logClassPrior, marginalLogProbs } from '../models/class-marginal.ts';
+import { logClassPrior, marginalLogProbs, marginalOverClasses } from '../models/class-marginal.ts';
 import { bitsPerDim, classCountOf, scoringNoiseTensors, type FlowModel } from '../models/flow-model.ts';
 import type { Rng } from '../random.ts';
 import { autoMicroBatch, batchGradients } from '../train/gradients.ts';
@@ -45,9 +45,11 @@ export class TfjsRuntime implements ComputeRuntime {
     return tf.readAndDispose(tf.tidy(() => this.model.decode(zs)));
   }
 
-  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = []): Promise<Float32Array> {
+  async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = [], classes?: Float32Array): Promise<Float32Array> {
     const { model } = this;
-    if (classCountOf(model) === 0) return tf.readAndDispose(tf.tidy(() => bitsPerDim(model, imageTensor(model, x, n), nBits, undefined, scoringNoiseTensors(model, noise, n))));
+    if (classes || !marginalOverClasses(model)) {
+      return tf.readAndDispose(tf.tidy(() => bitsPerDim(model, imageTensor(model, x, n), nBits, classTensor(model, classes, n), scoringNoiseTensors(model, noise, n))));
+    }
     const { size, channels } = model.config;
     const logp = marginalLogProbs(await this.classLogProbs(x, n), logClassPrior(model));
     return Float32Array.from(logp, (v) => -v / (size * size * channels * Math.LN2) + nBits);

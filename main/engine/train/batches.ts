@@ -1,8 +1,9 @@
 // Which images, which of them are mirrored, which dequantization (and augmentation) noise and
-// which other training noise (a model's objective's) a step uses, as a pure function of (seed,
-// step): a resumed run therefore draws exactly what an uninterrupted one would.
+// which other training noise (a model's objective's) and which classes (label dropout's hidden
+// ones) a step uses, as a pure function of (seed, step): a resumed run draws exactly what an
+// uninterrupted one would.
 import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../data/index.ts';
-import { oneHot } from '../data/one-hot.ts';
+import { NO_CLASS, oneHot } from '../data/one-hot.ts';
 import { classCountOf, trainingNoiseOf, type FlowModel, type TrainingNoise } from '../models/flow-model.ts';
 import { Rng } from '../random.ts';
 
@@ -22,6 +23,7 @@ const STREAM_FLIP = 3;
 const STREAM_GAUSSIAN = 4;
 const STREAM_TRAINING_NOISE = 5;
 const STREAM_SCORING_NOISE = 6;
+const STREAM_LABEL_DROPOUT = 7;
 
 /**
  * The stream an evaluation with `seed` draws a model's scoring noise from (FlowModel.scoringNoise),
@@ -98,15 +100,29 @@ export function drawValues(kinds: readonly TrainingNoise[], n: number, rng: Rng)
   });
 }
 
-/** The one-hot classes [batch, K] of the images trainingBatch picks for `step`; all-zero rows (no class) for an unlabelled set. */
-export function trainingClasses(set: ImageSet, classes: number, batch: number, seed: number, step: number): Float32Array {
+/**
+ * The one-hot classes [batch, K] of the images trainingBatch picks for `step`; all-zero rows (no
+ * class) for an unlabelled set, and with `dropout` > 0 for each image with that probability
+ * (label dropout: the unconditional model classifier-free guidance needs, learned by the same network).
+ */
+export function trainingClasses(set: ImageSet, classes: number, batch: number, seed: number, step: number, dropout = 0): Float32Array {
   const indices = batchIndices(set.count, batch, seed, step);
-  return oneHot(set.labels ? Array.from(indices, (i) => set.labels![i]) : new Int32Array(batch).fill(-1), classes);
+  const labels = set.labels ? Array.from(indices, (i) => set.labels![i]) : new Array<number>(batch).fill(NO_CLASS);
+  if (dropout > 0) {
+    const rng = new Rng(mixSeed(seed, STREAM_LABEL_DROPOUT, step));
+    for (let i = 0; i < batch; i++) if (rng.next() < dropout) labels[i] = NO_CLASS;
+  }
+  return oneHot(labels, classes);
+}
+
+/** The share of training images whose class a step of `model` hides: its `labelDropout`, 0 for a kind without it. */
+export function labelDropoutOf(model: FlowModel): number {
+  return 'labelDropout' in model.config ? model.config.labelDropout : 0;
 }
 
 /** `step`'s inputs besides the images, in stepInputsOf(model)'s order: the objective's noise, then a conditional model's classes. */
 export function trainingInputs(model: FlowModel, set: ImageSet, batch: number, seed: number, step: number): Float32Array[] {
   const noise = trainingNoise(trainingNoiseOf(model), batch, seed, step);
   const classes = classCountOf(model);
-  return classes > 0 ? [...noise, trainingClasses(set, classes, batch, seed, step)] : noise;
+  return classes > 0 ? [...noise, trainingClasses(set, classes, batch, seed, step, labelDropoutOf(model))] : noise;
 }

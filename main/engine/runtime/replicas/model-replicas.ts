@@ -41,6 +41,11 @@ export function shareRows(arrays: readonly Float32Array[], n: number, { start, c
   });
 }
 
+/** A share's copy of the one-hot rows [n, K] to post to its thread (undefined: no classes). */
+function classRowsOf(classes: Float32Array | undefined, n: number): (s: Share) => Float32Array | undefined {
+  return (s) => (classes ? shareRows([classes], n, s, true)[0] : undefined);
+}
+
 const pools = new WeakMap<FlowModel, ModelReplicas>();
 
 export class ModelReplicas extends ReplicaPool {
@@ -64,7 +69,7 @@ export class ModelReplicas extends ReplicaPool {
   sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): tf.Tensor4D {
     const noise = drawNoise(this.model, n, temperature, rng);
     const pick = (s: Share) => shareRows(noise, n, s, true);
-    const rows = (s: Share) => (classes ? shareRows([classes], n, s, true)[0] : undefined);
+    const rows = classRowsOf(classes, n);
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
     const commands = shares.slice(1).map((s, i) => this.command(i, { op: 'sample', count: s.count, noise: pick(s), classes: rows(s), guidance }, s.count * this.imageSize(), changed));
@@ -103,16 +108,17 @@ export class ModelReplicas extends ReplicaPool {
     return this.joinBatches(own, commands);
   }
 
-  /** Bits per dim of n images (NHWC floats) with their scoring noise, split across the threads. */
-  bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[]): Float32Array {
+  /** Bits per dim of n images (NHWC floats) with their scoring noise, given `classes` (one-hot rows) if any, split across the threads. */
+  bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[], classes?: Float32Array): Float32Array {
     const per = this.imageSize();
+    const rows = classRowsOf(classes, n);
     const shares = splitShares(n, this.size);
     const changed = this.prepare();
     const commands = shares.slice(1).map((s, i) =>
-      this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)), noise: shareRows(noise, n, s, true) }, s.count, changed),
+      this.command(i, { op: 'bitsPerDim', count: s.count, nBits, input: this.input(i, x.subarray(s.start * per, (s.start + s.count) * per)), noise: shareRows(noise, n, s, true), classes: rows(s) }, s.count, changed),
     );
     const { own } = this.run(commands, () => {
-      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, undefined, scoringNoiseTensors(this.model, shareRows(noise, n, shares[0]), shares[0].count)));
+      const t = tf.tidy(() => bitsPerDim(this.model, this.images(x, shares[0].count), nBits, classTensor(this.model, rows(shares[0]), shares[0].count), scoringNoiseTensors(this.model, shareRows(noise, n, shares[0]), shares[0].count)));
       const values = t.dataSync() as Float32Array;
       t.dispose();
       return values;

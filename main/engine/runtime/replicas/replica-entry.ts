@@ -75,7 +75,7 @@ function execute(model: FlowModel, c: Exclude<ReplicaCommand, { op: 'close' }>):
       return { ok: true };
     }
     case 'bitsPerDim': {
-      const bpd = tf.tidy(() => bitsPerDim(model, images(model, c.input, c.count), c.nBits, undefined, scoringNoiseTensors(model, c.noise, c.count)));
+      const bpd = tf.tidy(() => bitsPerDim(model, images(model, c.input, c.count), c.nBits, classTensor(model, c.classes, c.count), scoringNoiseTensors(model, c.noise, c.count)));
       c.output.set(bpd.dataSync() as Float32Array);
       bpd.dispose();
       return { ok: true };

@@ -52,8 +52,8 @@ export type ReplicaCommand =
   /** `input` holds each level's latents of the share one level after another, in `shapes` [H, W, C]. */
   | (Compute & { op: 'decode'; input: Float32Array; shapes: [number, number, number][] })
   | (Compute & { op: 'encode'; input: Float32Array })
-  /** `noise`: the share's scoring noise (FlowModel.scoringNoise), one array per kind. */
-  | (Compute & { op: 'bitsPerDim'; input: Float32Array; nBits: number; noise: Float32Array[] })
+  /** `noise`: the share's scoring noise (FlowModel.scoringNoise), one array per kind; `classes`: the share's one-hot rows to score given. */
+  | (Compute & { op: 'bitsPerDim'; input: Float32Array; nBits: number; noise: Float32Array[]; classes?: Float32Array })
   | { op: 'close' };
 
 /** `tensors`: the replica's live tensor count after the command (leak checks). */
