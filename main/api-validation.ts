@@ -2,7 +2,7 @@
 // folders inside the allowed roots. A bad argument is a BAD_ARGUMENT error naming the field.
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ALL_CLASSES, GUIDANCE } from '../common/class-sampling.ts';
+import { GUIDANCE } from '../common/class-sampling.ts';
 import { checkModelSettings, checkSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { LAB_ENERGIES, LAB_FLOW_NAMES, LAB_SAMPLE_TARGETS, type LabEnergyName, type LabSampleTargetName, type LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../common/lab/lab-fields.ts';

@@ -1,6 +1,6 @@
 // `flowdesk sample`: a PNG grid of images drawn from a trained model at a temperature, of a class
 // and with classifier-free guidance for a conditional model.
-import { appliesTo } from '../../common/settings/field.ts';
+import { GUIDANCE, takesGuidance } from '../../common/class-sampling.ts';
 import { modelFields } from '../../common/settings/model-fields.ts';
 import { imagesOutOfRange, toPixels, writeImageGrid } from '../engine/data/index.ts';
 import { ConfigError } from '../engine/errors.ts';
@@ -41,14 +41,14 @@ export async function sampleCommand(argv: string[], log: (line: string) => void)
   const n = numberOption(values, 'n', { integer: true, min: 1, max: 1024 }) ?? 64;
   const temperature = numberOption(values, 'temperature', { min: 0, max: 2 }) ?? 0.7;
   const seed = numberOption(values, 'seed', { integer: true, min: 0 }) ?? 0;
-  const guidance = numberOption(values, 'guidance', { min: 0, max: 20 });
+  const guidance = numberOption(values, 'guidance', { min: GUIDANCE.min, max: GUIDANCE.max });
   const choice = typeof values.class === 'string' ? values.class : null;
   if (guidance !== undefined && choice === null) throw new UsageError('--guidance needs --class NAME|all: guidance steers the samples towards a class.');
   await announceBackend();
   const { model, json } = await loadModelArg(positionals[0], values);
   try {
     const { size, channels, kind } = model.config;
-    if (guidance !== undefined && !appliesTo(modelFields.labelDropout, kind)) {
+    if (guidance !== undefined && !takesGuidance(kind)) {
       throw new UsageError(`--guidance: a ${kind} model has no classifier-free guidance (${modelFields.labelDropout.kinds!.join(' and ')} models trained with label dropout do).`);
     }
     const { count, rows, cols } = classOption(model, choice, n);
