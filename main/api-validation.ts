@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { checkModelSettings, checkSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { LAB_ENERGIES, LAB_FLOW_NAMES, LAB_SAMPLE_TARGETS, type LabEnergyName, type LabSampleTargetName, type LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../common/lab/lab-fields.ts';
+import { EXPORT_FORMATS } from '../common/export-formats.ts';
 import { modelFields } from '../common/settings/model-fields.ts';
 import { trainFields } from '../common/settings/train-fields.ts';
 import { PROJECTOR_MAX_IMAGES, type ApiMethod } from '../preload/api.ts';
@@ -344,7 +345,7 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   cancelJob: (arg) => jobId(object(arg, 'request'), 'request', false),
   exportModel: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };
+    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request'), format: oneOf(o, 'format', EXPORT_FORMATS, 'request', true) ?? 'flowdesk' };
   },
   importModel: (arg) => ({ folder: requiredFolder(object(arg, 'request'), 'folder', 'request') }),
   sample: (arg) => {
