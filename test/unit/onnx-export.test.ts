@@ -23,6 +23,7 @@ import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { drawValues } from '../../main/engine/train/batches.ts';
 import { exportModel } from '../../main/engine/runs/model-export.ts';
+import { exportCommand } from '../../main/cli/model-commands.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { checkOnnxFiles, onnxCheckerSkipReason, requireOnnxCheckerInCi } from '../helpers/onnx-checker.ts';
 import { perturb } from '../helpers/perturb.ts';
@@ -197,6 +198,23 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
         code: 'BAD_CONFIG',
         message: expect.stringMatching(/solver "dopri5".*the "solver" setting at a fixed-step solver/),
       });
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('is `flowdesk export --onnx`, whose --batch fixes the graphs\' batch and applies to ONNX only', async () => {
+    const model = createModel({ kind: 'nice', size: 4, channels: 1, depth: 2, hidden: 8 }, 5);
+    try {
+      const source = await modelFolder(root, 'cli-nice', model, 8);
+      const out = join(root, 'cli-onnx');
+      const lines: string[] = [];
+      expect(await exportCommand([source, '--onnx', '--batch', '2', '--runs', join(root, 'runs'), '-o', out], (l) => lines.push(l))).toBe(0);
+      expect(lines.join('\n')).toMatch(/sample\.onnx and .*encode\.onnx and .*README\.md\n.*2 images per run/);
+      const encode = await ort!.InferenceSession.create(join(out, 'encode.onnx'));
+      expect(encode.inputNames).toEqual(['pixels']);
+      await encode.release();
+      await expect(exportCommand([source, '--batch', '2', '--runs', join(root, 'runs'), '-o', join(root, 'cli-plain')], () => undefined)).rejects.toThrow(/--batch applies to --onnx exports only/);
     } finally {
       model.dispose();
     }

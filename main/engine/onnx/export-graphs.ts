@@ -6,7 +6,7 @@ import { bitsFromLogProb, classCountOf, scoringNoiseOf, type FlowModel } from '.
 import { logClassPrior } from '../models/class-marginal.ts';
 import { TraceError } from './graph-builder.ts';
 import { weightInputs } from './model-weights.ts';
-import { attr, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx-proto.ts';
+import { attr, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx-proto.ts';
 import { imagesShape, traceModelGraph } from './traced-session.ts';
 
 /** ONNX's TensorProto code for float32 and uint8 (Cast's `to`). */
@@ -22,8 +22,8 @@ function withWeightsInside(graph: OnnxGraph, model: FlowModel): OnnxGraph {
   return { ...graph, inputs: graph.inputs.filter((i) => !Object.hasOwn(weights, i.name)), initializers: [...graph.initializers, ...inside] };
 }
 
-/** Nodes and scalar constants added around a traced graph, with names of their own. */
-class Extra {
+/** Nodes and scalar constants written by hand around a traced graph, under names of their own. */
+class AddedNodes {
   readonly nodes: OnnxNode[] = [];
   readonly constants: OnnxTensor[] = [];
   private count = 0;
@@ -36,7 +36,8 @@ class Extra {
     return name;
   }
 
-  op(op: string, inputs: string[], output?: string, attributes = [] as OnnxNode['attributes']): string {
+  /** A one-output node; its output is `output`, or a fresh name. */
+  op(op: string, inputs: string[], output?: string, attributes: OnnxAttribute[] = []): string {
     const name = output ?? `${this.prefix}.${op.toLowerCase()}_${this.count++}`;
     this.nodes.push({ op, inputs, outputs: [name], attributes });
     return name;
@@ -67,7 +68,7 @@ export function exportedSamplingGraph(model: FlowModel, n: number, nBits: number
 
 /** `x` (model space) as 8-bit pixels `images`: the n-bit bin of x + 1/2, clamped, at its middle 8-bit value (NaN: bin 0). */
 function pixelsOut(graph: OnnxGraph, nBits: number): OnnxGraph {
-  const e = new Extra('pixels');
+  const e = new AddedNodes('pixels-out');
   const bins = 2 ** nBits;
   const drop = 2 ** (8 - nBits);
   const floor = e.op('Floor', [e.op('Mul', [e.op('Add', ['x', e.scalar(0.5)]), e.scalar(bins)])]);
@@ -119,7 +120,7 @@ function marginalLogProb(model: FlowModel, x: tf.Tensor4D): tf.Tensor1D {
 
 /** The graph's float input `x` computed from a uint8 input `pixels`: (floor(p / 2^(8-n)) + 1/2) / 2^n - 1/2. */
 function pixelsIn(graph: OnnxGraph, nBits: number): OnnxGraph {
-  const e = new Extra('pixels');
+  const e = new AddedNodes('pixels-in');
   const bins = 2 ** nBits;
   const p = e.op('Cast', ['pixels'], undefined, [attr.int('to', FLOAT)]);
   const bin = e.op('Floor', [e.op('Div', [p, e.scalar(2 ** (8 - nBits))])]);
