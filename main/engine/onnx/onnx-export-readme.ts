@@ -17,6 +17,8 @@ export interface OnnxExportDescription {
   classNames: readonly string[];
   /** Values per image of each Hutchinson probe input of encode.onnx (flow matching); empty for a flow. */
   probes: number[];
+  /** TarFlow's noise augmentation sigma (0: none): FlowDesk scores noised images, this graph the bin centres. */
+  noiseSigma: number;
 }
 
 const shape = (dims: number[]) => `[${dims.join(', ')}]`;
@@ -66,8 +68,8 @@ ${d.latents.map((z) => `| \`${z.name}\` | float32 ${shape(z.dims)} | latent of l
 | \`logp\` | float32 [${n}] | log p(x) in **nats per image**: the model's continuous density at those bin centres${classes ? ', summed over the classes weighted by their training frequencies' : ''}${d.probes.length ? ' (an unbiased estimate through the probes)' : ''} |
 | \`bpd\` | float32 [${n}] | **bits per dimension per image** of the ${d.nBits}-bit data: -(logp - D log 2^${d.nBits}) / (D log 2), D = ${size * size * c} |
 
-FlowDesk's validation curves average bits per dim over images with uniform dequantization noise;
-at bin centres the values differ from them slightly.
+FlowDesk's validation curves average bits per dim over images with uniform dequantization noise${d.noiseSigma > 0 ? ` and, as this model was trained, Gaussian noise of σ = ${d.noiseSigma}` : ''};
+at bin centres the values differ from them${d.noiseSigma > 0 ? '' : ' slightly'}.
 
 ## Python (onnxruntime)
 

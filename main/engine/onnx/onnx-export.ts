@@ -2,6 +2,7 @@
 // and a README saying what goes in and out and how to run them from Python and Node.
 import type { WeightsInfo } from '../../../common/weights.ts';
 import { describeWeights } from '../../../common/weights.ts';
+import { noiseAugmentation } from '../../../common/bits-per-dim-label.ts';
 import { classCountOf, scoringNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import { exportedEncodingGraph, exportedSamplingGraph } from './export-graphs.ts';
 import { onnxExportReadme } from './onnx-export-readme.ts';
@@ -39,6 +40,7 @@ export function onnxExportFiles(model: FlowModel, nBits: number, weights: Weight
     classes: classCountOf(model),
     classNames: model.classLabels?.names ?? [],
     probes: scoringNoiseOf(model).map((s) => s.values),
+    noiseSigma: noiseAugmentation(model.config),
   });
   return { [SAMPLE_ONNX]: encodeModel(sample), [ENCODE_ONNX]: encodeModel(encode), [ONNX_README]: new TextEncoder().encode(readme) };
 }
