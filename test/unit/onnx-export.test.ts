@@ -32,6 +32,8 @@ const loaded = loadOrt();
 const ort = 'ort' in loaded ? loaded.ort : null;
 const why = 'reason' in loaded ? ` — skipped: ${loaded.reason}` : '';
 if (onnxCheckerSkipReason) console.log(`onnx-export: onnx.checker skipped: ${onnxCheckerSkipReason}`);
+/** What the model tests say of the second reader: that it accepts the files, or why it was skipped. */
+const checkerTitle = onnxCheckerSkipReason ? `onnx.checker skipped: ${onnxCheckerSkipReason}` : 'onnx.checker accepts it';
 requireOnnxCheckerInCi();
 
 const N = 3;
@@ -167,7 +169,7 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
     ['flow-matching-heun', { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'heun', odeSteps: 2 }, 8],
   ];
   for (const [name, config, nBits] of models) {
-    it(`gives FlowDesk's pixels, latents and log p(x); onnx.checker accepts it: ${name}`, async () => {
+    it(`gives FlowDesk's pixels, latents and log p(x); ${checkerTitle}: ${name}`, async () => {
       const model = createModel(config, 1);
       perturb(model.params, 0.05);
       try {

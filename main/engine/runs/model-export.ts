@@ -1,8 +1,9 @@
 // Moving a model in and out of FlowDesk: export a run's model.json and the weights chosen (by
 // default the averaged ones) as weights.safetensors to a folder (the documented open format;
 // its metadata says which weights they are), or as standard ONNX files with those weights inside
-// (onnx/onnx-export.ts), and import a FlowDesk-format folder as a new run, after checking that it loads. Exports never land in a run or the runs folder: a model there would pose as a
-// checkpoint or shadow the run's own.
+// (onnx/onnx-export.ts), and import a FlowDesk-format folder as a new run, after checking that it
+// loads. Exports never land in a run or the runs folder: a model there would pose as a checkpoint
+// or shadow the run's own.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import type { ExportFormat } from '../../../common/export-formats.ts';
 import type { WeightsChoice, WeightsInfo } from '../../../common/weights.ts';
@@ -49,28 +50,34 @@ export async function exportModel(
   const chosen = await readChosenWeights(source, weights);
   // Refuse to export something that would not load back.
   const model = loadModel(chosen.json, chosen.tensors, chosen.weightsPath);
-  let files: Record<string, Uint8Array>;
-  let batch: number | undefined;
   try {
-    if (opts.format === 'onnx') {
-      batch = onnxBatchOf(model, opts.batch);
-      files = onnxFiles(model, chosen.json, chosen.weights, batch);
-    } else {
-      files = { [MODEL_JSON]: await readFile(join(chosen.dir, MODEL_JSON)), [WEIGHTS_FILE]: encodeSafetensors(chosen.tensors, weightsMeta(chosen.weights)) };
-    }
+    await writingInto(outDir, async () => {
+      await mkdir(outDir, { recursive: true });
+      if ((await readdir(outDir)).length > 0) throw new CheckpointError('BAD_ARGUMENT', `${outDir} is not empty; export into a new or empty folder.`);
+    });
+    const batch = opts.format === 'onnx' ? onnxBatchOf(model, opts.batch) : undefined;
+    const files =
+      batch !== undefined
+        ? onnxFiles(model, chosen.json, chosen.weights, batch)
+        : { [MODEL_JSON]: await readFile(join(chosen.dir, MODEL_JSON)), [WEIGHTS_FILE]: encodeSafetensors(chosen.tensors, weightsMeta(chosen.weights)) };
+    const written = await writingInto(outDir, async () => {
+      const targets: string[] = [];
+      for (const [name, bytes] of Object.entries(files)) {
+        targets.push(join(outDir, name));
+        await writeFileAtomically(targets[targets.length - 1], bytes);
+      }
+      return targets;
+    });
+    return { files: written, weights: chosen.weights, batch };
   } finally {
     model.dispose();
   }
+}
+
+/** `work` on the export folder, its file-system failures said as IO_ERROR naming the folder. */
+async function writingInto<T>(outDir: string, work: () => Promise<T>): Promise<T> {
   try {
-    await mkdir(outDir, { recursive: true });
-    if ((await readdir(outDir)).length > 0) throw new CheckpointError('BAD_ARGUMENT', `${outDir} is not empty; export into a new or empty folder.`);
-    const written: string[] = [];
-    for (const [name, bytes] of Object.entries(files)) {
-      const target = join(outDir, name);
-      await writeFileAtomically(target, bytes);
-      written.push(target);
-    }
-    return { files: written, weights: chosen.weights, batch };
+    return await work();
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
     throw new CheckpointError('IO_ERROR', `Cannot export into ${outDir}: ${ioCause(err)}.`);
