@@ -19,6 +19,7 @@ import { logClassPrior, marginalLogProbs } from '../../main/engine/models/class-
 import { classCountOf, drawNoise, scoringNoiseOf, scoringNoiseTensors, type FlowModel } from '../../main/engine/models/flow-model.ts';
 import { writeCheckpoint } from '../../main/engine/checkpoint/checkpoint-store.ts';
 import { exportWeights, modelJson } from '../../main/engine/models/model-io.ts';
+import { onnxExportFiles } from '../../main/engine/onnx/onnx-export.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { drawValues } from '../../main/engine/train/batches.ts';
@@ -194,6 +195,21 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
       model.dispose();
     }
   }, 180_000);
+
+  it('releases every tensor its traces make', async () => {
+    const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, classes: 2 }, 6);
+    model.classLabels = { names: ['a', 'b'], frequencies: [0.5, 0.5] };
+    const weights = { requested: 'avg', used: 'avg', step: 1, decay: 0.999, valBpd: null } as const;
+    try {
+      // The first export may fill caches of constants kept for later traces.
+      onnxExportFiles(model, 8, weights, 2);
+      const before = tf.memory().numTensors;
+      onnxExportFiles(model, 8, weights, 2);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('refuses an ODE solve that does not trace, naming the solver setting', async () => {
     const model = createModel({ kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'dopri5' }, 3);

@@ -56,13 +56,9 @@ export function exportedSamplingGraph(model: FlowModel, n: number, nBits: number
   const classes = classCountOf(model) > 0 ? (tf.zeros([n, classCountOf(model)]) as tf.Tensor2D) : undefined;
   const placeholders: Record<string, tf.Tensor> = { ...Object.fromEntries(noise.map((t, i) => [`noise.${i}`, t])), temperature };
   if (classes) placeholders.classes = classes;
-  const traced = traceModelGraph('flowdesk-sample', model, placeholders, () => ({
-    x: model.sampleFromNoise(
-      noise.map((t) => tf.mul(t, temperature) as tf.Tensor4D),
-      n,
-      classes,
-    ),
-  }));
+  const traced = traceModelGraph('flowdesk-sample', model, placeholders, () =>
+    tf.tidy(() => ({ x: model.sampleFromNoise(noise.map((t) => tf.mul(t, temperature) as tf.Tensor4D), n, classes) })),
+  );
   return pixelsOut(withWeightsInside(traced, model), nBits);
 }
 
@@ -97,13 +93,15 @@ export function exportedEncodingGraph(model: FlowModel, n: number, nBits: number
   const x = tf.zeros(imagesShape(model, n)) as tf.Tensor4D;
   const probes = scoringNoiseOf(model).map((s) => tf.zeros([n, s.values]) as tf.Tensor2D);
   const placeholders: Record<string, tf.Tensor> = { x, ...Object.fromEntries(probes.map((t, i) => [probeName(i), t])) };
-  const traced = traceModelGraph('flowdesk-encode', model, placeholders, () => {
-    const { zs, logdet, logpz } = model.forward(x, undefined, probes.length > 0 ? probes : undefined);
-    const logp = classCountOf(model) > 0 ? marginalLogProb(model, x) : (tf.add(logdet, logpz) as tf.Tensor1D);
-    const out: Record<string, tf.Tensor> = { logp, bpd: bitsFromLogProb(logp, x, nBits) };
-    zs.forEach((z, i) => (out[`z.${i}`] = z));
-    return out;
-  });
+  const traced = traceModelGraph('flowdesk-encode', model, placeholders, () =>
+    tf.tidy(() => {
+      const { zs, logdet, logpz } = model.forward(x, undefined, probes.length > 0 ? probes : undefined);
+      const logp = classCountOf(model) > 0 ? marginalLogProb(model, x) : (tf.add(logdet, logpz) as tf.Tensor1D);
+      const out: Record<string, tf.Tensor> = { logp, bpd: bitsFromLogProb(logp, x, nBits) };
+      zs.forEach((z, i) => (out[`z.${i}`] = z));
+      return out;
+    }),
+  );
   return pixelsIn(withWeightsInside(traced, model), nBits);
 }
 
