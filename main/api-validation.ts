@@ -6,6 +6,7 @@ import { GUIDANCE } from '../common/class-sampling.ts';
 import { checkModelSettings, checkSettings, checkTrainSettings, type Checked } from '../common/settings/check.ts';
 import { LAB_ENERGIES, LAB_FLOW_NAMES, LAB_SAMPLE_TARGETS, type LabEnergyName, type LabSampleTargetName, type LabTargetSpec } from '../common/lab/lab-catalog.ts';
 import { labFields, type LabSettings } from '../common/lab/lab-fields.ts';
+import { EXPORT_FORMATS } from '../common/export-formats.ts';
 import { maskByteLength, unpackMask, type MaskBits } from '../common/mask-bits.ts';
 import { restoreFields, UPSCALE_FACTORS, type RestoreSettings } from '../common/restore-fields.ts';
 import { modelFields } from '../common/settings/model-fields.ts';
@@ -401,7 +402,7 @@ const validators: Record<ApiMethod, (arg: unknown) => unknown> = {
   cancelJob: (arg) => jobId(object(arg, 'request'), 'request', false),
   exportModel: (arg) => {
     const o = object(arg, 'request');
-    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request') };
+    return { runId: runId(o, 'request'), folder: requiredFolder(o, 'folder', 'request'), format: oneOf(o, 'format', EXPORT_FORMATS, 'request', true) ?? 'flowdesk' };
   },
   importModel: (arg) => ({ folder: requiredFolder(object(arg, 'request'), 'folder', 'request') }),
   sample: (arg) => {

@@ -3,6 +3,7 @@
 import type { ModelKind } from '../common/settings/field.ts';
 import type { ModelSettings } from '../common/settings/model-fields.ts';
 import type { ClassMode, TrainSettings } from '../common/settings/train-fields.ts';
+import type { ExportFormat } from '../common/export-formats.ts';
 import type { WeightsInfo } from '../common/weights.ts';
 import type { TimeMarkResult } from '../common/time-marks.ts';
 import type { TrainPhase } from '../common/train-phases.ts';
@@ -535,8 +536,12 @@ export interface Api {
   changeClass(req: ChangeClassRequest): Promise<Result<ChangeClassResult>>;
   /** Stops the job a long call runs (its `jobId`); that call then answers CANCELLED. An unknown or finished job is no error. */
   cancelJob(req: { jobId: string }): Promise<Result<null>>;
-  /** Writes the run's model (model.json + weights.safetensors) into a folder. */
-  exportModel(req: { runId: string; folder: string }): Promise<Result<string[]>>;
+  /**
+   * Writes the run's model, with its default (averaged) weights, into a new or empty folder: as
+   * model.json + weights.safetensors (`format` 'flowdesk', the default), or as sample.onnx,
+   * encode.onnx and README.md ('onnx'). Answers the files written.
+   */
+  exportModel(req: { runId: string; folder: string; format?: ExportFormat }): Promise<Result<string[]>>;
   /** Adds an exported model folder as a run. */
   importModel(req: { folder: string }): Promise<Result<{ runId: string }>>;
   /** Trains a new Lab model (one at a time; LAB_BUSY while another trains); answers once its folder exists. */

@@ -1,17 +1,26 @@
 // `flowdesk export` and `flowdesk import`: a model out to the open format (model.json +
-// weights.safetensors) and back in as a run.
+// weights.safetensors) or to standard ONNX (--onnx), and back in as a run.
 import { resolve } from 'node:path';
+import { DEFAULT_ONNX_BATCH, ENCODE_ONNX, SAMPLE_ONNX } from '../engine/onnx/onnx-export.ts';
 import { exportModel, importModel } from '../engine/runs/model-export.ts';
+import { announceBackend } from './announce-backend.ts';
 import { announceWeights, weightsArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
-import { parse, UsageError } from './options.ts';
+import { numberOption, parse, UsageError } from './options.ts';
 import { runArg, RUNS_HELP, runsDirOf } from './runs-folder.ts';
 
-export const exportUsage = `Usage: flowdesk export RUN_OR_CHECKPOINT [--weights avg|last|best] -o DIR
+/** Most images per run of an exported ONNX graph (its fixed batch dimension). */
+const MAX_ONNX_BATCH = 1024;
+
+export const exportUsage = `Usage: flowdesk export RUN_OR_CHECKPOINT [--weights avg|last|best] [--onnx [--batch N]] -o DIR
 
 Writes the model (model.json + weights.safetensors, see docs/checkpoint-format.md) into DIR,
 a new or empty folder outside the runs folder. RUN_OR_CHECKPOINT may be a run id. The weights
 chosen are the one weights.safetensors; its metadata says which they are.
 ${WEIGHTS_HELP}
+  --onnx       write standard ONNX instead (opset 17, the chosen weights inside): ${SAMPLE_ONNX}
+               (noise and temperature in, 8-bit pixels out), ${ENCODE_ONNX} (8-bit pixels in, latents
+               and log p(x) out) and a README.md saying what goes in and out
+  --batch N    images per run of the ONNX graphs, a fixed dimension (default ${DEFAULT_ONNX_BATCH}; flow matching 4)
 ${RUNS_HELP}`;
 
 export const importUsage = `Usage: flowdesk import DIR [--runs RUNS] [--name NAME]
@@ -25,12 +34,18 @@ ${RUNS_HELP}
 type Log = (line: string) => void;
 
 export async function exportCommand(argv: string[], log: Log): Promise<number> {
-  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, ...WEIGHTS_OPTION }, 1, exportUsage);
+  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, onnx: { type: 'boolean' }, batch: { type: 'string' }, ...WEIGHTS_OPTION }, 1, exportUsage);
   if (values.help) return (log(exportUsage), 0);
   if (positionals.length < 1 || typeof values.output !== 'string') throw new UsageError(`export needs a run and -o DIR\n\n${exportUsage}`);
-  const { files, weights } = await exportModel(runArg(positionals[0], values), resolve(values.output), runsDirOf(values), weightsArg(values));
-  announceWeights(weights);
-  log(`exported ${files.join(' and ')}`);
+  const onnx = values.onnx === true;
+  const batch = numberOption(values, 'batch', { integer: true, min: 1, max: MAX_ONNX_BATCH });
+  if (batch !== undefined && !onnx) throw new UsageError(`--batch applies to --onnx exports only\n\n${exportUsage}`);
+  // The ONNX graphs are traced on the wasm backend.
+  if (onnx) await announceBackend('wasm');
+  const result = await exportModel(runArg(positionals[0], values), resolve(values.output), runsDirOf(values), weightsArg(values), { format: onnx ? 'onnx' : 'flowdesk', batch });
+  announceWeights(result.weights);
+  log(`exported ${result.files.join(' and ')}`);
+  if (result.batch !== undefined) log(`ONNX graphs with the weights inside, ${result.batch} images per run (the batch dimension is fixed); README.md says what goes in and out`);
   return 0;
 }
 

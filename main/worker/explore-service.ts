@@ -6,6 +6,8 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as tf from '../engine/tf.ts';
 import { PROJECTOR_MAX_IMAGES, type AppEvent, type DirectionRequest, type DirectionStripRequest, type ImageSprite, type InterpolateRequest, type JobRequest, type Projection, type RankResult, type ReconstructResult } from '../../preload/api.ts';
+import type { ExportFormat } from '../../common/export-formats.ts';
+import { initBackend } from '../engine/backend.ts';
 import { decodeSafetensors, encodeSafetensors } from '../engine/checkpoint/safetensors.ts';
 import { encodeAnimation, encodeImageGrid, gatherBatch, importAllImages, importImageFolder, pickImages, type ImageSet } from '../engine/data/index.ts';
 import { FlowDeskError } from '../engine/errors.ts';
@@ -147,13 +149,15 @@ export class ExploreService implements ServiceSlice<'explore'> {
     };
   }
 
-  async exportModel(req: { runId: string; folder: string }): Promise<string[]> {
+  async exportModel(req: { runId: string; folder: string; format?: ExportFormat }): Promise<string[]> {
     // Checked again here (a link may have changed since the host's check) and written through
     // the real path, so no link on the way is followed. A folder swapped for a link in the
     // instant between this check and the write is the one window left: Node has no openat.
     const target = realPathForCreate(req.folder);
     if (!isInsideRoots(target, this.roots)) throw new FlowDeskError('BAD_ARGUMENT', `${req.folder} leads outside the folders FlowDesk may write; export into a folder inside them.`);
-    return (await exportModel(runDirOf(this.runsDir, req.runId), target, this.runsDir)).files;
+    // ONNX graphs are traced on the wasm backend: the worker's own choice (onnx or wasm) where nothing faster loads.
+    if (req.format === 'onnx') await initBackend();
+    return (await exportModel(runDirOf(this.runsDir, req.runId), target, this.runsDir, undefined, { format: req.format })).files;
   }
 
   async importModel(req: { folder: string }): Promise<{ runId: string }> {

@@ -1,6 +1,6 @@
 // The app in a real browser, as a person uses it: pick a generated folder and read the import
 // report, train a tiny model and watch the chart grow and a sample grid appear, move the
-// temperature slider and see the grid change, export the model and import it back (an imported
+// temperature slider and see the grid change, export the model (and as ONNX) and import it back (an imported
 // run, with no other run's status changed), reopen the run from Runs. Screenshots of each view
 // go to test-results/screenshots.
 import { mkdir, readFile } from 'node:fs/promises';
@@ -126,6 +126,9 @@ describe.skipIf(skip !== null)(`the app in browser mode${skip ? ` (skipped: ${sk
     await page.getByTestId('export-folder').fill(join(other.dir, 'exported-model'));
     await page.getByTestId('export').click();
     await expect.poll(() => page.locator('.notice').textContent(), { timeout: 30_000 }).toMatch(/Exported .*weights\.safetensors/);
+    await page.getByTestId('export-folder').fill(join(other.dir, 'exported-onnx'));
+    await page.getByTestId('export-onnx').click();
+    await expect.poll(() => page.locator('.notice').textContent(), { timeout: 60_000 }).toMatch(/Exported .*sample\.onnx and .*encode\.onnx and .*README\.md/);
   });
 
   it('imports the exported model in its own tab as an imported run, changing no other run', async () => {

@@ -2,7 +2,8 @@
 // one, a paused one, one "trained from the CLI" (a live process holds its lock while the test
 // appends its metrics) and an imported model. Checks the overlay updating live with loading
 // shown and matching colours, names and notes persisting, sorting, the two-run diff, delete ->
-// trash -> restore, delete refused while training, the imported status without Resume, every
+// trash -> restore, delete refused while training, the imported status without Resume, Export…
+// opening Explore's Export tab, every
 // row's actions and name in view at 1400x900 and 1000x700, light and dark; the validation at
 // each time mark with a dash where a run has not reached it, sorted like any column; and takes
 // screenshots of the table there into $FLOWDESK_SHOTS (default test-results/screenshots/runs).
@@ -114,7 +115,7 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
       const names = Array.from(document.querySelectorAll('[data-testid^=run-name-]'))
         .filter((n) => n.getBoundingClientRect().height > 30)
         .map((n) => `${rowOf(n)}: name on ${Math.round(n.getBoundingClientRect().height)} px`);
-      return all.length < 4 * 4 ? [`only ${all.length} action buttons found`] : [...buttons, ...names];
+      return all.length < 4 * 5 ? [`only ${all.length} action buttons found`] : [...buttons, ...names];
     });
   }
 
@@ -275,6 +276,17 @@ describe.skipIf(skip !== null)(`the Runs view${skip ? ` (skipped: ${skip})` : ''
     await scroller.evaluate((el) => (el.scrollLeft = 0));
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('opens a run\'s Export… in Explore\'s Export tab, with both formats offered', async () => {
+    const id = '2026-11-30T07-00-00-aaaa';
+    await page.getByTestId(`export-${id}`).click();
+    await expect.poll(() => page.getByTestId('tab-export').getAttribute('aria-selected'), { timeout: 15_000 }).toBe('true');
+    expect(await page.getByTestId('export').isVisible()).toBe(true);
+    expect(await page.getByTestId('export-onnx').isVisible()).toBe(true);
+    expect(await page.getByTestId('explore-run').inputValue()).toBe(id);
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('runs-table').locator('tbody tr').nth(2).waitFor();
   });
 
   it('deletes a run to the trash and restores it', async () => {

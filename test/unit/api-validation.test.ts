@@ -26,6 +26,9 @@ describe('validateRequest', () => {
     expect(validateRequest('importFolder', { folder: null, size: 16, channels: 1, classes: 'folders-unlabelled' })).toEqual({ folder: null, size: 16, channels: 1, classes: 'folders-unlabelled' });
     expect(validateRequest('sample', { runId: 'run-1', n: 16, temperature: 0.7, seed: 3 })).toEqual({ runId: 'run-1', n: 16, temperature: 0.7, seed: 3 });
     expect(validateRequest('reconstruct', { runId: 'r', image: 'data:image/png;base64,iVBORw0KGgo=' })).toEqual({ runId: 'r', image: 'iVBORw0KGgo=' });
+    const folder = join(tmpdir(), 'export');
+    expect(validateRequest('exportModel', { runId: 'r', folder })).toEqual({ runId: 'r', folder, format: 'flowdesk' });
+    expect(validateRequest('exportModel', { runId: 'r', folder, format: 'onnx' })).toEqual({ runId: 'r', folder, format: 'onnx' });
   });
 
   it('refuses wrong types, ranges, ids and calls with the field named', () => {
@@ -60,6 +63,7 @@ describe('validateRequest', () => {
     refused('projectLatents', { runId: 'ok', limit: 5000 }, /request.limit must be a whole number from 2 to 2000/);
     refused('projectLatents', { runId: '../x' }, /request.runId must be a run id/);
     refused('importModel', { folder: '/root/../etc' }, /outside the folders/);
+    refused('exportModel', { runId: 'ok', folder: tmpdir(), format: 'tflite' }, /request.format must be one of flowdesk, onnx, got "tflite"/);
   });
 
   it('takes an optional job id on long calls, and cancelJob only with one', () => {

@@ -189,7 +189,7 @@ export function bitsPerDim(model: FlowModel, x: tf.Tensor4D, nBits: number, c?: 
 }
 
 /** Bits per dim of the images `x` from their log-likelihoods in nats. */
-function bitsFromLogProb(logp: tf.Tensor1D, x: tf.Tensor4D, nBits: number): tf.Tensor1D {
+export function bitsFromLogProb(logp: tf.Tensor1D, x: tf.Tensor4D, nBits: number): tf.Tensor1D {
   const [, h, w, ch] = x.shape;
   return tf.add(tf.div(logp, -h * w * ch * Math.LN2), nBits) as tf.Tensor1D;
 }

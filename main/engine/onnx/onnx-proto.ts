@@ -2,14 +2,14 @@
 // messages an exported flow needs, with tensor bytes copied once, straight from their typed arrays.
 
 /** The ONNX tensor element types FlowDesk exports. */
-export type OnnxDataType = 'float32' | 'int32' | 'int64' | 'bool';
+export type OnnxDataType = 'float32' | 'int32' | 'int64' | 'bool' | 'uint8';
 
 /** A constant tensor (an initializer, or the value of a Constant node's attribute). */
 export interface OnnxTensor {
   name: string;
   dtype: OnnxDataType;
   dims: number[];
-  /** float32 -> Float32Array, int32 -> Int32Array, int64 -> BigInt64Array, bool -> Uint8Array (0/1). */
+  /** float32 -> Float32Array, int32 -> Int32Array, int64 -> BigInt64Array, bool -> Uint8Array (0/1), uint8 -> Uint8Array. */
   data: Float32Array | Int32Array | BigInt64Array | Uint8Array;
 }
 
@@ -63,6 +63,7 @@ const DATA_TYPES = {
   int32: { code: 6, array: Int32Array },
   int64: { code: 7, array: BigInt64Array },
   bool: { code: 9, array: Uint8Array },
+  uint8: { code: 2, array: Uint8Array },
 } as const;
 const ATTRIBUTE_TYPES = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 const VARINT = 0;

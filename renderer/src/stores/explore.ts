@@ -1,6 +1,7 @@
 // Latent exploration state: which run and tab, the images a person dropped, and the results of
 // reconstruction, interpolation, attribute directions and odd-one-out ranking.
 import { defineStore } from 'pinia';
+import type { ExportFormat } from '../../../common/export-formats.ts';
 import type { ImageSprite, InterpolateResult, RankResult, ReconstructResult, WeightsInfo } from '../../../preload/api.ts';
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
@@ -138,9 +139,10 @@ export const useExploreStore = defineStore('explore', {
       const rows = (this.ranking?.images ?? []).map((r) => `"${r.path.replace(/"/g, '""')}",${r.bpd}`);
       return ['path,bpd', ...rows].join('\n') + '\n';
     },
-    async exportModel() {
+    /** Writes the run's model into `exportFolder`: FlowDesk's own files, or ONNX (sample.onnx, encode.onnx, README.md). */
+    async exportModel(format: ExportFormat = 'flowdesk') {
       if (!this.runId) return;
-      const files = await this.run(() => unwrap(api.exportModel({ runId: this.runId!, folder: this.exportFolder })));
+      const files = await this.run(() => unwrap(api.exportModel({ runId: this.runId!, folder: this.exportFolder, format })));
       if (files) this.notice = `Exported ${files.join(' and ')}.`;
     },
     async importModel() {
