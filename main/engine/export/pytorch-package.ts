@@ -53,12 +53,10 @@ export async function readPackageManifest(dir: string): Promise<PackageManifest>
   return checkedAgainst(manifestSchema, parsedJson(await readFile(path, 'utf8'), path), path);
 }
 
-/** Why the package cannot continue `run`, or null: a kind or coupling its Python lacks. */
+/** Why the package cannot continue `run`, or null: a model kind its Python lacks. */
 function unsupportedWhy(run: RunJson): string | null {
-  const model = run.model as { kind: string; coupling?: string };
-  if (!PYTORCH_KINDS.includes(model.kind)) return `its model is ${model.kind}; the PyTorch package continues ${PYTORCH_KINDS.join(', ')} models`;
-  if (model.coupling === 'spline') return 'its Glow has spline couplings; the PyTorch package implements affine and additive ones';
-  return null;
+  const { kind } = run.model;
+  return PYTORCH_KINDS.includes(kind) ? null : `its model is ${kind}; the PyTorch package continues ${PYTORCH_KINDS.join(', ')} models`;
 }
 
 /** Class indices of `set` in the model's class order (matched by name); -1 for none or unknown. */

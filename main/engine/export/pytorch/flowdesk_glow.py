@@ -1,7 +1,7 @@
 """FlowDesk's Glow in PyTorch, rebuilt from model.json's config and weights.safetensors' tensors
 under their FlowDesk names and layouts (docs/checkpoint-format.md, "Glow"): every coupling
-(affine, additive) and permutation (invconv, shuffle, reverse), both coupling networks
-(actnorm, bias), both top priors (channel, position) and class conditioning. Parameters stay in
+(affine, additive, rational-quadratic spline) and permutation (invconv, shuffle, reverse), both
+coupling networks (actnorm, bias), both top priors (channel, position) and class conditioning. Parameters stay in
 FlowDesk's layouts ([kh, kw, in, out] filters, [in, out] matrices) so checkpoints and optimizer
 moments map one to one; activations are NCHW with FlowDesk's channel order.
 """
@@ -9,6 +9,8 @@ import math
 
 import torch
 from torch.nn import functional as F
+
+from flowdesk_spline import spline_forward
 
 LOG2PI = math.log(2 * math.pi)
 LOGSCALE_FACTOR = 3.0
@@ -63,6 +65,12 @@ def coupling(P, name, x, cfg):
     h = zero_conv(P, name + ".net.conv3", h)
     if cfg["coupling"] == "additive":
         return torch.cat([a, b + h], 1), None
+    if cfg["coupling"] == "spline":
+        # Network channel c*P + p is value c's parameter p.
+        n, cb, hh, ww = b.shape
+        params = h.view(n, cb, -1, hh, ww).permute(0, 1, 3, 4, 2)
+        y, log_slope = spline_forward(b, params, cfg["bins"], cfg["tailBound"])
+        return torch.cat([a, y], 1), log_slope.flatten(1).sum(1)
     shift, raw = h[:, :c - split], h[:, c - split:] + SCALE_OFFSET
     log_scale = -F.softplus(-raw)
     return torch.cat([a, (b + shift) * torch.exp(log_scale)], 1), log_scale.flatten(1).sum(1)
@@ -146,8 +154,6 @@ def glow_forward(P, cfg, x, classes=None, layer_log_dets=None):
 
 def check_glow(cfg, source):
     """Refuses a Glow whose options this package does not implement, naming the field."""
-    if cfg.get("coupling", "affine") == "spline":
-        raise SystemExit(f"{source}: config.coupling is 'spline'; this PyTorch package implements Glow's affine and additive couplings only. Train with those, or continue the run in FlowDesk.")
-    for field, allowed in (("permutation", ("invconv", "shuffle", "reverse")), ("couplingNet", ("actnorm", "bias")), ("topPrior", ("channel", "position"))):
+    for field, allowed in (("coupling", ("affine", "additive", "spline")), ("permutation", ("invconv", "shuffle", "reverse")), ("couplingNet", ("actnorm", "bias")), ("topPrior", ("channel", "position"))):
         if cfg.get(field) not in allowed:
             raise SystemExit(f"{source}: config.{field} is {cfg.get(field)!r}; this package knows {', '.join(allowed)}.")
