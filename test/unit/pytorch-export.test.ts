@@ -1,6 +1,6 @@
 // The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow scores images as
-// FlowDesk does, layer by layer; torchrun with two gloo processes continues a run from the exported
-// state with FlowDesk's next step; the result imports back as a run that evaluates to what PyTorch
+// FlowDesk does, layer by layer; torchrun with two gloo processes continues a run (colour,
+// mirrored, class-conditional) from the exported state with FlowDesk's next step; the result imports back as a run that evaluates to what PyTorch
 // reported and resumes in FlowDesk. Skipped without a python3 that imports torch; fails under CI=true.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { readMetrics, type MetricRecord } from '../../main/engine/runs/metrics.t
 import { readRunJson } from '../../main/engine/runs/run-json.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../../main/engine/runs/run-layout.ts';
 import { mixSeed } from '../../main/engine/train/batches.ts';
-import { meanBitsPerDim } from '../../main/engine/train/evaluate.ts';
+import { classMetrics, classScoresOfSet } from '../../main/engine/train/class-evaluate.ts';
 import { resume, train } from '../../main/engine/train/trainer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
@@ -76,10 +76,11 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package${torchSkipReason ? 
   let nextLoss: number;
 
   beforeAll(async () => {
-    folder = await makeImageFolder({ count: 72, size: 8, channels: 1, pattern: 'stripes' });
-    valSet = (await importImageFolder(folder.dir, { size: 8, channels: 1, cacheDir: null })).val;
-    const settings = { batch: 8, lr: 2e-3, warmup: 3, evalEvery: EXPORTED_STEP, checkpointEvery: EXPORTED_STEP, seed: 0, steps: EXPORTED_STEP };
-    origin = (await train({ model: TINY, runsDir, cacheDir: null, folder: folder.dir, name: 'origin', train: settings })).runDir;
+    // Colour images in two classes (the root's and sub/'s), so mirroring and class conditioning continue too.
+    folder = await makeImageFolder({ count: 72, size: 8, channels: 3, pattern: 'stripes', nested: true });
+    valSet = (await importImageFolder(folder.dir, { size: 8, channels: 3, classes: 'folders-unlabelled', cacheDir: null })).val;
+    const settings = { batch: 8, lr: 2e-3, warmup: 3, evalEvery: EXPORTED_STEP, checkpointEvery: EXPORTED_STEP, seed: 0, steps: EXPORTED_STEP, classes: 'folders-unlabelled', flip: 'auto' } as const;
+    origin = (await train({ model: { ...TINY, channels: 3 }, runsDir, cacheDir: null, folder: folder.dir, name: 'origin', train: settings })).runDir;
     packageDir = join(base, 'package');
     await exportPytorchPackage(origin, packageDir, runsDir, null);
     // The origin's own next step, on the batch PyTorch's first step takes.
@@ -147,8 +148,9 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package${torchSkipReason ? 
     const { model, weights } = await loadModelFolder(runDir);
     try {
       expect(weights).toMatchObject({ used: 'avg', step: EXPORTED_STEP + MORE_STEPS });
-      const ours = await meanBitsPerDim(model, valSet, { nBits: run.train.nBits, limit: run.train.valImages, seed: mixSeed(run.train.seed, 7) });
-      expectClose(ours, last.valBpd, 1e-4);
+      // As the trainer validates a conditional model: bits per dim given each image's class.
+      const scores = await classScoresOfSet(model, valSet, { nBits: run.train.nBits, limit: run.train.valImages, seed: mixSeed(run.train.seed, 7) });
+      expectClose(classMetrics(scores).conditionalBpd!, last.valBpd, 1e-4);
     } finally {
       model.dispose();
     }

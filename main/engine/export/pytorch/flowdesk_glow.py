@@ -47,21 +47,30 @@ def gaussian_log_density(z, mean, logs):
     return (-0.5 * (((z - mean) * torch.exp(-logs)) ** 2 + 2 * logs + LOG2PI)).flatten(1).sum(1)
 
 
-def hidden(P, name, x, conv, net):
+def initialise_actnorm(P, name, x):
+    """ActNorm's data-dependent init (Glow, section 3.1): bias and scale that give `x` zero mean and unit variance per channel."""
+    with torch.no_grad():
+        P[name + ".bias"].copy_(-x.mean(dim=(0, 2, 3)))
+        P[name + ".logs"].copy_(-torch.log(x.std(dim=(0, 2, 3), unbiased=False) + 1e-6))
+
+
+def hidden(P, name, x, conv, net, init=False):
     """A coupling network's hidden layer: relu((conv + bias) exp(logs)) (actnorm) or relu(conv + bias)."""
     y = conv(x, P[name + ".weight"])
     if net == "actnorm":
+        if init:
+            initialise_actnorm(P, name + ".actnorm", y)
         return F.relu((y + per_channel(P[name + ".actnorm.bias"])) * per_channel(torch.exp(P[name + ".actnorm.logs"])))
     return F.relu(y + per_channel(P[name + ".bias"]))
 
 
-def coupling(P, name, x, cfg):
+def coupling(P, name, x, cfg, init=False):
     """Channel coupling: the first ceil(C/2) channels condition the rest."""
     c = x.shape[1]
     split = (c + 1) // 2
     a, b = x[:, :split], x[:, split:]
-    h = hidden(P, name + ".net.conv1", a, conv3x3, cfg["couplingNet"])
-    h = hidden(P, name + ".net.conv2", h, conv1x1, cfg["couplingNet"])
+    h = hidden(P, name + ".net.conv1", a, conv3x3, cfg["couplingNet"], init)
+    h = hidden(P, name + ".net.conv2", h, conv1x1, cfg["couplingNet"], init)
     h = zero_conv(P, name + ".net.conv3", h)
     if cfg["coupling"] == "additive":
         return torch.cat([a, b + h], 1), None
@@ -86,10 +95,12 @@ def invconv_weight(P, name):
     return (l @ u)[P[name + ".row_order"].long()]
 
 
-def step_layers(P, prefix, x, cfg):
+def step_layers(P, prefix, x, cfg, init=False):
     """One flow step (ActNorm, 1x1 conv or permutation, coupling): yields (layer name, output, log-det per image or None)."""
     hw = x.shape[2] * x.shape[3]
     name = prefix + ".actnorm"
+    if init:
+        initialise_actnorm(P, name, x)
     x = (x + per_channel(P[name + ".bias"])) * per_channel(torch.exp(P[name + ".logs"]))
     yield name, x, hw * P[name + ".logs"].sum()
     if cfg["permutation"] == "invconv":
@@ -102,7 +113,7 @@ def step_layers(P, prefix, x, cfg):
         x = x[:, P[name + ".perm"].long()]
         yield name, x, None
     name = prefix + ".coupling"
-    x, ld = coupling(P, name, x, cfg)
+    x, ld = coupling(P, name, x, cfg, init)
     yield name, x, ld
 
 
@@ -119,16 +130,17 @@ def class_logits(P, top):
     return (top.mean(dim=(2, 3)) @ P["classes.classifier.weight"] + P["classes.classifier.bias"]) * scale
 
 
-def glow_forward(P, cfg, x, classes=None, layer_log_dets=None):
+def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False):
     """log p(x | classes) per image of NCHW x in nats, and the top latent. With a list
-    `layer_log_dets`, appends (name, log-det per image) for every layer."""
+    `layer_log_dets`, appends (name, log-det per image) for every layer; with `init`, every
+    ActNorm is first set from its input (a new model's data-dependent initialisation)."""
     n = x.shape[0]
     logp = x.new_zeros(n)
     h = x
     for i in range(cfg["levels"]):
         h = squeeze(h)
         for k in range(cfg["depth"]):
-            for name, h, ld in step_layers(P, f"levels.{i}.steps.{k}", h, cfg):
+            for name, h, ld in step_layers(P, f"levels.{i}.steps.{k}", h, cfg, init):
                 if ld is not None:
                     logp = logp + ld
                 if layer_log_dets is not None:
@@ -150,6 +162,50 @@ def glow_forward(P, cfg, x, classes=None, layer_log_dets=None):
                 mean, logs = class_prior(P, mean.expand(n, -1, -1, -1), logs.expand(n, -1, -1, -1), classes)
             logp = logp + gaussian_log_density(h, mean, logs)
     return logp, h
+
+
+def net_outputs_per_value(cfg):
+    return {"affine": 2, "additive": 1}.get(cfg["coupling"], 3 * cfg.get("bins", 0) - 1)
+
+
+def new_glow(cfg):
+    """A new Glow's tensors under FlowDesk's names, drawn from torch's generator as FlowDesk's
+    Glow starts (the LU 1x1 convolution from a random rotation, N(0, 0.05) weights before ActNorm
+    or He's before a bias, zero convolutions and priors at zero): (trainable parameters, buffers).
+    ActNorm still needs its data-dependent init (glow_forward with init=True). Unconditional."""
+    params, buffers = {}, {}
+    c, s, hid = cfg["channels"], cfg["size"], cfg["hidden"]
+    paper = cfg["couplingNet"] == "actnorm"
+    weights = lambda shape, fan_in: torch.randn(*shape) * (0.05 if paper else math.sqrt(2 / fan_in))
+    zeros = lambda *shape: torch.zeros(*shape)
+    for i in range(cfg["levels"]):
+        c, s = c * 4, s // 2
+        for k in range(cfg["depth"]):
+            step = f"levels.{i}.steps.{k}"
+            params.update({f"{step}.actnorm.bias": zeros(c), f"{step}.actnorm.logs": zeros(c)})
+            if cfg["permutation"] == "invconv":
+                q, _ = torch.linalg.qr(torch.randn(c, c, dtype=torch.float64))
+                p, lower, upper = torch.linalg.lu(q)
+                d = torch.diag(upper)
+                buffers.update({f"{step}.invconv.row_order": p.argmax(1).int(), f"{step}.invconv.sign": torch.sign(d).float()})
+                params.update({f"{step}.invconv.lower": lower.float(), f"{step}.invconv.upper": torch.triu(upper, 1).float(), f"{step}.invconv.logs": torch.log(d.abs()).float()})
+            else:
+                buffers[f"{step}.permute.perm"] = (torch.randperm(c) if cfg["permutation"] == "shuffle" else torch.arange(c - 1, -1, -1)).int()
+            split, net = (c + 1) // 2, f"{step}.coupling.net"
+            params.update({f"{net}.conv1.weight": weights((3, 3, split, hid), 9 * split), f"{net}.conv2.weight": weights((hid, hid), hid)})
+            for conv in ("conv1", "conv2"):
+                params.update({f"{net}.{conv}.actnorm.bias": zeros(hid), f"{net}.{conv}.actnorm.logs": zeros(hid)} if paper else {f"{net}.{conv}.bias": zeros(hid)})
+            out = net_outputs_per_value(cfg) * (c - split)
+            params.update({f"{net}.conv3.weight": zeros(3, 3, hid, out), f"{net}.conv3.bias": zeros(out), f"{net}.conv3.logs": zeros(out)})
+        prior = f"levels.{i}.prior"
+        if i < cfg["levels"] - 1:
+            params.update({f"{prior}.weight": zeros(3, 3, c // 2, c), f"{prior}.bias": zeros(c), f"{prior}.logs": zeros(c)})
+            c //= 2
+        elif cfg["topPrior"] == "channel":
+            params.update({f"{prior}.bias": zeros(2 * c), f"{prior}.logs": zeros(2 * c)})
+        else:
+            params.update({f"{prior}.mean": zeros(1, s, s, c), f"{prior}.logs": zeros(1, s, s, c)})
+    return params, buffers
 
 
 def check_glow(cfg, source):
