@@ -16,7 +16,8 @@ a new or empty folder outside the runs folder. RUN_OR_CHECKPOINT may be a run id
 chosen are the one weights.safetensors; its metadata says which they are.
 ${WEIGHTS_HELP}
   --pytorch    write a Python package that continues the run under torchrun with
-               DistributedDataParallel from its newest checkpoint (Glow; see DIR/README.md)
+               DistributedDataParallel from its newest checkpoint (Glow, RealNVP, NICE;
+               see DIR/README.md)
 ${RUNS_HELP}`;
 
 export const importUsage = `Usage: flowdesk import DIR [--runs RUNS] [--name NAME]

@@ -27,6 +27,8 @@ import { MODEL_JSON, WEIGHTS_FILE } from '../../main/engine/runs/run-layout.ts';
 import { mixSeed } from '../../main/engine/train/batches.ts';
 import { classMetrics, classScoresOfSet } from '../../main/engine/train/class-evaluate.ts';
 import { resume, train } from '../../main/engine/train/trainer.ts';
+import { exportCommand } from '../../main/cli/model-commands.ts';
+import { UsageError } from '../../main/cli/options.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 import { perturb } from '../helpers/perturb.ts';
@@ -36,38 +38,104 @@ const SOURCES = fileURLToPath(new URL('../../main/engine/export/pytorch/', impor
 const base = join(tmpdir(), `flowdesk-pytorch-export-${process.pid}`);
 const runsDir = join(base, 'runs');
 const TINY = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16 } as const;
-// Every permutation, coupling, coupling network and top prior, in four models.
+// Glow with every permutation, coupling, coupling network and top prior; RealNVP with every coupling; NICE.
 const VARIANTS: ModelConfig[] = [
   { ...TINY, channels: 3, permutation: 'invconv', coupling: 'affine', couplingNet: 'actnorm', topPrior: 'channel' },
   { ...TINY, permutation: 'shuffle', coupling: 'additive', couplingNet: 'bias', topPrior: 'position' },
   { ...TINY, levels: 3, permutation: 'reverse', coupling: 'affine', couplingNet: 'bias', topPrior: 'channel' },
   { ...TINY, permutation: 'invconv', coupling: 'spline', bins: 4, tailBound: 1, couplingNet: 'actnorm', topPrior: 'channel' },
+  { kind: 'realnvp', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16, coupling: 'affine' },
+  { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 16, coupling: 'spline', bins: 4, tailBound: 1 },
+  { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16, coupling: 'additive' },
+  { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 16 },
 ];
 const EXPORTED_STEP = 4;
 const MORE_STEPS = 20;
 
 requireTorchInCi();
 
-/** FlowDesk's log-determinant of every layer of a Glow, per image, in forward order. */
+describe('flowdesk export --pytorch', () => {
+  it('refuses --weights: the package continues from the newest checkpoint, with every weight kind', async () => {
+    await expect(exportCommand(['some-run', '--pytorch', '--weights', 'last', '-o', join(base, 'unused')], () => undefined)).rejects.toThrow(UsageError);
+  });
+});
+
+/** FlowDesk's log-determinant of every layer of a multiscale flow (Glow, RealNVP), per image, in forward order. */
 function layerLogDets(model: ReturnType<typeof createModel>, x: tf.Tensor4D): number[][] {
   const levels = (model as unknown as { levels: Level[] }).levels;
   return tf.tidy(() => {
     const out: number[][] = [];
     let h = x;
-    for (const level of levels) {
-      h = squeeze(h);
-      for (const layer of level.post as FlowLayer[]) {
+    const run = (layers: FlowLayer[]) => {
+      for (const layer of layers) {
         const [y, ld] = layer.forward(h, tf.zeros([x.shape[0]]) as tf.Tensor1D);
         out.push(Array.from(ld.dataSync()));
         h = y;
       }
+    };
+    for (const level of levels) {
+      run(level.pre);
+      if (level.squeeze) h = squeeze(h);
+      run(level.post);
       if (level.split) h = tf.slice(h, [0, 0, 0, 0], [-1, -1, -1, h.shape[3] / 2]);
     }
     return out;
   });
 }
 
-describe.skipIf(torchSkipReason !== '')(`the PyTorch package${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
+/** What FlowDesk computes for one variant's images: bits per dim, and every layer's log-det (null for NICE). */
+interface Ours {
+  bpd: number[];
+  layers: number[][] | null;
+}
+
+describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
+  const ours: Ours[] = [];
+  let theirs: { bpd: number[]; layers: [string, number[]][] }[];
+
+  beforeAll(async () => {
+    const pairs: string[] = [];
+    for (const [i, config] of VARIANTS.entries()) {
+      const dir = join(base, `model-${i}`);
+      await mkdir(dir, { recursive: true });
+      const model = createModel(config, 3 + i);
+      try {
+        perturb(model.params, 0.05, 11 + i); // zero-initialised convolutions would make every coupling the identity
+        model.initialised = true;
+        const shape: [number, number, number, number] = [3, config.size!, config.size!, config.channels!];
+        const x = new Rng(5 + i).fillUniform(new Float32Array(shape.reduce((a, b) => a * b))).map((v) => v - 0.5);
+        await writeFile(join(dir, MODEL_JSON), JSON.stringify(modelJson(model, 8)));
+        await writeFile(join(dir, WEIGHTS_FILE), encodeSafetensors(exportWeights(model)));
+        await writeFile(join(dir, 'images.safetensors'), encodeSafetensors({ x: { dtype: 'float32', shape, data: x } }));
+        pairs.push(dir, join(dir, 'images.safetensors'));
+        const xs = tf.tensor4d(x, shape);
+        // NICE's layers are additive couplings and one scaling: its bits per dim say it all.
+        ours.push({ bpd: tf.tidy(() => Array.from(bitsPerDim(model, xs, 8).dataSync())), layers: config.kind === 'nice' ? null : layerLogDets(model, xs) });
+        xs.dispose();
+      } finally {
+        model.dispose();
+      }
+    }
+    // One python for every variant: starting torch takes seconds.
+    theirs = runTorchPython([join(SOURCES, 'evaluate.py'), ...pairs, '--layers']) as typeof theirs;
+  }, RUN_LIMIT_MS);
+
+  afterAll(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it.each(VARIANTS.map((c, i) => [i, c.kind] as const))('scores images as FlowDesk does, layer by layer (variant %i, %s)', (i) => {
+    const { bpd, layers } = ours[i];
+    expectClose(theirs[i].bpd, bpd, 1e-4);
+    if (!layers) return;
+    expect(theirs[i].layers).toHaveLength(layers.length);
+    // Some layer really transforms (a log-det away from zero), so agreement is not a triviality.
+    expect(Math.max(...layers.flat().map(Math.abs))).toBeGreaterThan(0.1);
+    theirs[i].layers.forEach(([, ld], k) => expectClose(ld, layers[k], 1e-3, 1e-5));
+  });
+});
+
+describe.skipIf(torchSkipReason !== '')(`the PyTorch package's continuation${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
   let folder: Awaited<ReturnType<typeof makeImageFolder>>;
   let valSet: ImageSet;
   let origin: string;
@@ -92,36 +160,6 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package${torchSkipReason ? 
     await folder?.cleanup();
     await rm(base, { recursive: true, force: true });
   });
-
-  it.each(VARIANTS.map((c, i) => [i, c] as const))('scores images as FlowDesk does, layer by layer (variant %i)', async (i, config) => {
-    const dir = join(base, `model-${i}`);
-    await mkdir(dir, { recursive: true });
-    const model = createModel(config, 3 + i);
-    try {
-      perturb(model.params, 0.05, 11 + i); // zero-initialised convolutions would make every coupling the identity
-      model.initialised = true;
-      const shape: [number, number, number, number] = [3, config.size!, config.size!, config.channels!];
-      const x = new Rng(5 + i).fillUniform(new Float32Array(shape.reduce((a, b) => a * b))).map((v) => v - 0.5);
-      await writeFile(join(dir, MODEL_JSON), JSON.stringify(modelJson(model, 8)));
-      await writeFile(join(dir, WEIGHTS_FILE), encodeSafetensors(exportWeights(model)));
-      await writeFile(join(dir, 'images.safetensors'), encodeSafetensors({ x: { dtype: 'float32', shape, data: x } }));
-      const [theirs] = runTorchPython([join(SOURCES, 'evaluate.py'), dir, '--images', join(dir, 'images.safetensors'), '--layers']) as {
-        bpd: number[];
-        layers: [string, number[]][];
-      }[];
-      const xs = tf.tensor4d(x, shape);
-      const ours = tf.tidy(() => Array.from(bitsPerDim(model, xs, 8).dataSync()));
-      const layers = layerLogDets(model, xs);
-      xs.dispose();
-      expectClose(theirs.bpd, ours, 1e-4);
-      expect(theirs.layers).toHaveLength(layers.length);
-      // Some layer really transforms (a log-det away from zero), so agreement is not a triviality.
-      expect(Math.max(...layers.flat().map(Math.abs))).toBeGreaterThan(0.1);
-      theirs.layers.forEach(([, ld], k) => expectClose(ld, layers[k], 1e-3, 1e-5));
-    } finally {
-      model.dispose();
-    }
-  }, RUN_LIMIT_MS);
 
   it('continues the run under torchrun with two gloo processes, from FlowDesk next step', async () => {
     const logs = join(base, 'torchrun-logs');
@@ -159,7 +197,8 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package${torchSkipReason ? 
   }, RUN_LIMIT_MS);
 
   it('refuses model kinds the package does not implement, naming the kind', async () => {
-    const nice = (await train({ model: { kind: 'nice', size: 8, channels: 1, depth: 2, hidden: 16 }, runsDir, cacheDir: null, folder: folder.dir, name: 'nice', train: { batch: 8, steps: 1, seed: 0 } })).runDir;
-    await expect(exportPytorchPackage(nice, join(base, 'nice-package'), runsDir, null)).rejects.toThrow(/model is nice; the PyTorch package continues glow/);
+    const model = { kind: 'tarflow', size: 8, channels: 3, patch: 4, depth: 1, hidden: 16, attnLayers: 1, headDim: 16 } as const;
+    const tarflow = (await train({ model, runsDir, cacheDir: null, folder: folder.dir, name: 'tarflow', train: { batch: 8, steps: 1, seed: 0 } })).runDir;
+    await expect(exportPytorchPackage(tarflow, join(base, 'tarflow-package'), runsDir, null)).rejects.toThrow(/model is tarflow; the PyTorch package continues glow, realnvp, nice/);
   }, RUN_LIMIT_MS);
 });

@@ -1,88 +1,15 @@
 """FlowDesk's Glow in PyTorch, rebuilt from model.json's config and weights.safetensors' tensors
 under their FlowDesk names and layouts (docs/checkpoint-format.md, "Glow"): every coupling
 (affine, additive, rational-quadratic spline) and permutation (invconv, shuffle, reverse), both
-coupling networks (actnorm, bias), both top priors (channel, position) and class conditioning. Parameters stay in
-FlowDesk's layouts ([kh, kw, in, out] filters, [in, out] matrices) so checkpoints and optimizer
-moments map one to one; activations are NCHW with FlowDesk's channel order.
+coupling networks (actnorm, bias), both top priors (channel, position) and class conditioning.
+A new Glow can be built too (new_glow), for bench/pytorch_glow.py.
 """
 import math
 
 import torch
 from torch.nn import functional as F
 
-from flowdesk_spline import spline_forward
-
-LOG2PI = math.log(2 * math.pi)
-LOGSCALE_FACTOR = 3.0
-SCALE_OFFSET = 2.0
-
-
-def conv3x3(x, w):
-    """A 3x3 'same' convolution of NCHW x with a FlowDesk filter [3, 3, in, out]."""
-    return F.conv2d(x, w.permute(3, 2, 0, 1), padding=1)
-
-
-def conv1x1(x, w):
-    """A 1x1 convolution with a FlowDesk matrix [in, out] (y = x W per pixel)."""
-    return F.conv2d(x, w.t()[:, :, None, None])
-
-
-def per_channel(v):
-    return v.view(1, -1, 1, 1)
-
-
-def zero_conv(P, name, x):
-    """(conv3x3 + bias) * exp(3 logs): Glow's Conv2dZeros."""
-    scale = torch.exp(P[name + ".logs"] * LOGSCALE_FACTOR)
-    return (conv3x3(x, P[name + ".weight"]) + per_channel(P[name + ".bias"])) * per_channel(scale)
-
-
-def squeeze(x):
-    """[N, C, H, W] -> [N, 4C, H/2, W/2] with FlowDesk's channel order (c, dy, dx)."""
-    n, c, h, w = x.shape
-    return x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(n, c * 4, h // 2, w // 2)
-
-
-def gaussian_log_density(z, mean, logs):
-    return (-0.5 * (((z - mean) * torch.exp(-logs)) ** 2 + 2 * logs + LOG2PI)).flatten(1).sum(1)
-
-
-def initialise_actnorm(P, name, x):
-    """ActNorm's data-dependent init (Glow, section 3.1): bias and scale that give `x` zero mean and unit variance per channel."""
-    with torch.no_grad():
-        P[name + ".bias"].copy_(-x.mean(dim=(0, 2, 3)))
-        P[name + ".logs"].copy_(-torch.log(x.std(dim=(0, 2, 3), unbiased=False) + 1e-6))
-
-
-def hidden(P, name, x, conv, net, init=False):
-    """A coupling network's hidden layer: relu((conv + bias) exp(logs)) (actnorm) or relu(conv + bias)."""
-    y = conv(x, P[name + ".weight"])
-    if net == "actnorm":
-        if init:
-            initialise_actnorm(P, name + ".actnorm", y)
-        return F.relu((y + per_channel(P[name + ".actnorm.bias"])) * per_channel(torch.exp(P[name + ".actnorm.logs"])))
-    return F.relu(y + per_channel(P[name + ".bias"]))
-
-
-def coupling(P, name, x, cfg, init=False):
-    """Channel coupling: the first ceil(C/2) channels condition the rest."""
-    c = x.shape[1]
-    split = (c + 1) // 2
-    a, b = x[:, :split], x[:, split:]
-    h = hidden(P, name + ".net.conv1", a, conv3x3, cfg["couplingNet"], init)
-    h = hidden(P, name + ".net.conv2", h, conv1x1, cfg["couplingNet"], init)
-    h = zero_conv(P, name + ".net.conv3", h)
-    if cfg["coupling"] == "additive":
-        return torch.cat([a, b + h], 1), None
-    if cfg["coupling"] == "spline":
-        # Network channel c*P + p is value c's parameter p.
-        n, cb, hh, ww = b.shape
-        params = h.view(n, cb, -1, hh, ww).permute(0, 1, 3, 4, 2)
-        y, log_slope = spline_forward(b, params, cfg["bins"], cfg["tailBound"])
-        return torch.cat([a, y], 1), log_slope.flatten(1).sum(1)
-    shift, raw = h[:, :c - split], h[:, c - split:] + SCALE_OFFSET
-    log_scale = -F.softplus(-raw)
-    return torch.cat([a, (b + shift) * torch.exp(log_scale)], 1), log_scale.flatten(1).sum(1)
+from flowdesk_layers import actnorm, class_prior, coupling, gaussian_log_density, per_channel, squeeze, zero_conv, LOGSCALE_FACTOR
 
 
 def invconv_weight(P, name):
@@ -99,10 +26,8 @@ def step_layers(P, prefix, x, cfg, init=False):
     """One flow step (ActNorm, 1x1 conv or permutation, coupling): yields (layer name, output, log-det per image or None)."""
     hw = x.shape[2] * x.shape[3]
     name = prefix + ".actnorm"
-    if init:
-        initialise_actnorm(P, name, x)
-    x = (x + per_channel(P[name + ".bias"])) * per_channel(torch.exp(P[name + ".logs"]))
-    yield name, x, hw * P[name + ".logs"].sum()
+    x, ld = actnorm(P, name, x, init)
+    yield name, x, ld
     if cfg["permutation"] == "invconv":
         name = prefix + ".invconv"
         w = invconv_weight(P, name)
@@ -113,21 +38,8 @@ def step_layers(P, prefix, x, cfg, init=False):
         x = x[:, P[name + ".perm"].long()]
         yield name, x, None
     name = prefix + ".coupling"
-    x, ld = coupling(P, name, x, cfg, init)
+    x, ld = coupling(P, name, x, cfg, cfg["couplingNet"], init=init)
     yield name, x, ld
-
-
-def class_prior(P, mean, logs, classes):
-    """The top prior shifted by the classes' embedding (one-hot rows; an all-zero row adds nothing)."""
-    k = mean.shape[1]
-    shift = (classes @ P["classes.embedding.weight"]) * torch.exp(P["classes.embedding.logs"] * LOGSCALE_FACTOR)
-    return mean + shift[:, :k, None, None], logs + shift[:, k:, None, None]
-
-
-def class_logits(P, top):
-    """Class logits [n, K] from the top latent's mean over positions."""
-    scale = torch.exp(P["classes.classifier.logs"] * LOGSCALE_FACTOR)
-    return (top.mean(dim=(2, 3)) @ P["classes.classifier.weight"] + P["classes.classifier.bias"]) * scale
 
 
 def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False):
@@ -208,8 +120,11 @@ def new_glow(cfg):
     return params, buffers
 
 
-def check_glow(cfg, source):
-    """Refuses a Glow whose options this package does not implement, naming the field."""
-    for field, allowed in (("coupling", ("affine", "additive", "spline")), ("permutation", ("invconv", "shuffle", "reverse")), ("couplingNet", ("actnorm", "bias")), ("topPrior", ("channel", "position"))):
+GLOW_OPTIONS = (("coupling", ("affine", "additive", "spline")), ("permutation", ("invconv", "shuffle", "reverse")), ("couplingNet", ("actnorm", "bias")), ("topPrior", ("channel", "position")))
+
+
+def check_options(cfg, source, options=GLOW_OPTIONS):
+    """Refuses a model whose options this package does not implement (Glow's, or those given), naming the field."""
+    for field, allowed in options:
         if cfg.get(field) not in allowed:
             raise SystemExit(f"{source}: config.{field} is {cfg.get(field)!r}; this package knows {', '.join(allowed)}.")

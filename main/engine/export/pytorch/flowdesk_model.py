@@ -7,11 +7,23 @@ import json, math, os
 import torch
 from torch.nn import functional as F
 
-from flowdesk_glow import check_glow, class_logits, glow_forward
+from flowdesk_glow import GLOW_OPTIONS, check_options, glow_forward
+from flowdesk_layers import class_logits
+from flowdesk_nice import nice_forward
+from flowdesk_realnvp import realnvp_forward
 from flowdesk_safetensors import read_safetensors
 
-FORWARDS = {"glow": glow_forward}
-CHECKS = {"glow": check_glow}
+# Each takes NHWC images (FlowDesk's layout); the multiscale flows compute in NCHW.
+FORWARDS = {
+    "glow": lambda P, cfg, x, classes, layers: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "realnvp": lambda P, cfg, x, classes, layers: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "nice": nice_forward,
+}
+CHECKS = {
+    "glow": check_options,
+    "realnvp": lambda cfg, source: check_options(cfg, source, GLOW_OPTIONS[:1]),
+    "nice": lambda cfg, source: None,
+}
 # Model format 1 meant the layers of then (docs/checkpoint-format.md).
 VERSION_1_DEFAULTS = {"couplingNet": "bias", "topPrior": "position"}
 FORMAT_2_DEFAULTS = {"coupling": "affine", "classes": 0, "classWeight": 0.01}
@@ -42,8 +54,8 @@ def load_tensors(path, device):
 
 
 def log_prob(P, cfg, x, classes=None, layer_log_dets=None):
-    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW)."""
-    return FORWARDS[cfg["kind"]](P, cfg, x.permute(0, 3, 1, 2), classes, layer_log_dets)
+    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows)."""
+    return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets)
 
 
 def bits_per_dim(logp, x, n_bits):

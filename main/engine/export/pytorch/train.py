@@ -158,7 +158,11 @@ def main():
                          {"elapsed": elapsed(), "valBpd": last_val, "initialValBpd": state.get("initialValBpd"), "bestValBpd": best},
                          train_cfg.get("keepCheckpoints", 3))
 
-    while step < target and (a.minutes is None or time.time() - clock_start < a.minutes * 60):
+    def time_up():
+        # Every rank must stop at the same step (a rank left waiting in an all-reduce would hang): rank 0's clock decides.
+        return a.minutes is not None and all_sum(float(rank == 0 and time.time() - clock_start >= a.minutes * 60), device, world) > 0
+
+    while step < target and not time_up():
         t0 = time.time()
         x, idx = training_batch(images, batch, n_bits, seed, step, flip)
         x = torch.from_numpy(x[lo:hi]).to(device)
