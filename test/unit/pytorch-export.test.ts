@@ -1,7 +1,8 @@
-// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow scores images as
-// FlowDesk does, layer by layer; torchrun with two gloo processes continues a run (colour,
-// mirrored, class-conditional) from the exported state with FlowDesk's next step; the result imports back as a run that evaluates to what PyTorch
-// reported and resumes in FlowDesk. Skipped without a python3 that imports torch; fails under CI=true.
+// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow, RealNVP and NICE
+// score images as FlowDesk does, layer by layer; torchrun with two gloo processes continues a run
+// (colour, mirrored, class-conditional) from the exported state with FlowDesk's next step; the
+// result imports back as a run that evaluates to what PyTorch reported and resumes in FlowDesk.
+// Skipped without a python3 that imports torch; fails under CI=true.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
