@@ -165,7 +165,8 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's continuation${tor
   it('continues the run under torchrun with two gloo processes, from FlowDesk next step', async () => {
     const logs = join(base, 'torchrun-logs');
     const lines = runTorchPython(
-      ['-m', 'torch.distributed.run', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs, 'train.py', '--steps', String(EXPORTED_STEP + MORE_STEPS), '--cpu'],
+      // --standalone: a free port for the rendezvous, so nothing else on the machine can collide with it.
+      ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs, 'train.py', '--steps', String(EXPORTED_STEP + MORE_STEPS), '--cpu'],
       packageDir,
     ) as { done?: boolean; worldSize?: number }[];
     expect(lines.find((l) => l.done)?.worldSize).toBe(2);

@@ -1,6 +1,6 @@
 """Continues a FlowDesk run under torchrun with DistributedDataParallel (gloo on CPU, NCCL on GPUs).
 
-  torchrun --nproc_per_node 2 --redirects 2 --tee 2 --log_dir logs train.py --steps 5000
+  torchrun --standalone --nproc_per_node 2 --redirects 2 --tee 2 --log_dir logs train.py --steps 5000
 
 The run is run/ beside this file (a FlowDesk run folder: run.json, metrics.jsonl, checkpoints/);
 training resumes from its newest whole checkpoint with its weights, optimizer moments, step
@@ -173,7 +173,8 @@ def main():
         loss, local_sum = ddp(x, classes, world / batch)
         loss.backward()
         step_loss = all_sum(float(local_sum), device, world) / batch
-        grad_norm = math.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in params.values() if p.grad is not None))
+        # One read back per step (on a GPU, one per parameter would stall it).
+        grad_norm = float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in params.values() if p.grad is not None)))
         step += 1
         if not (math.isfinite(step_loss) and math.isfinite(grad_norm)):
             bad_in_row += 1
