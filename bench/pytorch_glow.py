@@ -19,7 +19,7 @@ process CPU time), "threads": ..., "torch": ...};
 `npm run bench` runs it right after FlowDesk's own measurement of the same configuration.
 Prints one JSON object per line.
 """
-import json, math, os, sys, time
+import json, math, os, time
 
 import numpy as np
 import torch
@@ -27,8 +27,7 @@ from torch import nn
 
 from torch_harness import command_line, set_threads, time_speed
 
-# The one Glow in Python: the PyTorch package's (flowdesk export --pytorch), under FlowDesk's names.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "main", "engine", "export", "pytorch"))
+# The one Glow in Python: the PyTorch package's (flowdesk export --pytorch), on the path torch_harness sets.
 from flowdesk_glow import glow_forward, new_glow  # noqa: E402
 
 
