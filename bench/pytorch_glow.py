@@ -1,5 +1,5 @@
-"""Reference Glow in PyTorch, built as FlowDesk's default Glow is, which follows openai/glow's
-model.py: ActNorm with data init, LU 1x1 conv, affine coupling with sigmoid(raw + 2) whose
+"""FlowDesk's default Glow in PyTorch, new and trained from scratch (the model code is the PyTorch
+package's, main/engine/export/pytorch/flowdesk_glow.py), which follows openai/glow's model.py: ActNorm with data init, LU 1x1 conv, affine coupling with sigmoid(raw + 2) whose
 network is conv3x3 -> ActNorm -> ReLU -> conv1x1 -> ActNorm -> ReLU -> zero conv (hidden convs
 without bias, N(0, 0.05) weights), split with a learned conditional prior, and the paper's top
 prior (a zero conv of zeros: a learned mean and log-std per channel). FlowDesk's benches run it
@@ -24,133 +24,34 @@ import json, math, os, time
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from torch_harness import command_line, set_threads, time_speed
 
-LOG2PI = math.log(2 * math.pi)
-
-
-class ActNorm(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.loc = nn.Parameter(torch.zeros(1, c, 1, 1))
-        self.logs = nn.Parameter(torch.zeros(1, c, 1, 1))
-        self.register_buffer("initialised", torch.tensor(0, dtype=torch.uint8))
-
-    def forward(self, x):
-        return self.normalise(x), x.shape[2] * x.shape[3] * self.logs.sum()
-
-    def normalise(self, x):
-        if self.initialised.item() == 0:
-            with torch.no_grad():
-                mean = x.mean(dim=(0, 2, 3), keepdim=True)
-                std = x.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
-                self.loc.data.copy_(-mean)
-                self.logs.data.copy_(-torch.log(std + 1e-6))
-                self.initialised.fill_(1)
-        return (x + self.loc) * torch.exp(self.logs)
-
-
-class ConvActNorm(nn.Module):
-    """openai/glow's conv2d: a convolution without bias, N(0, 0.05) weights, then ActNorm (no log-det)."""
-
-    def __init__(self, cin, cout, k):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, padding=k // 2, bias=False)
-        nn.init.normal_(self.conv.weight, 0.0, 0.05)
-        self.norm = ActNorm(cout)
-
-    def forward(self, x):
-        return self.norm.normalise(self.conv(x))
-
-
-class InvConvLU(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        q, _ = torch.linalg.qr(torch.randn(c, c, dtype=torch.float64))
-        p, l, u = torch.linalg.lu(q)
-        s = torch.diag(u)
-        self.register_buffer("p", p.float())
-        self.register_buffer("sign", torch.sign(s).float())
-        self.register_buffer("lmask", torch.tril(torch.ones(c, c), -1))
-        self.register_buffer("eye", torch.eye(c))
-        self.l = nn.Parameter(l.float())
-        self.u = nn.Parameter(torch.triu(u, 1).float())
-        self.logs = nn.Parameter(torch.log(torch.abs(s)).float())
-
-    def forward(self, x):
-        _, c, h, w = x.shape
-        weight = self.p @ (self.l * self.lmask + self.eye) @ (self.u * self.lmask.T + torch.diag(self.sign * torch.exp(self.logs)))
-        return F.conv2d(x, weight.view(c, c, 1, 1)), h * w * self.logs.sum()
-
-
-class ZeroConv(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
-        self.conv.weight.data.zero_()
-        self.conv.bias.data.zero_()
-        self.logs = nn.Parameter(torch.zeros(1, cout, 1, 1))
-
-    def forward(self, x):
-        return self.conv(x) * torch.exp(self.logs * 3)
-
-
-class Coupling(nn.Module):
-    def __init__(self, c, hidden):
-        super().__init__()
-        self.net = nn.Sequential(ConvActNorm(c // 2, hidden, 3), nn.ReLU(), ConvActNorm(hidden, hidden, 1), nn.ReLU(), ZeroConv(hidden, c))
-
-    def forward(self, x):
-        a, b = x.chunk(2, 1)
-        shift, raw = self.net(a).chunk(2, 1)
-        s = torch.sigmoid(raw + 2)
-        return torch.cat([a, (b + shift) * s], 1), torch.log(s).flatten(1).sum(1)
-
-
-def squeeze(x):
-    n, c, h, w = x.shape
-    return x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(n, c * 4, h // 2, w // 2)
-
-
-def gaussian_logp(z, mean, logs):
-    return (-0.5 * (LOG2PI + 2 * logs + (z - mean) ** 2 * torch.exp(-2 * logs))).flatten(1).sum(1)
+# The one Glow in Python: the PyTorch package's (flowdesk export --pytorch), on the path torch_harness sets.
+from flowdesk_glow import glow_forward, new_glow  # noqa: E402
 
 
 class Glow(nn.Module):
+    """A new default Glow (flowdesk_glow.new_glow) whose first forward pass initialises ActNorm from its batch."""
+
     def __init__(self, size, channels, levels, depth, hidden):
         super().__init__()
-        self.levels = nn.ModuleList()
-        self.priors = nn.ModuleList()
-        c, s = channels, size
-        for i in range(levels):
-            c, s = c * 4, s // 2
-            self.levels.append(nn.ModuleList([m for _ in range(depth) for m in (ActNorm(c), InvConvLU(c), Coupling(c, hidden))]))
-            if i < levels - 1:
-                self.priors.append(ZeroConv(c // 2, c))
-                c //= 2
-        # openai/glow's prior with learntop: conv2d_zeros of zeros is its bias times exp(3 * logs).
-        self.top_bias = nn.Parameter(torch.zeros(1, 2 * c, 1, 1))
-        self.top_logs = nn.Parameter(torch.zeros(1, 2 * c, 1, 1))
+        self.cfg = {"kind": "glow", "size": size, "channels": channels, "levels": levels, "depth": depth, "hidden": hidden,
+                    "permutation": "invconv", "coupling": "affine", "couplingNet": "actnorm", "topPrior": "channel", "classes": 0}
+        params, buffers = new_glow(self.cfg)
+        self.names = list(params)
+        self.weights = nn.ParameterList([nn.Parameter(t) for t in params.values()])
+        for i, t in enumerate(buffers.values()):
+            self.register_buffer(f"buffer{i}", t)
+        self.buffer_names = list(buffers)
+        self.initialised = False
 
     def forward(self, x):
-        logdet = torch.zeros(x.shape[0], device=x.device)
-        logp = torch.zeros(x.shape[0], device=x.device)
-        h = x
-        for i, layers in enumerate(self.levels):
-            h = squeeze(h)
-            for layer in layers:
-                h, ld = layer(h)
-                logdet = logdet + ld
-            if i < len(self.levels) - 1:
-                h, z = h.chunk(2, 1)
-                mean, logs = self.priors[i](h).chunk(2, 1)
-                logp = logp + gaussian_logp(z, mean, logs)
-            else:
-                mean, logs = (self.top_bias * torch.exp(self.top_logs * 3)).chunk(2, 1)
-                logp = logp + gaussian_logp(h, mean, logs)
-        return logp + logdet
+        """log p(x) per image of NCHW x, in nats."""
+        tensors = dict(zip(self.names, self.weights))
+        tensors.update(zip(self.buffer_names, self.buffers()))
+        init, self.initialised = not self.initialised, True
+        return glow_forward(tensors, self.cfg, x, init=init)[0]
 
 
 def bpd(model, x, n_bits):

@@ -1,13 +1,15 @@
 """What FlowDesk's PyTorch references (pytorch_glow.py, pytorch_tarflow.py) share: their command
-line, reading FlowDesk's safetensors files, and timing steps into the speed line bench/index.ts reads.
+line, reading FlowDesk's safetensors files (with the PyTorch package's reader), and timing steps
+into the speed line bench/index.ts reads.
 """
-import argparse, json, os, struct, time
+import argparse, json, os, sys, time
 
-import numpy as np
 import torch
 
-# safetensors dtype codes FlowDesk writes (main/engine/checkpoint/safetensors.ts).
-NUMPY_DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "U8": np.uint8}
+# The PyTorch package's Python (flowdesk export --pytorch) is the one copy of FlowDesk's models and
+# file formats in Python; the references import it from here.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "main", "engine", "export", "pytorch"))
+from flowdesk_safetensors import read_safetensors as read_arrays  # noqa: E402
 
 
 def command_line(modes, ints, floats=None, strings=()):
@@ -31,21 +33,8 @@ def set_threads(threads):
 
 
 def read_safetensors(path):
-    """Every tensor of a safetensors file as a torch tensor, by name (files FlowDesk wrote: trusted)."""
-    with open(path, "rb") as f:
-        header_len = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(header_len))
-        data = f.read()
-    tensors = {}
-    for name, spec in header.items():
-        if name == "__metadata__":
-            continue
-        if spec["dtype"] not in NUMPY_DTYPES:
-            raise SystemExit(f"{path}: tensor {name} has dtype {spec['dtype']}; this reader takes {', '.join(NUMPY_DTYPES)}")
-        begin, end = spec["data_offsets"]
-        values = np.frombuffer(data[begin:end], dtype=NUMPY_DTYPES[spec["dtype"]])
-        tensors[name] = torch.from_numpy(values.reshape(spec["shape"]).copy())
-    return tensors
+    """Every tensor of a safetensors file as a torch tensor, by name."""
+    return {name: torch.from_numpy(values) for name, values in read_arrays(path)[0].items()}
 
 
 def print_speed(step, batch, steps):

@@ -24,9 +24,21 @@ export const RUN_LIMIT_MS = 300_000;
 
 /** Runs bench/`script` with `args` and returns each line it printed, parsed. */
 export function runTorchScript(script: string, args: string[] = []): unknown[] {
+  return runTorchPython([fileURLToPath(new URL(`../../bench/${script}`, import.meta.url)), ...args]);
+}
+
+/**
+ * Runs the python with torch on `args` (a script and its arguments, or `-m module ...`) in `cwd`
+ * and returns each JSON line it printed, parsed (other lines skipped). No .pyc files are left in
+ * the sources.
+ */
+export function runTorchPython(args: string[], cwd?: string): unknown[] {
   if (!('python' in torchPython)) throw new Error(torchPython.reason);
-  const path = fileURLToPath(new URL(`../../bench/${script}`, import.meta.url));
-  const run = spawnSync(torchPython.python, [path, ...args], { encoding: 'utf8', timeout: RUN_LIMIT_MS });
-  if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr || String(run.error ?? run.status)}`);
-  return run.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown);
+  const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
+  const run = spawnSync(torchPython.python, args, { encoding: 'utf8', timeout: RUN_LIMIT_MS, cwd, env });
+  if (run.status !== 0) throw new Error(`${args.join(' ')} failed: ${run.stderr || String(run.error ?? run.status)}`);
+  return run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as unknown);
 }

@@ -26,6 +26,8 @@ export interface RunJson {
   backend?: { name: string; tfBackend?: string };
   /** Set on a run made by importing an exported model. */
   imported?: boolean;
+  /** Set on a run brought back from a PyTorch package: the run and checkpoint step it continued. */
+  continuedFrom?: { run: string; step: number };
   versions: { flowdesk: string; tfjs?: string; node?: string };
 }
 
@@ -48,6 +50,7 @@ const runJsonSchema = z.looseObject({
   data: z.looseObject({ folder: z.string(), bundled: z.boolean(), fingerprint: z.string(), train: count, val: count, skipped: count }),
   backend: z.looseObject({ name: z.string() }).optional(),
   imported: z.boolean().optional(),
+  continuedFrom: z.looseObject({ run: z.string(), step: count }).optional(),
   versions: z.looseObject({ flowdesk: z.string() }),
 });
 

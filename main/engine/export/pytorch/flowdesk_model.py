@@ -1,0 +1,103 @@
+"""Rebuilds a FlowDesk model from a model folder (model.json + a weights file) and scores images
+with it: log p(x), bits per dim, and the training loss FlowDesk trains on. Kinds this package
+does not implement are refused with the kind named.
+"""
+import json, math, os
+
+import torch
+from torch.nn import functional as F
+
+from flowdesk_glow import GLOW_OPTIONS, check_options, glow_forward
+from flowdesk_layers import class_logits
+from flowdesk_nice import nice_forward
+from flowdesk_realnvp import realnvp_forward
+from flowdesk_safetensors import read_safetensors
+
+# Each takes NHWC images (FlowDesk's layout); the multiscale flows compute in NCHW.
+FORWARDS = {
+    "glow": lambda P, cfg, x, classes, layers: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "realnvp": lambda P, cfg, x, classes, layers: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "nice": nice_forward,
+}
+CHECKS = {
+    "glow": check_options,
+    "realnvp": lambda cfg, source: check_options(cfg, source, GLOW_OPTIONS[:1]),
+    "nice": lambda cfg, source: None,
+}
+# Model format 1 meant the layers of then (docs/checkpoint-format.md).
+VERSION_1_DEFAULTS = {"couplingNet": "bias", "topPrior": "position"}
+FORMAT_2_DEFAULTS = {"coupling": "affine", "classes": 0, "classWeight": 0.01}
+
+
+def read_model_json(path):
+    """model.json's config (stored defaults filled), nBits and class labels, checked for what this package runs."""
+    with open(path) as f:
+        doc = json.load(f)
+    if doc.get("format") != "flowdesk.model" or doc.get("version") not in (1, 2):
+        raise SystemExit(f"{path}: not a FlowDesk model.json (format flowdesk.model, version 1 or 2)")
+    if not doc.get("initialised"):
+        raise SystemExit(f"{path}: the model is not initialised (ActNorm's data init has not run); train it in FlowDesk first")
+    cfg = {**FORMAT_2_DEFAULTS, **(VERSION_1_DEFAULTS if doc["version"] == 1 else {}), **doc["config"]}
+    kind = cfg.get("kind")
+    if kind not in FORWARDS:
+        raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")
+    CHECKS[kind](cfg, path)
+    if cfg["classes"] > 0 and len(doc.get("classFrequencies", [])) != cfg["classes"]:
+        raise SystemExit(f"{path}: a conditional model needs classFrequencies with {cfg['classes']} values")
+    return cfg, int(doc.get("nBits", 8)), doc
+
+
+def load_tensors(path, device):
+    """A weights file's tensors as float32 (int32 buffers kept) torch tensors on `device`, and its metadata."""
+    arrays, meta = read_safetensors(path)
+    return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}, meta
+
+
+def log_prob(P, cfg, x, classes=None, layer_log_dets=None):
+    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows)."""
+    return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets)
+
+
+def bits_per_dim(logp, x, n_bits):
+    d = x[0].numel()
+    return -logp / (d * math.log(2)) + n_bits
+
+
+def class_cross_entropy_bits(logits, classes):
+    """Cross-entropy in bits per image; 0 for an all-zero row."""
+    known = classes.sum(1)
+    return (known * torch.logsumexp(logits, 1) - (classes * logits).sum(1)) / math.log(2)
+
+
+def training_loss(P, cfg, x, n_bits, classes=None):
+    """What FlowDesk trains on per image: bits per dim given the class, plus classWeight times the class head's cross-entropy."""
+    logp, top = log_prob(P, cfg, x, classes)
+    bits = bits_per_dim(logp, x, n_bits)
+    if classes is None or cfg["classWeight"] == 0:
+        return bits
+    return bits + cfg["classWeight"] * class_cross_entropy_bits(class_logits(P, top), classes)
+
+
+def one_hot(labels, classes, device):
+    """One-hot rows [n, K] of class indices; -1 (no class) gives an all-zero row."""
+    labels = torch.as_tensor(labels, dtype=torch.long, device=device)
+    out = F.one_hot(labels.clamp(min=0), classes).float()
+    return out * (labels >= 0).float()[:, None]
+
+
+def class_scores(P, cfg, x, n_bits, frequencies):
+    """Bits per dim given each class [n, K] and the unconditional bits per dim (log p(x) = logsumexp_y log p(x|y) + log p(y))."""
+    n, k = x.shape[0], cfg["classes"]
+    per_class = []
+    for y in range(k):
+        classes = one_hot([y] * n, k, x.device)
+        per_class.append(log_prob(P, cfg, x, classes)[0])
+    logp = torch.stack(per_class, 1).double()
+    prior = torch.log(torch.tensor(frequencies, dtype=torch.float64, device=x.device))
+    d = x[0].numel()
+    to_bits = lambda lp: -lp / (d * math.log(2)) + n_bits
+    return to_bits(logp), to_bits(torch.logsumexp(logp + prior, 1))
+
+
+def model_folder_files(folder):
+    return os.path.join(folder, "model.json"), os.path.join(folder, "weights.safetensors")

@@ -1,0 +1,102 @@
+"""FlowDesk's seeded streams in numpy, bit for bit (main/engine/random.ts, train/batches.ts,
+data/dequantize.ts): which images a step takes, which are mirrored, and their dequantization
+noise are pure functions of (seed, step), so a run continued here draws what FlowDesk would have.
+"""
+import numpy as np
+
+M32 = 0xFFFFFFFF
+INCREMENT = 0x7F4A7C159E3779B9  # the Rng's 64-bit counter step (hi 0x7f4a7c15, lo 0x9e3779b9)
+STREAM_ORDER, STREAM_NOISE, STREAM_FLIP = 1, 2, 3
+EVAL_SEED_PART, INIT_SEED_PART = 7, 99
+
+
+def imul(a, b):
+    return (a * b) & M32
+
+
+def mix_seed(*parts):
+    """batches.ts mixSeed: a 32-bit mix of several integers."""
+    h = 0x811C9DC5
+    for p in parts:
+        h = imul(h ^ (p & M32), 0x01000193)
+        h = imul(h ^ (h >> 15), 0x2C1B3C6D)
+    return h
+
+
+class Rng:
+    """random.ts Rng: a 64-bit counter advanced by INCREMENT and mixed to 32 bits. The k-th draw
+    depends only on the counter after k steps, so draws are computed many at a time."""
+
+    def __init__(self, seed):
+        self.counter = ((seed // 2 ** 32) << 32 | (seed & M32)) & 0xFFFFFFFFFFFFFFFF
+
+    def uint32(self, n):
+        k = np.arange(1, n + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            c = np.uint64(self.counter) + k * np.uint64(INCREMENT)
+        self.counter = (self.counter + n * INCREMENT) & 0xFFFFFFFFFFFFFFFF
+        lo, hi = c & np.uint64(M32), c >> np.uint64(32)
+        m = np.uint64(M32)
+        z = (lo ^ ((hi * np.uint64(0x85EBCA6B)) & m)) & m
+        z = ((z ^ (z >> np.uint64(16))) * np.uint64(0x85EBCA6B)) & m
+        z = ((z ^ (z >> np.uint64(13))) * np.uint64(0xC2B2AE35)) & m
+        return (z ^ (z >> np.uint64(16))).astype(np.uint64)
+
+    def uniform(self, n):
+        """n draws of next(): uniform in [0, 1), as float64."""
+        return self.uint32(n).astype(np.float64) / 4294967296.0
+
+    def permutation(self, n):
+        """Fisher-Yates of 0..n-1 as random.ts draws it."""
+        p = np.arange(n, dtype=np.int64)
+        u = self.uniform(max(n - 1, 0))
+        for t, i in enumerate(range(n - 1, 0, -1)):
+            j = int(np.floor(u[t] * (i + 1)))
+            p[i], p[j] = p[j], p[i]
+        return p
+
+
+def batch_indices(count, batch, seed, step, cache={}):
+    """Image indices of `step` (0-based): epochs are seeded permutations of the training set."""
+    out = np.empty(batch, dtype=np.int64)
+    for i in range(batch):
+        position = step * batch + i
+        epoch = position // count
+        key = (count, seed, epoch)
+        if key not in cache:
+            cache.clear()
+            cache[key] = Rng(mix_seed(seed, STREAM_ORDER, epoch)).permutation(count)
+        out[i] = cache[key][position % count]
+    return out
+
+
+def flipped_images(batch, seed, step):
+    """Which of the batch's images are mirrored left-right."""
+    return Rng(mix_seed(seed, STREAM_FLIP, step)).uniform(batch) < 0.5
+
+
+def dequantize(pixels, n_bits, rng):
+    """x = floor(p / 2^(8-n)) / 2^n - 1/2 + u, in float32, each bin's top kept below the next bin."""
+    bins = 2 ** n_bits
+    b = (pixels.astype(np.int64) >> (8 - n_bits)).reshape(-1)
+    x = ((b + rng.uniform(b.size)) / bins - 0.5).astype(np.float32)
+    tops = np.nextafter(((np.arange(bins) + 1) / bins - 0.5).astype(np.float32), np.float32(-np.inf))
+    return np.minimum(x, tops[b]).reshape(pixels.shape)
+
+
+def training_batch(images, batch, n_bits, seed, step, flip):
+    """The dequantized NHWC batch of `step` and the indices of its images (batches.ts trainingBatch)."""
+    idx = batch_indices(len(images), batch, seed, step)
+    pixels = images[idx].copy()
+    if flip:
+        chosen = flipped_images(batch, seed, step)
+        pixels[chosen] = pixels[chosen][:, :, ::-1, :]
+    return dequantize(pixels, n_bits, Rng(mix_seed(seed, STREAM_NOISE, step))), idx
+
+
+def evaluation_batches(images, n_bits, seed, limit, batch=64):
+    """(start, dequantized NHWC batch) over the first `limit` images, with evaluate.ts' one seeded stream."""
+    rng = Rng(mix_seed(seed, EVAL_SEED_PART))
+    total = min(limit, len(images))
+    for start in range(0, total, batch):
+        yield start, dequantize(images[start:min(start + batch, total)], n_bits, rng)

@@ -1,0 +1,206 @@
+// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow, RealNVP and NICE
+// score images as FlowDesk does, layer by layer; torchrun with two gloo processes continues a run
+// (colour, mirrored, class-conditional) from the exported state with FlowDesk's next step; the
+// result imports back as a run that evaluates to what PyTorch reported and resumes in FlowDesk.
+// Skipped without a python3 that imports torch; fails under CI=true.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../../main/engine/tf.ts';
+import { encodeSafetensors } from '../../main/engine/checkpoint/safetensors.ts';
+import { importImageFolder, type ImageSet } from '../../main/engine/data/index.ts';
+import { exportPytorchPackage, PACKAGE_RUN } from '../../main/engine/export/pytorch-package.ts';
+import { importPytorchRun } from '../../main/engine/export/pytorch-import.ts';
+import type { FlowLayer } from '../../main/engine/flows/flow-layer.ts';
+import { squeeze } from '../../main/engine/flows/squeeze.ts';
+import type { ModelConfig } from '../../main/engine/models/config.ts';
+import { createModel } from '../../main/engine/models/create-model.ts';
+import { bitsPerDim } from '../../main/engine/models/flow-model.ts';
+import type { Level } from '../../main/engine/models/multiscale-flow.ts';
+import { exportWeights, modelJson } from '../../main/engine/models/model-io.ts';
+import { Rng } from '../../main/engine/random.ts';
+import { loadModelFolder } from '../../main/engine/runs/model-folder.ts';
+import { readMetrics, type MetricRecord } from '../../main/engine/runs/metrics.ts';
+import { readRunJson } from '../../main/engine/runs/run-json.ts';
+import { MODEL_JSON, WEIGHTS_FILE } from '../../main/engine/runs/run-layout.ts';
+import { mixSeed } from '../../main/engine/train/batches.ts';
+import { classMetrics, classScoresOfSet } from '../../main/engine/train/class-evaluate.ts';
+import { resume, train } from '../../main/engine/train/trainer.ts';
+import { exportCommand } from '../../main/cli/model-commands.ts';
+import { UsageError } from '../../main/cli/options.ts';
+import { expectClose } from '../helpers/expect-close.ts';
+import { makeImageFolder } from '../helpers/image-folder.ts';
+import { perturb } from '../helpers/perturb.ts';
+import { requireTorchInCi, RUN_LIMIT_MS, runTorchPython, torchSkipReason } from '../helpers/torch-reference.ts';
+
+const SOURCES = fileURLToPath(new URL('../../main/engine/export/pytorch/', import.meta.url));
+const base = join(tmpdir(), `flowdesk-pytorch-export-${process.pid}`);
+const runsDir = join(base, 'runs');
+const TINY = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16 } as const;
+// Glow with every permutation, coupling, coupling network and top prior; RealNVP with every coupling; NICE.
+const VARIANTS: ModelConfig[] = [
+  { ...TINY, channels: 3, permutation: 'invconv', coupling: 'affine', couplingNet: 'actnorm', topPrior: 'channel' },
+  { ...TINY, permutation: 'shuffle', coupling: 'additive', couplingNet: 'bias', topPrior: 'position' },
+  { ...TINY, levels: 3, permutation: 'reverse', coupling: 'affine', couplingNet: 'bias', topPrior: 'channel' },
+  { ...TINY, permutation: 'invconv', coupling: 'spline', bins: 4, tailBound: 1, couplingNet: 'actnorm', topPrior: 'channel' },
+  { kind: 'realnvp', size: 8, channels: 3, levels: 2, depth: 2, hidden: 16, coupling: 'affine' },
+  { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 16, coupling: 'spline', bins: 4, tailBound: 1 },
+  { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16, coupling: 'additive' },
+  { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 16 },
+];
+const EXPORTED_STEP = 4;
+const MORE_STEPS = 20;
+
+requireTorchInCi();
+
+describe('flowdesk export --pytorch', () => {
+  it('refuses --weights: the package continues from the newest checkpoint, with every weight kind', async () => {
+    await expect(exportCommand(['some-run', '--pytorch', '--weights', 'last', '-o', join(base, 'unused')], () => undefined)).rejects.toThrow(UsageError);
+  });
+});
+
+/** FlowDesk's log-determinant of every layer of a multiscale flow (Glow, RealNVP), per image, in forward order. */
+function layerLogDets(model: ReturnType<typeof createModel>, x: tf.Tensor4D): number[][] {
+  const levels = (model as unknown as { levels: Level[] }).levels;
+  return tf.tidy(() => {
+    const out: number[][] = [];
+    let h = x;
+    const run = (layers: FlowLayer[]) => {
+      for (const layer of layers) {
+        const [y, ld] = layer.forward(h, tf.zeros([x.shape[0]]) as tf.Tensor1D);
+        out.push(Array.from(ld.dataSync()));
+        h = y;
+      }
+    };
+    for (const level of levels) {
+      run(level.pre);
+      if (level.squeeze) h = squeeze(h);
+      run(level.post);
+      if (level.split) h = tf.slice(h, [0, 0, 0, 0], [-1, -1, -1, h.shape[3] / 2]);
+    }
+    return out;
+  });
+}
+
+/** What FlowDesk computes for one variant's images: bits per dim, and every layer's log-det (null for NICE). */
+interface Ours {
+  bpd: number[];
+  layers: number[][] | null;
+}
+
+describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
+  const ours: Ours[] = [];
+  let theirs: { bpd: number[]; layers: [string, number[]][] }[];
+
+  beforeAll(async () => {
+    const pairs: string[] = [];
+    for (const [i, config] of VARIANTS.entries()) {
+      const dir = join(base, `model-${i}`);
+      await mkdir(dir, { recursive: true });
+      const model = createModel(config, 3 + i);
+      try {
+        perturb(model.params, 0.05, 11 + i); // zero-initialised convolutions would make every coupling the identity
+        model.initialised = true;
+        const shape: [number, number, number, number] = [3, config.size!, config.size!, config.channels!];
+        const x = new Rng(5 + i).fillUniform(new Float32Array(shape.reduce((a, b) => a * b))).map((v) => v - 0.5);
+        await writeFile(join(dir, MODEL_JSON), JSON.stringify(modelJson(model, 8)));
+        await writeFile(join(dir, WEIGHTS_FILE), encodeSafetensors(exportWeights(model)));
+        await writeFile(join(dir, 'images.safetensors'), encodeSafetensors({ x: { dtype: 'float32', shape, data: x } }));
+        pairs.push(dir, join(dir, 'images.safetensors'));
+        const xs = tf.tensor4d(x, shape);
+        // NICE's layers are additive couplings and one scaling: its bits per dim say it all.
+        ours.push({ bpd: tf.tidy(() => Array.from(bitsPerDim(model, xs, 8).dataSync())), layers: config.kind === 'nice' ? null : layerLogDets(model, xs) });
+        xs.dispose();
+      } finally {
+        model.dispose();
+      }
+    }
+    // One python for every variant: starting torch takes seconds.
+    theirs = runTorchPython([join(SOURCES, 'evaluate.py'), ...pairs, '--layers']) as typeof theirs;
+  }, RUN_LIMIT_MS);
+
+  afterAll(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it.each(VARIANTS.map((c, i) => [i, c.kind] as const))('scores images as FlowDesk does, layer by layer (variant %i, %s)', (i) => {
+    const { bpd, layers } = ours[i];
+    expectClose(theirs[i].bpd, bpd, 1e-4);
+    if (!layers) return;
+    expect(theirs[i].layers).toHaveLength(layers.length);
+    // Some layer really transforms (a log-det away from zero), so agreement is not a triviality.
+    expect(Math.max(...layers.flat().map(Math.abs))).toBeGreaterThan(0.1);
+    theirs[i].layers.forEach(([, ld], k) => expectClose(ld, layers[k], 1e-3, 1e-5));
+  });
+});
+
+describe.skipIf(torchSkipReason !== '')(`the PyTorch package's continuation${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
+  let folder: Awaited<ReturnType<typeof makeImageFolder>>;
+  let valSet: ImageSet;
+  let origin: string;
+  let packageDir: string;
+  /** FlowDesk's own loss at the step after the exported one. */
+  let nextLoss: number;
+
+  beforeAll(async () => {
+    // Colour images in two classes (the root's and sub/'s), so mirroring and class conditioning continue too.
+    folder = await makeImageFolder({ count: 72, size: 8, channels: 3, pattern: 'stripes', nested: true });
+    valSet = (await importImageFolder(folder.dir, { size: 8, channels: 3, classes: 'folders-unlabelled', cacheDir: null })).val;
+    const settings = { batch: 8, lr: 2e-3, warmup: 3, evalEvery: EXPORTED_STEP, checkpointEvery: EXPORTED_STEP, seed: 0, steps: EXPORTED_STEP, classes: 'folders-unlabelled', flip: 'auto' } as const;
+    origin = (await train({ model: { ...TINY, channels: 3 }, runsDir, cacheDir: null, folder: folder.dir, name: 'origin', train: settings })).runDir;
+    packageDir = join(base, 'package');
+    await exportPytorchPackage(origin, packageDir, runsDir, null);
+    // The origin's own next step, on the batch PyTorch's first step takes.
+    await resume(origin, { steps: EXPORTED_STEP + 1 });
+    nextLoss = (await readMetrics(origin)).rows.find((r) => r.type === 'train' && r.step === EXPORTED_STEP + 1)!.loss as number;
+  }, RUN_LIMIT_MS);
+
+  afterAll(async () => {
+    await folder?.cleanup();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('continues the run under torchrun with two gloo processes, from FlowDesk next step', async () => {
+    const logs = join(base, 'torchrun-logs');
+    const lines = runTorchPython(
+      // --standalone: a free port for the rendezvous, so nothing else on the machine can collide with it.
+      ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs, 'train.py', '--steps', String(EXPORTED_STEP + MORE_STEPS), '--cpu'],
+      packageDir,
+    ) as { done?: boolean; worldSize?: number }[];
+    expect(lines.find((l) => l.done)?.worldSize).toBe(2);
+    const rows = (await readMetrics(join(packageDir, PACKAGE_RUN))).rows;
+    const trained = rows.filter((r) => r.type === 'train' && r.step > EXPORTED_STEP);
+    expect(trained.map((r) => r.step)).toEqual(Array.from({ length: MORE_STEPS }, (_, k) => EXPORTED_STEP + 1 + k));
+    expectClose(trained[0].loss as number, nextLoss, 1e-4);
+    // The origin's rows up to the export come first, so the imported run's curve is whole.
+    expect(rows.filter((r) => r.type === 'train' && r.step <= EXPORTED_STEP)).toHaveLength(EXPORTED_STEP);
+  }, RUN_LIMIT_MS);
+
+  it('imports back as a run continued from its origin, which evaluates to what PyTorch reported and resumes', async () => {
+    const runDir = await importPytorchRun(packageDir, runsDir);
+    const run = await readRunJson(runDir);
+    expect(run.continuedFrom).toEqual({ run: 'origin', step: EXPORTED_STEP });
+    const evals = (await readMetrics(runDir)).rows.filter((r): r is MetricRecord & { valBpd: number } => r.type === 'eval' && typeof r.valBpd === 'number');
+    const last = evals[evals.length - 1];
+    expect(last.step).toBe(EXPORTED_STEP + MORE_STEPS);
+    const { model, weights } = await loadModelFolder(runDir);
+    try {
+      expect(weights).toMatchObject({ used: 'avg', step: EXPORTED_STEP + MORE_STEPS });
+      // As the trainer validates a conditional model: bits per dim given each image's class.
+      const scores = await classScoresOfSet(model, valSet, { nBits: run.train.nBits, limit: run.train.valImages, seed: mixSeed(run.train.seed, 7) });
+      expectClose(classMetrics(scores).conditionalBpd!, last.valBpd, 1e-4);
+    } finally {
+      model.dispose();
+    }
+    const resumed = await resume(runDir, { steps: EXPORTED_STEP + MORE_STEPS + 2 });
+    expect(resumed.step).toBe(EXPORTED_STEP + MORE_STEPS + 2);
+  }, RUN_LIMIT_MS);
+
+  it('refuses model kinds the package does not implement, naming the kind', async () => {
+    const model = { kind: 'tarflow', size: 8, channels: 3, patch: 4, depth: 1, hidden: 16, attnLayers: 1, headDim: 16 } as const;
+    const tarflow = (await train({ model, runsDir, cacheDir: null, folder: folder.dir, name: 'tarflow', train: { batch: 8, steps: 1, seed: 0 } })).runDir;
+    await expect(exportPytorchPackage(tarflow, join(base, 'tarflow-package'), runsDir, null)).rejects.toThrow(/model is tarflow; the PyTorch package continues glow, realnvp, nice/);
+  }, RUN_LIMIT_MS);
+});
