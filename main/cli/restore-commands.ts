@@ -6,6 +6,7 @@ import { restoreDefaults, restoreFields, UPSCALE_FACTORS, type RestoreSettings }
 import { decodeImageFile, writeImageGrid } from '../engine/data/index.ts';
 import type { ProgressListener } from '../engine/progress.ts';
 import { checkFactor } from '../engine/restore/box-average.ts';
+import { restoreTaskOf } from '../engine/restore/observation.ts';
 import { checkMask, HOLE_FROM_GREY, maskFromGrey } from '../engine/restore/mask.ts';
 import { inpaint, upscale, type Restoration, type Restorer } from '../engine/restore/restore.ts';
 import { scoreRestoration, type Quality } from '../engine/restore/scores.ts';
@@ -17,8 +18,10 @@ import { RUNS_HELP } from './runs-folder.ts';
 import { givenSettingsChecked, settingOptions, settingsHelp } from './settings-options.ts';
 
 const SAMPLING_HELP = `Candidates are posterior samples given the observed pixels, drawn by Langevin dynamics on the
-model's exact log-likelihood (Glow, RealNVP, NICE, TarFlow; not flow matching); -o gets the
-candidates and their mean (last) side by side. --original FILE (the full-size image) prints
+model's exact log-likelihood (Glow, RealNVP, NICE, TarFlow; not flow matching), or, from a run
+trained for the task (--restore-task at training), from its own conditional p(x | y), decoded at
+the temperature and kept on the observed pixels (no Langevin steps); -o gets the candidates and
+their mean (last) side by side. --original FILE (the full-size image) prints
 PSNR and SSIM of each candidate, their mean and the baselines.
 ${settingsHelp(restoreFields)}
 ${WEIGHTS_HELP}
@@ -67,7 +70,7 @@ function settingsOf(values: Parsed['values']): RestoreSettings {
 }
 
 function progressTo(bar: ProgressBar): ProgressListener {
-  return (p) => bar.update(p.done, p.total, `${p.done}/${p.total} Langevin steps  ${p.rate.toFixed(1)} steps/s  ETA ${formatDuration(p.eta)}`);
+  return (p) => bar.update(p.done, p.total, `${p.done}/${p.total} ${p.message}  ${p.rate.toFixed(1)}/s  ETA ${formatDuration(p.eta)}`);
 }
 
 function qualityText(q: Quality): string {
@@ -81,7 +84,11 @@ async function report(r: Restoration, out: string, original: Uint8Array | null, 
   row.set(r.candidates);
   row.set(r.mean, r.candidates.length);
   await writeImageGrid(out, row, r.count + 1, size, channels, r.count + 1);
-  log(`wrote ${r.count} candidates and their mean (last) to ${out} (${settings.steps} Langevin steps, temperature ${settings.temperature}, seed ${settings.seed})`);
+  const how =
+    r.method === 'conditional'
+      ? `sampled from the model's p(x | y), trained for this task (restoreTask ${restoreTaskOf(restorer.model)})`
+      : `${settings.steps} Langevin steps`;
+  log(`wrote ${r.count} candidates and their mean (last) to ${out} (${how}, temperature ${settings.temperature}, seed ${settings.seed})`);
   if (r.outOfRange > 0) log(`${r.outOfRange} of ${r.count} candidates had values outside the image range (clipped)`);
   if (!original) return;
   const scores = scoreRestoration(r, original, size, channels);
