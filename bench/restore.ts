@@ -25,7 +25,7 @@ import type { ModelConfig } from '../main/engine/models/config.ts';
 import { Rng } from '../main/engine/random.ts';
 import { downsampleBox, upsampleNearest } from '../main/engine/restore/box-average.ts';
 import { randomSquareMask, valueMask } from '../main/engine/restore/mask.ts';
-import type { RestoreTask } from '../main/engine/restore/observation.ts';
+import { upscaleTask, type RestoreTask } from '../main/engine/restore/observation.ts';
 import { inpaint, restoreMethodOf, upscale, type Restoration, type Restorer } from '../main/engine/restore/restore.ts';
 import { scoreRestoration, type Quality, type RestorationScores } from '../main/engine/restore/scores.ts';
 import { loadModelFolder } from '../main/engine/runs/model-folder.ts';
@@ -144,7 +144,7 @@ async function modelRun(args: string[], flag: string, restoreTask: RestoreTask, 
 /** Way 2's flow for a task (upscale at `factor`, or inpaint when null): the restoreTask it is trained for. */
 function taskOf(factor: number | null): RestoreTask {
   if (factor === null) return 'inpaint';
-  if (factor === 2 || factor === 4) return `upscale-${factor}`;
+  if (factor === 2 || factor === 4) return upscaleTask(factor);
   throw new Error(`--factors: way 2 trains for 2 and 4 only, got ${factor}`);
 }
 

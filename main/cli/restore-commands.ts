@@ -6,7 +6,8 @@ import { restoreDefaults, restoreFields, UPSCALE_FACTORS, type RestoreSettings }
 import { decodeImageFile, writeImageGrid } from '../engine/data/index.ts';
 import type { ProgressListener } from '../engine/progress.ts';
 import { checkFactor } from '../engine/restore/box-average.ts';
-import { restoreTaskOf } from '../engine/restore/observation.ts';
+import { checkTrainedFor } from '../engine/restore/conditional-samples.ts';
+import { restoreTaskOf, upscaleTask } from '../engine/restore/observation.ts';
 import { checkMask, HOLE_FROM_GREY, maskFromGrey } from '../engine/restore/mask.ts';
 import { inpaint, upscale, type Restoration, type Restorer } from '../engine/restore/restore.ts';
 import { scoreRestoration, type Quality } from '../engine/restore/scores.ts';
@@ -122,6 +123,7 @@ export async function upscaleCommand(argv: string[], log: Log): Promise<number> 
   await withRestorer(values, positionals[0], async (restorer, bar) => {
     const { size, channels } = restorer.model.config;
     checkFactor(size, factor);
+    if (restoreTaskOf(restorer.model) !== 'none') checkTrainedFor(restorer.model, upscaleTask(factor));
     const small = await imageOfSide(positionals[1], size / factor, channels, `an image this ${size} x ${size} model upscales ${factor} times`);
     const original = typeof values.original === 'string' ? await imageOfSide(values.original, size, channels, 'the original') : null;
     const r = await upscale(restorer, small, factor, settings, { onProgress: progressTo(bar) });
@@ -140,6 +142,7 @@ export async function inpaintCommand(argv: string[], log: Log): Promise<number> 
   const maskFile = values.mask;
   await withRestorer(values, positionals[0], async (restorer, bar) => {
     const { size, channels } = restorer.model.config;
+    if (restoreTaskOf(restorer.model) !== 'none') checkTrainedFor(restorer.model, 'inpaint');
     const pixels = await imageOfSide(positionals[1], size, channels, `an image this ${size} x ${size} model inpaints`);
     const mask = maskFromGrey(await imageOfSide(maskFile, size, 1, `the mask (the image's size)`));
     checkMask(mask, maskFile);

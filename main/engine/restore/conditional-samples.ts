@@ -8,7 +8,7 @@ import { Rng } from '../random.ts';
 import * as tf from '../tf.ts';
 import { checkFactor } from './box-average.ts';
 import type { Mask } from './mask.ts';
-import { inpaintObservation, restoreTaskOf, upscaleObservation, type RestoreTask } from './observation.ts';
+import { inpaintObservation, restoreTaskOf, upscaleObservation, upscaleTask, type RestoreTask } from './observation.ts';
 import { checkLength, inpaintProjection, upscaleProjection, type PosteriorRun } from './posterior.ts';
 
 /** What way 2 needs of a model: its shape and task, and conditional sampling (which a restoration-trained FlowModel has). */
@@ -59,7 +59,7 @@ async function candidates(model: ConditionalModel, y: tf.Tensor4D, settings: Res
 export async function conditionalUpscaleSamples(model: ConditionalModel, small: Float32Array, factor: number, settings: RestoreSettings, run: PosteriorRun = {}): Promise<Float32Array> {
   const { size, channels } = model.config;
   checkFactor(size, factor);
-  checkTrainedFor(model, factor === 4 ? 'upscale-4' : 'upscale-2');
+  checkTrainedFor(model, upscaleTask(factor));
   const side = size / factor;
   checkLength('the small image', small.length, side, channels);
   const y = tf.tidy(() => upscaleObservation(tf.tensor4d(small, [1, side, side, channels]), factor));

@@ -18,6 +18,11 @@ export function restoreTaskOf(model: Pick<FlowModel, 'config'>): RestoreTask {
   return 'restoreTask' in model.config ? model.config.restoreTask : 'none';
 }
 
+/** The upscaling task of a factor (2 or 4; what a restoration at another factor would need). */
+export function upscaleTask(factor: number): Exclude<RestoreTask, 'none' | 'inpaint'> {
+  return factor === 4 ? 'upscale-4' : 'upscale-2';
+}
+
 /** The box-average factor of an upscaling task; null for inpainting and none. */
 export function taskFactor(task: RestoreTask): number | null {
   return task === 'upscale-2' ? 2 : task === 'upscale-4' ? 4 : null;
