@@ -63,8 +63,11 @@ export interface FlowModel {
   initialised: boolean;
   /** The classes of a conditional model (config.classes > 0) once known; null or absent otherwise. */
   classLabels?: ClassLabels | null;
-  /** Data-dependent initialisation from a batch; a no-op for models without ActNorm. */
-  initialise(x: tf.Tensor4D): void;
+  /**
+   * Data-dependent initialisation from a batch; a no-op for models without ActNorm. `noise`: the
+   * images' scoring noise, so a restoration model's init sees observations as its training does.
+   */
+  initialise(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): void;
   /**
    * log p(x | c) in nats per example, x the dequantized images in [-1/2, 1/2]; `noise`: the values
    * of `scoringNoise` for these images ([n, values] each), for a model that has any.

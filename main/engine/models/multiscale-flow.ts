@@ -63,10 +63,10 @@ export class MultiscaleFlow implements FlowModel {
     if (observation) this.scoringNoise = degradationNoise(observation.task, config.size, config.channels);
   }
 
-  initialise(x: tf.Tensor4D): void {
+  initialise(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): void {
     this.params.requestDataInit();
     tf.tidy(() => {
-      this.logProb(x);
+      this.logProb(x, undefined, noise);
     });
     this.initialised = true;
   }
