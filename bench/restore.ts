@@ -9,6 +9,10 @@
 // Strips of the first 8 images (original, degraded, baselines, candidates, mean) go to --out.
 // Sampling settings: --samples, --steps, --step-size, --final-step-size, --temperature
 // (common/restore-fields.ts defaults); --step-sizes=FIRST:LAST,... repeats every task for each pair.
+// --way 2 (or both) adds rows from flows trained for each task (issue 17, way 2: restoreTask
+// upscale-2, upscale-4, inpaint), on the same images and degradations: --run-upscale-2 DIR,
+// --run-upscale-4 DIR and --run-inpaint DIR give them, else each is trained here for --minutes
+// like way 1's Glow (same shape). Way 2 samples p(x | y) at the temperature (no Langevin steps), once.
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +25,8 @@ import type { ModelConfig } from '../main/engine/models/config.ts';
 import { Rng } from '../main/engine/random.ts';
 import { downsampleBox, upsampleNearest } from '../main/engine/restore/box-average.ts';
 import { randomSquareMask, valueMask } from '../main/engine/restore/mask.ts';
-import { inpaint, upscale, type Restoration, type Restorer } from '../main/engine/restore/restore.ts';
+import { upscaleTask, type RestoreTask } from '../main/engine/restore/observation.ts';
+import { inpaint, restoreMethodOf, upscale, type Restoration, type Restorer } from '../main/engine/restore/restore.ts';
 import { scoreRestoration, type Quality, type RestorationScores } from '../main/engine/restore/scores.ts';
 import { loadModelFolder } from '../main/engine/runs/model-folder.ts';
 import { train } from '../main/engine/train/trainer.ts';
@@ -115,21 +120,32 @@ async function writeStrip(path: string, rows: Uint8Array[][], size: number, chan
   await writeImageGrid(path, pixels, images.length, size, channels, rows[0].length);
 }
 
-/** A run to restore with: the one given, or a Glow trained here for `minutes` on the dataset's train folder. */
-async function modelRun(args: string[], dataset: string, datasets: string, work: string, emit: Emit): Promise<string> {
-  const given = option(args, 'run');
+/**
+ * A run to restore with: the one given as --`flag`, or a Glow trained here for `minutes` on the
+ * dataset's train folder, for `restoreTask` (none: way 1's unconditional model).
+ */
+async function modelRun(args: string[], flag: string, restoreTask: RestoreTask, dataset: string, datasets: string, work: string, emit: Emit): Promise<string> {
+  const given = option(args, flag);
   if (given) return resolve(given);
   const minutes = numberFrom(args, 'minutes') ?? 3;
+  const model = { ...MODELS[dataset], restoreTask } as ModelConfig;
   const t0 = performance.now();
   const run = await train({
     folder: join(datasets, dataset, 'train'),
-    model: MODELS[dataset],
+    model,
     train: { batch: 32, lr: 1e-3, warmup: 200, steps: 1_000_000, minutes, valImages: 100, evalEvery: 500, seed: 0 },
     runsDir: work,
     cacheDir: join(work, 'cache'),
   });
-  emit({ bench: 'restore-model', dataset, ...MODELS[dataset], minutes, steps: run.step, seconds: round((performance.now() - t0) / 1000, 1), run: run.runDir });
+  emit({ bench: 'restore-model', dataset, ...model, minutes, steps: run.step, seconds: round((performance.now() - t0) / 1000, 1), run: run.runDir });
   return run.runDir;
+}
+
+/** Way 2's flow for a task (upscale at `factor`, or inpaint when null): the restoreTask it is trained for. */
+function taskOf(factor: number | null): RestoreTask {
+  if (factor === null) return 'inpaint';
+  if (factor === 2 || factor === 4) return upscaleTask(factor);
+  throw new Error(`--factors: way 2 trains for 2 and 4 only, got ${factor}`);
 }
 
 /** What every task line needs: the model, the test images and where strips go. */
@@ -167,9 +183,11 @@ async function runTask(ctx: TaskContext, settings: RestoreSettings, factor: numb
     if (i < STRIP_IMAGES) rows.push(stripRow(original, degraded, r));
   }
   const task = factor !== null ? `upscale-x${factor}` : 'inpaint';
-  const strip = join(ctx.out, `${ctx.dataset}-${task}-${settings.stepSize}-${settings.finalStepSize}.png`);
+  const method = restoreMethodOf(ctx.restorer.model);
+  const name = method === 'conditional' ? `${ctx.dataset}-${task}-conditional-t${settings.temperature}` : `${ctx.dataset}-${task}-${settings.stepSize}-${settings.finalStepSize}`;
+  const strip = join(ctx.out, `${name}.png`);
   await writeStrip(strip, rows, size, channels);
-  return summary({ task, dataset: ctx.dataset, model: ctx.restorer.model.config.kind, weights: ctx.weights, ...settings, strip }, scores, seconds);
+  return summary({ task, method, dataset: ctx.dataset, model: ctx.restorer.model.config.kind, weights: ctx.weights, ...settings, strip }, scores, seconds);
 }
 
 export async function restoreBench(args: string[], emit: Emit): Promise<void> {
@@ -182,23 +200,38 @@ export async function restoreBench(args: string[], emit: Emit): Promise<void> {
   const runs = settingsFrom(args);
   const work = option(args, 'work') ?? (await mkdtemp(join(tmpdir(), 'flowdesk-restore-bench-')));
   const out = option(args, 'out') ?? work;
+  const way = option(args, 'way') ?? '1';
+  if (!['1', '2', 'both'].includes(way)) throw new Error(`--way: choose 1, 2 or both, got ${way}`);
   await mkdir(out, { recursive: true });
   emit({ bench: 'backend', backend: describeBackend(await initBackend()) });
-  const loaded = await loadModelFolder(await modelRun(args, dataset, datasets, work, emit));
-  try {
-    const { size, channels } = loaded.model.config;
+  /** The test images at a model's shape: the same for every model of that shape. */
+  const originalsOf = async (size: number, channels: 1 | 3): Promise<Uint8Array[]> => {
     const { set } = await importAllImages(join(datasets, dataset, 'test'), { size, channels, cacheDir: join(work, 'cache') });
     const per = size * size * channels;
     // Spread over the folder (sorted by path, so its first images are one class's).
     const picked = Array.from({ length: Math.min(count, set.count) }, (_, i) => Math.floor((i * set.count) / Math.min(count, set.count)));
-    const originals = picked.map((i) => set.pixels.subarray(i * per, (i + 1) * per));
-    const ctx: TaskContext = { restorer: { model: loaded.model, nBits: loaded.json.nBits }, dataset, weights: describeWeights(loaded.weights), originals, out };
-    for (const settings of runs) {
-      for (const task of tasks) {
-        for (const factor of task === 'upscale' ? factors : [null]) emit(await runTask(ctx, settings, factor));
-      }
+    return picked.map((i) => set.pixels.subarray(i * per, (i + 1) * per));
+  };
+  /** Runs `each` with the model of run `dir`, then frees it. */
+  const withModel = async (dir: string, each: (ctx: TaskContext) => Promise<void>): Promise<void> => {
+    const loaded = await loadModelFolder(dir);
+    try {
+      const originals = await originalsOf(loaded.model.config.size, loaded.model.config.channels as 1 | 3);
+      await each({ restorer: { model: loaded.model, nBits: loaded.json.nBits }, dataset, weights: describeWeights(loaded.weights), originals, out });
+    } finally {
+      loaded.model.dispose();
     }
-  } finally {
-    loaded.model.dispose();
+  };
+  const jobs = tasks.flatMap((task) => (task === 'upscale' ? factors : [null]));
+  if (way !== '2') {
+    await withModel(await modelRun(args, 'run', 'none', dataset, datasets, work, emit), async (ctx) => {
+      for (const settings of runs) for (const factor of jobs) emit(await runTask(ctx, settings, factor));
+    });
+  }
+  if (way === '1') return;
+  // Way 2 has no Langevin steps: each task's model samples once, at the first settings' temperature and seed.
+  for (const factor of jobs) {
+    const task = taskOf(factor);
+    await withModel(await modelRun(args, `run-${task}`, task, dataset, datasets, work, emit), async (ctx) => emit(await runTask(ctx, runs[0], factor)));
   }
 }

@@ -93,6 +93,12 @@ export const modelFields = {
     label: 'Class loss weight',
     help: "with classes: weight of the class-prediction loss (bits, from the top latent) added to each image's bits per dim (openai/glow's weight_y); 0 turns it off",
   },
+  restoreTask: {
+    type: 'choice', options: ['none', 'upscale-2', 'upscale-4', 'inpaint'], default: 'none', kinds: ['glow', 'realnvp'], view: 'advanced',
+    optionLabels: { none: 'none (unconditional)', 'upscale-2': 'super-resolution x2', 'upscale-4': 'super-resolution x4', inpaint: 'inpainting' },
+    label: 'Trained for restoration',
+    help: "a conditional flow p(x | y) for one restoration task (SRFlow's idea): its couplings also see features of y, the image degraded on the fly; flowdesk upscale and inpaint then sample it instead of running Langevin",
+  },
   labelDropout: {
     type: 'number', min: 0, max: 0.9, default: 0.1, kinds: ['tarflow', 'flow-matching'], view: 'advanced',
     label: 'Label dropout',

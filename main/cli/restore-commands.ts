@@ -6,6 +6,8 @@ import { restoreDefaults, restoreFields, UPSCALE_FACTORS, type RestoreSettings }
 import { decodeImageFile, writeImageGrid } from '../engine/data/index.ts';
 import type { ProgressListener } from '../engine/progress.ts';
 import { checkFactor } from '../engine/restore/box-average.ts';
+import { checkTrainedFor } from '../engine/restore/conditional-samples.ts';
+import { restoreTaskOf, upscaleTask } from '../engine/restore/observation.ts';
 import { checkMask, HOLE_FROM_GREY, maskFromGrey } from '../engine/restore/mask.ts';
 import { inpaint, upscale, type Restoration, type Restorer } from '../engine/restore/restore.ts';
 import { scoreRestoration, type Quality } from '../engine/restore/scores.ts';
@@ -17,8 +19,10 @@ import { RUNS_HELP } from './runs-folder.ts';
 import { givenSettingsChecked, settingOptions, settingsHelp } from './settings-options.ts';
 
 const SAMPLING_HELP = `Candidates are posterior samples given the observed pixels, drawn by Langevin dynamics on the
-model's exact log-likelihood (Glow, RealNVP, NICE, TarFlow; not flow matching); -o gets the
-candidates and their mean (last) side by side. --original FILE (the full-size image) prints
+model's exact log-likelihood (Glow, RealNVP, NICE, TarFlow; not flow matching), or, from a run
+trained for the task (--restore-task at training), from its own conditional p(x | y), decoded at
+the temperature and kept on the observed pixels (no Langevin steps); -o gets the candidates and
+their mean (last) side by side. --original FILE (the full-size image) prints
 PSNR and SSIM of each candidate, their mean and the baselines.
 ${settingsHelp(restoreFields)}
 ${WEIGHTS_HELP}
@@ -67,7 +71,7 @@ function settingsOf(values: Parsed['values']): RestoreSettings {
 }
 
 function progressTo(bar: ProgressBar): ProgressListener {
-  return (p) => bar.update(p.done, p.total, `${p.done}/${p.total} Langevin steps  ${p.rate.toFixed(1)} steps/s  ETA ${formatDuration(p.eta)}`);
+  return (p) => bar.update(p.done, p.total, `${p.done}/${p.total} ${p.message}  ${p.rate.toFixed(1)}/s  ETA ${formatDuration(p.eta)}`);
 }
 
 function qualityText(q: Quality): string {
@@ -81,7 +85,11 @@ async function report(r: Restoration, out: string, original: Uint8Array | null, 
   row.set(r.candidates);
   row.set(r.mean, r.candidates.length);
   await writeImageGrid(out, row, r.count + 1, size, channels, r.count + 1);
-  log(`wrote ${r.count} candidates and their mean (last) to ${out} (${settings.steps} Langevin steps, temperature ${settings.temperature}, seed ${settings.seed})`);
+  const how =
+    r.method === 'conditional'
+      ? `sampled from the model's p(x | y), trained for this task (restoreTask ${restoreTaskOf(restorer.model)})`
+      : `${settings.steps} Langevin steps`;
+  log(`wrote ${r.count} candidates and their mean (last) to ${out} (${how}, temperature ${settings.temperature}, seed ${settings.seed})`);
   if (r.outOfRange > 0) log(`${r.outOfRange} of ${r.count} candidates had values outside the image range (clipped)`);
   if (!original) return;
   const scores = scoreRestoration(r, original, size, channels);
@@ -115,6 +123,7 @@ export async function upscaleCommand(argv: string[], log: Log): Promise<number> 
   await withRestorer(values, positionals[0], async (restorer, bar) => {
     const { size, channels } = restorer.model.config;
     checkFactor(size, factor);
+    if (restoreTaskOf(restorer.model) !== 'none') checkTrainedFor(restorer.model, upscaleTask(factor));
     const small = await imageOfSide(positionals[1], size / factor, channels, `an image this ${size} x ${size} model upscales ${factor} times`);
     const original = typeof values.original === 'string' ? await imageOfSide(values.original, size, channels, 'the original') : null;
     const r = await upscale(restorer, small, factor, settings, { onProgress: progressTo(bar) });
@@ -133,6 +142,7 @@ export async function inpaintCommand(argv: string[], log: Log): Promise<number> 
   const maskFile = values.mask;
   await withRestorer(values, positionals[0], async (restorer, bar) => {
     const { size, channels } = restorer.model.config;
+    if (restoreTaskOf(restorer.model) !== 'none') checkTrainedFor(restorer.model, 'inpaint');
     const pixels = await imageOfSide(positionals[1], size, channels, `an image this ${size} x ${size} model inpaints`);
     const mask = maskFromGrey(await imageOfSide(maskFile, size, 1, `the mask (the image's size)`));
     checkMask(mask, maskFile);

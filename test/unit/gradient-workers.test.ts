@@ -10,12 +10,13 @@ import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
 import { resolveModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
-import { bitsPerDim, type FlowModel } from '../../main/engine/models/flow-model.ts';
+import { bitsPerDim, scoringNoiseOf, scoringNoiseTensors, type FlowModel } from '../../main/engine/models/flow-model.ts';
 import { ModelReplicas, splitShares } from '../../main/engine/runtime/replicas/model-replicas.ts';
 import { liveReplicaThreads, ReplicaError } from '../../main/engine/runtime/replicas/replica-thread.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { parallelGradients, stepThreads } from '../../main/engine/runtime/replicas/replica-gradients.ts';
 import { batchGradients } from '../../main/engine/train/gradients.ts';
+import { drawValues } from '../../main/engine/train/batches.ts';
 import { classRows, oneHot } from '../../main/engine/data/one-hot.ts';
 import { Optimizer, resolveOptimizerConfig } from '../../main/engine/train/optimizer.ts';
 import { train } from '../../main/engine/train/trainer.ts';
@@ -100,6 +101,21 @@ describe('parallel gradients', () => {
     const here = tf.tidy(() => conditional.sample(6, 0.8, new Rng(6), tf.tensor2d(rows, [6, 3])));
     expectClose(ModelReplicas.for(conditional, 2)!.sample(6, 0.8, new Rng(6), rows), here, 1e-5, 1e-4);
     conditional.dispose();
+  });
+
+  it("equal the one-thread gradients and scores of a model trained for inpainting, each share with its images' holes", () => {
+    const restoring = createModel({ kind: 'glow', size: SIZE, channels: 1, levels: 2, depth: 1, hidden: 8, restoreTask: 'inpaint' }, 0);
+    restoring.initialise(tf.tensor4d(images(8, 4), [8, SIZE, SIZE, 1]));
+    perturb(restoring.params, 0.05);
+    const data = images(7, 5);
+    const holes = drawValues(scoringNoiseOf(restoring), 7, new Rng(3));
+    const single = batchGradients(restoring, data, 7, 8, 7, 7, holes);
+    const split = parallelGradients(restoring, data, 7, 8, 7, 2, holes);
+    expectSameGradients(split, single);
+    tf.dispose([...Object.values(split.grads), ...Object.values(single.grads)]);
+    const here = tf.tidy(() => bitsPerDim(restoring, tf.tensor4d(data, [7, SIZE, SIZE, 1]), 8, undefined, scoringNoiseTensors(restoring, holes, 7)));
+    expectClose(ModelReplicas.for(restoring, 2)!.bitsPerDim(data, 7, 8, holes), here, 1e-4, 1e-5);
+    restoring.dispose();
   });
 
   it('follow the model as its weights change, and leak no tensors on either side', () => {

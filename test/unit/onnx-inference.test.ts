@@ -104,6 +104,29 @@ describe.skipIf(!ort)(`ONNX inference${why}`, () => {
     }
   });
 
+  it('scores a Glow trained for upscaling with its degradation values, encodes and decodes it under the empty observation, as tfjs does', async () => {
+    await initBackend({ force: 'onnx' });
+    const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, restoreTask: 'upscale-2' }, 2);
+    perturb(model.params, 0.05);
+    try {
+      const runtime = runtimeFor(model, { threads: 1 });
+      const n = 20;
+      const x = new Rng(9).fillUniform(new Float32Array(n * 64)).map((v) => v - 0.5);
+      const input = tf.tensor4d(x, [n, 8, 8, 1]);
+      const values = drawValues(scoringNoiseOf(model), n, new Rng(10));
+      const wantBpd = bitsPerDim(model, input, 8, undefined, scoringNoiseTensors(model, values, n));
+      expectClose(await runtime.bitsPerDim(x, n, 8, values), wantBpd, 1e-4, 1e-5);
+      const wantZs = model.encode(input);
+      const gotZs = await runtime.encode(x, n);
+      gotZs.forEach((z, i) => expectClose(z, wantZs[i], 1e-4, 1e-4));
+      expectClose(await runtime.decode(gotZs), input, 1e-3, 1e-3);
+      tf.dispose([input, wantBpd, ...wantZs, ...gotZs]);
+    } finally {
+      model.dispose();
+      await initBackend({ force: 'wasm' });
+    }
+  });
+
   it('runs flow matching\'s fixed-step ODE on onnxruntime in traced runs of its inference batch, as tfjs does; long or adaptive solves stay on tfjs', async () => {
     await initBackend({ force: 'onnx' });
     const model = createModel({ kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'heun', odeSteps: 2 }, 3);

@@ -97,4 +97,17 @@ describe('flowdesk upscale and inpaint', () => {
       expect(r.err).not.toMatch(/\n\s+at /);
     }
   }, 120_000);
+  it('samples a run trained for upscaling from its p(x | y), says so, and refuses another task naming restoreTask', async () => {
+    const t = flowdesk('train', images.dir, '--size', '8', '--channels', '1', '--levels', '2', '--depth', '1', '--hidden', '8', '--batch', '8', '--steps', '2', '--eval-every', '2', '--restore-task', 'upscale-2', '--out', run, '--name', 'sr');
+    expect(t.code, t.err).toBe(0);
+    const small = await greyPng('small-sr.png', 4, (r, c) => 60 + 30 * r + 10 * c);
+    const up = flowdesk('upscale', join(run, 'sr'), small, '--factor', '2', '--samples', '2', '-o', join(home, 'sr.png'));
+    expect(up.code, up.err).toBe(0);
+    expect(up.out).toMatch(/wrote 2 candidates .* \(sampled from the model's p\(x \| y\), trained for this task \(restoreTask upscale-2\), temperature 1, seed 0\)/);
+    const eight = await greyPng('eight-sr.png', 8, () => 100);
+    const mask = await greyPng('mask-sr.png', 8, (r) => (r < 4 ? 255 : 0));
+    const refused = flowdesk('inpaint', join(run, 'sr'), eight, '--mask', mask, '-o', join(home, 'x.png'));
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/trained for upscaling x2 \(restoreTask upscale-2\), so it cannot do inpainting: use a run trained with restoreTask inpaint/);
+  }, 120_000);
 });

@@ -2,7 +2,8 @@
 // maps the other half. Affine: b' = (b + shift) * sigmoid(raw + 2); additive (NICE): b' = b +
 // shift; spline: the Lab's rational-quadratic spline on each value (Durkan et al. 2019), its
 // 3K-1 parameters per value from the network. Channel masks split channels; checkerboard masks
-// alternate pixels.
+// alternate pixels. A restoration-trained flow's couplings also see the observation's features,
+// concatenated to the conditioning half (SRFlow's conditional coupling): invertible for any fixed observation.
 // The scale is applied as exp(log scale), log scale = -softplus(-(raw + 2)), both ways: the
 // inverse multiplies by exp(softplus(-(raw + 2))) rather than dividing by a sigmoid, which
 // keeps its relative precision where the scale is ~1e-7 (a sigmoid there is off by its absolute
@@ -47,6 +48,8 @@ export interface CouplingOptions {
   hidden: number;
   /** What follows the network's hidden convolutions. */
   net: NetNorm;
+  /** Channels of the observation's features the network also sees (0 or absent: none). */
+  observed?: number;
 }
 
 /** sigmoid(raw + 2) starts near 0.88, a gentle scale; the offset is Glow's. */
@@ -74,31 +77,38 @@ export class Coupling implements FlowLayer {
       this.split = Math.ceil(c / 2);
       this.mask = null;
       const condition = opts.flip ? c - this.split : this.split;
-      this.net = new CouplingNet(scope.child('net'), condition, opts.hidden, perValue * (c - condition), opts.net, rng);
+      this.net = new CouplingNet(scope.child('net'), condition + (opts.observed ?? 0), opts.hidden, perValue * (c - condition), opts.net, rng);
     } else {
       this.split = 0;
       const m = new Float32Array(h * w);
       for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) m[i * w + j] = (i + j + (opts.flip ? 1 : 0)) % 2;
       this.mask = tf.keep(tf.tensor4d(m, [1, h, w, 1]));
-      this.net = new CouplingNet(scope.child('net'), c, opts.hidden, perValue * c, opts.net, rng);
+      this.net = new CouplingNet(scope.child('net'), c + (opts.observed ?? 0), opts.hidden, perValue * c, opts.net, rng);
     }
   }
 
-  forward(x: tf.Tensor4D, logdet: tf.Tensor1D): [tf.Tensor4D, tf.Tensor1D] {
+  forward(x: tf.Tensor4D, logdet: tf.Tensor1D, features?: tf.Tensor4D): [tf.Tensor4D, tf.Tensor1D] {
     return tf.tidy(() => {
-      const { out, logDet } = this.run(x, false);
+      const { out, logDet } = this.run(x, false, features);
       return [out, logDet ? (tf.add(logdet, logDet) as tf.Tensor1D) : logdet];
     });
   }
 
-  inverse(y: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.run(y, true).out);
+  inverse(y: tf.Tensor4D, features?: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.run(y, true, features).out);
+  }
+
+  /** The network's input: the conditioning half, and the observation's features where the coupling sees them. */
+  private netInput(condition: tf.Tensor4D, features: tf.Tensor4D | undefined): tf.Tensor4D {
+    if (!this.opts.observed) return condition;
+    if (!features) throw new Error('a restoration-trained coupling needs the observation\'s features');
+    return tf.concat([condition, features], 3) as tf.Tensor4D;
   }
 
   /** The transformed tensor and, for a forward pass that changes volume, its log-determinant per example. */
-  private run(input: tf.Tensor4D, inverse: boolean): { out: tf.Tensor4D; logDet: tf.Tensor1D | null } {
+  private run(input: tf.Tensor4D, inverse: boolean, features: tf.Tensor4D | undefined): { out: tf.Tensor4D; logDet: tf.Tensor1D | null } {
     const { condition, target, join } = this.parts(input);
-    const h = this.net.apply(condition);
+    const h = this.net.apply(this.netInput(condition, features));
     if (this.spline) return this.splineMap(this.spline, target, h, join, inverse);
     const channels = target.shape[3];
     if (this.opts.map.coupling === 'additive') {

@@ -23,8 +23,11 @@ export type FlowOutput = {
 export interface TrainingNoise {
   /** Values per image. */
   readonly values: number;
-  /** 'rademacher': -1 or 1 with equal odds (Hutchinson's trace probes). */
-  readonly distribution: 'normal' | 'uniform' | 'rademacher';
+  /**
+   * 'rademacher': -1 or 1 with equal odds (Hutchinson's trace probes); 'hole-mask': a square
+   * image's inpainting mask, values = side * side (restore/mask.ts' randomRectangleMask, 1 = observed).
+   */
+  readonly distribution: 'normal' | 'uniform' | 'rademacher' | 'hole-mask';
 }
 
 /**
@@ -60,8 +63,11 @@ export interface FlowModel {
   initialised: boolean;
   /** The classes of a conditional model (config.classes > 0) once known; null or absent otherwise. */
   classLabels?: ClassLabels | null;
-  /** Data-dependent initialisation from a batch; a no-op for models without ActNorm. */
-  initialise(x: tf.Tensor4D): void;
+  /**
+   * Data-dependent initialisation from a batch; a no-op for models without ActNorm. `noise`: the
+   * images' scoring noise, so a restoration model's init sees observations as its training does.
+   */
+  initialise(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): void;
   /**
    * log p(x | c) in nats per example, x the dequantized images in [-1/2, 1/2]; `noise`: the values
    * of `scoringNoise` for these images ([n, values] each), for a model that has any.
@@ -87,6 +93,11 @@ export interface FlowModel {
    * noiseShapes[i], already multiplied by the temperature. Lets a batch of samples be split.
    */
   sampleFromNoise(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, c?: tf.Tensor2D, guidance?: number): tf.Tensor4D;
+  /**
+   * A restoration-trained model's samples of p(x | y) (config.restoreTask, issue 17 way 2): `noise`
+   * as sampleFromNoise's, `y` [n, H, W, C'] the observation (restore/observation.ts). Absent: none.
+   */
+  sampleGiven?(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, y: tf.Tensor4D): tf.Tensor4D;
   /** The noise sampleFromNoise(noise, n, c) maps to x at temperature 1: what "change the class" decodes under another class. */
   noiseOf?(x: tf.Tensor4D, c?: tf.Tensor2D): tf.Tensor4D[];
   /** A conditional model's class logits [n, K] from its latents (the class-prediction head); null without classes. */
@@ -100,9 +111,11 @@ export interface FlowModel {
   /** Absent: the model trains on its mean bits per dim, with no noise besides dequantization. */
   readonly objective?: TrainingObjective;
   /**
-   * Values log p(x) is estimated with, per image (flow matching's Hutchinson probes): the
+   * Values log p(x) is estimated with, per image (flow matching's Hutchinson probes; a
+   * restoration model's degradation, which makes the observation y it is conditioned on): the
    * evaluator draws them from a seeded stream of their own, so an image's estimate never depends
-   * on its batch, nor on the runtime or thread that scores it. Absent: none.
+   * on its batch, nor on the runtime or thread that scores it. A flow without an objective trains
+   * on them too, drawn from (seed, step). Absent: none.
    */
   readonly scoringNoise?: readonly TrainingNoise[];
   /**
@@ -119,7 +132,7 @@ export interface FlowModel {
 }
 
 /** The noise `model.sample(n, temperature, rng)` draws, in its order: sample = sampleFromNoise(drawNoise(...)). */
-export function drawNoise(model: FlowModel, n: number, temperature: number, rng: Rng): Float32Array[] {
+export function drawNoise(model: Pick<FlowModel, 'noiseShapes'>, n: number, temperature: number, rng: Rng): Float32Array[] {
   return model.noiseShapes.map(([h, w, c]) => rng.fillNormal(new Float32Array(n * h * w * c), temperature));
 }
 
@@ -131,9 +144,12 @@ export function logProbByForward(model: Pick<FlowModel, 'forward'>, x: tf.Tensor
   });
 }
 
-/** The noise a training step of `model` draws besides dequantization (none for a flow). */
+/**
+ * The noise a training step of `model` draws besides dequantization: its objective's, or for a flow
+ * the values its log p(x) takes (a restoration model's degradation; none for other flows).
+ */
 export function trainingNoiseOf(model: FlowModel): readonly TrainingNoise[] {
-  return model.objective?.noise ?? [];
+  return model.objective ? model.objective.noise : scoringNoiseOf(model);
 }
 
 /** The values an evaluation draws per image for `model`'s log p(x) (none for a flow). */
@@ -165,7 +181,8 @@ export function trainingLossKindOf(model: FlowModel): TrainingLossKind {
 }
 
 /**
- * What `model` trains on, per image: its objective's loss, or its bits per dim given the class
+ * What `model` trains on, per image: its objective's loss, or its bits per dim given the class (and
+ * a restoration model's observation, made from x and its degradation values)
  * plus `classWeight` times the class-prediction loss in bits (openai/glow's weight_y).
  * `inputs` are the step inputs of stepInputsOf(model), in order.
  */
@@ -174,10 +191,11 @@ export function trainingLoss(model: FlowModel, x: tf.Tensor4D, inputs: readonly 
   const noise = inputs.slice(0, noiseCount);
   const c = classCountOf(model) > 0 ? inputs[noiseCount] : undefined;
   if (model.objective) return model.objective.loss(x, noise, c);
+  const values = noise.length > 0 ? noise : undefined;
   const weight = 'classWeight' in model.config ? model.config.classWeight : 0;
-  if (!c || weight === 0 || !model.classLogits) return bitsPerDim(model, x, nBits, c);
+  if (!c || weight === 0 || !model.classLogits) return bitsPerDim(model, x, nBits, c, values);
   return tf.tidy(() => {
-    const { zs, logdet, logpz } = model.forward(x, c);
+    const { zs, logdet, logpz } = model.forward(x, c, values);
     const bits = bitsFromLogProb(tf.add(logdet, logpz) as tf.Tensor1D, x, nBits);
     return tf.add(bits, tf.mul(classCrossEntropyBits(model.classLogits!(zs)!, c), weight)) as tf.Tensor1D;
   });

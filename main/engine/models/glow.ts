@@ -4,6 +4,7 @@
 // layers (the default) and those of FlowDesk's Glow before model format 2.
 import { ActNorm } from '../flows/actnorm.ts';
 import { classConditioningOf } from './class-conditional.ts';
+import { observationConditioningOf, observedChannelsOf } from './restore-conditional.ts';
 import { Coupling } from '../flows/coupling.ts';
 import type { FlowLayer } from '../flows/flow-layer.ts';
 import { InvConv1x1 } from '../flows/invconv.ts';
@@ -15,6 +16,7 @@ import type { ResolvedGlowConfig } from './config.ts';
 import { MultiscaleFlow, type Level } from './multiscale-flow.ts';
 
 export function createGlow(config: ResolvedGlowConfig, seed: number): MultiscaleFlow {
+  const observed = observedChannelsOf(config);
   const rng = new Rng(seed);
   const params = new ParamStore();
   const levels: Level[] = [];
@@ -41,6 +43,7 @@ export function createGlow(config: ResolvedGlowConfig, seed: number): Multiscale
           flip: false,
           hidden: config.hidden,
           net: config.couplingNet,
+          observed,
         }, rng),
       );
     }
@@ -56,5 +59,7 @@ export function createGlow(config: ResolvedGlowConfig, seed: number): Multiscale
       channels /= 2;
     }
   }
-  return new MultiscaleFlow(config, params, levels, latentShapes, classConditioningOf(config, params, latentShapes));
+  // Features at every level's size after its squeeze: the full size and L halvings.
+  const observation = observationConditioningOf(config, params, rng, config.levels + 1);
+  return new MultiscaleFlow(config, params, levels, latentShapes, classConditioningOf(config, params, latentShapes), observation);
 }

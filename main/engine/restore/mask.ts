@@ -32,6 +32,23 @@ export function randomSquareMask(size: number, rng: Rng): Mask {
   return mask;
 }
 
+/**
+ * A seeded hole of the one family restoration trains and is benched on: a rectangle whose sides
+ * are each from a quarter to three quarters of the image's side, at a random place. The bench's
+ * half-side squares (randomSquareMask) are members of it.
+ */
+export function randomRectangleMask(size: number, rng: Rng): Mask {
+  const low = Math.max(1, Math.floor(size / 4));
+  const high = Math.max(low, Math.floor((3 * size) / 4));
+  const height = low + rng.int(high - low + 1);
+  const width = low + rng.int(high - low + 1);
+  const top = rng.int(size - height + 1);
+  const left = rng.int(size - width + 1);
+  const mask = new Uint8Array(size * size).fill(1);
+  for (let y = top; y < top + height; y++) mask.fill(0, y * size + left, y * size + left + width);
+  return mask;
+}
+
 /** The mask repeated over each pixel's channels: 1 where a value is observed. */
 export function valueMask(mask: Mask, channels: number): Uint8Array {
   const out = new Uint8Array(mask.length * channels);

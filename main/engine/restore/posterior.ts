@@ -18,6 +18,20 @@ export const START_NOISE = 0.02;
 const LOW = -0.5;
 const HIGH = 0.5;
 
+/** Π for super-resolution: moves n images (in place) to the nearest ones in range whose box averages are `small`. */
+export function upscaleProjection(small: ArrayLike<number>, layout: BoxLayout): (x: Float64Array) => void {
+  return (x) => projectOntoBoxAverage(x, small, layout, LOW, HIGH);
+}
+
+/** Π for inpainting: the observed values of `image` (where `mask` is 1) restored exactly, the hole's clipped to the range, in every image of x. */
+export function inpaintProjection(image: ArrayLike<number>, mask: Mask, channels: number): (x: Float64Array) => void {
+  const kept = valueMask(mask, channels);
+  const per = kept.length;
+  return (v) => {
+    for (let i = 0; i < v.length; i++) v[i] = kept[i % per] ? image[i % per] : Math.min(HIGH, Math.max(LOW, v[i]));
+  };
+}
+
 export interface PosteriorRun {
   onProgress?: ProgressListener;
   signal?: AbortSignal;
@@ -30,7 +44,7 @@ function checkRestorable(model: RestoreModel): void {
   }
 }
 
-function checkLength(what: string, actual: number, side: number, channels: number): void {
+export function checkLength(what: string, actual: number, side: number, channels: number): void {
   if (actual !== side * side * channels) throw new RangeError(`${what} must hold ${side} x ${side} x ${channels} values; got ${actual}.`);
 }
 
@@ -49,7 +63,7 @@ export async function upscaleSamples(model: RestoreModel, small: Float32Array, f
   const rng = new Rng(settings.seed);
   const start = upscaleBicubic(small, 1, size / factor, channels, factor);
   const x = Float64Array.from({ length: n * start.length }, (_, i) => start[i % start.length] + START_NOISE * rng.normal());
-  const constrain = (v: Float64Array) => projectOntoBoxAverage(v, small, layout, LOW, HIGH);
+  const constrain = upscaleProjection(small, layout);
   constrain(x);
   await langevin(x, n, logProbGradient(model), constrain, { ...settings, rng, ...run });
   return Float32Array.from(x);
@@ -66,14 +80,11 @@ export async function inpaintSamples(model: RestoreModel, image: Float32Array, m
   checkLength('the image', image.length, size, channels);
   checkLength('the mask', mask.length * channels, size, channels);
   const n = settings.samples;
-  const kept = valueMask(mask, channels);
-  const per = kept.length;
+  const per = size * size * channels;
   const rng = new Rng(settings.seed);
   const start = diffusionFill(image, mask, size, channels);
   const x = Float64Array.from({ length: n * per }, (_, i) => start[i % per] + START_NOISE * rng.normal());
-  const constrain = (v: Float64Array) => {
-    for (let i = 0; i < v.length; i++) v[i] = kept[i % per] ? image[i % per] : Math.min(HIGH, Math.max(LOW, v[i]));
-  };
+  const constrain = inpaintProjection(image, mask, channels);
   constrain(x);
   await langevin(x, n, logProbGradient(model), constrain, { ...settings, rng, ...run });
   return Float32Array.from(x);

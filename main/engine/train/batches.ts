@@ -6,6 +6,7 @@ import { addGaussianNoise, dequantize, gatherBatch, type ImageSet } from '../dat
 import { NO_CLASS, oneHot } from '../data/one-hot.ts';
 import { classCountOf, trainingNoiseOf, type FlowModel, type TrainingNoise } from '../models/flow-model.ts';
 import { Rng } from '../random.ts';
+import { randomRectangleMask } from '../restore/mask.ts';
 
 /** A 32-bit mix of several integers, to seed independent streams. */
 export function mixSeed(...parts: number[]): number {
@@ -95,6 +96,10 @@ export function drawValues(kinds: readonly TrainingNoise[], n: number, rng: Rng)
     const out = new Float32Array(n * values);
     if (distribution === 'normal') return rng.fillNormal(out);
     if (distribution === 'uniform') return rng.fillUniform(out);
+    if (distribution === 'hole-mask') {
+      for (let i = 0; i < n; i++) out.set(randomRectangleMask(Math.sqrt(values), rng), i * values);
+      return out;
+    }
     for (let i = 0; i < out.length; i++) out[i] = rng.next() < 0.5 ? -1 : 1;
     return out;
   });

@@ -5,6 +5,7 @@ import * as tf from '../tf.ts';
 import { netOutputsPerValue } from '../flows/coupling.ts';
 import { tarflowBytesPerImage, tarflowForwardMacs } from '../flows/tarflow/tarflow-size.ts';
 import type { ResolvedModelConfig } from '../models/config.ts';
+import { observedChannelsOf } from '../models/restore-conditional.ts';
 import { unetActivations, unetMacs } from '../models/unet-velocity.ts';
 import { stepInputsOf, trainingLoss, type FlowModel } from '../models/flow-model.ts';
 
@@ -56,8 +57,10 @@ export function forwardMacsPerImage(c: ResolvedModelConfig): number {
     return c.depth * (2 * half * c.hidden + (c.mlpLayers - 1) * c.hidden * c.hidden);
   }
   const perValue = netOutputsPerValue(c);
+  // A restoration model's networks also see the observation's features (its small encoder is not counted).
+  const observed = observedChannelsOf(c);
   // A network from `condition` channels that gives its numbers for `transformed` channels.
-  const net = (condition: number, transformed: number) => 9 * condition * c.hidden + c.hidden * c.hidden + 9 * c.hidden * perValue * transformed;
+  const net = (condition: number, transformed: number) => 9 * (condition + observed) * c.hidden + c.hidden * c.hidden + 9 * c.hidden * perValue * transformed;
   let side = c.size;
   let channels = c.channels;
   let total = 0;

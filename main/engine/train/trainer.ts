@@ -20,7 +20,7 @@ import { modelFields } from '../../../common/settings/model-fields.ts';
 import { noiseAugmentation } from '../../../common/bits-per-dim-label.ts';
 import { resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from '../models/config.ts';
 import { createModel } from '../models/create-model.ts';
-import { classCountOf, trainingLossKindOf, type ClassLabels, type FlowModel } from '../models/flow-model.ts';
+import { classCountOf, scoringNoiseOf, scoringNoiseTensors, trainingLossKindOf, type ClassLabels, type FlowModel } from '../models/flow-model.ts';
 import { exportWeights, importWeights, loadModel, modelJson, parseModelJson } from '../models/model-io.ts';
 import { throttledProgress } from '../progress.ts';
 import { Rng } from '../random.ts';
@@ -37,7 +37,7 @@ import { EMA_FILE, MODEL_JSON, samplePath, WEIGHTS_FILE } from '../runs/run-layo
 import { weightsMeta } from '../runs/weights-meta.ts';
 import { FLOWDESK_VERSION } from '../version.ts';
 import { flipsImages, type ClassMode } from '../../../common/settings/train-fields.ts';
-import { mixSeed, trainingBatch, trainingInputs } from './batches.ts';
+import { drawValues, mixSeed, trainingBatch, trainingInputs } from './batches.ts';
 import { classMetrics, classScoresOfSet } from './class-evaluate.ts';
 import { meanBitsPerDim } from './evaluate.ts';
 import { Optimizer, type StepOutcome } from './optimizer.ts';
@@ -362,13 +362,17 @@ async function runSession(s: Session, resumed: boolean, report: ImportReport, { 
   }
 }
 
-/** ActNorm's data-dependent initialisation from the first `initImages` of a seeded order. */
+/**
+ * ActNorm's data-dependent initialisation from the first `initImages` of a seeded order, with
+ * their scoring noise drawn from the same seed (a restoration model's degradations; none for most models).
+ */
 function initialiseFromData(s: Session): void {
   const cfg = s.run.train;
   const n = Math.min(cfg.initImages, s.trainSet.count);
   const { size, channels } = s.model.config;
   const x = trainingBatch(s.trainSet, n, cfg.nBits, mixSeed(cfg.seed, 99), 0);
-  tf.tidy(() => s.model.initialise(tf.tensor4d(x, [n, size, size, channels])));
+  const noise = drawValues(scoringNoiseOf(s.model), n, new Rng(mixSeed(cfg.seed, 99, 1)));
+  tf.tidy(() => s.model.initialise(tf.tensor4d(x, [n, size, size, channels]), scoringNoiseTensors(s.model, noise, n)));
 }
 
 /**
