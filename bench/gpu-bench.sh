@@ -14,7 +14,8 @@
 # waits for the GPU every step). tfjs-node-gpu and WebGPU (hardware adapter only) are timed by
 # `npm run bench`'s train lines where they load; every path that cannot run says why.
 # Environment: FLOWDESK_PYTHON (a python3 with torch), GPU_BENCH_STEPS (default 200, dry run 3),
-# GPU_BENCH_WARMUP (default 20, dry run 1). About 8 minutes on a GPU machine, most of it Node.
+# GPU_BENCH_WARMUP (default 20, dry run 1). Bounded to about 8 minutes: each train.py run is stopped
+# after 2 minutes, the tfjs lines after 3 (not yet run on a GPU, so how long it takes there is unknown).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -122,14 +123,13 @@ measure() {
     [ -f "$pkg/train.py" ] || { emit bench=gpu-train path=pytorch-package depth="$1" hidden="$2" skipped="no package at $pkg (prepare failed?)"; continue; }
     local start
     start="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["origin"]["step"])' "$pkg/flowdesk-pytorch.json")"
-    if ! (cd "$pkg" && PYTHONUNBUFFERED=1 timeout 180 "$PYTHON" train.py --steps $((start + WARMUP + STEPS)) "${cpu_flag[@]}" >train.jsonl 2>train.err); then
-      emit bench=gpu-train path=pytorch-package depth="$1" hidden="$2" skipped="train.py failed: $(tail -1 "$pkg/train.err")"
-      continue
-    fi
-    "$PYTHON" - "$pkg" "$1" "$2" "$WARMUP" <<'PY'
+    local rc=0
+    (cd "$pkg" && PYTHONUNBUFFERED=1 timeout 120 "$PYTHON" train.py --steps $((start + WARMUP + STEPS)) "${cpu_flag[@]}" >train.jsonl 2>train.err) || rc=$?
+    # Stopped at 2 minutes (124): the steps it took still count.
+    if { [ $rc != 0 ] && [ $rc != 124 ]; } || ! "$PYTHON" - "$pkg" "$1" "$2" "$WARMUP" "$rc" <<'PY'
 import json, os, statistics, sys
 import torch
-pkg, depth, hidden, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+pkg, depth, hidden, warmup, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 rows = [json.loads(l) for l in open(os.path.join(pkg, "train.jsonl")) if l.startswith("{")]
 train = [r for r in rows if r.get("type") == "train"]
 run = json.load(open(os.path.join(pkg, "run", "run.json")))
@@ -137,6 +137,8 @@ batch = run["train"]["batch"]
 # Step k's time is row k's clock minus row k-1's; the first `warmup` steps (CUDA context, allocator, cuDNN's choices) are left out.
 timed = train[warmup - 1:]
 times = [b["time"] - a["time"] for a, b in zip(timed, timed[1:])]
+if not times:
+    sys.exit(1)
 median = statistics.median(times)
 print(json.dumps({
     "bench": "gpu-train", "path": "pytorch-package", "model": "glow", "size": 32, "channels": 3, "levels": 3,
@@ -144,8 +146,12 @@ print(json.dumps({
     "gpu": torch.cuda.get_device_name(0) if run["backend"]["device"].startswith("cuda") else None,
     "torch": torch.__version__, "steps_timed": len(times), "median_step_ms": round(median * 1000, 2),
     "img_per_s": round(batch / median, 1), "img_per_s_mean": round(batch * len(times) / sum(times), 1),
+    **({"stopped": "at the 2-minute limit"} if rc == 124 else {}),
 }), flush=True)
 PY
+    then
+      emit bench=gpu-train path=pytorch-package depth="$1" hidden="$2" skipped="train.py failed (exit $rc): $(tail -1 "$pkg/train.err")"
+    fi
   done
 }
 
@@ -168,8 +174,8 @@ node_paths() {
   ort="$(cd "$ROOT" && node -e 'try { console.log(require("onnxruntime-node").listSupportedBackends().map((b) => b.name + (b.bundled ? "" : " (not bundled: its install script fetches it)")).join(", ")) } catch (e) { console.log("onnxruntime-node does not load: " + e.message.split("\n")[0]) }')"
   emit bench=gpu-backend path=onnxruntime-cuda available=false "reason=FlowDesk creates onnxruntime sessions on the CPU provider only (main/engine/onnx/runtime.ts); onnxruntime-node here offers: $ort"
   if [ ${#ok[@]} -gt 0 ] && [ $DRY = 0 ]; then
-    (cd "$ROOT" && timeout 300 node_modules/.bin/tsx bench/index.ts --only=train --backends="$(IFS=,; echo "${ok[*]}")" --no-pytorch --repeat=1) ||
-      emit bench=gpu-train path=tfjs skipped="npm run bench's train lines failed or ran past 5 minutes"
+    (cd "$ROOT" && timeout 180 node_modules/.bin/tsx bench/index.ts --only=train --backends="$(IFS=,; echo "${ok[*]}")" --no-pytorch --repeat=1) ||
+      emit bench=gpu-train path=tfjs skipped="npm run bench's train lines failed or ran past 3 minutes"
   fi
 }
 
