@@ -37,7 +37,7 @@ if [ -z "$DIR" ]; then
   DIR="$(mktemp -d "${TMPDIR:-/tmp}/flowdesk-gpu-bench-XXXXXX")"
   trap 'rm -rf "$DIR"' EXIT
 fi
-mkdir -p "$DIR"
+[ "$MODE" = measure ] || mkdir -p "$DIR"
 
 # A JSON line from key=value pairs (values that parse as JSON stay numbers/booleans/null).
 emit() {
@@ -130,7 +130,12 @@ measure() {
 import json, os, statistics, sys
 import torch
 pkg, depth, hidden, warmup, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-rows = [json.loads(l) for l in open(os.path.join(pkg, "train.jsonl")) if l.startswith("{")]
+def row(line):
+    try:
+        return json.loads(line)
+    except ValueError:  # the last line of a run stopped at the limit may be cut short
+        return {}
+rows = [row(l) for l in open(os.path.join(pkg, "train.jsonl")) if l.startswith("{")]
 train = [r for r in rows if r.get("type") == "train"]
 run = json.load(open(os.path.join(pkg, "run", "run.json")))
 batch = run["train"]["batch"]
