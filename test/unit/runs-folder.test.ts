@@ -80,8 +80,8 @@ describe('run folders', () => {
     await writeRunJson(dir, run);
     // The model was written before Glow's couplingNet and topPrior existed: it reads back with
     // the layers it was trained with (and the spline's settings, unused by affine couplings, at their
-    // defaults), unconditional, with the class loss weight at its default.
-    expect(await readRunJson(dir)).toEqual({ ...run, model: { ...run.model, couplingNet: 'bias', topPrior: 'position', bins: 8, tailBound: 3, classes: 0, classWeight: 0.01 } });
+    // defaults), unconditional, with the class loss weight at its default, trained for no restoration task.
+    expect(await readRunJson(dir)).toEqual({ ...run, model: { ...run.model, couplingNet: 'bias', topPrior: 'position', bins: 8, tailBound: 3, classes: 0, classWeight: 0.01, restoreTask: 'none' } });
     expect((await readdir(dir)).filter((n) => n.includes('tmp'))).toEqual([]);
     await expect(readRunJson(join(root, 'none'))).rejects.toMatchObject({ code: 'NO_CHECKPOINT', message: expect.stringContaining('no run.json') });
     await writeFile(join(dir, 'run.json'), '{"a":');
