@@ -25,7 +25,7 @@ ${WEIGHTS_HELP}
                and log p(x) out) and a README.md saying what goes in and out
   --batch N    images per run of the ONNX graphs, a fixed dimension (default ${DEFAULT_ONNX_BATCH}; flow matching 4)
   --pytorch    write a Python package that continues the run under torchrun with
-               DistributedDataParallel from its newest checkpoint (Glow, RealNVP, NICE;
+               DistributedDataParallel from its newest checkpoint (Glow, RealNVP, NICE, TarFlow;
                see DIR/README.md)
 ${RUNS_HELP}`;
 

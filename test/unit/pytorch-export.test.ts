@@ -1,7 +1,8 @@
-// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow, RealNVP and NICE
-// score images as FlowDesk does, layer by layer; torchrun with two gloo processes continues a run
-// (colour, mirrored, class-conditional) from the exported state with FlowDesk's next step; the
-// result imports back as a run that evaluates to what PyTorch reported and resumes in FlowDesk.
+// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow, RealNVP, NICE and
+// TarFlow score images as FlowDesk does, layer (or block) by layer; torchrun with two gloo processes
+// continues a run (colour, mirrored, class-conditional: a Glow, and a TarFlow with noise augmentation
+// and label dropout) from the exported state with FlowDesk's next step; the result imports back as a
+// run that evaluates to what PyTorch reported and resumes in FlowDesk.
 // Skipped without a python3 that imports torch; fails under CI=true.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ import { exportPytorchPackage, PACKAGE_RUN } from '../../main/engine/export/pyto
 import { importPytorchRun } from '../../main/engine/export/pytorch-import.ts';
 import type { FlowLayer } from '../../main/engine/flows/flow-layer.ts';
 import { squeeze } from '../../main/engine/flows/squeeze.ts';
+import type { FlowBlock } from '../../main/engine/flows/tarflow/flow-block.ts';
+import { patchify } from '../../main/engine/flows/tarflow/patches.ts';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
 import { createModel } from '../../main/engine/models/create-model.ts';
 import { bitsPerDim } from '../../main/engine/models/flow-model.ts';
@@ -39,7 +42,9 @@ const SOURCES = fileURLToPath(new URL('../../main/engine/export/pytorch/', impor
 const base = join(tmpdir(), `flowdesk-pytorch-export-${process.pid}`);
 const runsDir = join(base, 'runs');
 const TINY = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16 } as const;
-// Glow with every permutation, coupling, coupling network and top prior; RealNVP with every coupling; NICE.
+const TINY_TARFLOW = { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 2, hidden: 16, attnLayers: 1, headDim: 8 } as const;
+// Glow with every permutation, coupling, coupling network and top prior; RealNVP with every coupling; NICE;
+// TarFlow with two heads, and with two layers of one head.
 const VARIANTS: ModelConfig[] = [
   { ...TINY, channels: 3, permutation: 'invconv', coupling: 'affine', couplingNet: 'actnorm', topPrior: 'channel' },
   { ...TINY, permutation: 'shuffle', coupling: 'additive', couplingNet: 'bias', topPrior: 'position' },
@@ -49,6 +54,8 @@ const VARIANTS: ModelConfig[] = [
   { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 16, coupling: 'spline', bins: 4, tailBound: 1 },
   { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16, coupling: 'additive' },
   { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 16 },
+  TINY_TARFLOW,
+  { ...TINY_TARFLOW, channels: 1, attnLayers: 2, headDim: 16 },
 ];
 const EXPORTED_STEP = 4;
 const MORE_STEPS = 20;
@@ -84,6 +91,19 @@ function layerLogDets(model: ReturnType<typeof createModel>, x: tf.Tensor4D): nu
   });
 }
 
+/** FlowDesk's log-determinant of every TarFlow block, per image, in forward order. */
+function blockLogDets(model: ReturnType<typeof createModel>, x: tf.Tensor4D, patch: number): number[][] {
+  const blocks = (model as unknown as { blocks: FlowBlock[] }).blocks;
+  return tf.tidy(() => {
+    let h = patchify(x, patch);
+    return blocks.map((block) => {
+      const { z, logdet } = block.forward(h);
+      h = z;
+      return Array.from(logdet.dataSync());
+    });
+  });
+}
+
 /** What FlowDesk computes for one variant's images: bits per dim, and every layer's log-det (null for NICE). */
 interface Ours {
   bpd: number[];
@@ -111,7 +131,8 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkip
         pairs.push(dir, join(dir, 'images.safetensors'));
         const xs = tf.tensor4d(x, shape);
         // NICE's layers are additive couplings and one scaling: its bits per dim say it all.
-        ours.push({ bpd: tf.tidy(() => Array.from(bitsPerDim(model, xs, 8).dataSync())), layers: config.kind === 'nice' ? null : layerLogDets(model, xs) });
+        const layers = config.kind === 'nice' ? null : config.kind === 'tarflow' ? blockLogDets(model, xs, config.patch!) : layerLogDets(model, xs);
+        ours.push({ bpd: tf.tidy(() => Array.from(bitsPerDim(model, xs, 8).dataSync())), layers });
         xs.dispose();
       } finally {
         model.dispose();
@@ -136,71 +157,93 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkip
   });
 });
 
-describe.skipIf(torchSkipReason !== '')(`the PyTorch package's continuation${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
-  let folder: Awaited<ReturnType<typeof makeImageFolder>>;
-  let valSet: ImageSet;
-  let origin: string;
-  let packageDir: string;
-  /** FlowDesk's own loss at the step after the exported one. */
-  let nextLoss: number;
+/**
+ * A run of `model` trained EXPORTED_STEP steps in FlowDesk (colour images in two classes: the root's
+ * and sub/'s, mirrored), exported, continued `more` steps under torchrun with two gloo processes,
+ * imported back, evaluated and resumed in FlowDesk.
+ */
+function describeContinuation(model: ModelConfig, more: number): void {
+  describe.skipIf(torchSkipReason !== '')(`the PyTorch package's continuation of ${model.kind}${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
+    const dir = join(base, `continue-${model.kind}`);
+    let folder: Awaited<ReturnType<typeof makeImageFolder>>;
+    let valSet: ImageSet;
+    let origin: string;
+    let packageDir: string;
+    /** FlowDesk's own loss at the step after the exported one. */
+    let nextLoss: number;
 
-  beforeAll(async () => {
-    // Colour images in two classes (the root's and sub/'s), so mirroring and class conditioning continue too.
-    folder = await makeImageFolder({ count: 72, size: 8, channels: 3, pattern: 'stripes', nested: true });
-    valSet = (await importImageFolder(folder.dir, { size: 8, channels: 3, classes: 'folders-unlabelled', cacheDir: null })).val;
-    const settings = { batch: 8, lr: 2e-3, warmup: 3, evalEvery: EXPORTED_STEP, checkpointEvery: EXPORTED_STEP, seed: 0, steps: EXPORTED_STEP, classes: 'folders-unlabelled', flip: 'auto' } as const;
-    origin = (await train({ model: { ...TINY, channels: 3 }, runsDir, cacheDir: null, folder: folder.dir, name: 'origin', train: settings })).runDir;
-    packageDir = join(base, 'package');
-    await exportPytorchPackage(origin, packageDir, runsDir, null);
-    // The origin's own next step, on the batch PyTorch's first step takes.
-    await resume(origin, { steps: EXPORTED_STEP + 1 });
-    nextLoss = (await readMetrics(origin)).rows.find((r) => r.type === 'train' && r.step === EXPORTED_STEP + 1)!.loss as number;
-  }, RUN_LIMIT_MS);
+    beforeAll(async () => {
+      folder = await makeImageFolder({ count: 72, size: 8, channels: 3, pattern: 'stripes', nested: true });
+      valSet = (await importImageFolder(folder.dir, { size: 8, channels: 3, classes: 'folders-unlabelled', cacheDir: null })).val;
+      const settings = { batch: 8, lr: 2e-3, warmup: 3, evalEvery: EXPORTED_STEP, checkpointEvery: EXPORTED_STEP, seed: 0, steps: EXPORTED_STEP, classes: 'folders-unlabelled', flip: 'auto' } as const;
+      origin = (await train({ model, runsDir: join(dir, 'runs'), cacheDir: null, folder: folder.dir, name: 'origin', train: settings })).runDir;
+      packageDir = join(dir, 'package');
+      await exportPytorchPackage(origin, packageDir, join(dir, 'runs'), null);
+      // The origin's own next step, on the batch PyTorch's first step takes.
+      await resume(origin, { steps: EXPORTED_STEP + 1 });
+      nextLoss = (await readMetrics(origin)).rows.find((r) => r.type === 'train' && r.step === EXPORTED_STEP + 1)!.loss as number;
+    }, RUN_LIMIT_MS);
 
+    afterAll(async () => {
+      await folder?.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('continues the run under torchrun with two gloo processes, from FlowDesk next step', async () => {
+      const logs = join(dir, 'torchrun-logs');
+      const lines = runTorchPython(
+        // --standalone: a free port for the rendezvous, so nothing else on the machine can collide with it.
+        ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs, 'train.py', '--steps', String(EXPORTED_STEP + more), '--cpu'],
+        packageDir,
+      ) as { done?: boolean; worldSize?: number }[];
+      expect(lines.find((l) => l.done)?.worldSize).toBe(2);
+      const rows = (await readMetrics(join(packageDir, PACKAGE_RUN))).rows;
+      const trained = rows.filter((r) => r.type === 'train' && r.step > EXPORTED_STEP);
+      expect(trained.map((r) => r.step)).toEqual(Array.from({ length: more }, (_, k) => EXPORTED_STEP + 1 + k));
+      expectClose(trained[0].loss as number, nextLoss, 1e-4);
+      // The origin's rows up to the export come first, so the imported run's curve is whole.
+      expect(rows.filter((r) => r.type === 'train' && r.step <= EXPORTED_STEP)).toHaveLength(EXPORTED_STEP);
+    }, RUN_LIMIT_MS);
+
+    it('imports back as a run continued from its origin, which evaluates to what PyTorch reported and resumes', async () => {
+      const runDir = await importPytorchRun(packageDir, join(dir, 'runs'));
+      const run = await readRunJson(runDir);
+      expect(run.continuedFrom).toEqual({ run: 'origin', step: EXPORTED_STEP });
+      const evals = (await readMetrics(runDir)).rows.filter((r): r is MetricRecord & { valBpd: number } => r.type === 'eval' && typeof r.valBpd === 'number');
+      const last = evals[evals.length - 1];
+      expect(last.step).toBe(EXPORTED_STEP + more);
+      const { model: loaded, weights } = await loadModelFolder(runDir);
+      try {
+        expect(weights).toMatchObject({ used: 'avg', step: EXPORTED_STEP + more });
+        // As the trainer validates a conditional model: bits per dim given each image's class (of noised images for a noised TarFlow).
+        const scores = await classScoresOfSet(loaded, valSet, { nBits: run.train.nBits, limit: run.train.valImages, seed: mixSeed(run.train.seed, 7) });
+        expectClose(classMetrics(scores).conditionalBpd!, last.valBpd, 1e-4);
+      } finally {
+        loaded.dispose();
+      }
+      const resumed = await resume(runDir, { steps: EXPORTED_STEP + more + 2 });
+      expect(resumed.step).toBe(EXPORTED_STEP + more + 2);
+    }, RUN_LIMIT_MS);
+  });
+}
+
+describeContinuation({ ...TINY, channels: 3 }, MORE_STEPS);
+// Noise augmentation and label dropout (half the classes hidden, so the step's dropped rows matter) continue too.
+describeContinuation({ ...TINY_TARFLOW, noise: 0.05, labelDropout: 0.5 }, 3);
+
+describe.skipIf(torchSkipReason !== '')(`the PyTorch package's refusals${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
   afterAll(async () => {
-    await folder?.cleanup();
     await rm(base, { recursive: true, force: true });
   });
 
-  it('continues the run under torchrun with two gloo processes, from FlowDesk next step', async () => {
-    const logs = join(base, 'torchrun-logs');
-    const lines = runTorchPython(
-      // --standalone: a free port for the rendezvous, so nothing else on the machine can collide with it.
-      ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs, 'train.py', '--steps', String(EXPORTED_STEP + MORE_STEPS), '--cpu'],
-      packageDir,
-    ) as { done?: boolean; worldSize?: number }[];
-    expect(lines.find((l) => l.done)?.worldSize).toBe(2);
-    const rows = (await readMetrics(join(packageDir, PACKAGE_RUN))).rows;
-    const trained = rows.filter((r) => r.type === 'train' && r.step > EXPORTED_STEP);
-    expect(trained.map((r) => r.step)).toEqual(Array.from({ length: MORE_STEPS }, (_, k) => EXPORTED_STEP + 1 + k));
-    expectClose(trained[0].loss as number, nextLoss, 1e-4);
-    // The origin's rows up to the export come first, so the imported run's curve is whole.
-    expect(rows.filter((r) => r.type === 'train' && r.step <= EXPORTED_STEP)).toHaveLength(EXPORTED_STEP);
-  }, RUN_LIMIT_MS);
-
-  it('imports back as a run continued from its origin, which evaluates to what PyTorch reported and resumes', async () => {
-    const runDir = await importPytorchRun(packageDir, runsDir);
-    const run = await readRunJson(runDir);
-    expect(run.continuedFrom).toEqual({ run: 'origin', step: EXPORTED_STEP });
-    const evals = (await readMetrics(runDir)).rows.filter((r): r is MetricRecord & { valBpd: number } => r.type === 'eval' && typeof r.valBpd === 'number');
-    const last = evals[evals.length - 1];
-    expect(last.step).toBe(EXPORTED_STEP + MORE_STEPS);
-    const { model, weights } = await loadModelFolder(runDir);
-    try {
-      expect(weights).toMatchObject({ used: 'avg', step: EXPORTED_STEP + MORE_STEPS });
-      // As the trainer validates a conditional model: bits per dim given each image's class.
-      const scores = await classScoresOfSet(model, valSet, { nBits: run.train.nBits, limit: run.train.valImages, seed: mixSeed(run.train.seed, 7) });
-      expectClose(classMetrics(scores).conditionalBpd!, last.valBpd, 1e-4);
-    } finally {
-      model.dispose();
-    }
-    const resumed = await resume(runDir, { steps: EXPORTED_STEP + MORE_STEPS + 2 });
-    expect(resumed.step).toBe(EXPORTED_STEP + MORE_STEPS + 2);
-  }, RUN_LIMIT_MS);
-
   it('refuses model kinds the package does not implement, naming the kind', async () => {
-    const model = { kind: 'tarflow', size: 8, channels: 3, patch: 4, depth: 1, hidden: 16, attnLayers: 1, headDim: 16 } as const;
-    const tarflow = (await train({ model, runsDir, cacheDir: null, folder: folder.dir, name: 'tarflow', train: { batch: 8, steps: 1, seed: 0 } })).runDir;
-    await expect(exportPytorchPackage(tarflow, join(base, 'tarflow-package'), runsDir, null)).rejects.toThrow(/model is tarflow; the PyTorch package continues glow, realnvp, nice/);
+    const folder = await makeImageFolder({ count: 24, size: 8, channels: 1, pattern: 'stripes' });
+    try {
+      const model = { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 16 } as const;
+      const run = (await train({ model, runsDir, cacheDir: null, folder: folder.dir, name: 'flow-matching', train: { batch: 8, steps: 1, seed: 0, valImages: 8 } })).runDir;
+      await expect(exportPytorchPackage(run, join(base, 'flow-matching-package'), runsDir, null)).rejects.toThrow(/model is flow-matching; the PyTorch package continues glow, realnvp, nice, tarflow/);
+    } finally {
+      await folder.cleanup();
+    }
   }, RUN_LIMIT_MS);
 });

@@ -6,15 +6,15 @@ bits per dim and accuracy beside it.
 import numpy as np
 import torch
 
-from flowdesk_model import bits_per_dim, class_scores, log_prob
+from flowdesk_model import bits_per_dim, class_scores, log_prob, noise_augmentation
 from flowdesk_streams import evaluation_batches
 
 
 @torch.no_grad()
 def validate(P, cfg, n_bits, images, labels, train_cfg, frequencies, device):
-    """{"valBpd"} (and "valBpdUnconditional", "valAccuracy" for a conditional model)."""
+    """{"valBpd"} (and "valBpdUnconditional", "valAccuracy" for a conditional model), of noised images for a model trained with noise augmentation."""
     given, uncond, correct, known = [], [], 0, 0
-    for start, x in evaluation_batches(images, n_bits, train_cfg["seed"], train_cfg["valImages"]):
+    for start, x in evaluation_batches(images, n_bits, train_cfg["seed"], train_cfg["valImages"], noise=noise_augmentation(cfg)):
         x = torch.from_numpy(x).to(device)
         if cfg["classes"] == 0:
             uncond.append(bits_per_dim(log_prob(P, cfg, x)[0], x, n_bits).double().cpu())

@@ -12,21 +12,28 @@ from flowdesk_layers import class_logits
 from flowdesk_nice import nice_forward
 from flowdesk_realnvp import realnvp_forward
 from flowdesk_safetensors import read_safetensors
+from flowdesk_tarflow import check_tarflow, tarflow_forward
 
 # Each takes NHWC images (FlowDesk's layout); the multiscale flows compute in NCHW.
 FORWARDS = {
     "glow": lambda P, cfg, x, classes, layers: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
     "realnvp": lambda P, cfg, x, classes, layers: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
     "nice": nice_forward,
+    "tarflow": tarflow_forward,
 }
 CHECKS = {
     "glow": check_options,
     "realnvp": lambda cfg, source: check_options(cfg, source, GLOW_OPTIONS[:1]),
     "nice": lambda cfg, source: None,
+    "tarflow": check_tarflow,
 }
 # Model format 1 meant the layers of then (docs/checkpoint-format.md).
 VERSION_1_DEFAULTS = {"couplingNet": "bias", "topPrior": "position"}
 FORMAT_2_DEFAULTS = {"coupling": "affine", "classes": 0, "classWeight": 0.01}
+# TarFlow's settings a stored config may leave out (common/settings/model-fields.ts' defaults).
+TARFLOW_DEFAULTS = {"noise": 0, "labelDropout": 0.1}
+# Kinds with a class head (the top latent's class logits, weighted by classWeight in the loss).
+CLASS_HEAD_KINDS = ("glow", "realnvp")
 
 
 def read_model_json(path):
@@ -39,6 +46,8 @@ def read_model_json(path):
         raise SystemExit(f"{path}: the model is not initialised (ActNorm's data init has not run); train it in FlowDesk first")
     cfg = {**FORMAT_2_DEFAULTS, **(VERSION_1_DEFAULTS if doc["version"] == 1 else {}), **doc["config"]}
     kind = cfg.get("kind")
+    if kind == "tarflow":
+        cfg = {**TARFLOW_DEFAULTS, **cfg}
     if kind not in FORWARDS:
         raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")
     CHECKS[kind](cfg, path)
@@ -53,8 +62,18 @@ def load_tensors(path, device):
     return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}, meta
 
 
+def noise_augmentation(cfg):
+    """Standard deviation of the Gaussian noise added to training and validation images: TarFlow's `noise`, 0 for other kinds."""
+    return cfg["noise"] if cfg["kind"] == "tarflow" else 0
+
+
+def label_dropout(cfg):
+    """The share of training images whose class a step hides: TarFlow's `labelDropout`, 0 for kinds without it."""
+    return cfg["labelDropout"] if cfg["kind"] == "tarflow" else 0
+
+
 def log_prob(P, cfg, x, classes=None, layer_log_dets=None):
-    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows)."""
+    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows, [N, T, D] for TarFlow)."""
     return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets)
 
 
@@ -70,10 +89,10 @@ def class_cross_entropy_bits(logits, classes):
 
 
 def training_loss(P, cfg, x, n_bits, classes=None):
-    """What FlowDesk trains on per image: bits per dim given the class, plus classWeight times the class head's cross-entropy."""
+    """What FlowDesk trains on per image: bits per dim given the class, plus (for kinds with a class head) classWeight times its cross-entropy."""
     logp, top = log_prob(P, cfg, x, classes)
     bits = bits_per_dim(logp, x, n_bits)
-    if classes is None or cfg["classWeight"] == 0:
+    if classes is None or cfg["kind"] not in CLASS_HEAD_KINDS or cfg["classWeight"] == 0:
         return bits
     return bits + cfg["classWeight"] * class_cross_entropy_bits(class_logits(P, top), classes)
 

@@ -6,7 +6,7 @@ import numpy as np
 
 M32 = 0xFFFFFFFF
 INCREMENT = 0x7F4A7C159E3779B9  # the Rng's 64-bit counter step (hi 0x7f4a7c15, lo 0x9e3779b9)
-STREAM_ORDER, STREAM_NOISE, STREAM_FLIP = 1, 2, 3
+STREAM_ORDER, STREAM_NOISE, STREAM_FLIP, STREAM_GAUSSIAN, STREAM_LABEL_DROPOUT = 1, 2, 3, 4, 7
 EVAL_SEED_PART, INIT_SEED_PART = 7, 99
 
 
@@ -46,6 +46,11 @@ class Rng:
         """n draws of next(): uniform in [0, 1), as float64."""
         return self.uint32(n).astype(np.float64) / 4294967296.0
 
+    def normal(self, n):
+        """n draws of normal(): Box-Muller on (1 - next(), next()), one value per pair, as float64."""
+        u = self.uniform(2 * n)
+        return np.sqrt(-2 * np.log(1 - u[0::2])) * np.cos(2 * np.pi * u[1::2])
+
     def permutation(self, n):
         """Fisher-Yates of 0..n-1 as random.ts draws it."""
         p = np.arange(n, dtype=np.int64)
@@ -84,19 +89,37 @@ def dequantize(pixels, n_bits, rng):
     return np.minimum(x, tops[b]).reshape(pixels.shape)
 
 
-def training_batch(images, batch, n_bits, seed, step, flip):
-    """The dequantized NHWC batch of `step` and the indices of its images (batches.ts trainingBatch)."""
+def add_gaussian_noise(x, sigma, rng):
+    """x + sigma N(0, 1) per value in order, each sum rounded to float32 (dequantize.ts addGaussianNoise)."""
+    noised = x.astype(np.float64).reshape(-1) + sigma * rng.normal(x.size)
+    return noised.astype(np.float32).reshape(x.shape)
+
+
+def training_batch(images, batch, n_bits, seed, step, flip, noise=0):
+    """The dequantized NHWC batch of `step` and the indices of its images (batches.ts trainingBatch);
+    with `noise` > 0, plus Gaussian noise of that standard deviation (TarFlow's noise augmentation)."""
     idx = batch_indices(len(images), batch, seed, step)
     pixels = images[idx].copy()
     if flip:
         chosen = flipped_images(batch, seed, step)
         pixels[chosen] = pixels[chosen][:, :, ::-1, :]
-    return dequantize(pixels, n_bits, Rng(mix_seed(seed, STREAM_NOISE, step))), idx
+    x = dequantize(pixels, n_bits, Rng(mix_seed(seed, STREAM_NOISE, step)))
+    return (add_gaussian_noise(x, noise, Rng(mix_seed(seed, STREAM_GAUSSIAN, step))) if noise > 0 else x), idx
 
 
-def evaluation_batches(images, n_bits, seed, limit, batch=64):
-    """(start, dequantized NHWC batch) over the first `limit` images, with evaluate.ts' one seeded stream."""
+def training_labels(labels, idx, seed, step, dropout):
+    """The class indices of `step`'s images (-1: none), each hidden with probability `dropout` (batches.ts trainingClasses' label dropout)."""
+    out = np.asarray(labels)[idx].astype(np.int64)
+    if dropout > 0:
+        out[Rng(mix_seed(seed, STREAM_LABEL_DROPOUT, step)).uniform(len(idx)) < dropout] = -1
+    return out
+
+
+def evaluation_batches(images, n_bits, seed, limit, batch=64, noise=0):
+    """(start, dequantized NHWC batch) over the first `limit` images, with evaluate.ts' one seeded
+    stream, which also noises each batch after dequantizing it when `noise` > 0."""
     rng = Rng(mix_seed(seed, EVAL_SEED_PART))
     total = min(limit, len(images))
     for start in range(0, total, batch):
-        yield start, dequantize(images[start:min(start + batch, total)], n_bits, rng)
+        x = dequantize(images[start:min(start + batch, total)], n_bits, rng)
+        yield start, (add_gaussian_noise(x, noise, rng) if noise > 0 else x)

@@ -19,11 +19,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from flowdesk_evaluate import validate
-from flowdesk_model import load_tensors, one_hot, read_model_json, training_loss
+from flowdesk_model import label_dropout, load_tensors, noise_augmentation, one_hot, read_model_json, training_loss
 from flowdesk_optim import Optimizer, WeightAverage
 from flowdesk_run import append_metric, checkpoint_steps, write_best, write_checkpoint, weights_meta
 from flowdesk_safetensors import read_safetensors, write_file_synced
-from flowdesk_streams import training_batch
+from flowdesk_streams import training_batch, training_labels
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -164,9 +164,9 @@ def main():
 
     while step < target and not time_up():
         t0 = time.time()
-        x, idx = training_batch(images, batch, n_bits, seed, step, flip)
+        x, idx = training_batch(images, batch, n_bits, seed, step, flip, noise_augmentation(cfg))
         x = torch.from_numpy(x[lo:hi]).to(device)
-        classes = one_hot(labels[idx[lo:hi]], cfg["classes"], device) if cfg["classes"] > 0 else None
+        classes = one_hot(training_labels(labels, idx, seed, step, label_dropout(cfg))[lo:hi], cfg["classes"], device) if cfg["classes"] > 0 else None
         for p in params.values():
             p.grad = None
         # DDP averages gradients over the ranks, so each rank's share of the mean is scaled by the world size.
