@@ -224,6 +224,19 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
     }
   });
 
+  it('refuses a model trained for restoration, naming its restoreTask', async () => {
+    const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, restoreTask: 'upscale-2' }, 3);
+    try {
+      const source = await modelFolder(root, 'glow-upscale-2', model, 8);
+      await expect(exportModel(source, join(root, 'upscale-onnx'), join(root, 'runs'), undefined, { format: 'onnx' })).rejects.toMatchObject({
+        code: 'BAD_CONFIG',
+        message: expect.stringMatching(/restoreTask upscale-2.*ONNX export covers models with restoreTask none/),
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('is `flowdesk export --onnx`, whose --batch fixes the graphs\' batch and applies to ONNX only', async () => {
     const model = createModel({ kind: 'nice', size: 4, channels: 1, depth: 2, hidden: 8 }, 5);
     try {

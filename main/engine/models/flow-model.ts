@@ -124,6 +124,13 @@ export interface FlowModel {
    */
   readonly inferenceTraces?: boolean;
   /**
+   * False where `encode` is not the traced forward pass's latents: a restoration model encodes
+   * under the empty observation, which the forward graph's degradation inputs cannot express
+   * (upscaling's zero values are not it). The onnx runtime then encodes on tfjs, and ONNX export
+   * refuses the model. Absent: true.
+   */
+  readonly encodeTraces?: boolean;
+  /**
    * Images per traced inference graph, where fewer than the runtime's usual batch: a graph that
    * holds many evaluations of a network (a fixed-step ODE's) needs memory in proportion to both.
    */

@@ -41,6 +41,8 @@ export class MultiscaleFlow implements FlowModel {
   classLabels: ClassLabels | null = null;
   /** A restoration model's degradation values per image (restore/observation.ts); absent otherwise. */
   readonly scoringNoise?: readonly TrainingNoise[];
+  /** False for a restoration model (FlowModel.encodeTraces); absent otherwise. */
+  readonly encodeTraces?: boolean;
   private readonly resolutions: LevelResolution[];
 
   constructor(
@@ -60,7 +62,10 @@ export class MultiscaleFlow implements FlowModel {
       if (level.squeeze) r++;
       return { pre, post: r };
     });
-    if (observation) this.scoringNoise = degradationNoise(observation.task, config.size, config.channels);
+    if (observation) {
+      this.scoringNoise = degradationNoise(observation.task, config.size, config.channels);
+      this.encodeTraces = false;
+    }
   }
 
   initialise(x: tf.Tensor4D, noise?: readonly tf.Tensor2D[]): void {

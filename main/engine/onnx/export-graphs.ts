@@ -131,8 +131,15 @@ function pixelsIn(graph: OnnxGraph, nBits: number): OnnxGraph {
   };
 }
 
-/** A model whose inference reads values back (an adaptive or long ODE solve) cannot be one graph. */
+/** A model whose inference reads values back (an adaptive or long ODE solve) cannot be one graph, nor can a restoration model's (FlowModel.encodeTraces). */
 function refuseUntraceable(model: FlowModel): void {
+  if (model.encodeTraces === false) {
+    const task = (model.config as { restoreTask?: string }).restoreTask;
+    throw new TraceError(
+      `this ${model.config.kind} model was trained for restoration (restoreTask ${task}): it samples and encodes given a degraded image, which sample.onnx and encode.onnx do not take; ` +
+        'ONNX export covers models with restoreTask none (restore with `flowdesk upscale` or `flowdesk inpaint` instead)',
+    );
+  }
   if (model.inferenceTraces !== false) return;
   const c = model.config as { solver?: string; odeSteps?: number; probes?: number };
   throw new TraceError(

@@ -14,7 +14,6 @@ import { OnnxSampler } from '../onnx/onnx-sampler.ts';
 import { OnnxUpdate } from '../onnx/onnx-update.ts';
 import type { Ort } from '../onnx/runtime.ts';
 import type { Rng } from '../random.ts';
-import { restoreTaskOf } from '../restore/observation.ts';
 import type { ComputeRuntime, TrainingStep, TrainingStepOptions } from './compute-runtime.ts';
 import { shareRows } from './replicas/model-replicas.ts';
 
@@ -88,9 +87,9 @@ export class OnnxRuntime implements ComputeRuntime {
     return sampler;
   }
 
-  /** A restoration model encodes under the empty observation, which the traced pass's zero degradation values are not (upscaling's): on `small`. */
+  /** A model whose encode is not the traced forward pass's latents (FlowModel.encodeTraces: a restoration model) encodes on `small`. */
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
-    if (!this.native(n) || restoreTaskOf(this.model) !== 'none') return this.small.encode(x, n);
+    if (!this.native(n) || this.model.encodeTraces === false) return this.small.encode(x, n);
     const parts: tf.Tensor4D[][] = [];
     await this.forwardRuns(x, n, ({ zs }) => parts.push(zs.map((z) => tf.tensor4d(z.values, z.shape))));
     if (parts.length === 1) return parts[0];
