@@ -22,7 +22,7 @@ export function loadOrt(): { ort: Ort; from: string } | { reason: string } {
   if ('module' in found) loaded = { ort: found.module, from: found.from };
   else if ('failed' in found) loaded = { reason: `${ORT_PACKAGE} in ${found.from} failed to load: ${firstLine(found.failed)}` };
   // A global install without ONNXRUNTIME_NODE_INSTALL=skip runs its install script, which fails where it cannot download CUDA libraries, and npm then drops it.
-  else loaded = { reason: `${ORT_PACKAGE} is not installed (an optional dependency, which npm drops when its install script cannot download CUDA libraries): run \`flowdesk setup onnx\`, or install FlowDesk with ONNXRUNTIME_NODE_INSTALL=skip` };
+  else loaded = { reason: `${ORT_PACKAGE} is not installed (npm drops it when its install script cannot download CUDA libraries): run \`flowdesk setup onnx\`, or install FlowDesk with ONNXRUNTIME_NODE_INSTALL=skip` };
   return loaded;
 }
 
