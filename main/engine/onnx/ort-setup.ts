@@ -1,6 +1,6 @@
 // Installs the onnxruntime-node FlowDesk was built against into FlowDesk's data folder, for an
 // install whose npm dropped it (its install script fails where NuGet's CUDA libraries cannot be fetched).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
@@ -32,8 +32,9 @@ function findOnPath(name: string): string | null {
 /** Runs npm with the terminal's output, resolving to its exit status. */
 function runNpm(npm: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
+    const options: SpawnOptions = { stdio: ['ignore', 'inherit', 'inherit'], env: npmEnv() };
     // npm.cmd runs only through a shell, which splits on spaces: every argument is quoted.
-    const child = WINDOWS ? spawn(`"${npm}"`, args.map((a) => `"${a}"`), { stdio: ['ignore', 'inherit', 'inherit'], env: npmEnv(), shell: true }) : spawn(npm, args, { stdio: ['ignore', 'inherit', 'inherit'], env: npmEnv() });
+    const child = WINDOWS ? spawn(`"${npm}"`, args.map((a) => `"${a}"`), { ...options, shell: true }) : spawn(npm, args, options);
     child.once('error', reject);
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -48,13 +49,12 @@ function npmEnv(): NodeJS.ProcessEnv {
  * Installs onnxruntime-node (the version FlowDesk's package.json pins) with npm into a temporary
  * folder beside ortSetupDir(), checks that it loads, and renames it into place, so the folder
  * runtime.ts loads from is whole or absent. Does nothing where onnxruntime-node loads already.
- * Returns the folder it loads from.
  */
-export async function setUpOrt(log: (line: string) => void): Promise<string> {
+export async function setUpOrt(log: (line: string) => void): Promise<void> {
   const current = loadOrt();
   if ('ort' in current) {
     log(`${ORT_PACKAGE} loads already, from ${current.from}; nothing to set up.`);
-    return current.from;
+    return;
   }
   const version = ortVersion();
   const npm = findOnPath('npm');
@@ -79,7 +79,6 @@ export async function setUpOrt(log: (line: string) => void): Promise<string> {
     await rm(staging, { recursive: true, force: true });
   }
   log(`${ORT_PACKAGE} ${version} is set up in ${target}: where nothing faster loads, flowdesk trains on the onnx backend (every command prints its backend).`);
-  return target;
 }
 
 /** Loads the package in a child process: loading a native module here would keep its files open (on Windows, the folder could then not be renamed). */
