@@ -1,5 +1,5 @@
 // The `flowdesk` command line: train, eval, sample, upscale, inpaint and lab run the same engine as
-// the app. Errors print as one clear line and a non-zero exit, never a stack trace (FLOWDESK_DEBUG=1 for one).
+// the app; setup installs what an install lacks. Errors print as one clear line and a non-zero exit, never a stack trace (FLOWDESK_DEBUG=1 for one).
 import { FlowDeskError } from './engine/errors.ts';
 import { appCommand, appUsage } from './cli/app-command.ts';
 import { evalCommand, evalUsage } from './cli/eval-command.ts';
@@ -11,6 +11,7 @@ import { inpaintCommand, inpaintUsage, upscaleCommand, upscaleUsage } from './cl
 import { runsCommand, runsUsage } from './cli/runs-command.ts';
 import { sampleCommand, sampleUsage } from './cli/sample-command.ts';
 import { serveCommand, serveUsage } from './cli/serve-command.ts';
+import { setupCommand, setupUsage } from './cli/setup-command.ts';
 import { trainCommand, trainUsage } from './cli/train-command.ts';
 
 const usage = `Usage: flowdesk <command> [options]
@@ -31,6 +32,7 @@ Commands:
   serve [--port N]               the app in a browser (127.0.0.1, with a token)
   app                            the app in its Electron window (browser mode where Electron cannot run)
   lab --target T --flow F        the Flow Lab: a vector flow on a toy target, energy or table
+  setup onnx                     install onnxruntime-node (the onnx backend) where npm dropped it
   help [COMMAND]                 this text, or a command's options
 
 Runs live in one folder shared with the app ($FLOWDESK_RUNS_DIR, else the per-user data
@@ -53,6 +55,7 @@ const helpOf: Record<string, string> = {
   serve: serveUsage,
   app: appUsage,
   lab: labUsage,
+  setup: setupUsage,
 };
 
 const commands: Record<string, (argv: string[], log: (line: string) => void) => Promise<number>> = {
@@ -71,6 +74,7 @@ const commands: Record<string, (argv: string[], log: (line: string) => void) => 
   serve: serveCommand,
   app: appCommand,
   lab: labCommand,
+  setup: setupCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -6,15 +6,10 @@ import { join, resolve } from 'node:path';
 import { checkedRunsDir, defaultRunsDir } from '../engine/app-paths.ts';
 import { runJsonPath } from '../engine/runs/run-layout.ts';
 import { runArgPath } from '../engine/runs/run-locate.ts';
+import { DATA_DIR_HELP } from './data-dir-help.ts';
 import { UsageError, type Parsed } from './options.ts';
 
-export const RUNS_HELP = `  --runs DIR   folder of runs (default: $FLOWDESK_RUNS_DIR, else ${defaultRunsDirForHelp()})`;
-
-function defaultRunsDirForHelp(): string {
-  if (process.platform === 'win32') return '%APPDATA%\\FlowDesk\\runs';
-  if (process.platform === 'darwin') return '~/Library/Application Support/FlowDesk/runs';
-  return '$XDG_DATA_HOME/flowdesk/runs or ~/.local/share/flowdesk/runs';
-}
+export const RUNS_HELP = `  --runs DIR   folder of runs (default: $FLOWDESK_RUNS_DIR, else runs/ in ${DATA_DIR_HELP})`;
 
 /** Where earlier versions put runs: ./runs of the directory the command ran in. */
 const LEGACY_RUNS = 'runs';

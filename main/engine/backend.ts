@@ -23,6 +23,8 @@ export interface BackendReport {
   simd?: boolean;
   /** The WebGPU adapter in use (only for webgpu). */
   adapter?: WebGpuAdapter;
+  /** The folder onnxruntime-node loaded from (only for onnx): FlowDesk's own copy or `flowdesk setup onnx`'s. */
+  ortFrom?: string;
 }
 
 // Not named `require`: the CommonJS bundle of the app worker already declares one.
@@ -61,7 +63,7 @@ async function load(name: BackendName, forced: boolean, allowSoftwareGpu: boolea
       // Training steps run as one onnxruntime graph (onnx/onnx-update.ts, optimizer update included); tfjs runs wasm.
       const ort = loadOrt();
       if ('reason' in ort) throw new Error(ort.reason);
-      return load('wasm', forced, allowSoftwareGpu);
+      return { ...(await load('wasm', forced, allowSoftwareGpu)), ortFrom: ort.from };
     }
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
@@ -122,7 +124,7 @@ export function activeBackend(): BackendName | null {
 /** One line for people: what runs, and why the ones before it did not. */
 export function describeBackend(r: BackendReport): string {
   const extra =
-    r.name === 'onnx' ? ` (onnxruntime for training steps, wasm with SIMD ${r.simd ? 'on' : 'off'} for the rest)` : r.name === 'wasm' ? ` (SIMD ${r.simd ? 'on' : 'off'})` : r.adapter ? ` (${r.adapter.software ? 'software adapter' : 'adapter'} ${r.adapter.description})` : '';
+    r.name === 'onnx' ? ` (onnxruntime for training steps, from ${r.ortFrom}; wasm with SIMD ${r.simd ? 'on' : 'off'} for the rest)` : r.name === 'wasm' ? ` (SIMD ${r.simd ? 'on' : 'off'})` : r.adapter ? ` (${r.adapter.software ? 'software adapter' : 'adapter'} ${r.adapter.description})` : '';
   const skipped = r.skipped.length ? ` — skipped ${r.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : '';
   return `backend: ${r.name}${extra}${skipped}`;
 }

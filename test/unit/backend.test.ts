@@ -41,7 +41,7 @@ describe('initBackend', () => {
     if (ortInstalled) {
       expect(report.name).toBe('onnx');
       expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'webgpu', 'node']);
-      expect(describeBackend(report)).toMatch(/^backend: onnx \(onnxruntime for training steps, wasm with SIMD (on|off) for the rest\) — skipped node-gpu: .*; webgpu: .*; node: /);
+      expect(describeBackend(report)).toMatch(/^backend: onnx \(onnxruntime for training steps, from \S+onnxruntime-node; wasm with SIMD (on|off) for the rest\) — skipped node-gpu: .*; webgpu: .*; node: /);
     } else {
       expect(report.name).toBe('wasm');
       expect(report.skipped.map((s) => s.name)).toEqual(['node-gpu', 'webgpu', 'node', 'onnx']);

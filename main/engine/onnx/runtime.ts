@@ -1,29 +1,38 @@
-// onnxruntime-node, the native CPU path for training steps and inference: an optional
-// dependency, so loading it can fail and says why; sessions use every core by default.
-import { createRequire } from 'node:module';
+// onnxruntime-node, the native CPU path for training steps and inference: an optional dependency
+// (or `flowdesk setup onnx`'s copy), so loading it can fail and says why; sessions use every core by default.
 import { availableParallelism } from 'node:os';
 import type * as OrtModule from 'onnxruntime-node';
+import { firstLine } from '../errors.ts';
+import { requireFirst } from '../require-first.ts';
 import { encodeModel, type OnnxGraph } from './onnx-proto.ts';
+import { ORT_PACKAGE, ortSetupDir } from './ort-package.ts';
 
 export type Ort = typeof OrtModule;
 export type OrtSession = OrtModule.InferenceSession;
 
-// Not named `require`: the CommonJS bundle of the app worker already declares one.
-const requireOptional = createRequire(import.meta.url);
-let loaded: { ort: Ort } | { reason: string } | null = null;
+let loaded: { ort: Ort; from: string } | { reason: string } | null = null;
 
-/** onnxruntime-node, or why it cannot run here. */
-export function loadOrt(): { ort: Ort } | { reason: string } {
+/**
+ * onnxruntime-node and the folder it loaded from, or why it cannot run here. FlowDesk's own copy
+ * comes first (node's resolution from this module), then the one `flowdesk setup onnx` installed.
+ */
+export function loadOrt(): { ort: Ort; from: string } | { reason: string } {
   if (loaded) return loaded;
-  try {
-    loaded = { ort: requireOptional('onnxruntime-node') as Ort };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    // A global install without ONNXRUNTIME_NODE_INSTALL=skip runs its install script, which fails where it cannot download CUDA libraries, and npm then drops it.
-    loaded = { reason: code === 'MODULE_NOT_FOUND' ? 'onnxruntime-node is not installed (an optional dependency; npm drops it when its install script cannot download CUDA libraries: install FlowDesk with ONNXRUNTIME_NODE_INSTALL=skip)' : `onnxruntime-node failed to load: ${msg}` };
-  }
+  const found = requireFirst<Ort>(ORT_PACKAGE, [import.meta.url, ...setupFolder()]);
+  if ('module' in found) loaded = { ort: found.module, from: found.from };
+  else if ('failed' in found) loaded = { reason: `${ORT_PACKAGE} in ${found.from} failed to load: ${firstLine(found.failed)}` };
+  // A global install without ONNXRUNTIME_NODE_INSTALL=skip runs its install script, which fails where it cannot download CUDA libraries, and npm then drops it.
+  else loaded = { reason: `${ORT_PACKAGE} is not installed (npm drops it when its install script cannot download CUDA libraries): run \`flowdesk setup onnx\`, or install FlowDesk with ONNXRUNTIME_NODE_INSTALL=skip` };
   return loaded;
+}
+
+/** `flowdesk setup onnx`'s folder as a place to resolve from, or none when FlowDesk's package.json pins no version. */
+function setupFolder(): string[] {
+  try {
+    return [`${ortSetupDir()}/`];
+  } catch {
+    return [];
+  }
 }
 
 /** A session for `graph` on `threads` threads (default: every core). */
