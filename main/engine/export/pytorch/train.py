@@ -5,9 +5,9 @@
 The run is run/ beside this file (a FlowDesk run folder: run.json, metrics.jsonl, checkpoints/);
 training resumes from its newest whole checkpoint with its weights, optimizer moments, step
 count, learning-rate scale and weight average, and draws FlowDesk's batches for each step
-(same images, mirroring, dequantization noise and, for flow matching, its x0 and t). FlowDesk's batch is split across the ranks
-(rank r takes rows [B r / W, B (r + 1) / W)), so the continuation is the same computation as in
-FlowDesk, up to float rounding. Checkpoints, best weights and metrics are written in FlowDesk's
+(same images, mirroring, dequantization noise and, for flow matching, its x0 and t). FlowDesk's
+batch is split across the ranks (rank r takes rows [B r / W, B (r + 1) / W)), so the continuation
+is the same computation as in FlowDesk, up to float rounding. Checkpoints, best weights and metrics are written in FlowDesk's
 formats by rank 0. See README.md.
 """
 import argparse, json, math, os, time
