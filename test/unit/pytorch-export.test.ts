@@ -1,8 +1,10 @@
-// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow, RealNVP, NICE and
-// TarFlow score images as FlowDesk does, layer (or block) by layer; torchrun with two gloo processes
-// continues a run (colour, mirrored, class-conditional: a Glow, and a TarFlow with noise augmentation
-// and label dropout) from the exported state with FlowDesk's next step; the result imports back as a
-// run that evaluates to what PyTorch reported and resumes in FlowDesk.
+// The PyTorch package (`flowdesk export --pytorch`, main/engine/export/): its Glow, RealNVP, NICE,
+// TarFlow and flow matching score images as FlowDesk does, layer (or block) by layer where there are
+// layers, and flow matching's velocity field is FlowDesk's; torchrun with two gloo processes (one
+// plain process for flow matching) continues a run (colour, mirrored, class-conditional: a Glow, a
+// TarFlow with noise augmentation and label dropout, a flow matching with label dropout) from the
+// exported state with FlowDesk's next step; the result imports back as a run that evaluates to what
+// PyTorch reported and resumes in FlowDesk.
 // Skipped without a python3 that imports torch; fails under CI=true.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,8 +45,9 @@ const base = join(tmpdir(), `flowdesk-pytorch-export-${process.pid}`);
 const runsDir = join(base, 'runs');
 const TINY = { kind: 'glow', size: 8, channels: 1, levels: 2, depth: 2, hidden: 16 } as const;
 const TINY_TARFLOW = { kind: 'tarflow', size: 8, channels: 3, patch: 2, depth: 2, hidden: 16, attnLayers: 1, headDim: 8 } as const;
+const TINY_FLOW_MATCHING = { kind: 'flow-matching', size: 8, channels: 3, levels: 2, depth: 1, hidden: 8, odeSteps: 2 } as const;
 // Glow with every permutation, coupling, coupling network and top prior; RealNVP with every coupling; NICE;
-// TarFlow with two heads, and with two layers of one head.
+// TarFlow with two heads, and with two layers of one head; flow matching (RK4, FlowDesk's seeded probes).
 const VARIANTS: ModelConfig[] = [
   { ...TINY, channels: 3, permutation: 'invconv', coupling: 'affine', couplingNet: 'actnorm', topPrior: 'channel' },
   { ...TINY, permutation: 'shuffle', coupling: 'additive', couplingNet: 'bias', topPrior: 'position' },
@@ -56,6 +59,7 @@ const VARIANTS: ModelConfig[] = [
   { kind: 'nice', size: 8, channels: 1, depth: 4, hidden: 16 },
   TINY_TARFLOW,
   { ...TINY_TARFLOW, channels: 1, attnLayers: 2, headDim: 16 },
+  TINY_FLOW_MATCHING,
 ];
 const EXPORTED_STEP = 4;
 const MORE_STEPS = 20;
@@ -130,8 +134,8 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkip
         await writeFile(join(dir, 'images.safetensors'), encodeSafetensors({ x: { dtype: 'float32', shape, data: x } }));
         pairs.push(dir, join(dir, 'images.safetensors'));
         const xs = tf.tensor4d(x, shape);
-        // NICE's layers are additive couplings and one scaling: its bits per dim say it all.
-        const layers = config.kind === 'nice' ? null : config.kind === 'tarflow' ? blockLogDets(model, xs, config.patch!) : layerLogDets(model, xs);
+        // NICE's layers are additive couplings and one scaling, and flow matching has none: their bits per dim say it all.
+        const layers = config.kind === 'nice' || config.kind === 'flow-matching' ? null : config.kind === 'tarflow' ? blockLogDets(model, xs, config.patch!) : layerLogDets(model, xs);
         ours.push({ bpd: tf.tidy(() => Array.from(bitsPerDim(model, xs, 8).dataSync())), layers });
         xs.dispose();
       } finally {
@@ -157,12 +161,70 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkip
   });
 });
 
+/** What the package's flow matching gives on `dir`'s inputs (velocity.safetensors): v(y, t, c), and bits per dim given c with the probes in `noise`. */
+const FLOW_MATCHING_PROBE = `
+import json, sys, torch
+from flowdesk_fm import velocity
+from flowdesk_model import bits_per_dim, load_tensors, log_prob, read_model_json
+from flowdesk_safetensors import read_safetensors
+cfg, n_bits, _ = read_model_json(sys.argv[1] + "/model.json")
+P, _ = load_tensors(sys.argv[1] + "/weights.safetensors", "cpu")
+a = {k: torch.from_numpy(v) for k, v in read_safetensors(sys.argv[1] + "/velocity.safetensors")[0].items()}
+with torch.no_grad():
+    v = velocity(P, cfg, a["y"], a["t"], a["c"])
+    bpd = bits_per_dim(log_prob(P, cfg, a["x"], a["c"], None, [a["noise"]])[0], a["x"], n_bits)
+print(json.dumps({"v": v.flatten().tolist(), "bpd": bpd.tolist()}))
+`;
+
+describe.skipIf(torchSkipReason !== '')(`the PyTorch package's flow matching${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
+  const dir = join(base, 'flow-matching');
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("has FlowDesk's velocity field, and its bits per dim given a class with an evaluation's probes (two per image, Heun)", async () => {
+    const config = { ...TINY_FLOW_MATCHING, channels: 1, classes: 2, probes: 2, solver: 'heun' } as const;
+    const model = createModel(config, 3);
+    const n = 3;
+    const dim = 8 * 8;
+    try {
+      perturb(model.params, 0.05, 11); // the output convolution starts at zero, which would make v zero
+      model.classLabels = { names: ['a', 'b'], frequencies: [0.5, 0.5] };
+      const shape: [number, number, number, number] = [n, 8, 8, 1];
+      const rng = new Rng(5);
+      const x = rng.fillUniform(new Float32Array(n * dim)).map((v) => v - 0.5);
+      const y = rng.fillNormal(new Float32Array(n * dim));
+      const t = new Float32Array([0.1, 0.5, 0.9]);
+      const c = new Float32Array([1, 0, 0, 0, 0, 1]); // class 0, no class, class 1
+      const noise = rng.fillUniform(new Float32Array(n * 2 * dim)).map((v) => (v < 0.5 ? -1 : 1));
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, MODEL_JSON), JSON.stringify(modelJson(model, 8)));
+      await writeFile(join(dir, WEIGHTS_FILE), encodeSafetensors(exportWeights(model)));
+      const tensors = { x: [x, shape], y: [y, shape], t: [t, [n]], c: [c, [n, 2]], noise: [noise, [n, 2 * dim]] } as const;
+      await writeFile(join(dir, 'velocity.safetensors'), encodeSafetensors(Object.fromEntries(Object.entries(tensors).map(([k, [data, s]]) => [k, { dtype: 'float32', shape: [...s], data }]))));
+      const field = (model as unknown as { field: { apply(x: tf.Tensor4D, t: tf.Tensor1D, c?: tf.Tensor2D): tf.Tensor4D } }).field;
+      const ours = tf.tidy(() => ({
+        v: Array.from(field.apply(tf.tensor4d(y, shape), tf.tensor1d(t), tf.tensor2d(c, [n, 2])).dataSync()),
+        bpd: Array.from(bitsPerDim(model, tf.tensor4d(x, shape), 8, tf.tensor2d(c, [n, 2]), [tf.tensor2d(noise, [n, 2 * dim])]).dataSync()),
+      }));
+      const [theirs] = runTorchPython(['-c', FLOW_MATCHING_PROBE, dir], SOURCES) as { v: number[]; bpd: number[] }[];
+      // The field really moves the point, by image, time and class.
+      expect(Math.max(...ours.v.map(Math.abs))).toBeGreaterThan(0.1);
+      expectClose(theirs.v, ours.v, 1e-5);
+      expectClose(theirs.bpd, ours.bpd, 1e-4);
+    } finally {
+      model.dispose();
+    }
+  }, RUN_LIMIT_MS);
+});
+
 /**
  * A run of `model` trained EXPORTED_STEP steps in FlowDesk (colour images in two classes: the root's
- * and sub/'s, mirrored), exported, continued `more` steps under torchrun with two gloo processes,
- * imported back, evaluated and resumed in FlowDesk.
+ * and sub/'s, mirrored), exported, continued `more` steps under torchrun with two gloo processes
+ * (`twoProcesses`, else in one plain process), imported back, evaluated and resumed in FlowDesk.
  */
-function describeContinuation(model: ModelConfig, more: number): void {
+function describeContinuation(model: ModelConfig, more: number, twoProcesses = true): void {
   describe.skipIf(torchSkipReason !== '')(`the PyTorch package's continuation of ${model.kind}${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
     const dir = join(base, `continue-${model.kind}`);
     let folder: Awaited<ReturnType<typeof makeImageFolder>>;
@@ -189,14 +251,13 @@ function describeContinuation(model: ModelConfig, more: number): void {
       await rm(dir, { recursive: true, force: true });
     });
 
-    it('continues the run under torchrun with two gloo processes, from FlowDesk next step', async () => {
+    it(`continues the run ${twoProcesses ? 'under torchrun with two gloo processes' : 'in one process'}, from FlowDesk next step`, async () => {
       const logs = join(dir, 'torchrun-logs');
-      const lines = runTorchPython(
-        // --standalone: a free port for the rendezvous, so nothing else on the machine can collide with it.
-        ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs, 'train.py', '--steps', String(EXPORTED_STEP + more), '--cpu'],
-        packageDir,
-      ) as { done?: boolean; worldSize?: number }[];
-      expect(lines.find((l) => l.done)?.worldSize).toBe(2);
+      const trainArgs = ['train.py', '--steps', String(EXPORTED_STEP + more), '--cpu'];
+      // --standalone: a free port for the rendezvous, so nothing else on the machine can collide with it.
+      const torchrun = ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '2', '--tee', '2', '--log_dir', logs];
+      const lines = runTorchPython(twoProcesses ? [...torchrun, ...trainArgs] : trainArgs, packageDir) as { done?: boolean; worldSize?: number }[];
+      expect(lines.find((l) => l.done)?.worldSize).toBe(twoProcesses ? 2 : 1);
       const rows = (await readMetrics(join(packageDir, PACKAGE_RUN))).rows;
       const trained = rows.filter((r) => r.type === 'train' && r.step > EXPORTED_STEP);
       expect(trained.map((r) => r.step)).toEqual(Array.from({ length: more }, (_, k) => EXPORTED_STEP + 1 + k));
@@ -230,18 +291,18 @@ function describeContinuation(model: ModelConfig, more: number): void {
 describeContinuation({ ...TINY, channels: 3 }, MORE_STEPS);
 // Noise augmentation and label dropout (half the classes hidden, so the step's dropped rows matter) continue too.
 describeContinuation({ ...TINY_TARFLOW, noise: 0.05, labelDropout: 0.5 }, 3);
+// Flow matching's x0, t and hidden classes are FlowDesk's draws, and its validation (given the class,
+// and of the unconditional branch) takes the evaluation's probes; DDP's split is the Glow's above.
+describeContinuation({ ...TINY_FLOW_MATCHING, levels: 1, labelDropout: 0.5 }, 2, false);
 
 describe.skipIf(torchSkipReason !== '')(`the PyTorch package's refusals${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, () => {
   afterAll(async () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  it('refuses model kinds the package does not implement and models trained for restoration, naming the kind or the task', async () => {
+  it('refuses models trained for restoration, naming the task', async () => {
     const folder = await makeImageFolder({ count: 24, size: 8, channels: 1, pattern: 'stripes' });
     try {
-      const model = { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 16 } as const;
-      const run = (await train({ model, runsDir, cacheDir: null, folder: folder.dir, name: 'flow-matching', train: { batch: 8, steps: 1, seed: 0, valImages: 8 } })).runDir;
-      await expect(exportPytorchPackage(run, join(base, 'flow-matching-package'), runsDir, null)).rejects.toThrow(/model is flow-matching; the PyTorch package continues glow, realnvp, nice, tarflow/);
       const restoring = { kind: 'glow', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, restoreTask: 'inpaint' } as const;
       const restoringRun = (await train({ model: restoring, runsDir, cacheDir: null, folder: folder.dir, name: 'glow-inpaint', train: { batch: 8, steps: 1, seed: 0, valImages: 8 } })).runDir;
       await expect(exportPytorchPackage(restoringRun, join(base, 'inpaint-package'), runsDir, null)).rejects.toThrow(/restoreTask inpaint\); the PyTorch package continues models with restoreTask none/);

@@ -28,7 +28,7 @@ export const PACKAGE_RUN = 'run';
 const PACKAGE_DATA = 'data';
 const SOURCES = fileURLToPath(new URL('./pytorch/', import.meta.url));
 /** Model kinds the package's Python implements (flowdesk_model.py's FORWARDS). */
-export const PYTORCH_KINDS: readonly string[] = ['glow', 'realnvp', 'nice', 'tarflow'];
+export const PYTORCH_KINDS: readonly string[] = ['glow', 'realnvp', 'nice', 'tarflow', 'flow-matching'];
 
 const manifestSchema = z.looseObject({
   format: z.literal('flowdesk.pytorch'),

@@ -4,7 +4,8 @@ log-determinant per image; one JSON line per model folder and images file, in or
 
   python evaluate.py run/checkpoints/step-N X.safetensors [MODEL_DIR IMAGES ...] [--layers] [--weights ema]
 
-An images file holds "x", float32 NHWC images already dequantized to [-0.5, 0.5].
+An images file holds "x", float32 NHWC images already dequantized to [-0.5, 0.5], and for flow
+matching may hold "noise", each image's probes [n, probes * H * W * C] (without it, FlowDesk's seeded ones).
 """
 import argparse, json, os
 
@@ -17,10 +18,12 @@ from flowdesk_safetensors import read_safetensors
 def score(model_dir, images, weights, with_layers):
     cfg, n_bits, _ = read_model_json(os.path.join(model_dir, "model.json"))
     P, _ = load_tensors(os.path.join(model_dir, f"{weights}.safetensors"), "cpu")
-    x = torch.from_numpy(read_safetensors(images)[0]["x"]).float()
+    arrays = read_safetensors(images)[0]
+    x = torch.from_numpy(arrays["x"]).float()
+    noise = [torch.from_numpy(arrays["noise"]).float()] if "noise" in arrays else None
     layers = [] if with_layers else None
     with torch.no_grad():
-        logp, _ = log_prob(P, cfg, x, None, layers)
+        logp, _ = log_prob(P, cfg, x, None, layers, noise)
     out = {"model": model_dir, "logp": logp.tolist(), "bpd": bits_per_dim(logp, x, n_bits).tolist()}
     if layers is not None:
         out["layers"] = [[name, ld.tolist()] for name, ld in layers]

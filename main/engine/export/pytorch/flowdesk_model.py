@@ -1,12 +1,13 @@
 """Rebuilds a FlowDesk model from a model folder (model.json + a weights file) and scores images
-with it: log p(x), bits per dim, and the training loss FlowDesk trains on. Kinds this package
-does not implement are refused with the kind named.
+with it: log p(x), bits per dim, and the training loss FlowDesk trains on (with the noise a kind
+draws for it). Kinds this package does not implement are refused with the kind named.
 """
 import json, math, os
 
 import torch
 from torch.nn import functional as F
 
+from flowdesk_fm import check_flow_matching, flow_matching_forward, flow_matching_loss, scoring_noise_kinds, training_noise_kinds
 from flowdesk_glow import GLOW_OPTIONS, check_options, glow_forward
 from flowdesk_layers import class_logits
 from flowdesk_nice import nice_forward
@@ -14,26 +15,39 @@ from flowdesk_realnvp import realnvp_forward
 from flowdesk_safetensors import read_safetensors
 from flowdesk_tarflow import check_tarflow, tarflow_forward
 
-# Each takes NHWC images (FlowDesk's layout); the multiscale flows compute in NCHW.
+# Each takes NHWC images (FlowDesk's layout) and the images' scoring noise (flow matching's probes;
+# None: FlowDesk's own where none is given); the multiscale flows compute in NCHW.
 FORWARDS = {
-    "glow": lambda P, cfg, x, classes, layers: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
-    "realnvp": lambda P, cfg, x, classes, layers: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
-    "nice": nice_forward,
-    "tarflow": tarflow_forward,
+    "glow": lambda P, cfg, x, classes, layers, noise: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "realnvp": lambda P, cfg, x, classes, layers, noise: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "nice": lambda P, cfg, x, classes, layers, noise: nice_forward(P, cfg, x, classes, layers),
+    "tarflow": lambda P, cfg, x, classes, layers, noise: tarflow_forward(P, cfg, x, classes, layers),
+    "flow-matching": flow_matching_forward,
 }
 CHECKS = {
     "glow": check_options,
     "realnvp": lambda cfg, source: check_options(cfg, source, GLOW_OPTIONS[:1]),
     "nice": lambda cfg, source: None,
     "tarflow": check_tarflow,
+    "flow-matching": check_flow_matching,
 }
+# Kinds that train on a loss of their own instead of their bits per dim: (per-image loss, its noise kinds, the metrics' lossKind).
+OBJECTIVES = {"flow-matching": (flow_matching_loss, training_noise_kinds, "velocity-mse")}
+# Kinds whose log p(x) takes per-image values an evaluation draws (flow matching's probes).
+SCORING_NOISE = {"flow-matching": scoring_noise_kinds}
 # Model format 1 meant the layers of then (docs/checkpoint-format.md).
 VERSION_1_DEFAULTS = {"couplingNet": "bias", "topPrior": "position"}
 FORMAT_2_DEFAULTS = {"coupling": "affine", "classes": 0, "classWeight": 0.01}
-# TarFlow's settings a stored config may leave out (common/settings/model-fields.ts' defaults).
-TARFLOW_DEFAULTS = {"noise": 0, "labelDropout": 0.1}
+# Settings a stored config of a kind may leave out (common/settings/model-fields.ts' defaults).
+KIND_DEFAULTS = {
+    "tarflow": {"noise": 0, "labelDropout": 0.1},
+    "flow-matching": {"labelDropout": 0.1, "solver": "rk4", "odeSteps": 4, "tolerance": 1e-4, "probes": 1},
+}
 # Kinds with a class head (the top latent's class logits, weighted by classWeight in the loss).
 CLASS_HEAD_KINDS = ("glow", "realnvp")
+# Kinds whose p(x) without a class is the sum over classes; a conditional flow matching scores its unconditional branch instead (models/class-marginal.ts).
+MARGINAL_KINDS = ("glow", "realnvp", "tarflow")
+LABEL_DROPOUT_KINDS = ("tarflow", "flow-matching")
 
 
 def read_model_json(path):
@@ -46,8 +60,7 @@ def read_model_json(path):
         raise SystemExit(f"{path}: the model is not initialised (ActNorm's data init has not run); train it in FlowDesk first")
     cfg = {**FORMAT_2_DEFAULTS, **(VERSION_1_DEFAULTS if doc["version"] == 1 else {}), **doc["config"]}
     kind = cfg.get("kind")
-    if kind == "tarflow":
-        cfg = {**TARFLOW_DEFAULTS, **cfg}
+    cfg = {**KIND_DEFAULTS.get(kind, {}), **cfg}
     if kind not in FORWARDS:
         raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")
     CHECKS[kind](cfg, path)
@@ -68,13 +81,29 @@ def noise_augmentation(cfg):
 
 
 def label_dropout(cfg):
-    """The share of training images whose class a step hides: TarFlow's `labelDropout`, 0 for kinds without it."""
-    return cfg["labelDropout"] if cfg["kind"] == "tarflow" else 0
+    """The share of training images whose class a step hides: TarFlow's and flow matching's `labelDropout`, 0 for kinds without it."""
+    return cfg["labelDropout"] if cfg["kind"] in LABEL_DROPOUT_KINDS else 0
 
 
-def log_prob(P, cfg, x, classes=None, layer_log_dets=None):
-    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows, [N, T, D] for TarFlow)."""
-    return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets)
+def training_noise_kinds_of(cfg):
+    """(values per image, distribution) of the noise a training step draws besides dequantization; [] for a flow."""
+    return OBJECTIVES[cfg["kind"]][1](cfg) if cfg["kind"] in OBJECTIVES else []
+
+
+def scoring_noise_kinds_of(cfg):
+    """(values per image, distribution) of the values an evaluation draws per image for log p(x); [] for a flow."""
+    return SCORING_NOISE[cfg["kind"]](cfg) if cfg["kind"] in SCORING_NOISE else []
+
+
+def loss_kind(cfg):
+    """What the metrics' train rows say the loss is (common/training-loss.ts)."""
+    return OBJECTIVES[cfg["kind"]][2] if cfg["kind"] in OBJECTIVES else "bits-per-dim"
+
+
+def log_prob(P, cfg, x, classes=None, layer_log_dets=None, noise=None):
+    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows, [N, T, D] for TarFlow);
+    `noise`: the images' scoring noise [n, values] per kind, for a kind that has any (None: FlowDesk's seeded default)."""
+    return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets, noise)
 
 
 def bits_per_dim(logp, x, n_bits):
@@ -88,8 +117,11 @@ def class_cross_entropy_bits(logits, classes):
     return (known * torch.logsumexp(logits, 1) - (classes * logits).sum(1)) / math.log(2)
 
 
-def training_loss(P, cfg, x, n_bits, classes=None):
-    """What FlowDesk trains on per image: bits per dim given the class, plus (for kinds with a class head) classWeight times its cross-entropy."""
+def training_loss(P, cfg, x, n_bits, classes=None, noise=None):
+    """What FlowDesk trains on per image: a kind's own objective on its `noise`, or bits per dim given the class,
+    plus (for kinds with a class head) classWeight times its cross-entropy."""
+    if cfg["kind"] in OBJECTIVES:
+        return OBJECTIVES[cfg["kind"]][0](P, cfg, x, noise, classes)
     logp, top = log_prob(P, cfg, x, classes)
     bits = bits_per_dim(logp, x, n_bits)
     if classes is None or cfg["kind"] not in CLASS_HEAD_KINDS or cfg["classWeight"] == 0:

@@ -1,12 +1,13 @@
 """FlowDesk's seeded streams in numpy, bit for bit (main/engine/random.ts, train/batches.ts,
-data/dequantize.ts): which images a step takes, which are mirrored, and their dequantization
-noise are pure functions of (seed, step), so a run continued here draws what FlowDesk would have.
+data/dequantize.ts): which images a step takes, which are mirrored, their dequantization noise and
+a model's objective's noise are pure functions of (seed, step), so a run continued here draws what
+FlowDesk would have; an evaluation's scoring noise has a seeded stream of its own.
 """
 import numpy as np
 
 M32 = 0xFFFFFFFF
 INCREMENT = 0x7F4A7C159E3779B9  # the Rng's 64-bit counter step (hi 0x7f4a7c15, lo 0x9e3779b9)
-STREAM_ORDER, STREAM_NOISE, STREAM_FLIP, STREAM_GAUSSIAN, STREAM_LABEL_DROPOUT = 1, 2, 3, 4, 7
+STREAM_ORDER, STREAM_NOISE, STREAM_FLIP, STREAM_GAUSSIAN, STREAM_TRAINING_NOISE, STREAM_SCORING_NOISE, STREAM_LABEL_DROPOUT = 1, 2, 3, 4, 5, 6, 7
 EVAL_SEED_PART, INIT_SEED_PART = 7, 99
 
 
@@ -115,10 +116,41 @@ def training_labels(labels, idx, seed, step, dropout):
     return out
 
 
+def draw_values(kinds, n, rng):
+    """n images' values of each (values per image, distribution) kind, in order, as float32 [n, values] (batches.ts drawValues)."""
+    out = []
+    for values, distribution in kinds:
+        if distribution == "normal":
+            drawn = rng.normal(n * values)
+        elif distribution == "uniform":
+            drawn = rng.uniform(n * values)
+        elif distribution == "rademacher":
+            drawn = np.where(rng.uniform(n * values) < 0.5, -1, 1)
+        else:
+            raise SystemExit(f"this package cannot draw {distribution!r} noise")
+        out.append(drawn.astype(np.float32).reshape(n, values))
+    return out
+
+
+def training_noise(kinds, batch, seed, step):
+    """A model's objective's noise of `step` (flow matching's x0 and t), for the whole batch (batches.ts trainingNoise)."""
+    return draw_values(kinds, batch, Rng(mix_seed(seed, STREAM_TRAINING_NOISE, step)))
+
+
+def evaluation_seed(seed):
+    """The seed the trainer's validation runs with."""
+    return mix_seed(seed, EVAL_SEED_PART)
+
+
+def scoring_stream(eval_seed):
+    """The stream an evaluation draws a model's scoring noise from (flow matching's probes), apart from its dequantization noise."""
+    return Rng(mix_seed(eval_seed, STREAM_SCORING_NOISE))
+
+
 def evaluation_batches(images, n_bits, seed, limit, batch=64, noise=0):
     """(start, dequantized NHWC batch) over the first `limit` images, with evaluate.ts' one seeded
     stream, which also noises each batch after dequantizing it when `noise` > 0."""
-    rng = Rng(mix_seed(seed, EVAL_SEED_PART))
+    rng = Rng(evaluation_seed(seed))
     total = min(limit, len(images))
     for start in range(0, total, batch):
         x = dequantize(images[start:min(start + batch, total)], n_bits, rng)
