@@ -145,9 +145,13 @@ export const useExploreStore = defineStore('explore', {
       const files = await this.run(() => unwrap(api.exportModel({ runId: this.runId!, folder: this.exportFolder, format })));
       if (files) this.notice = `Exported ${files.join(' and ')}.`;
     },
+    /** Imports `importFolder`: a model export, or a PyTorch package that train.py continued. */
     async importModel() {
       const r = await this.run(() => unwrap(api.importModel({ folder: this.importFolder })));
-      if (r) this.notice = `Imported as run ${r.runId}.`;
+      if (r) {
+        const from = r.continuedFrom;
+        this.notice = from ? `Imported as run ${r.runId}, continued in PyTorch from run ${from.run} at step ${from.step}.` : `Imported as run ${r.runId}.`;
+      }
       return r;
     },
   },
