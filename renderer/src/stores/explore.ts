@@ -53,10 +53,13 @@ export const useExploreStore = defineStore('explore', {
   }),
   actions: {
     async open(runId: string) {
+      const weights = (await unwrap(api.getRun({ runId })))?.weights ?? null;
+      const directions = (await unwrap(api.listDirections({ runId }))) ?? [];
+      // Changed together: the attribute watcher must never see the new run with the old run's direction.
       this.runId = runId;
-      this.weights = (await unwrap(api.getRun({ runId })))?.weights ?? null;
-      this.directions = (await unwrap(api.listDirections({ runId }))) ?? [];
-      this.direction = this.directions.includes(this.direction ?? '') ? this.direction : (this.directions[0] ?? null);
+      this.weights = weights;
+      this.directions = directions;
+      this.direction = directions.includes(this.direction ?? '') ? this.direction : (directions[0] ?? null);
     },
     /** A notice belongs to the tab that raised it: switching tabs clears it. */
     show(tab: ExploreTab) {
