@@ -542,8 +542,11 @@ export interface Api {
    * encode.onnx and README.md ('onnx'). Answers the files written.
    */
   exportModel(req: { runId: string; folder: string; format?: ExportFormat }): Promise<Result<string[]>>;
-  /** Adds an exported model folder as a run. */
-  importModel(req: { folder: string }): Promise<Result<{ runId: string }>>;
+  /**
+   * Adds a model export (model.json + weights.safetensors) or a PyTorch package that train.py
+   * continued as a new run; for a package, answers the run and step it continued too.
+   */
+  importModel(req: { folder: string }): Promise<Result<{ runId: string; continuedFrom?: { run: string; step: number } }>>;
   /** Trains a new Lab model (one at a time; LAB_BUSY while another trains); answers once its folder exists. */
   startLab(req: LabStartRequest): Promise<Result<{ id: string }>>;
   /** Trains a Lab model further, to `steps` in all (default: as many again) or for `minutes`. */

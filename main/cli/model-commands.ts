@@ -2,9 +2,9 @@
 // weights.safetensors) or to standard ONNX (--onnx), and back in as a run.
 import { resolve } from 'node:path';
 import { DEFAULT_ONNX_BATCH, ENCODE_ONNX, SAMPLE_ONNX } from '../engine/onnx/onnx-export.ts';
-import { exportModel, importModel } from '../engine/runs/model-export.ts';
-import { exportPytorchPackage, isPytorchPackage } from '../engine/export/pytorch-package.ts';
-import { importPytorchRun } from '../engine/export/pytorch-import.ts';
+import { exportModel } from '../engine/runs/model-export.ts';
+import { importFolder } from '../engine/runs/import-folder.ts';
+import { exportPytorchPackage } from '../engine/export/pytorch-package.ts';
 import { announceBackend } from './announce-backend.ts';
 import { announceWeights, weightsArg, WEIGHTS_HELP, WEIGHTS_OPTION } from './model-arg.ts';
 import { numberOption, parse, UsageError } from './options.ts';
@@ -69,7 +69,7 @@ export async function importCommand(argv: string[], log: Log): Promise<number> {
   if (positionals.length < 1) throw new UsageError(`import needs a folder\n\n${importUsage}`);
   const dir = resolve(positionals[0]);
   const name = typeof values.name === 'string' ? values.name : undefined;
-  const runDir = isPytorchPackage(dir) ? await importPytorchRun(dir, runsDirOf(values), name) : await importModel(dir, runsDirOf(values), name);
-  log(`imported as run ${runDir}`);
+  const { runDir, continuedFrom } = await importFolder(dir, runsDirOf(values), name);
+  log(`imported as run ${runDir}${continuedFrom ? `, continued from run ${continuedFrom.run} at step ${continuedFrom.step}` : ''}`);
   return 0;
 }

@@ -16,7 +16,8 @@ import type { Latents } from '../engine/explore/latents.ts';
 import { projectSet } from '../engine/explore/projection.ts';
 import { writeFileAtomically } from '../engine/fs/atomic-write.ts';
 import { isInsideRoots, realPathForCreate } from '../engine/fs/real-paths.ts';
-import { exportModel, importModel } from '../engine/runs/model-export.ts';
+import { importFolder } from '../engine/runs/import-folder.ts';
+import { exportModel } from '../engine/runs/model-export.ts';
 import { directionNameOf, directionPath, directionsDir } from '../engine/runs/run-layout.ts';
 import { readRunJson } from '../engine/runs/run-json.ts';
 import { runDirOf } from '../engine/runs/run-locate.ts';
@@ -160,8 +161,10 @@ export class ExploreService implements ServiceSlice<'explore'> {
     return (await exportModel(runDirOf(this.runsDir, req.runId), target, this.runsDir, undefined, { format: req.format })).files;
   }
 
-  async importModel(req: { folder: string }): Promise<{ runId: string }> {
-    return { runId: basename(await importModel(req.folder, this.runsDir, undefined, this.roots)) };
+  /** A model export or a PyTorch package, told apart as `flowdesk import` tells them (import-folder.ts), every file read checked against the roots. */
+  async importModel(req: { folder: string }): Promise<{ runId: string; continuedFrom?: { run: string; step: number } }> {
+    const { runDir, continuedFrom } = await importFolder(req.folder, this.runsDir, undefined, this.roots);
+    return { runId: basename(runDir), ...(continuedFrom ? { continuedFrom } : {}) };
   }
 
   /** decode(z(image) + alpha * direction) for each alpha, with the run's saved direction. */

@@ -5,11 +5,12 @@
 // a complete one.
 import { randomBytes } from 'node:crypto';
 import { existsSync, type Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { CheckpointError } from '../errors.ts';
 import { fsyncDir, writeFileSynced } from '../fs/atomic-write.ts';
+import { readCheckedFile } from '../fs/checked-read.ts';
 import { ioCause } from './io-cause.ts';
 import { isProcessAlive } from './run-lock.ts';
 import { BEST, checkpointsDir, EMA_FILE, MODEL_JSON, WEIGHTS_FILE } from '../runs/run-layout.ts';
@@ -205,19 +206,20 @@ export async function listCheckpoints(runDir: string): Promise<CheckpointRef[]> 
   return found.sort((a, b) => a.step - b.step);
 }
 
-async function readCheckpointFile(path: string): Promise<Buffer> {
+async function readCheckpointFile(path: string, roots: readonly string[] | undefined): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readCheckedFile(path, { roots, what: 'checkpoint' });
   } catch (err) {
+    if (err instanceof CheckpointError) throw err;
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read: ${ioCause(err)}`;
     throw new CheckpointError('BAD_CHECKPOINT', `${path} ${why}.`);
   }
 }
 
-async function readJson(path: string): Promise<unknown> {
+async function readJson(path: string, roots: readonly string[] | undefined): Promise<unknown> {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readCheckpointFile(path));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readCheckpointFile(path, roots));
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
     throw new CheckpointError('BAD_CHECKPOINT', `${path} is not valid UTF-8: ${(err as Error).message}`);
@@ -225,8 +227,8 @@ async function readJson(path: string): Promise<unknown> {
   return parsedJson(text, path);
 }
 
-async function readTensors(path: string) {
-  const bytes = await readCheckpointFile(path);
+async function readTensors(path: string, roots: readonly string[] | undefined) {
+  const bytes = await readCheckpointFile(path, roots);
   return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }
 
@@ -236,22 +238,25 @@ export function checkpointStepOf(dir: string): number | null {
   return named ? Number(named[1]) : null;
 }
 
-/** Reads and checks every file of a checkpoint folder; BAD_CHECKPOINT names the file at fault. */
-export async function readCheckpoint(dir: string): Promise<CheckpointData & { state: CheckpointState }> {
+/**
+ * Reads and checks every file of a checkpoint folder; BAD_CHECKPOINT names the file at fault.
+ * With `roots` (the app's allowed folders) every file must really lie inside them (OutsideRootsError).
+ */
+export async function readCheckpoint(dir: string, roots?: readonly string[]): Promise<CheckpointData & { state: CheckpointState }> {
   const statePath = join(dir, STATE_JSON);
-  const state = checkedAgainst(stateSchema, await readJson(statePath), statePath);
+  const state = checkedAgainst(stateSchema, await readJson(statePath, roots), statePath);
   const named = checkpointStepOf(dir);
   if (named !== null && named !== state.step) {
     throw new CheckpointError('BAD_CHECKPOINT', `${statePath} says step ${state.step} but its folder is ${basename(dir)}; the checkpoint was moved or edited.`);
   }
   const modelPath = join(dir, MODEL_JSON);
-  const model = await readJson(modelPath);
+  const model = await readJson(modelPath, roots);
   if (typeof model !== 'object' || model === null || Array.isArray(model)) throw new CheckpointError('BAD_CHECKPOINT', `${modelPath} is not a JSON object.`);
-  const weights = await readTensors(join(dir, WEIGHTS_FILE));
-  const optimizer = await readTensors(join(dir, OPTIMIZER_FILE));
+  const weights = await readTensors(join(dir, WEIGHTS_FILE), roots);
+  const optimizer = await readTensors(join(dir, OPTIMIZER_FILE), roots);
   // Absent where averaging is off or the checkpoint predates it; damaged, it spoils the checkpoint.
   const emaPath = join(dir, EMA_FILE);
-  const ema = existsSync(emaPath) ? await readTensors(emaPath) : null;
+  const ema = existsSync(emaPath) ? await readTensors(emaPath, roots) : null;
   return {
     step: state.step, model, weights: weights.tensors, weightsMeta: weights.metadata, optimizer: optimizer.tensors, optimizerMeta: optimizer.metadata, state,
     ...(ema ? { ema: { tensors: ema.tensors, meta: ema.metadata } } : {}),

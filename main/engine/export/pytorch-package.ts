@@ -3,7 +3,7 @@
 // run as a run folder (run.json, metrics up to the newest checkpoint, that checkpoint whole, the
 // best weights), and the images exactly as FlowDesk decoded and split them (data/*.npy).
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import { ioCause } from '../checkpoint/io-cause.ts';
 import { importImageFolder, type ImageSet } from '../data/index.ts';
 import { CheckpointError, ConfigError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
+import { readCheckedFile } from '../fs/checked-read.ts';
 import { parseModelJson } from '../models/model-io.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { readRunJson, writeRunJson, type RunJson } from '../runs/run-json.ts';
@@ -36,6 +37,8 @@ const manifestSchema = z.looseObject({
   origin: z.looseObject({ run: z.string(), dir: z.string(), step: z.number().int().min(0) }),
 });
 export type PackageManifest = z.output<typeof manifestSchema>;
+/** The manifest names a run and a step; anything near this size is not one. */
+const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /** The package's own files in pytorch/ (not a __pycache__ a local run left there). */
 function isPackageSource(name: string): boolean {
@@ -47,10 +50,14 @@ export function isPytorchPackage(dir: string): boolean {
   return existsSync(join(dir, PACKAGE_MANIFEST));
 }
 
-/** A package's manifest, checked; BAD_CHECKPOINT naming the file and field when it is not one. */
-export async function readPackageManifest(dir: string): Promise<PackageManifest> {
+/**
+ * A package's manifest, checked; BAD_CHECKPOINT naming the file and field when it is not one.
+ * With `roots` (the app's allowed folders) it must really lie inside them (checked-read.ts).
+ */
+export async function readPackageManifest(dir: string, roots?: readonly string[]): Promise<PackageManifest> {
   const path = join(dir, PACKAGE_MANIFEST);
-  return checkedAgainst(manifestSchema, parsedJson(await readFile(path, 'utf8'), path), path);
+  const text = (await readCheckedFile(path, { roots, maxBytes: MAX_MANIFEST_BYTES, what: 'PyTorch package' })).toString('utf8');
+  return checkedAgainst(manifestSchema, parsedJson(text, path), path);
 }
 
 /** Why the package cannot continue `run`, or null: a model kind its Python lacks, or a model trained for restoration (its observation encoder has no Python). */

@@ -1,12 +1,13 @@
 // metrics.jsonl: one JSON line per step, evaluation, skipped step or rollback, appended whole.
 // A line torn by a crash is left out on read and cut only by the run's lock holder (on resume);
 // a whole line that is not a valid row is skipped and reported, never fatal.
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { runLockHolder } from '../checkpoint/run-lock.ts';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
+import { readCheckedFile } from '../fs/checked-read.ts';
 import { metricsPath } from './run-layout.ts';
 import { checkedAgainst, parsedJson } from './validated-read.ts';
 
@@ -78,10 +79,11 @@ export function parseMetrics(bytes: Buffer, path: string, fromStart = true): Par
   return { rows, wholeBytes, torn: wholeBytes < bytes.length, skipped, ...(problem ? { problem } : {}) };
 }
 
-async function readMetricsBytes(path: string): Promise<Buffer | null> {
+async function readMetricsBytes(path: string, roots?: readonly string[]): Promise<Buffer | null> {
   try {
-    return await readFile(path);
+    return await readCheckedFile(path, { roots, what: 'run' });
   } catch (err) {
+    if (err instanceof CheckpointError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CheckpointError('IO_ERROR', `${path} cannot be read: ${ioCause(err)}.`);
   }
@@ -97,11 +99,12 @@ export interface Metrics {
 /**
  * Every whole, valid metrics row. Reading never changes the file, whoever holds the run: a last
  * line without its newline (torn by a crash, or being written now) is left out and reported as
- * `torn`; only the run's lock holder cuts it (`truncateMetricsAfter`, on resume).
+ * `torn`; only the run's lock holder cuts it (`truncateMetricsAfter`, on resume). With `roots`
+ * (the app's allowed folders) the file must really lie inside them (checked-read.ts).
  */
-export async function readMetrics(runDir: string): Promise<Metrics> {
+export async function readMetrics(runDir: string, roots?: readonly string[]): Promise<Metrics> {
   const path = metricsPath(runDir);
-  const bytes = await readMetricsBytes(path);
+  const bytes = await readMetricsBytes(path, roots);
   if (!bytes) return { rows: [], torn: false, skipped: 0 };
   const { rows, torn, skipped, problem } = parseMetrics(bytes, path);
   return { rows, torn, skipped, ...(problem ? { problem } : {}) };

@@ -3,14 +3,14 @@
 // any other folder holding model.json + weights.safetensors (a checkpoint, an export) itself.
 // Which weights (common/weights.ts): the moving average where the checkpoint holds one (the
 // default), the last step's, or the run's best-validation weights in checkpoints/best/.
-import { constants, existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_WEIGHTS, type WeightsChoice, type WeightsInfo } from '../../../common/weights.ts';
 import { checkpointStepOf, latestCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { decodeSafetensors, type NamedArray } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
-import { openedInsideRoots } from '../fs/real-paths.ts';
+import { readCheckedFile } from '../fs/checked-read.ts';
 import type { FlowModel } from '../models/flow-model.ts';
 import { loadModel, parseModelJson, type ModelJson } from '../models/model-io.ts';
 import { bestDir, CHECKPOINTS, EMA_FILE, MODEL_JSON, runJsonPath, WEIGHTS_FILE } from './run-layout.ts';
@@ -87,33 +87,17 @@ export async function resolveWeights(pathArg: string, requested: WeightsChoice =
 }
 
 /**
- * Reads one model file, refusing what would block or exhaust the reader before the strict
- * parsers see a byte: a FIFO blocks a read forever, a link to /dev/zero never ends. It is
- * opened without blocking and judged by what was opened (fstat), so a file swapped after a
- * check cannot slip through. With `roots` (the app's allowed folders) the opened file must
- * really lie inside them, so a model.json that links elsewhere is refused before a byte is read.
+ * Reads one model file through readCheckedFile: a FIFO, a link to /dev/zero or (with `roots`,
+ * the app's allowed folders) a file that really lies outside them is refused before the strict
+ * parsers see a byte.
  */
 async function readModelFile(path: string, max: number, roots?: readonly string[]): Promise<Buffer> {
-  let handle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CheckpointError('BAD_CHECKPOINT', `${path} ${code === 'ENOENT' ? 'is missing' : `cannot be read (${code})`}; a model folder holds ${MODEL_JSON} and ${WEIGHTS_FILE}.`);
-  }
-  try {
-    if (roots && !(await openedInsideRoots(handle, path, roots))) {
-      throw new CheckpointError('BAD_CHECKPOINT', `${path} leads outside the folders FlowDesk may read; copy the model into them.`);
-    }
-    const info = await handle.stat();
-    if (!info.isFile()) throw new CheckpointError('BAD_CHECKPOINT', `${path} is not a regular file (a folder, device or pipe); it cannot be a model file.`);
-    if (info.size > max) throw new CheckpointError('BAD_CHECKPOINT', `${path} is ${info.size.toLocaleString('en')} bytes, over the ${max.toLocaleString('en')}-byte limit for ${basename(path)}.`);
-    return await handle.readFile();
+    return await readCheckedFile(path, { roots, maxBytes: max, what: 'model' });
   } catch (err) {
     if (err instanceof CheckpointError) throw err;
-    throw new CheckpointError('BAD_CHECKPOINT', `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
-  } finally {
-    await handle.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CheckpointError('BAD_CHECKPOINT', `${path} ${code === 'ENOENT' ? 'is missing' : `cannot be read (${code})`}; a model folder holds ${MODEL_JSON} and ${WEIGHTS_FILE}.`);
   }
 }
 

@@ -1,11 +1,11 @@
 // run.json: what a run trains (model and training settings), on what (the data's
 // fingerprint), where (backend) and with which versions. Its type and version live here;
 // reading it back checks every field the engine and the app use.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
+import { readCheckedFile } from '../fs/checked-read.ts';
 import { resolveStoredModelConfig, type ResolvedModelConfig } from '../models/config.ts';
 import type { ResolvedTrainConfig } from '../train/train-config.ts';
 import { runJsonPath } from './run-layout.ts';
@@ -64,13 +64,17 @@ export async function writeRunJson(runDir: string, run: RunJson): Promise<void> 
   }
 }
 
-/** run.json of `runDir`, checked; NO_CHECKPOINT when there is none, BAD_CHECKPOINT naming the field when damaged. */
-export async function readRunJson(runDir: string): Promise<RunJson> {
+/**
+ * run.json of `runDir`, checked; NO_CHECKPOINT when there is none, BAD_CHECKPOINT naming the field
+ * when damaged. With `roots` (the app's allowed folders) it must really lie inside them (checked-read.ts).
+ */
+export async function readRunJson(runDir: string, roots?: readonly string[]): Promise<RunJson> {
   const path = runJsonPath(runDir);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readCheckedFile(path, { roots, what: 'run' })).toString('utf8');
   } catch (err) {
+    if (err instanceof CheckpointError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError('NO_CHECKPOINT', `${runDir} is not a FlowDesk run folder (no run.json).`);
     throw new CheckpointError('IO_ERROR', `${path} cannot be read: ${ioCause(err)}.`);

@@ -6,6 +6,7 @@ import type { ImageSprite, InterpolateResult, RankResult, ReconstructResult, Wei
 import { api } from '../api/index.ts';
 import { useAppStore } from './app.ts';
 import { newJobId, unwrap } from './jobs.ts';
+import { useRunsStore } from './runs.ts';
 
 export type ExploreTab = 'reconstruct' | 'interpolate' | 'attributes' | 'restore' | 'classes' | 'rank' | 'export' | 'import';
 
@@ -52,10 +53,13 @@ export const useExploreStore = defineStore('explore', {
   }),
   actions: {
     async open(runId: string) {
+      const weights = (await unwrap(api.getRun({ runId })))?.weights ?? null;
+      const directions = (await unwrap(api.listDirections({ runId }))) ?? [];
+      // Changed together: the attribute watcher must never see the new run with the old run's direction.
       this.runId = runId;
-      this.weights = (await unwrap(api.getRun({ runId })))?.weights ?? null;
-      this.directions = (await unwrap(api.listDirections({ runId }))) ?? [];
-      this.direction = this.directions.includes(this.direction ?? '') ? this.direction : (this.directions[0] ?? null);
+      this.weights = weights;
+      this.directions = directions;
+      this.direction = directions.includes(this.direction ?? '') ? this.direction : (directions[0] ?? null);
     },
     /** A notice belongs to the tab that raised it: switching tabs clears it. */
     show(tab: ExploreTab) {
@@ -145,9 +149,15 @@ export const useExploreStore = defineStore('explore', {
       const files = await this.run(() => unwrap(api.exportModel({ runId: this.runId!, folder: this.exportFolder, format })));
       if (files) this.notice = `Exported ${files.join(' and ')}.`;
     },
+    /** Imports `importFolder` (a model export, or a PyTorch package that train.py continued) and opens the new run here. */
     async importModel() {
       const r = await this.run(() => unwrap(api.importModel({ folder: this.importFolder })));
-      if (r) this.notice = `Imported as run ${r.runId}.`;
+      if (!r) return null;
+      // Listed first, so the model menu has the run it is set to.
+      await useRunsStore().refresh();
+      await this.open(r.runId);
+      const from = r.continuedFrom;
+      this.notice = from ? `Imported as run ${r.runId}, continued in PyTorch from run ${from.run} at step ${from.step}.` : `Imported as run ${r.runId}.`;
       return r;
     },
   },
