@@ -236,15 +236,12 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's refusals${torchSk
     await rm(base, { recursive: true, force: true });
   });
 
-  it('refuses model kinds the package does not implement and models trained for restoration, naming the kind or the task', async () => {
+  it('refuses model kinds the package does not implement, naming the kind', async () => {
     const folder = await makeImageFolder({ count: 24, size: 8, channels: 1, pattern: 'stripes' });
     try {
       const model = { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 16 } as const;
       const run = (await train({ model, runsDir, cacheDir: null, folder: folder.dir, name: 'flow-matching', train: { batch: 8, steps: 1, seed: 0, valImages: 8 } })).runDir;
       await expect(exportPytorchPackage(run, join(base, 'flow-matching-package'), runsDir, null)).rejects.toThrow(/model is flow-matching; the PyTorch package continues glow, realnvp, nice, tarflow/);
-      const restoring = { kind: 'glow', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, restoreTask: 'inpaint' } as const;
-      const restoringRun = (await train({ model: restoring, runsDir, cacheDir: null, folder: folder.dir, name: 'glow-inpaint', train: { batch: 8, steps: 1, seed: 0, valImages: 8 } })).runDir;
-      await expect(exportPytorchPackage(restoringRun, join(base, 'inpaint-package'), runsDir, null)).rejects.toThrow(/restoreTask inpaint\); the PyTorch package continues models with restoreTask none/);
     } finally {
       await folder.cleanup();
     }

@@ -4,7 +4,10 @@ log-determinant per image; one JSON line per model folder and images file, in or
 
   python evaluate.py run/checkpoints/step-N X.safetensors [MODEL_DIR IMAGES ...] [--layers] [--weights ema]
 
-An images file holds "x", float32 NHWC images already dequantized to [-0.5, 0.5].
+An images file holds "x", float32 NHWC images already dequantized to [-0.5, 0.5], and for a model
+trained for restoration "degradation", each image's degradation values [n, v] (FlowDesk's scoring
+noise: upscaling's rounding errors, inpainting's hole mask) from which y is made; without them it
+is scored given the empty observation, as FlowDesk's logProb without noise.
 """
 import argparse, json, os
 
@@ -17,10 +20,12 @@ from flowdesk_safetensors import read_safetensors
 def score(model_dir, images, weights, with_layers):
     cfg, n_bits, _ = read_model_json(os.path.join(model_dir, "model.json"))
     P, _ = load_tensors(os.path.join(model_dir, f"{weights}.safetensors"), "cpu")
-    x = torch.from_numpy(read_safetensors(images)[0]["x"]).float()
+    arrays = read_safetensors(images)[0]
+    x = torch.from_numpy(arrays["x"]).float()
+    noise = [torch.from_numpy(arrays["degradation"]).float()] if "degradation" in arrays else None
     layers = [] if with_layers else None
     with torch.no_grad():
-        logp, _ = log_prob(P, cfg, x, None, layers)
+        logp, _ = log_prob(P, cfg, x, None, layers, noise)
     out = {"model": model_dir, "logp": logp.tolist(), "bpd": bits_per_dim(logp, x, n_bits).tolist()}
     if layers is not None:
         out["layers"] = [[name, ld.tolist()] for name, ld in layers]

@@ -10,14 +10,16 @@ from torch.nn import functional as F
 from flowdesk_glow import GLOW_OPTIONS, check_options, glow_forward
 from flowdesk_layers import class_logits
 from flowdesk_nice import nice_forward
+from flowdesk_observation import check_restore_task, degradation_kinds, observation_features, restore_task
 from flowdesk_realnvp import realnvp_forward
 from flowdesk_safetensors import read_safetensors
 from flowdesk_tarflow import check_tarflow, tarflow_forward
 
-# Each takes NHWC images (FlowDesk's layout); the multiscale flows compute in NCHW.
+# Each takes NHWC images (FlowDesk's layout); the multiscale flows compute in NCHW and take a
+# restoration model's observation features.
 FORWARDS = {
-    "glow": lambda P, cfg, x, classes, layers: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
-    "realnvp": lambda P, cfg, x, classes, layers: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "glow": lambda P, cfg, x, classes, layers, features=None: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers, features=features),
+    "realnvp": lambda P, cfg, x, classes, layers, features=None: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers, features),
     "nice": nice_forward,
     "tarflow": tarflow_forward,
 }
@@ -51,6 +53,7 @@ def read_model_json(path):
     if kind not in FORWARDS:
         raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")
     CHECKS[kind](cfg, path)
+    check_restore_task(cfg, path)
     if cfg["classes"] > 0 and len(doc.get("classFrequencies", [])) != cfg["classes"]:
         raise SystemExit(f"{path}: a conditional model needs classFrequencies with {cfg['classes']} values")
     return cfg, int(doc.get("nBits", 8)), doc
@@ -72,9 +75,19 @@ def label_dropout(cfg):
     return cfg["labelDropout"] if cfg["kind"] == "tarflow" else 0
 
 
-def log_prob(P, cfg, x, classes=None, layer_log_dets=None):
-    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale flows, [N, T, D] for TarFlow)."""
-    return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets)
+def log_prob(P, cfg, x, classes=None, layer_log_dets=None, noise=None):
+    """log p(x | classes) in nats per image of NHWC x, and the top latent (NCHW for the multiscale
+    flows, [N, T, D] for TarFlow). `noise`: the images' scoring values (scoring_kinds), from which a
+    restoration model makes the observation y it is conditioned on; without them, the empty one."""
+    if restore_task(cfg) == "none":
+        return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets)
+    return FORWARDS[cfg["kind"]](P, cfg, x, classes, layer_log_dets, observation_features(P, cfg, x, noise))
+
+
+def scoring_kinds(cfg):
+    """The (values, distribution) log p(x) takes per image besides x, which a flow also trains on
+    (flow-model.ts scoringNoise): a restoration model's degradation values; none for other models."""
+    return degradation_kinds(cfg)
 
 
 def bits_per_dim(logp, x, n_bits):
@@ -88,9 +101,10 @@ def class_cross_entropy_bits(logits, classes):
     return (known * torch.logsumexp(logits, 1) - (classes * logits).sum(1)) / math.log(2)
 
 
-def training_loss(P, cfg, x, n_bits, classes=None):
-    """What FlowDesk trains on per image: bits per dim given the class, plus (for kinds with a class head) classWeight times its cross-entropy."""
-    logp, top = log_prob(P, cfg, x, classes)
+def training_loss(P, cfg, x, n_bits, classes=None, noise=None):
+    """What FlowDesk trains on per image: bits per dim given the class (and a restoration model's
+    observation, made from x and `noise`), plus (for kinds with a class head) classWeight times its cross-entropy."""
+    logp, top = log_prob(P, cfg, x, classes, noise=noise)
     bits = bits_per_dim(logp, x, n_bits)
     if classes is None or cfg["kind"] not in CLASS_HEAD_KINDS or cfg["classWeight"] == 0:
         return bits

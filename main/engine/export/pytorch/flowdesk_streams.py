@@ -1,12 +1,16 @@
 """FlowDesk's seeded streams in numpy, bit for bit (main/engine/random.ts, train/batches.ts,
-data/dequantize.ts): which images a step takes, which are mirrored, and their dequantization
-noise are pure functions of (seed, step), so a run continued here draws what FlowDesk would have.
+data/dequantize.ts): which images a step takes, which are mirrored, their dequantization noise and
+a model's other per-image values (a restoration model's degradations) are pure functions of
+(seed, step), so a run continued here draws what FlowDesk would have.
 """
+import math
+
 import numpy as np
 
 M32 = 0xFFFFFFFF
 INCREMENT = 0x7F4A7C159E3779B9  # the Rng's 64-bit counter step (hi 0x7f4a7c15, lo 0x9e3779b9)
 STREAM_ORDER, STREAM_NOISE, STREAM_FLIP, STREAM_GAUSSIAN, STREAM_LABEL_DROPOUT = 1, 2, 3, 4, 7
+STREAM_TRAINING_NOISE, STREAM_SCORING_NOISE = 5, 6
 EVAL_SEED_PART, INIT_SEED_PART = 7, 99
 
 
@@ -123,3 +127,45 @@ def evaluation_batches(images, n_bits, seed, limit, batch=64, noise=0):
     for start in range(0, total, batch):
         x = dequantize(images[start:min(start + batch, total)], n_bits, rng)
         yield start, (add_gaussian_noise(x, noise, rng) if noise > 0 else x)
+
+
+def random_rectangle_mask(size, rng):
+    """restore/mask.ts randomRectangleMask as float32 size * size values (1 = observed): a hole whose
+    sides are each a quarter to three quarters of the side, at a random place; four draws."""
+    low = max(1, size // 4)
+    high = max(low, (3 * size) // 4)
+    u = rng.uniform(4)
+    height = low + int(np.floor(u[0] * (high - low + 1)))
+    width = low + int(np.floor(u[1] * (high - low + 1)))
+    top = int(np.floor(u[2] * (size - height + 1)))
+    left = int(np.floor(u[3] * (size - width + 1)))
+    mask = np.ones((size, size), dtype=np.float32)
+    mask[top:top + height, left:left + width] = 0
+    return mask.reshape(-1)
+
+
+def draw_values(kinds, n, rng):
+    """batches.ts drawValues: n images' values of each (values, distribution) kind, in order, as
+    float32 [n, values]; the distributions a restoration model draws (uniform, hole-mask)."""
+    out = []
+    for values, distribution in kinds:
+        if distribution == "uniform":
+            drawn = rng.uniform(n * values)
+        elif distribution == "hole-mask":
+            side = math.isqrt(values)
+            drawn = np.concatenate([random_rectangle_mask(side, rng) for _ in range(n)] or [np.zeros(0)])
+        else:
+            raise ValueError(f"this package draws no {distribution!r} values")
+        out.append(drawn.astype(np.float32).reshape(n, values))
+    return out
+
+
+def training_noise(kinds, batch, seed, step):
+    """The values of `step`'s whole batch besides its images (batches.ts trainingNoise), before the ranks split it."""
+    return draw_values(kinds, batch, Rng(mix_seed(seed, STREAM_TRAINING_NOISE, step)))
+
+
+def scoring_stream(seed):
+    """The stream validation of a run with `seed` draws each image's scoring values from (batches.ts
+    scoringStream of the evaluation's seed), apart from its dequantization noise."""
+    return Rng(mix_seed(mix_seed(seed, EVAL_SEED_PART), STREAM_SCORING_NOISE))

@@ -5,9 +5,9 @@
 The run is run/ beside this file (a FlowDesk run folder: run.json, metrics.jsonl, checkpoints/);
 training resumes from its newest whole checkpoint with its weights, optimizer moments, step
 count, learning-rate scale and weight average, and draws FlowDesk's batches for each step
-(same images, mirroring and dequantization noise). FlowDesk's batch is split across the ranks
-(rank r takes rows [B r / W, B (r + 1) / W)), so the continuation is the same computation as in
-FlowDesk, up to float rounding. Checkpoints, best weights and metrics are written in FlowDesk's
+(same images, mirroring and dequantization noise, a restoration model's degradations).
+FlowDesk's batch is split across the ranks (rank r takes rows [B r / W, B (r + 1) / W)), so the
+continuation is the same computation as in FlowDesk, up to float rounding. Checkpoints, best weights and metrics are written in FlowDesk's
 formats by rank 0. See README.md.
 """
 import argparse, json, math, os, time
@@ -19,11 +19,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from flowdesk_evaluate import validate
-from flowdesk_model import label_dropout, load_tensors, noise_augmentation, one_hot, read_model_json, training_loss
+from flowdesk_model import label_dropout, load_tensors, noise_augmentation, one_hot, read_model_json, scoring_kinds, training_loss
 from flowdesk_optim import Optimizer, WeightAverage
 from flowdesk_run import append_metric, checkpoint_steps, write_best, write_checkpoint, weights_meta
 from flowdesk_safetensors import read_safetensors, write_file_synced
-from flowdesk_streams import training_batch, training_labels
+from flowdesk_streams import training_batch, training_labels, training_noise
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,9 +41,9 @@ class Flow(nn.Module):
     def by_name(self):
         return {**self.buffers_by_name, **dict(zip(self.names, self.weights))}
 
-    def forward(self, x, classes, scale):
+    def forward(self, x, classes, scale, noise):
         """This rank's share of the batch's mean loss (`scale` = 1 / batch), and its summed loss."""
-        per_image = training_loss(self.by_name(), self.cfg, x, self.n_bits, classes)
+        per_image = training_loss(self.by_name(), self.cfg, x, self.n_bits, classes, noise)
         return per_image.sum() * scale, per_image.detach().sum()
 
 
@@ -167,10 +167,12 @@ def main():
         x, idx = training_batch(images, batch, n_bits, seed, step, flip, noise_augmentation(cfg))
         x = torch.from_numpy(x[lo:hi]).to(device)
         classes = one_hot(training_labels(labels, idx, seed, step, label_dropout(cfg))[lo:hi], cfg["classes"], device) if cfg["classes"] > 0 else None
+        # A flow trains on its scoring values (a restoration model's degradations), drawn for the whole batch before the ranks split it.
+        noise = [torch.from_numpy(v[lo:hi]).to(device) for v in training_noise(scoring_kinds(cfg), batch, seed, step)]
         for p in params.values():
             p.grad = None
         # DDP averages gradients over the ranks, so each rank's share of the mean is scaled by the world size.
-        loss, local_sum = ddp(x, classes, world / batch)
+        loss, local_sum = ddp(x, classes, world / batch, noise)
         loss.backward()
         step_loss = all_sum(float(local_sum), device, world) / batch
         # One read back per step (on a GPU, one per parameter would stall it).
