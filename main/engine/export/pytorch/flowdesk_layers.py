@@ -68,7 +68,8 @@ def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False, featu
     second half with `flip`), or a checkerboard's pixels (row + col + flip) mod 2 = 1 condition the
     others. Affine (b + shift) * sigmoid(raw + 2), additive b + shift, or the spline on each value.
     A restoration model's network also sees the observation's `features` (NCHW, at x's size),
-    concatenated after the conditioning channels. Returns the output and the log-det per image (None where volume is kept)."""
+    concatenated after the conditioning channels. Returns the output and the log-det per image
+    (None where volume is kept)."""
     n, c, height, width = x.shape
     if mask == "channel":
         split = (c + 1) // 2
