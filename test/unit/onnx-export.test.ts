@@ -1,7 +1,8 @@
 // `flowdesk export --onnx`: the exported sample.onnx and encode.onnx, run by onnxruntime-node, give
 // FlowDesk's own pixels from the same noise and its latents and log p(x) for the same pixels, for
-// every image model kind that traces; onnx.checker (python3-onnx) accepts both files; a model whose
-// ODE solve does not trace is refused, naming the setting; the averaged weights are the default.
+// every image model kind that traces (a restoration model's given the same observation y);
+// onnx.checker (python3-onnx) accepts both files; a model whose ODE solve does not trace is refused,
+// naming the setting; the averaged weights are the default.
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import { exportWeights, modelJson } from '../../main/engine/models/model-io.ts';
 import { onnxExportFiles } from '../../main/engine/onnx/onnx-export.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
+import { degradedObservation, restoreTaskOf } from '../../main/engine/restore/observation.ts';
 import { drawValues } from '../../main/engine/train/batches.ts';
 import { exportModel } from '../../main/engine/runs/model-export.ts';
 import { exportCommand } from '../../main/cli/model-commands.ts';
@@ -82,9 +84,20 @@ function flowDeskLogProb(model: FlowModel, x: tf.Tensor4D, probes: Float32Array[
   return out;
 }
 
+/** For a restoration model, an observation y of N seeded images with seeded degradations (restore/observation.ts); null otherwise. */
+function seededObservation(model: FlowModel): tf.Tensor4D | null {
+  const task = restoreTaskOf(model);
+  if (task === 'none') return null;
+  const { size, channels } = model.config;
+  const x = new Rng(8).fillUniform(new Float32Array(N * size * size * channels)).map((v) => v - 0.5);
+  const [values] = drawValues(scoringNoiseOf(model), N, new Rng(9));
+  return tf.tidy(() => degradedObservation(task, tf.tensor4d(x, [N, size, size, channels]), tf.tensor2d(values, [N, values.length / N])));
+}
+
 /**
  * Exports `model` from a model folder, then checks sample.onnx against model.sampleFromNoise and
- * toPixels, encode.onnx against model.encode and FlowDesk's log p(x) at bin centres, and both files with onnx.checker.
+ * toPixels, encode.onnx against model.encode and FlowDesk's log p(x) at bin centres (a restoration
+ * model's against sampleGiven and forwardGiven, given the same y), and both files with onnx.checker.
  */
 async function checkExport(o: Ort, root: string, name: string, model: FlowModel, nBits: number): Promise<void> {
   const out = join(root, `${name}-onnx`);
@@ -96,6 +109,7 @@ async function checkExport(o: Ort, root: string, name: string, model: FlowModel,
   const shape = [N, size, size, channels];
   const classes = classCountOf(model);
   const c = classes > 0 ? tf.tensor2d(classRows(classes), [N, classes]) : undefined;
+  const y = seededObservation(model);
 
   // Sampling: the same noise at temperature 0.8 (and the same classes) gives FlowDesk's pixels.
   const sample = await o.InferenceSession.create(join(out, 'sample.onnx'));
@@ -103,8 +117,10 @@ async function checkExport(o: Ort, root: string, name: string, model: FlowModel,
   const feeds: Feeds = { temperature: new o.Tensor('float32', Float32Array.of(0.8), [1]) };
   model.noiseShapes.forEach(([h, w, ch], i) => (feeds[`noise.${i}`] = new o.Tensor('float32', noise[i], [N, h, w, ch])));
   if (c) feeds.classes = new o.Tensor('float32', classRows(classes), [N, classes]);
+  if (y) feeds.y = new o.Tensor('float32', y.dataSync(), y.shape);
   const { images } = await sample.run(feeds);
-  const x = model.sampleFromNoise(noise.map((v) => v.map((e) => e * 0.8)), N, c);
+  const scaled = noise.map((v) => v.map((e) => e * 0.8));
+  const x = y ? model.sampleGiven!(scaled, N, y) : model.sampleFromNoise(scaled, N, c);
   const want = toPixels(x.dataSync(), nBits);
   x.dispose();
   expect(images.type).toBe('uint8');
@@ -116,19 +132,22 @@ async function checkExport(o: Ort, root: string, name: string, model: FlowModel,
 
   // Encoding: pixels at their bins' centres, every latent and log p(x) (and the probes of an estimate).
   const pixels = Uint8Array.from(new Rng(6).fillUniform(new Float32Array(want.length), 256), Math.floor);
-  const probes = drawValues(scoringNoiseOf(model), N, new Rng(7));
+  // A restoration model's scoring noise is its degradation values, which y stands in for.
+  const probes = y ? [] : drawValues(scoringNoiseOf(model), N, new Rng(7));
   const encode = await o.InferenceSession.create(join(out, 'encode.onnx'));
   const inputs: Feeds = { pixels: new o.Tensor('uint8', pixels, shape) };
   probes.forEach((p, i) => (inputs[i === 0 ? 'probes' : `probes.${i}`] = new o.Tensor('float32', p, [N, p.length / N])));
+  if (y) inputs.y = new o.Tensor('float32', y.dataSync(), y.shape);
   const got = await encode.run(inputs);
   const input = tf.tensor4d(centred(pixels, nBits), shape as [number, number, number, number]);
-  const zs = model.encode(input);
+  const given = y ? model.forwardGiven!(input, y) : null;
+  const zs = given ? given.zs : model.encode(input);
   zs.forEach((z, i) => expectClose(got[`z.${i}`].data as Float32Array, z, 1e-4, 1e-4));
-  const logp = flowDeskLogProb(model, input, probes);
+  const logp = given ? Float64Array.from(tf.tidy(() => tf.add(given.logdet, given.logpz)).dataSync()) : flowDeskLogProb(model, input, probes);
   expectClose(got.logp.data as Float32Array, logp, 1e-4, 1e-5);
   const dims = size * size * channels;
   expectClose(got.bpd.data as Float32Array, logp.map((l) => nBits - l / (dims * Math.LN2)), 1e-4);
-  tf.dispose([input, ...zs, ...(c ? [c] : [])]);
+  tf.dispose([input, ...zs, ...(c ? [c] : []), ...(y ? [y] : []), ...(given ? [given.logdet, given.logpz] : [])]);
   await Promise.all([sample.release(), encode.release()]);
 
   if (!onnxCheckerSkipReason) expect(checkOnnxFiles([join(out, 'sample.onnx'), join(out, 'encode.onnx')])).toMatch(/sample\.onnx 17 \[''\]/);
@@ -168,6 +187,8 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
     ['tarflow', { kind: 'tarflow', size: 8, channels: 1, patch: 2, depth: 2, hidden: 16, attnLayers: 1, headDim: 8 }, 8],
     ['tarflow-noise', { kind: 'tarflow', size: 8, channels: 1, patch: 2, depth: 1, hidden: 16, attnLayers: 1, headDim: 8, noise: 0.05 }, 8],
     ['flow-matching-heun', { kind: 'flow-matching', size: 8, channels: 1, levels: 1, depth: 1, hidden: 8, solver: 'heun', odeSteps: 2 }, 8],
+    ['glow-upscale-2', { kind: 'glow', size: 8, channels: 3, levels: 2, depth: 1, hidden: 8, restoreTask: 'upscale-2' }, 8],
+    ['realnvp-inpaint', { kind: 'realnvp', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, restoreTask: 'inpaint' }, 8],
   ];
   for (const [name, config, nBits] of models) {
     it(`gives FlowDesk's pixels, latents and log p(x); ${checkerTitle}: ${name}`, async () => {
@@ -175,8 +196,14 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
       perturb(model.params, 0.05);
       try {
         await checkExport(ort!, root, name, model, nBits);
-        // Its README's example feeds every input (noise, temperature, a flow-matching model's probes).
-        if (name === 'flow-matching-heun') expect(await runReadmeNodeExample(join(root, `${name}-onnx`))).toMatch(/\[ 3, 8, 8, 1 \]/);
+        // Its README's example feeds every input (noise, temperature, a flow-matching model's probes, a restoration model's y).
+        if (name === 'flow-matching-heun' || name === 'realnvp-inpaint') expect(await runReadmeNodeExample(join(root, `${name}-onnx`))).toMatch(/\[ 3, 8, 8, 1 \]/);
+        // A restoration model's README says how y is made from pixels.
+        if (name === 'glow-upscale-2') {
+          const readme = await readFile(join(root, `${name}-onnx`, 'README.md'), 'utf8');
+          expect(readme).toContain("| `y` | float32 [3, 8, 8, 3] | the observation the model was trained to be given (restoreTask upscale-2): the small image's pixels (1/2 of the side)");
+          expect(readme).toContain('log p(x \\| y)');
+        }
       } finally {
         model.dispose();
       }
@@ -218,19 +245,6 @@ describe.skipIf(!ort)(`ONNX export${why}`, () => {
       await expect(exportModel(source, join(root, 'dopri5-onnx'), join(root, 'runs'), undefined, { format: 'onnx' })).rejects.toMatchObject({
         code: 'BAD_CONFIG',
         message: expect.stringMatching(/solver "dopri5".*the "solver" setting at a fixed-step solver/),
-      });
-    } finally {
-      model.dispose();
-    }
-  });
-
-  it('refuses a model trained for restoration, naming its restoreTask', async () => {
-    const model = createModel({ kind: 'glow', size: 8, channels: 1, levels: 2, depth: 1, hidden: 8, restoreTask: 'upscale-2' }, 3);
-    try {
-      const source = await modelFolder(root, 'glow-upscale-2', model, 8);
-      await expect(exportModel(source, join(root, 'upscale-onnx'), join(root, 'runs'), undefined, { format: 'onnx' })).rejects.toMatchObject({
-        code: 'BAD_CONFIG',
-        message: expect.stringMatching(/restoreTask upscale-2.*ONNX export covers models with restoreTask none/),
       });
     } finally {
       model.dispose();

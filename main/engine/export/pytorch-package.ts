@@ -60,12 +60,10 @@ export async function readPackageManifest(dir: string, roots?: readonly string[]
   return checkedAgainst(manifestSchema, parsedJson(text, path), path);
 }
 
-/** Why the package cannot continue `run`, or null: a model kind its Python lacks, or a model trained for restoration (its observation encoder has no Python). */
+/** Why the package cannot continue `run`, or null: a model kind its Python lacks. */
 function unsupportedWhy(run: RunJson): string | null {
   const { kind } = run.model;
-  if (!PYTORCH_KINDS.includes(kind)) return `its model is ${kind}; the PyTorch package continues ${PYTORCH_KINDS.join(', ')} models`;
-  const task = 'restoreTask' in run.model ? run.model.restoreTask : 'none';
-  return task === 'none' ? null : `its model was trained for restoration (restoreTask ${task}); the PyTorch package continues models with restoreTask none`;
+  return PYTORCH_KINDS.includes(kind) ? null : `its model is ${kind}; the PyTorch package continues ${PYTORCH_KINDS.join(', ')} models`;
 }
 
 /** Class indices of `set` in the model's class order (matched by name); -1 for none or unknown. */

@@ -98,6 +98,8 @@ export interface FlowModel {
    * as sampleFromNoise's, `y` [n, H, W, C'] the observation (restore/observation.ts). Absent: none.
    */
   sampleGiven?(noise: readonly (Float32Array | tf.Tensor4D)[], n: number, y: tf.Tensor4D): tf.Tensor4D;
+  /** A restoration-trained model's forward pass given the observation y [n, H, W, C'] of each image: log p(x | y)'s parts. Absent: none. */
+  forwardGiven?(x: tf.Tensor4D, y: tf.Tensor4D): FlowOutput;
   /** The noise sampleFromNoise(noise, n, c) maps to x at temperature 1: what "change the class" decodes under another class. */
   noiseOf?(x: tf.Tensor4D, c?: tf.Tensor2D): tf.Tensor4D[];
   /** A conditional model's class logits [n, K] from its latents (the class-prediction head); null without classes. */
@@ -126,8 +128,8 @@ export interface FlowModel {
   /**
    * False where `encode` is not the traced forward pass's latents: a restoration model encodes
    * under the empty observation, which the forward graph's degradation inputs cannot express
-   * (upscaling's zero values are not it). The onnx runtime then encodes on tfjs, and ONNX export
-   * refuses the model. Absent: true.
+   * (upscaling's zero values are not it). The onnx runtime then encodes on tfjs; ONNX export's
+   * encode.onnx takes y instead (forwardGiven). Absent: true.
    */
   readonly encodeTraces?: boolean;
   /**

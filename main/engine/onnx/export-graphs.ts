@@ -1,9 +1,11 @@
 // The two standalone ONNX graphs `flowdesk export --onnx` writes: sampling (noise, temperature and a
 // conditional model's classes in, 8-bit pixels out) and encoding (8-bit pixels in, latents and log p(x) out),
-// traced like the runtime's graphs but with the weights as initializers, for use outside FlowDesk.
+// traced like the runtime's graphs but with the weights as initializers, for use outside FlowDesk. A
+// model trained for restoration takes its observation y in both.
 import * as tf from '../tf.ts';
 import { bitsFromLogProb, classCountOf, scoringNoiseOf, type FlowModel } from '../models/flow-model.ts';
 import { logClassPrior } from '../models/class-marginal.ts';
+import { observationChannels, restoreTaskOf } from '../restore/observation.ts';
 import { TraceError } from './graph-builder.ts';
 import { weightInputs } from './model-weights.ts';
 import { attr, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx-proto.ts';
@@ -44,20 +46,34 @@ class AddedNodes {
   }
 }
 
+/** A restoration model's observation input `y` [n, H, W, C'] (restore/observation.ts); null for other models. */
+function observationPlaceholder(model: FlowModel, n: number): tf.Tensor4D | null {
+  const task = restoreTaskOf(model);
+  if (task === 'none') return null;
+  const { size, channels } = model.config;
+  return tf.zeros([n, size, size, observationChannels(task, channels)]);
+}
+
 /**
  * The sampling graph for `n` images: inputs `noise.<i>` [n, ...noiseShapes[i]] (standard normal),
- * `temperature` [1] and, for a conditional model, `classes` [n, K] (one-hot rows; all zero: no
- * class); output `images` [n, H, W, C] uint8, binned as data/dequantize.ts' toPixels does.
+ * `temperature` [1], for a conditional model `classes` [n, K] (one-hot rows; all zero: no class)
+ * and for a restoration model `y` (samples of p(x | y)); output `images` [n, H, W, C] uint8, binned
+ * as data/dequantize.ts' toPixels does.
  */
 export function exportedSamplingGraph(model: FlowModel, n: number, nBits: number): OnnxGraph {
   refuseUntraceable(model);
   const noise = model.noiseShapes.map(([h, w, c]) => tf.zeros([n, h, w, c]) as tf.Tensor4D);
   const temperature = tf.ones([1]);
   const classes = classCountOf(model) > 0 ? (tf.zeros([n, classCountOf(model)]) as tf.Tensor2D) : undefined;
+  const y = observationPlaceholder(model, n);
   const placeholders: Record<string, tf.Tensor> = { ...Object.fromEntries(noise.map((t, i) => [`noise.${i}`, t])), temperature };
   if (classes) placeholders.classes = classes;
+  if (y) placeholders.y = y;
   const traced = traceModelGraph('flowdesk-sample', model, placeholders, () =>
-    tf.tidy(() => ({ x: model.sampleFromNoise(noise.map((t) => tf.mul(t, temperature) as tf.Tensor4D), n, classes) })),
+    tf.tidy(() => {
+      const scaled = noise.map((t) => tf.mul(t, temperature) as tf.Tensor4D);
+      return { x: y ? model.sampleGiven!(scaled, n, y) : model.sampleFromNoise(scaled, n, classes) };
+    }),
   );
   return pixelsOut(withWeightsInside(traced, model), nBits);
 }
@@ -83,19 +99,23 @@ function pixelsOut(graph: OnnxGraph, nBits: number): OnnxGraph {
 
 /**
  * The encoding graph for `n` images: input `pixels` [n, H, W, C] uint8, taken at the centres of
- * their n-bit bins as the explorer takes dropped images (explore/explorer.ts' `centred`), and for
- * a model whose log p(x) is an estimate its per-image `probes`; outputs every level's latent
+ * their n-bit bins as the explorer takes dropped images (explore/explorer.ts' `centred`), for
+ * a model whose log p(x) is an estimate its per-image `probes`, and for a restoration model `y`
+ * (in place of the degradation values its scoring draws); outputs every level's latent
  * `z.<level>`, `logp` (log p(x) in nats per image; a conditional model's summed over its classes
- * with their training frequencies) and `bpd` (bits per dim per image, of n-bit data).
+ * with their training frequencies; a restoration model's log p(x | y)) and `bpd` (bits per dim
+ * per image, of n-bit data).
  */
 export function exportedEncodingGraph(model: FlowModel, n: number, nBits: number): OnnxGraph {
   refuseUntraceable(model);
   const x = tf.zeros(imagesShape(model, n)) as tf.Tensor4D;
-  const probes = scoringNoiseOf(model).map((s) => tf.zeros([n, s.values]) as tf.Tensor2D);
+  const y = observationPlaceholder(model, n);
+  const probes = y ? [] : scoringNoiseOf(model).map((s) => tf.zeros([n, s.values]) as tf.Tensor2D);
   const placeholders: Record<string, tf.Tensor> = { x, ...Object.fromEntries(probes.map((t, i) => [probeName(i), t])) };
+  if (y) placeholders.y = y;
   const traced = traceModelGraph('flowdesk-encode', model, placeholders, () =>
     tf.tidy(() => {
-      const { zs, logdet, logpz } = model.forward(x, undefined, probes.length > 0 ? probes : undefined);
+      const { zs, logdet, logpz } = y ? model.forwardGiven!(x, y) : model.forward(x, undefined, probes.length > 0 ? probes : undefined);
       const logp = classCountOf(model) > 0 ? marginalLogProb(model, x) : (tf.add(logdet, logpz) as tf.Tensor1D);
       const out: Record<string, tf.Tensor> = { logp, bpd: bitsFromLogProb(logp, x, nBits) };
       zs.forEach((z, i) => (out[`z.${i}`] = z));
@@ -131,15 +151,8 @@ function pixelsIn(graph: OnnxGraph, nBits: number): OnnxGraph {
   };
 }
 
-/** A model whose inference reads values back (an adaptive or long ODE solve) cannot be one graph, nor can a restoration model's (FlowModel.encodeTraces). */
+/** A model whose inference reads values back (an adaptive or long ODE solve) cannot be one graph. */
 function refuseUntraceable(model: FlowModel): void {
-  if (model.encodeTraces === false) {
-    const task = (model.config as { restoreTask?: string }).restoreTask;
-    throw new TraceError(
-      `this ${model.config.kind} model was trained for restoration (restoreTask ${task}): it samples and encodes given a degraded image, which sample.onnx and encode.onnx do not take; ` +
-        'ONNX export covers models with restoreTask none (restore with `flowdesk upscale` or `flowdesk inpaint` instead)',
-    );
-  }
   if (model.inferenceTraces !== false) return;
   const c = model.config as { solver?: string; odeSteps?: number; probes?: number };
   throw new TraceError(

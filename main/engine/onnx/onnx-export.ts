@@ -3,7 +3,8 @@
 import type { WeightsInfo } from '../../../common/weights.ts';
 import { describeWeights } from '../../../common/weights.ts';
 import { noiseAugmentation } from '../../../common/bits-per-dim-label.ts';
-import { classCountOf, scoringNoiseOf, type FlowModel } from '../models/flow-model.ts';
+import { classCountOf, type FlowModel } from '../models/flow-model.ts';
+import { restoreTaskOf } from '../restore/observation.ts';
 import { exportedEncodingGraph, exportedSamplingGraph } from './export-graphs.ts';
 import { onnxExportReadme } from './onnx-export-readme.ts';
 import { encodeModel } from './onnx-proto.ts';
@@ -39,8 +40,10 @@ export function onnxExportFiles(model: FlowModel, nBits: number, weights: Weight
     latents: encode.outputs.filter((o) => o.name.startsWith('z.')).map((o) => ({ name: o.name, dims: o.dims.map(Number) })),
     classes: classCountOf(model),
     classNames: model.classLabels?.names ?? [],
-    probes: scoringNoiseOf(model).map((s) => s.values),
+    probes: encode.inputs.filter((i) => i.name.startsWith('probes')).map((i) => Number(i.dims[1])),
     noiseSigma: noiseAugmentation(model.config),
+    restoreTask: restoreTaskOf(model),
+    observation: sample.inputs.find((i) => i.name === 'y')?.dims.map(Number) ?? null,
   });
   return { [SAMPLE_ONNX]: encodeModel(sample), [ENCODE_ONNX]: encodeModel(encode), [ONNX_README]: new TextEncoder().encode(readme) };
 }

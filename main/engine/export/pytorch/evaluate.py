@@ -4,8 +4,11 @@ log-determinant per image; one JSON line per model folder and images file, in or
 
   python evaluate.py run/checkpoints/step-N X.safetensors [MODEL_DIR IMAGES ...] [--layers] [--weights ema]
 
-An images file holds "x", float32 NHWC images already dequantized to [-0.5, 0.5], and for flow
-matching may hold "noise", each image's probes [n, probes * H * W * C] (without it, FlowDesk's seeded ones).
+An images file holds "x", float32 NHWC images already dequantized to [-0.5, 0.5], and may hold
+"noise", each image's scoring values [n, v]: flow matching's probes [n, probes * H * W * C]
+(without them, FlowDesk's seeded ones), or a restoration model's degradation values (upscaling's
+rounding errors, inpainting's hole mask) from which y is made (without them, the empty
+observation, as FlowDesk's logProb without noise).
 """
 import argparse, json, os
 

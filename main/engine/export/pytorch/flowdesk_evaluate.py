@@ -1,6 +1,7 @@
 """Validation as FlowDesk runs it (main/engine/train/evaluate.ts, class-evaluate.ts): the first
 valImages images in order, batches of 64, dequantized from one stream seeded mix_seed(seed, 7),
-with a model's scoring noise (flow matching's probes) from that seed's own stream; a conditional
+with a model's scoring noise (flow matching's probes, a restoration model's degradation values, so
+its figure is bits per dim of p(x | y)) from that seed's own stream; a conditional
 model's figure is bits per dim given each image's class, with its unconditional bits per dim (and,
 where p(x) sums over classes, accuracy) beside it.
 """

@@ -22,8 +22,9 @@ def invconv_weight(P, name):
     return (l @ u)[P[name + ".row_order"].long()]
 
 
-def step_layers(P, prefix, x, cfg, init=False):
-    """One flow step (ActNorm, 1x1 conv or permutation, coupling): yields (layer name, output, log-det per image or None)."""
+def step_layers(P, prefix, x, cfg, init=False, features=None):
+    """One flow step (ActNorm, 1x1 conv or permutation, coupling; `features` a restoration model's at
+    x's size): yields (layer name, output, log-det per image or None)."""
     hw = x.shape[2] * x.shape[3]
     name = prefix + ".actnorm"
     x, ld = actnorm(P, name, x, init)
@@ -38,21 +39,23 @@ def step_layers(P, prefix, x, cfg, init=False):
         x = x[:, P[name + ".perm"].long()]
         yield name, x, None
     name = prefix + ".coupling"
-    x, ld = coupling(P, name, x, cfg, cfg["couplingNet"], init=init)
+    x, ld = coupling(P, name, x, cfg, cfg["couplingNet"], init=init, features=features)
     yield name, x, ld
 
 
-def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False):
+def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False, features=None):
     """log p(x | classes) per image of NCHW x in nats, and the top latent. With a list
     `layer_log_dets`, appends (name, log-det per image) for every layer; with `init`, every
-    ActNorm is first set from its input (a new model's data-dependent initialisation)."""
+    ActNorm is first set from its input (a new model's data-dependent initialisation).
+    `features`: a restoration model's observation features (flowdesk_observation.py); level i's
+    steps, after its squeeze, see those at index i + 1."""
     n = x.shape[0]
     logp = x.new_zeros(n)
     h = x
     for i in range(cfg["levels"]):
         h = squeeze(h)
         for k in range(cfg["depth"]):
-            for name, h, ld in step_layers(P, f"levels.{i}.steps.{k}", h, cfg, init):
+            for name, h, ld in step_layers(P, f"levels.{i}.steps.{k}", h, cfg, init, features[i + 1] if features else None):
                 if ld is not None:
                     logp = logp + ld
                 if layer_log_dets is not None:

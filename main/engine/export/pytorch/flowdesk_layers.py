@@ -63,11 +63,13 @@ def hidden(P, name, x, conv, net, init=False):
     return F.relu(y + per_channel(P[name + ".bias"]))
 
 
-def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False):
+def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False, features=None):
     """A coupling layer (flows/coupling.ts): the first ceil(C/2) channels condition the rest (the
     second half with `flip`), or a checkerboard's pixels (row + col + flip) mod 2 = 1 condition the
     others. Affine (b + shift) * sigmoid(raw + 2), additive b + shift, or the spline on each value.
-    Returns the output and the log-det per image (None where volume is kept)."""
+    A restoration model's network also sees the observation's `features` (NCHW, at x's size),
+    concatenated after the conditioning channels. Returns the output and the log-det per image
+    (None where volume is kept)."""
     n, c, height, width = x.shape
     if mask == "channel":
         split = (c + 1) // 2
@@ -80,7 +82,7 @@ def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False):
         keep = ((rows + int(flip)) % 2).to(x.dtype)[None, None]
         condition, target = x * keep, x
         join = lambda t: condition + t * (1 - keep)
-    h = hidden(P, name + ".net.conv1", condition, conv3x3, net, init)
+    h = hidden(P, name + ".net.conv1", condition if features is None else torch.cat([condition, features], 1), conv3x3, net, init)
     h = hidden(P, name + ".net.conv2", h, conv1x1, net, init)
     h = zero_conv(P, name + ".net.conv3", h)
     ct = target.shape[1]

@@ -11,15 +11,17 @@ from flowdesk_fm import check_flow_matching, flow_matching_forward, flow_matchin
 from flowdesk_glow import GLOW_OPTIONS, check_options, glow_forward
 from flowdesk_layers import class_logits
 from flowdesk_nice import nice_forward
+from flowdesk_observation import check_restore_task, degradation_kinds, observation_features, restore_task
 from flowdesk_realnvp import realnvp_forward
 from flowdesk_safetensors import read_safetensors
 from flowdesk_tarflow import check_tarflow, tarflow_forward
 
-# Each takes NHWC images (FlowDesk's layout) and the images' scoring noise (flow matching's probes;
-# None: FlowDesk's own where none is given); the multiscale flows compute in NCHW.
+# Each takes NHWC images (FlowDesk's layout) and the images' scoring noise (flow matching's probes,
+# a restoration model's degradation values; None: flow matching's seeded probes, the empty
+# observation); the multiscale flows compute in NCHW.
 FORWARDS = {
-    "glow": lambda P, cfg, x, classes, layers, noise: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
-    "realnvp": lambda P, cfg, x, classes, layers, noise: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers),
+    "glow": lambda P, cfg, x, classes, layers, noise: glow_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers, features=observed(P, cfg, x, noise)),
+    "realnvp": lambda P, cfg, x, classes, layers, noise: realnvp_forward(P, cfg, x.permute(0, 3, 1, 2), classes, layers, features=observed(P, cfg, x, noise)),
     "nice": lambda P, cfg, x, classes, layers, noise: nice_forward(P, cfg, x, classes, layers),
     "tarflow": lambda P, cfg, x, classes, layers, noise: tarflow_forward(P, cfg, x, classes, layers),
     "flow-matching": flow_matching_forward,
@@ -33,8 +35,9 @@ CHECKS = {
 }
 # Kinds that train on a loss of their own instead of their bits per dim: (per-image loss, its noise kinds, the metrics' lossKind).
 OBJECTIVES = {"flow-matching": (flow_matching_loss, training_noise_kinds, "velocity-mse")}
-# Kinds whose log p(x) takes per-image values an evaluation draws (flow matching's probes).
-SCORING_NOISE = {"flow-matching": scoring_noise_kinds}
+# Kinds whose log p(x) takes per-image values an evaluation draws (flow matching's probes; a
+# restoration model's degradation values, which it also trains on).
+SCORING_NOISE = {"flow-matching": scoring_noise_kinds, "glow": degradation_kinds, "realnvp": degradation_kinds}
 # Model format 1 meant the layers of then (docs/checkpoint-format.md).
 VERSION_1_DEFAULTS = {"couplingNet": "bias", "topPrior": "position"}
 FORMAT_2_DEFAULTS = {"coupling": "affine", "classes": 0, "classWeight": 0.01}
@@ -64,6 +67,7 @@ def read_model_json(path):
     if kind not in FORWARDS:
         raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")
     CHECKS[kind](cfg, path)
+    check_restore_task(cfg, path)
     if cfg["classes"] > 0 and len(doc.get("classFrequencies", [])) != cfg["classes"]:
         raise SystemExit(f"{path}: a conditional model needs classFrequencies with {cfg['classes']} values")
     return cfg, int(doc.get("nBits", 8)), doc
@@ -86,18 +90,25 @@ def label_dropout(cfg):
 
 
 def training_noise_kinds_of(cfg):
-    """(values per image, distribution) of the noise a training step draws besides dequantization; [] for a flow."""
-    return OBJECTIVES[cfg["kind"]][1](cfg) if cfg["kind"] in OBJECTIVES else []
+    """(values per image, distribution) of the noise a training step draws besides dequantization: an objective's,
+    else the scoring noise a flow trains on (flow-model.ts trainingNoiseOf); [] for most flows."""
+    return OBJECTIVES[cfg["kind"]][1](cfg) if cfg["kind"] in OBJECTIVES else scoring_noise_kinds_of(cfg)
 
 
 def scoring_noise_kinds_of(cfg):
-    """(values per image, distribution) of the values an evaluation draws per image for log p(x); [] for a flow."""
+    """(values per image, distribution) of the values an evaluation draws per image for log p(x); [] for most flows."""
     return SCORING_NOISE[cfg["kind"]](cfg) if cfg["kind"] in SCORING_NOISE else []
 
 
 def loss_kind(cfg):
     """What the metrics' train rows say the loss is (common/training-loss.ts)."""
     return OBJECTIVES[cfg["kind"]][2] if cfg["kind"] in OBJECTIVES else "bits-per-dim"
+
+
+def observed(P, cfg, x, noise):
+    """A restoration model's observation features of NHWC x and its degradation values (the empty observation's
+    without them); None for a model without a task."""
+    return None if restore_task(cfg) == "none" else observation_features(P, cfg, x, noise)
 
 
 def log_prob(P, cfg, x, classes=None, layer_log_dets=None, noise=None):
@@ -118,11 +129,12 @@ def class_cross_entropy_bits(logits, classes):
 
 
 def training_loss(P, cfg, x, n_bits, classes=None, noise=None):
-    """What FlowDesk trains on per image: a kind's own objective on its `noise`, or bits per dim given the class,
-    plus (for kinds with a class head) classWeight times its cross-entropy."""
+    """What FlowDesk trains on per image: a kind's own objective on its `noise`, or bits per dim given the class
+    (and a restoration model's observation, made from x and `noise`), plus (for kinds with a class head)
+    classWeight times its cross-entropy."""
     if cfg["kind"] in OBJECTIVES:
         return OBJECTIVES[cfg["kind"]][0](P, cfg, x, noise, classes)
-    logp, top = log_prob(P, cfg, x, classes)
+    logp, top = log_prob(P, cfg, x, classes, noise=noise)
     bits = bits_per_dim(logp, x, n_bits)
     if classes is None or cfg["kind"] not in CLASS_HEAD_KINDS or cfg["classWeight"] == 0:
         return bits

@@ -1,8 +1,11 @@
 """FlowDesk's seeded streams in numpy, bit for bit (main/engine/random.ts, train/batches.ts,
 data/dequantize.ts): which images a step takes, which are mirrored, their dequantization noise and
-a model's objective's noise are pure functions of (seed, step), so a run continued here draws what
-FlowDesk would have; an evaluation's scoring noise has a seeded stream of its own.
+a model's other per-image values (an objective's noise, a restoration model's degradations) are
+pure functions of (seed, step), so a run continued here draws what FlowDesk would have; an
+evaluation's scoring values have a seeded stream of their own.
 """
+import math
+
 import numpy as np
 
 M32 = 0xFFFFFFFF
@@ -116,8 +119,24 @@ def training_labels(labels, idx, seed, step, dropout):
     return out
 
 
+def random_rectangle_mask(size, rng):
+    """restore/mask.ts randomRectangleMask as float32 size * size values (1 = observed): a hole whose
+    sides are each a quarter to three quarters of the side, at a random place; four draws."""
+    low = max(1, size // 4)
+    high = max(low, (3 * size) // 4)
+    u = rng.uniform(4)
+    height = low + int(np.floor(u[0] * (high - low + 1)))
+    width = low + int(np.floor(u[1] * (high - low + 1)))
+    top = int(np.floor(u[2] * (size - height + 1)))
+    left = int(np.floor(u[3] * (size - width + 1)))
+    mask = np.ones((size, size), dtype=np.float32)
+    mask[top:top + height, left:left + width] = 0
+    return mask.reshape(-1)
+
+
 def draw_values(kinds, n, rng):
-    """n images' values of each (values per image, distribution) kind, in order, as float32 [n, values] (batches.ts drawValues)."""
+    """n images' values of each (values per image, distribution) kind, in order, as float32 [n, values] (batches.ts drawValues):
+    flow matching's noise and probes, a restoration model's degradations."""
     out = []
     for values, distribution in kinds:
         if distribution == "normal":
@@ -126,6 +145,9 @@ def draw_values(kinds, n, rng):
             drawn = rng.uniform(n * values)
         elif distribution == "rademacher":
             drawn = np.where(rng.uniform(n * values) < 0.5, -1, 1)
+        elif distribution == "hole-mask":
+            side = math.isqrt(values)
+            drawn = np.concatenate([random_rectangle_mask(side, rng) for _ in range(n)] or [np.zeros(0)])
         else:
             raise SystemExit(f"this package cannot draw {distribution!r} noise")
         out.append(drawn.astype(np.float32).reshape(n, values))
@@ -133,7 +155,8 @@ def draw_values(kinds, n, rng):
 
 
 def training_noise(kinds, batch, seed, step):
-    """A model's objective's noise of `step` (flow matching's x0 and t), for the whole batch (batches.ts trainingNoise)."""
+    """The values of `step`'s whole batch besides its images (batches.ts trainingNoise: flow matching's x0 and t, a
+    restoration model's degradations), before the ranks split it."""
     return draw_values(kinds, batch, Rng(mix_seed(seed, STREAM_TRAINING_NOISE, step)))
 
 

@@ -5,7 +5,8 @@
 The run is run/ beside this file (a FlowDesk run folder: run.json, metrics.jsonl, checkpoints/);
 training resumes from its newest whole checkpoint with its weights, optimizer moments, step
 count, learning-rate scale and weight average, and draws FlowDesk's batches for each step
-(same images, mirroring, dequantization noise and, for flow matching, its x0 and t). FlowDesk's
+(same images, mirroring, dequantization noise and, for flow matching, its x0 and t; a
+restoration model's degradations). FlowDesk's
 batch is split across the ranks (rank r takes rows [B r / W, B (r + 1) / W)), so the continuation
 is the same computation as in FlowDesk, up to float rounding. Checkpoints, best weights and metrics are written in FlowDesk's
 formats by rank 0. See README.md.
@@ -167,6 +168,7 @@ def main():
         x, idx = training_batch(images, batch, n_bits, seed, step, flip, noise_augmentation(cfg))
         x = torch.from_numpy(x[lo:hi]).to(device)
         classes = one_hot(training_labels(labels, idx, seed, step, label_dropout(cfg))[lo:hi], cfg["classes"], device) if cfg["classes"] > 0 else None
+        # An objective's noise, or the scoring values a flow trains on (a restoration model's degradations), drawn for the whole batch before the ranks split it.
         noise = [torch.from_numpy(v[lo:hi]).to(device) for v in training_noise(training_noise_kinds_of(cfg), batch, seed, step)]
         for p in params.values():
             p.grad = None
