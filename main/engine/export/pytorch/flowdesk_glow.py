@@ -60,9 +60,8 @@ def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False):
         prior = f"levels.{i}.prior"
         if i < cfg["levels"] - 1:
             keep = h.shape[1] // 2
-            out = zero_conv(P, prior, h[:, :keep])
-            logp = logp + gaussian_log_density(h[:, keep:], out[:, :keep], out[:, keep:])
-            h = h[:, :keep]
+            h, z = h.split(keep, 1)
+            logp = logp + gaussian_log_density(z, *zero_conv(P, prior, h).split(keep, 1))
         else:
             c = h.shape[1]
             if cfg["topPrior"] == "channel":
