@@ -23,7 +23,8 @@ def conv3x3(x, w, bias=None):
 
 def conv1x1(x, w, bias=None):
     """A 1x1 convolution with a FlowDesk matrix [in, out] (y = x W per pixel), plus `bias` if given."""
-    return F.conv2d(x, w.t()[:, :, None, None], bias)
+    # [..., None, None], not [:, :, None, None]: full slices cost a zero-filled copy each in backward.
+    return F.conv2d(x, w.t()[..., None, None], bias)
 
 
 def scaled_conv(conv, x, w, bias, scale):
