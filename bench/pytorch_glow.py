@@ -39,19 +39,17 @@ class Glow(nn.Module):
         self.cfg = {"kind": "glow", "size": size, "channels": channels, "levels": levels, "depth": depth, "hidden": hidden,
                     "permutation": "invconv", "coupling": "affine", "couplingNet": "actnorm", "topPrior": "channel", "classes": 0}
         params, buffers = new_glow(self.cfg)
-        self.names = list(params)
         self.weights = nn.ParameterList([nn.Parameter(t) for t in params.values()])
         for i, t in enumerate(buffers.values()):
             self.register_buffer(f"buffer{i}", t)
-        self.buffer_names = list(buffers)
+        # glow_forward's tensors by FlowDesk name, built once: the optimizer updates these same tensors in place.
+        self.tensors = {**dict(zip(params, self.weights)), **dict(zip(buffers, self.buffers()))}
         self.initialised = False
 
     def forward(self, x):
         """log p(x) per image of NCHW x, in nats."""
-        tensors = dict(zip(self.names, self.weights))
-        tensors.update(zip(self.buffer_names, self.buffers()))
         init, self.initialised = not self.initialised, True
-        return glow_forward(tensors, self.cfg, x, init=init)[0]
+        return glow_forward(self.tensors, self.cfg, x, init=init)[0]
 
 
 def bpd(model, x, n_bits):

@@ -32,7 +32,7 @@ def step_layers(P, prefix, x, cfg, init=False, features=None):
     if cfg["permutation"] == "invconv":
         name = prefix + ".invconv"
         w = invconv_weight(P, name)
-        x = F.conv2d(x, w[:, :, None, None])
+        x = F.conv2d(x, w[..., None, None])
         yield name, x, hw * P[name + ".logs"].sum()
     else:
         name = prefix + ".permute"
@@ -63,14 +63,13 @@ def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False, featu
         prior = f"levels.{i}.prior"
         if i < cfg["levels"] - 1:
             keep = h.shape[1] // 2
-            out = zero_conv(P, prior, h[:, :keep])
-            logp = logp + gaussian_log_density(h[:, keep:], out[:, :keep], out[:, keep:])
-            h = h[:, :keep]
+            h, z = h.split(keep, 1)
+            logp = logp + gaussian_log_density(z, *zero_conv(P, prior, h).split(keep, 1))
         else:
             c = h.shape[1]
             if cfg["topPrior"] == "channel":
                 top = P[prior + ".bias"] * torch.exp(P[prior + ".logs"] * LOGSCALE_FACTOR)
-                mean, logs = per_channel(top[:c]), per_channel(top[c:])
+                mean, logs = (per_channel(t) for t in top.split(c))
             else:
                 mean, logs = P[prior + ".mean"].permute(0, 3, 1, 2), P[prior + ".logs"].permute(0, 3, 1, 2)
             if classes is not None:

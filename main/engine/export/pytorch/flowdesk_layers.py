@@ -16,14 +16,22 @@ LOGSCALE_FACTOR = 3.0
 SCALE_OFFSET = 2.0
 
 
-def conv3x3(x, w):
-    """A 3x3 'same' convolution of NCHW x with a FlowDesk filter [3, 3, in, out]."""
-    return F.conv2d(x, w.permute(3, 2, 0, 1), padding=1)
+def conv3x3(x, w, bias=None):
+    """A 3x3 'same' convolution of NCHW x with a FlowDesk filter [3, 3, in, out], plus `bias` per output channel if given."""
+    return F.conv2d(x, w.permute(3, 2, 0, 1), bias, padding=1)
 
 
-def conv1x1(x, w):
-    """A 1x1 convolution with a FlowDesk matrix [in, out] (y = x W per pixel)."""
-    return F.conv2d(x, w.t()[:, :, None, None])
+def conv1x1(x, w, bias=None):
+    """A 1x1 convolution with a FlowDesk matrix [in, out] (y = x W per pixel), plus `bias` if given."""
+    # [..., None, None], not [:, :, None, None]: full slices cost a zero-filled copy each in backward.
+    return F.conv2d(x, w.t()[..., None, None], bias)
+
+
+def scaled_conv(conv, x, w, bias, scale):
+    """(conv(x, w) + bias) * scale per output channel, with the scale folded into the filter's
+    output axis and the bias: the same function, but the convolution writes the result in one
+    pass instead of two more over its (largest) output, forward and backward."""
+    return conv(x, w * scale, bias * scale)
 
 
 def per_channel(v):
@@ -32,8 +40,7 @@ def per_channel(v):
 
 def zero_conv(P, name, x):
     """(conv3x3 + bias) * exp(3 logs): Glow's Conv2dZeros."""
-    scale = torch.exp(P[name + ".logs"] * LOGSCALE_FACTOR)
-    return (conv3x3(x, P[name + ".weight"]) + per_channel(P[name + ".bias"])) * per_channel(scale)
+    return scaled_conv(conv3x3, x, P[name + ".weight"], P[name + ".bias"], torch.exp(P[name + ".logs"] * LOGSCALE_FACTOR))
 
 
 def squeeze(x):
@@ -55,12 +62,12 @@ def initialise_actnorm(P, name, x):
 
 def hidden(P, name, x, conv, net, init=False):
     """A coupling network's hidden layer: relu((conv + bias) exp(logs)) (actnorm) or relu(conv + bias)."""
-    y = conv(x, P[name + ".weight"])
-    if net == "actnorm":
-        if init:
-            initialise_actnorm(P, name + ".actnorm", y)
-        return F.relu((y + per_channel(P[name + ".actnorm.bias"])) * per_channel(torch.exp(P[name + ".actnorm.logs"])))
-    return F.relu(y + per_channel(P[name + ".bias"]))
+    w = P[name + ".weight"]
+    if net != "actnorm":
+        return F.relu(conv(x, w, P[name + ".bias"]))
+    if init:
+        initialise_actnorm(P, name + ".actnorm", conv(x, w))
+    return F.relu(scaled_conv(conv, x, w, P[name + ".actnorm.bias"], torch.exp(P[name + ".actnorm.logs"])))
 
 
 def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False, features=None):
@@ -73,7 +80,7 @@ def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False, featu
     n, c, height, width = x.shape
     if mask == "channel":
         split = (c + 1) // 2
-        first, second = x[:, :split], x[:, split:]
+        first, second = x.split([split, c - split], 1)
         condition, target = (second, first) if flip else (first, second)
         join = (lambda t: torch.cat([t, second], 1)) if flip else (lambda t: torch.cat([first, t], 1))
         keep = None
@@ -95,9 +102,11 @@ def coupling(P, name, x, cfg, net, mask="channel", flip=False, init=False, featu
         params = h.view(n, ct, -1, height, width).permute(0, 1, 3, 4, 2)
         y, log_slope = spline_forward(parked, params, cfg["bins"], cfg["tailBound"])
         return join(y), log_slope.flatten(1).sum(1)
-    shift, raw = h[:, :ct], h[:, ct:] + SCALE_OFFSET
-    log_scale = -F.softplus(-raw)
-    out = join((target + shift) * torch.exp(log_scale))
+    shift, raw = h.split(ct, 1)
+    raw = raw + SCALE_OFFSET
+    # log sigmoid is FlowDesk's -softplus(-raw), in one pass; the scale is its exponential.
+    log_scale = F.logsigmoid(raw)
+    out = join((target + shift) * torch.sigmoid(raw))
     if keep is not None:
         log_scale = log_scale * (1 - keep)
     return out, log_scale.flatten(1).sum(1)
