@@ -1,8 +1,8 @@
 // What the Lab's browser tests do on the page: count a canvas's colours (is anything drawn?), set a
-// family and its small settings, train until the model's row in the comparison table is scored,
-// and take the layout screenshots.
+// family and its small settings, hold target pictures back (a slow machine), train until the
+// model's row in the comparison table is scored, and take the layout screenshots.
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { expect } from 'vitest';
 import { LAYOUT_SIZES } from './browser.ts';
 
@@ -27,9 +27,34 @@ export async function setFamily(page: Page, flow: string | null, settings: Recor
 /** The table row of the model of family `flow` (the first, if several). */
 export const labRow = (page: Page, flow: string) => page.locator(`[data-testid=lab-row][data-flow=${flow}]`).first();
 
-/** Presses Train and waits until the model's row shows its sampling and density times (it is scored) and Train is back. */
-export async function trainToTable(page: Page, flow: string) {
+/**
+ * Holds the page's target pictures back until the returned function lets them through: a slow
+ * machine, where Train can be pressed before the target just chosen has been shown.
+ */
+export async function holdTargetPictures(page: Page): Promise<() => Promise<void>> {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held: Promise<void>[] = [];
+  const hold = (route: Route) => {
+    const passed = gate.then(() => route.continue());
+    held.push(passed);
+    return passed;
+  };
+  await page.route('**/api/labTarget', hold);
+  return async () => {
+    release();
+    await Promise.all(held);
+    await page.unroute('**/api/labTarget', hold);
+  };
+}
+
+/**
+ * Presses Train (then runs `pressed`, if given) and waits until the model's row shows its sampling
+ * and density times (it is scored) and Train is back.
+ */
+export async function trainToTable(page: Page, flow: string, pressed?: () => Promise<void>) {
   await page.getByTestId('lab-train').click();
+  await pressed?.();
   const times = labRow(page, flow).locator('td.times');
   await expect.poll(async () => (await times.count()) > 0 && /\d/.test((await times.textContent()) ?? ''), { timeout: 240_000 }).toBe(true);
   await expect.poll(() => page.getByTestId('lab-train').isVisible(), { timeout: 60_000 }).toBe(true);

@@ -36,6 +36,15 @@ export function canTeach(m: LabSummary): boolean {
 /** Students being timed against their teachers now, so a second listing does not time them twice. */
 const timing = new Set<string>();
 
+/**
+ * The latest target asked for and not yet shown (null when none is on its way). Choosing an energy or
+ * a named set shows it without waiting, so on a slow machine Train can be pressed before its
+ * picture arrives: Train waits for it, else it would train on the previous target, whose table the
+ * view no longer shows. Its number lets only the latest answer be shown when two cross.
+ */
+let showing: { ask: number; done: Promise<boolean> } | null = null;
+let asks = 0;
+
 /** Frames' intervals are averaged over this many, so the shown refresh rate does not flicker. */
 const RATE_WINDOW = 8;
 
@@ -125,15 +134,32 @@ export const useLabStore = defineStore('lab', {
       this.error = { code: 'BAD_ARGUMENT', message };
       return null;
     },
-    /** Shows the target the inputs describe: its picture, and the models trained on it. */
-    async showTarget() {
+    /** Shows the target the inputs describe: its picture, and the models trained on it; false where it is refused. */
+    showTarget(): Promise<boolean> {
+      const ask = ++asks;
+      const done = this.showSpec(ask).finally(() => {
+        if (showing?.ask === ask) showing = null;
+      });
+      showing = { ask, done };
+      return done;
+    },
+    /** Waits until the latest target asked for is shown: false where it was refused (Train must not fall back on the one before). */
+    async targetSettled(): Promise<boolean> {
+      let shown = true;
+      while (showing) shown = await showing.done;
+      return shown;
+    },
+    /** showTarget's work for its `ask`-th call. */
+    async showSpec(ask: number): Promise<boolean> {
       this.error = null;
       const spec = this.specOfInputs();
-      if (!spec) return;
+      if (!spec) return false;
       const r = await api.labTarget({ target: spec });
+      // A later choice was asked for meanwhile: its answer is the one to show.
+      if (ask !== asks) return false;
       if (!r.ok) {
         this.error = r.error;
-        return;
+        return false;
       }
       // A teacher is a model of the target it was trained on: a new target leaves it behind at once.
       if (labTargetKey(spec) !== this.targetKey) this.teacher = null;
@@ -143,6 +169,7 @@ export const useLabStore = defineStore('lab', {
         this.flow = (Object.keys(LAB_FLOWS) as LabFlowName[]).find((f) => (LAB_FLOWS[f].objectives as readonly LabObjective[]).includes(objectiveOf(this.mode)))!;
       }
       await this.refresh();
+      return true;
     },
     /** Chooses the model the next training distils (null: fit the target itself); the student is an IAF. */
     chooseTeacher(id: string | null) {
@@ -187,11 +214,16 @@ export const useLabStore = defineStore('lab', {
     },
     async train() {
       this.error = null;
-      if (!this.target) await this.showTarget();
-      if (!this.target) return;
-      const settings = Object.fromEntries(knobsOf(this.flow).map((k) => [k, this.settings[k]]));
       this.resetLive(null);
+      // Starting at once disables the form and Train while the target is still on its way.
       this.phase = 'starting';
+      const shown = (await this.targetSettled()) && (this.target !== null || (await this.showTarget()));
+      if (!shown || !this.target) {
+        this.phase = 'idle';
+        return;
+      }
+      // Read after the target is shown: showing it may have changed the family.
+      const settings = Object.fromEntries(knobsOf(this.flow).map((k) => [k, this.settings[k]]));
       const target: LabTargetSpec = this.teacher ? { kind: 'model', id: this.teacher } : this.target;
       const r = await api.startLab({ flow: this.flow, settings, target });
       if (!r.ok) {
