@@ -71,7 +71,8 @@ function checkStep(step: unknown): void {
   }
 }
 
-function jsonFile(value: unknown, what: string): string {
+/** A checkpoint's JSON file as written (`what` names it in errors): two-space indented, a final newline. */
+export function jsonFile(value: unknown, what: string): string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CheckpointError('BAD_ARGUMENT', `Checkpoint ${what} must be a JSON object.`);
   }

@@ -1,7 +1,9 @@
 // `flowdesk export RUN --pytorch`: a self-contained Python package that continues a run under
 // torchrun with DistributedDataParallel. It holds the model code (pytorch/*.py, copied out), the
 // run as a run folder (run.json, metrics up to the newest checkpoint, that checkpoint whole, the
-// best weights), and the images exactly as FlowDesk decoded and split them (data/*.npy).
+// best weights), and the images exactly as FlowDesk decoded and split them (data/*.npy). Its
+// model.json files carry every model setting filled (model-fields.ts owns the defaults; the Python
+// reads no default of its own).
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -114,8 +116,9 @@ export async function exportPytorchPackage(runDir: string, outDir: string, runsD
     }
     const packageRun = join(outDir, PACKAGE_RUN);
     await mkdir(packageRun);
-    await copyCheckpoint(latest, packageRun);
-    await copyBest(runDir, packageRun);
+    // parseModelJson fills every setting a stored config left out, as FlowDesk reads it.
+    await copyCheckpoint(latest, packageRun, undefined, parseModelJson);
+    await copyBest(runDir, packageRun, undefined, parseModelJson);
     await copyMetrics(runDir, packageRun, latest.step);
     await writeRunJson(packageRun, run);
     const manifest: PackageManifest = { format: 'flowdesk.pytorch', version: 1, origin: { run: run.name, dir: runDir, step: latest.step } };

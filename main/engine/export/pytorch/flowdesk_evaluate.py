@@ -7,7 +7,7 @@ where p(x) sums over classes, accuracy) beside it.
 """
 import torch
 
-from flowdesk_model import MARGINAL_KINDS, bits_per_dim, class_scores, log_prob, noise_augmentation, one_hot, scoring_noise_kinds_of
+from flowdesk_model import MARGINAL_KINDS, bits_per_dim, class_count, class_scores, log_prob, noise_augmentation, one_hot, scoring_noise_kinds_of
 from flowdesk_streams import draw_values, evaluation_batches, evaluation_seed, scoring_stream
 
 
@@ -21,7 +21,7 @@ def validate(P, cfg, n_bits, images, labels, train_cfg, frequencies, device):
         x = torch.from_numpy(x).to(device)
         noise = [torch.from_numpy(v).to(device) for v in draw_values(kinds, len(x), scoring)] if kinds else None
         bits = lambda classes=None: bits_per_dim(log_prob(P, cfg, x, classes, None, noise)[0], x, n_bits).double().cpu()
-        if cfg["classes"] == 0:
+        if class_count(cfg) == 0:
             uncond.append(bits())
             continue
         truth = torch.as_tensor(labels[start:start + len(x)], dtype=torch.long)
@@ -39,7 +39,7 @@ def validate(P, cfg, n_bits, images, labels, train_cfg, frequencies, device):
             given.append(chosen)
             known += int(mask.sum())
     unconditional = float(torch.cat(uncond).mean())
-    if cfg["classes"] == 0:
+    if class_count(cfg) == 0:
         return {"valBpd": unconditional}
     conditional = float(torch.cat(given).mean()) if given else None
     accuracy = correct / known if summed and known else None

@@ -79,7 +79,7 @@ def glow_forward(P, cfg, x, classes=None, layer_log_dets=None, init=False, featu
 
 
 def net_outputs_per_value(cfg):
-    return {"affine": 2, "additive": 1}.get(cfg["coupling"], 3 * cfg.get("bins", 0) - 1)
+    return 3 * cfg["bins"] - 1 if cfg["coupling"] == "spline" else {"affine": 2, "additive": 1}[cfg["coupling"]]
 
 
 def new_glow(cfg):
@@ -128,5 +128,5 @@ GLOW_OPTIONS = (("coupling", ("affine", "additive", "spline")), ("permutation", 
 def check_options(cfg, source, options=GLOW_OPTIONS):
     """Refuses a model whose options this package does not implement (Glow's, or those given), naming the field."""
     for field, allowed in options:
-        if cfg.get(field) not in allowed:
-            raise SystemExit(f"{source}: config.{field} is {cfg.get(field)!r}; this package knows {', '.join(allowed)}.")
+        if cfg[field] not in allowed:
+            raise SystemExit(f"{source}: config.{field} is {cfg[field]!r}; this package knows {', '.join(allowed)}.")

@@ -1,6 +1,7 @@
 """Rebuilds a FlowDesk model from a model folder (model.json + a weights file) and scores images
 with it: log p(x), bits per dim, and the training loss FlowDesk trains on (with the noise a kind
-draws for it). Kinds this package does not implement are refused with the kind named.
+draws for it). model.json's config has every setting filled (`flowdesk export --pytorch` writes it
+so; FlowDesk's common/settings/model-fields.ts owns the defaults): a setting it lacks is refused by name.
 """
 import json, math, os
 
@@ -38,14 +39,6 @@ OBJECTIVES = {"flow-matching": (flow_matching_loss, training_noise_kinds, "veloc
 # Kinds whose log p(x) takes per-image values an evaluation draws (flow matching's probes; a
 # restoration model's degradation values, which it also trains on).
 SCORING_NOISE = {"flow-matching": scoring_noise_kinds, "glow": degradation_kinds, "realnvp": degradation_kinds}
-# Model format 1 meant the layers of then (docs/checkpoint-format.md).
-VERSION_1_DEFAULTS = {"couplingNet": "bias", "topPrior": "position"}
-FORMAT_2_DEFAULTS = {"coupling": "affine", "classes": 0, "classWeight": 0.01}
-# Settings a stored config of a kind may leave out (common/settings/model-fields.ts' defaults).
-KIND_DEFAULTS = {
-    "tarflow": {"noise": 0, "labelDropout": 0.1},
-    "flow-matching": {"labelDropout": 0.1, "solver": "rk4", "odeSteps": 4, "tolerance": 1e-4, "probes": 1},
-}
 # Kinds with a class head (the top latent's class logits, weighted by classWeight in the loss).
 CLASS_HEAD_KINDS = ("glow", "realnvp")
 # Kinds whose p(x) without a class is the sum over classes; a conditional flow matching scores its unconditional branch instead (models/class-marginal.ts).
@@ -53,24 +46,40 @@ MARGINAL_KINDS = ("glow", "realnvp", "tarflow")
 LABEL_DROPOUT_KINDS = ("tarflow", "flow-matching")
 
 
+class ModelConfig(dict):
+    """model.json's config as written: reading a setting it lacks stops, naming the setting and the file."""
+
+    def __init__(self, values, source):
+        super().__init__(values)
+        self.source = source
+
+    def __missing__(self, key):
+        raise SystemExit(f"{self.source}: config.{key} is missing; this package reads every setting from model.json, "
+                         "as `flowdesk export RUN --pytorch` writes it. Export the run again.")
+
+
 def read_model_json(path):
-    """model.json's config (stored defaults filled), nBits and class labels, checked for what this package runs."""
+    """model.json's config (every setting filled by the export), nBits and class labels, checked for what this package runs."""
     with open(path) as f:
         doc = json.load(f)
-    if doc.get("format") != "flowdesk.model" or doc.get("version") not in (1, 2):
-        raise SystemExit(f"{path}: not a FlowDesk model.json (format flowdesk.model, version 1 or 2)")
+    if doc.get("format") != "flowdesk.model" or doc.get("version") != 2:
+        raise SystemExit(f"{path}: not a model.json as `flowdesk export RUN --pytorch` writes it (format flowdesk.model, version 2); export the run again")
     if not doc.get("initialised"):
         raise SystemExit(f"{path}: the model is not initialised (ActNorm's data init has not run); train it in FlowDesk first")
-    cfg = {**FORMAT_2_DEFAULTS, **(VERSION_1_DEFAULTS if doc["version"] == 1 else {}), **doc["config"]}
-    kind = cfg.get("kind")
-    cfg = {**KIND_DEFAULTS.get(kind, {}), **cfg}
+    cfg = ModelConfig(doc["config"], path)
+    kind = cfg["kind"]
     if kind not in FORWARDS:
         raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")
     CHECKS[kind](cfg, path)
     check_restore_task(cfg, path)
-    if cfg["classes"] > 0 and len(doc.get("classFrequencies", [])) != cfg["classes"]:
+    if class_count(cfg) > 0 and len(doc.get("classFrequencies", [])) != cfg["classes"]:
         raise SystemExit(f"{path}: a conditional model needs classFrequencies with {cfg['classes']} values")
-    return cfg, int(doc.get("nBits", 8)), doc
+    return cfg, doc["nBits"], doc
+
+
+def class_count(cfg):
+    """The model's classes; none for a kind without the setting (NICE), as FlowDesk's classCountOf."""
+    return cfg["classes"] if "classes" in cfg else 0
 
 
 def load_tensors(path, device):
@@ -150,7 +159,7 @@ def one_hot(labels, classes, device):
 
 def class_scores(P, cfg, x, n_bits, frequencies):
     """Bits per dim given each class [n, K] and the unconditional bits per dim (log p(x) = logsumexp_y log p(x|y) + log p(y))."""
-    n, k = x.shape[0], cfg["classes"]
+    n, k = x.shape[0], class_count(cfg)
     per_class = []
     for y in range(k):
         classes = one_hot([y] * n, k, x.device)

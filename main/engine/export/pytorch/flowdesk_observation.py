@@ -14,7 +14,7 @@ OBSERVED_STEP = 1 / 256
 
 
 def restore_task(cfg):
-    """The task the model was trained for; 'none' for a kind or a stored config without the setting."""
+    """The task the model was trained for; 'none' for a kind without the setting, as FlowDesk's restoreTaskOf."""
     return cfg.get("restoreTask", "none")
 
 

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from flowdesk_evaluate import validate
-from flowdesk_model import label_dropout, load_tensors, loss_kind, noise_augmentation, one_hot, read_model_json, training_loss, training_noise_kinds_of
+from flowdesk_model import class_count, label_dropout, load_tensors, loss_kind, noise_augmentation, one_hot, read_model_json, training_loss, training_noise_kinds_of
 from flowdesk_optim import Optimizer, WeightAverage
 from flowdesk_run import append_metric, checkpoint_steps, write_best, write_checkpoint, weights_meta
 from flowdesk_safetensors import read_safetensors, write_file_synced
@@ -167,7 +167,7 @@ def main():
         t0 = time.time()
         x, idx = training_batch(images, batch, n_bits, seed, step, flip, noise_augmentation(cfg))
         x = torch.from_numpy(x[lo:hi]).to(device)
-        classes = one_hot(training_labels(labels, idx, seed, step, label_dropout(cfg))[lo:hi], cfg["classes"], device) if cfg["classes"] > 0 else None
+        classes = one_hot(training_labels(labels, idx, seed, step, label_dropout(cfg))[lo:hi], cfg["classes"], device) if class_count(cfg) > 0 else None
         # An objective's noise, or the scoring values a flow trains on (a restoration model's degradations), drawn for the whole batch before the ranks split it.
         noise = [torch.from_numpy(v[lo:hi]).to(device) for v in training_noise(training_noise_kinds_of(cfg), batch, seed, step)]
         for p in params.values():
