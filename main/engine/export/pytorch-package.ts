@@ -3,7 +3,7 @@
 // run as a run folder (run.json, metrics up to the newest checkpoint, that checkpoint whole, the
 // best weights), and the images exactly as FlowDesk decoded and split them (data/*.npy). Its
 // model.json files carry every model setting filled (model-fields.ts owns the defaults; the Python
-// reads no default of its own).
+// reads no default of its own), and its Python continues every model kind (MODEL_KINDS).
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +12,12 @@ import { z } from 'zod';
 import { latestCheckpoint, readCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { ioCause } from '../checkpoint/io-cause.ts';
 import { importImageFolder, type ImageSet } from '../data/index.ts';
-import { CheckpointError, ConfigError } from '../errors.ts';
+import { CheckpointError } from '../errors.ts';
 import { writeFileAtomically } from '../fs/atomic-write.ts';
 import { readCheckedFile } from '../fs/checked-read.ts';
 import { parseModelJson } from '../models/model-io.ts';
 import { defaultImageFolder } from '../resources.ts';
-import { readRunJson, writeRunJson, type RunJson } from '../runs/run-json.ts';
+import { readRunJson, writeRunJson } from '../runs/run-json.ts';
 import { MODEL_JSON } from '../runs/run-layout.ts';
 import { insideRunsWhy } from '../runs/run-locate.ts';
 import { checkedAgainst, parsedJson } from '../runs/validated-read.ts';
@@ -30,8 +30,6 @@ export const PACKAGE_MANIFEST = 'flowdesk-pytorch.json';
 export const PACKAGE_RUN = 'run';
 const PACKAGE_DATA = 'data';
 const SOURCES = fileURLToPath(new URL('./pytorch/', import.meta.url));
-/** Model kinds the package's Python implements (flowdesk_model.py's FORWARDS). */
-export const PYTORCH_KINDS: readonly string[] = ['glow', 'realnvp', 'nice', 'tarflow', 'flow-matching'];
 
 const manifestSchema = z.looseObject({
   format: z.literal('flowdesk.pytorch'),
@@ -62,12 +60,6 @@ export async function readPackageManifest(dir: string, roots?: readonly string[]
   return checkedAgainst(manifestSchema, parsedJson(text, path), path);
 }
 
-/** Why the package cannot continue `run`, or null: a model kind its Python lacks. */
-function unsupportedWhy(run: RunJson): string | null {
-  const { kind } = run.model;
-  return PYTORCH_KINDS.includes(kind) ? null : `its model is ${kind}; the PyTorch package continues ${PYTORCH_KINDS.join(', ')} models`;
-}
-
 /** Class indices of `set` in the model's class order (matched by name); -1 for none or unknown. */
 function labelsInModelOrder(set: ImageSet, names: readonly string[]): Int32Array {
   const index = new Map(names.map((n, i) => [n, i]));
@@ -92,8 +84,6 @@ export async function exportPytorchPackage(runDir: string, outDir: string, runsD
   const why = insideRunsWhy(outDir, runsDir);
   if (why) throw new CheckpointError('BAD_ARGUMENT', `Cannot export into ${outDir}: ${why}. Export into a new or empty folder outside the runs folder.`);
   const run = await readRunJson(runDir);
-  const unsupported = unsupportedWhy(run);
-  if (unsupported) throw new ConfigError('BAD_CONFIG', `Cannot export ${runDir} for PyTorch: ${unsupported}. Continue it in FlowDesk instead.`);
   const latest = await latestCheckpoint(runDir);
   if (!latest) throw new CheckpointError('NO_CHECKPOINT', `${runDir} has no whole checkpoint to continue from; train it first.`);
   const ckpt = await readCheckpoint(latest.dir);
