@@ -2,7 +2,7 @@
 // images given their observation y as FlowDesk does, and a Glow run trained for upscaling or for
 // inpainting continues in one process with FlowDesk's next steps (the encoder trained as FlowDesk
 // trains it), then imports back as a run that evaluates to what PyTorch reported. Skipped without a python3 that imports torch; fails under CI=true.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,20 +13,17 @@ import { importImageFolder, type ImageSet } from '../../main/engine/data/index.t
 import { exportPytorchPackage, PACKAGE_RUN } from '../../main/engine/export/pytorch-package.ts';
 import { importPytorchRun } from '../../main/engine/export/pytorch-import.ts';
 import type { ModelConfig } from '../../main/engine/models/config.ts';
-import { createModel } from '../../main/engine/models/create-model.ts';
 import { bitsPerDim } from '../../main/engine/models/flow-model.ts';
-import { exportWeights, modelJson } from '../../main/engine/models/model-io.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { loadModelFolder } from '../../main/engine/runs/model-folder.ts';
 import { readMetrics, type MetricRecord } from '../../main/engine/runs/metrics.ts';
 import { readRunJson } from '../../main/engine/runs/run-json.ts';
-import { MODEL_JSON, WEIGHTS_FILE } from '../../main/engine/runs/run-layout.ts';
 import { drawValues, mixSeed } from '../../main/engine/train/batches.ts';
 import { meanBitsPerDim } from '../../main/engine/train/evaluate.ts';
 import { resume, train } from '../../main/engine/train/trainer.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
-import { perturb } from '../helpers/perturb.ts';
+import { writePerturbedModelFolder } from '../helpers/perturbed-model-folder.ts';
 import { requireTorchInCi, RUN_LIMIT_MS, runTorchPython, torchSkipReason } from '../helpers/torch-reference.ts';
 
 const SOURCES = fileURLToPath(new URL('../../main/engine/export/pytorch/', import.meta.url));
@@ -61,19 +58,13 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's restoration model
     const pairs: string[] = [];
     for (const [i, config] of VARIANTS.entries()) {
       const dir = join(base, `model-${i}`);
-      await mkdir(dir, { recursive: true });
-      const model = createModel(config, 3 + i);
+      // Moved further than the plain flows' 0.05: zero-initialised convolutions would make y count for nothing.
+      const { model, x, shape } = await writePerturbedModelFolder(dir, config, i, 0.1, IMAGES);
       try {
-        perturb(model.params, 0.1, 11 + i); // zero-initialised convolutions would make every coupling, and so y, count for nothing
-        model.initialised = true;
-        const shape: [number, number, number, number] = [IMAGES, config.size!, config.size!, config.channels!];
-        const x = new Rng(5 + i).fillUniform(new Float32Array(shape.reduce((a, b) => a * b))).map((v) => v - 0.5);
         const [kind] = model.scoringNoise!;
         // Upscaling's rounding errors stretched past an 8-bit level (at most 1/512 each), so one misplaced would show in the figure.
         const [drawn] = drawValues([kind], IMAGES, new Rng(21 + i));
         const degradation = kind.distribution === 'uniform' ? drawn.map((v) => ROUNDING_STRETCH * v) : drawn;
-        await writeFile(join(dir, MODEL_JSON), JSON.stringify(modelJson(model, 8)));
-        await writeFile(join(dir, WEIGHTS_FILE), encodeSafetensors(exportWeights(model)));
         const images: Record<string, NamedArray> = { x: { dtype: 'float32', shape, data: x }, noise: { dtype: 'float32', shape: [IMAGES, kind.values], data: degradation } };
         await writeFile(join(dir, 'images.safetensors'), encodeSafetensors(images));
         pairs.push(dir, join(dir, 'images.safetensors'));

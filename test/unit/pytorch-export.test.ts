@@ -38,6 +38,7 @@ import { UsageError } from '../../main/cli/options.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 import { perturb } from '../helpers/perturb.ts';
+import { writePerturbedModelFolder } from '../helpers/perturbed-model-folder.ts';
 import { requireTorchInCi, RUN_LIMIT_MS, runTorchPython, torchSkipReason } from '../helpers/torch-reference.ts';
 
 const SOURCES = fileURLToPath(new URL('../../main/engine/export/pytorch/', import.meta.url));
@@ -121,15 +122,8 @@ describe.skipIf(torchSkipReason !== '')(`the PyTorch package's models${torchSkip
     const pairs: string[] = [];
     for (const [i, config] of VARIANTS.entries()) {
       const dir = join(base, `model-${i}`);
-      await mkdir(dir, { recursive: true });
-      const model = createModel(config, 3 + i);
+      const { model, x, shape } = await writePerturbedModelFolder(dir, config, i, 0.05, 3);
       try {
-        perturb(model.params, 0.05, 11 + i); // zero-initialised convolutions would make every coupling the identity
-        model.initialised = true;
-        const shape: [number, number, number, number] = [3, config.size!, config.size!, config.channels!];
-        const x = new Rng(5 + i).fillUniform(new Float32Array(shape.reduce((a, b) => a * b))).map((v) => v - 0.5);
-        await writeFile(join(dir, MODEL_JSON), JSON.stringify(modelJson(model, 8)));
-        await writeFile(join(dir, WEIGHTS_FILE), encodeSafetensors(exportWeights(model)));
         await writeFile(join(dir, 'images.safetensors'), encodeSafetensors({ x: { dtype: 'float32', shape, data: x } }));
         pairs.push(dir, join(dir, 'images.safetensors'));
         const xs = tf.tensor4d(x, shape);
