@@ -1,6 +1,8 @@
 // The trace's rewrites of copies (onnx/traced-kernels.ts): a slice of a padded tensor becomes one
 // Pad, and zero-padded parts that tile an axis and are added become one Concat; each gives tfjs's
 // values, and cases outside those shapes keep their plain nodes. Outputs are copied only where needed.
+// A convolution's unfold and fold (ops/conv-as-matmul.ts) are one gather each, and a ReLU's gradient
+// leaves the product before it one reader, so onnxruntime can fuse the two.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
@@ -8,6 +10,7 @@ import { createSession, loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { traceToOnnx } from '../../main/engine/onnx/trace-backend.ts';
 import type { OnnxGraph } from '../../main/engine/onnx/onnx-proto.ts';
 import { Rng } from '../../main/engine/random.ts';
+import { convAsMatMul } from '../../main/engine/ops/conv-as-matmul.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 
 const loaded = loadOrt();
@@ -87,5 +90,32 @@ describe.skipIf(!ort)(`copies in traced graphs${why}`, () => {
     for (const name of ['a', 'b']) expectClose(out[name].data as Float32Array, values.map(Math.exp), 1e-6, 1e-6);
     expectClose(out.input.data as Float32Array, values, 0, 0);
     x.dispose();
+  });
+
+  it('unfolds and folds a convolution with one Pad and one Gather each, forward and backward', async () => {
+    // Narrow input (unfold, then fold in the gradient) and wide input (per-tap products folded).
+    for (const filterShape of [[3, 3, 2, 5], [3, 3, 5, 2]] as [number, number, number, number][]) {
+      const w = tf.tensor4d(new Rng(6).fillNormal(new Float32Array(filterShape.reduce((a, b) => a * b)), 0.5), filterShape);
+      const r = new Rng(7).fillNormal(new Float32Array(2 * 4 * 5 * filterShape[3]));
+      // The input's gradient of a weighted sum of squares: the forward pass's unfold (or fold), then its gradient, a fold (or unfold).
+      const { graph, got, want } = await traced((x) => tf.grad((a: tf.Tensor4D) => tf.sum(tf.mul(tf.square(convAsMatMul(a, w, null, 'linear', 'same')), tf.tensor4d(r, [2, 4, 5, filterShape[3]]))))(x), [2, 4, 5, filterShape[2]]);
+      const count = (op: string) => ops(graph).filter((o) => o === op).length;
+      expect([count('Gather'), count('Pad')]).toEqual([2, 2]);
+      for (const op of ['Concat', 'Split', 'Sum', 'Slice']) expect(ops(graph)).not.toContain(op);
+      expectClose(got, want, 1e-5, 1e-5);
+      w.dispose();
+    }
+  });
+
+  it("compares a ReLU's output in its gradient, so the product before it has one reader", async () => {
+    const w = tf.tensor2d(new Rng(8).fillNormal(new Float32Array(3 * 4)), [3, 4]);
+    const b = tf.tensor1d(new Rng(9).fillNormal(new Float32Array(4)));
+    const { graph, got, want } = await traced((x) => tf.grad((a: tf.Tensor4D) => tf.sum(tf.square(tf.relu(tf.add(tf.matMul(tf.reshape(a, [-1, 3]), w), b)))))(x), [2, 3, 2, 3]);
+    const relu = graph.nodes.find((n) => n.op === 'Relu')!;
+    const preActivation = relu.inputs[0];
+    expect(graph.nodes.filter((n) => n.inputs.includes(preActivation)).map((n) => n.op)).toEqual(['Relu']);
+    expect(graph.nodes.find((n) => n.op === 'Greater')!.inputs[0]).toBe(relu.outputs[0]);
+    expectClose(got, want, 1e-5, 1e-5);
+    tf.dispose([w, b]);
   });
 });

@@ -261,8 +261,13 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
   // tfjs: 1 where x > 0, else alpha.
   Step: {
     emit: (g, k) => {
-      const positive = g.op('Cast', [g.op('Greater', [input(g, k, 'x'), g.scalar(0)])], [int('to', 1)]);
+      const x = input(g, k, 'x');
       const alpha = (k.attrs.alpha as number) ?? 0;
+      // A ReLU's gradient is the step of its input. Compared on the ReLU's output instead (the same
+      // signs), that input keeps one reader, so onnxruntime fuses the product before it and the
+      // ReLU into one FusedGemm.
+      const compared = (alpha === 0 ? g.existing('Relu', [x]) : null) ?? x;
+      const positive = g.op('Cast', [g.op('Greater', [compared, g.scalar(0)])], [int('to', 1)]);
       return [alpha === 0 ? positive : g.op('Add', [g.op('Mul', [positive, g.scalar(1 - alpha)]), g.scalar(alpha)])];
     },
     shape: likeX,
@@ -302,9 +307,9 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       const x = input(g, k, 'x');
       const padding = g.padOf(x);
       const last = shape.length - 1;
-      // A slice of a padded tensor is one Pad of the unpadded one, cropping with negative pads:
-      // unfold's and fold's taps (ops/conv-as-matmul.ts) each copy once. Not where the slice cuts
-      // the innermost axis, which onnxruntime's Pad crops several times slower than Slice does.
+      // A slice of a padded tensor is one Pad of the unpadded one, cropping with negative pads: one
+      // copy instead of two. Not where the slice cuts the innermost axis, which onnxruntime's Pad
+      // crops several times slower than Slice does.
       if (padding && begin[last] === 0 && ends[last] === shape[last]) {
         return [g.pad({ ...padding, before: padding.before.map((p, i) => p - begin[i]), after: padding.after.map((p, i) => p - (shape[i] - ends[i])) })];
       }
@@ -371,6 +376,17 @@ const TRACED_KERNELS: Record<string, TracedKernel> = {
       return [g.pad({ input: input(g, k, 'x'), before: paddings.map((p) => p[0]), after: paddings.map((p) => p[1]), value: (k.attrs.constantValue as number) ?? 0 })];
     },
     shape: (k) => spec(arg(k, 'x').shape.map((d, i) => d + (k.attrs.paddings as number[][])[i][0] + (k.attrs.paddings as number[][])[i][1]), arg(k, 'x')),
+  },
+  GatherV2: {
+    emit: (g, k) => {
+      if (((k.attrs.batchDims as number) ?? 0) !== 0) throw new TraceError('gathers with batch dimensions have no ONNX export');
+      return [g.op('Gather', [input(g, k, 'x'), input(g, k, 'indices')], [int('axis', axesOf(k.attrs.axis, arg(k, 'x').shape.length)[0])])];
+    },
+    shape: (k) => {
+      const x = arg(k, 'x');
+      const axis = axesOf(k.attrs.axis, x.shape.length)[0];
+      return spec([...x.shape.slice(0, axis), ...arg(k, 'indices').shape, ...x.shape.slice(axis + 1)], x);
+    },
   },
   BatchMatMul: { emit: (g, k) => [matMul(g, k, null)], shape: matMulShape },
   _FusedMatMul: {
