@@ -179,4 +179,23 @@ describe('Lab store: Train trains what the visible tab holds', () => {
     expect(held).toHaveLength(2);
     expect(started.map((s) => s.target)).toEqual([{ kind: 'points', points: [[0, 0], [1, 1]] }]);
   });
+
+  it('fits a typed target rather than distil a teacher of the target shown before', async () => {
+    const { started, answer } = fakeLab();
+    const lab = useLabStore();
+    void lab.showTarget();
+    await answer(0);
+    lab.chooseTeacher('maf-1');
+    expect(lab.distilling).toBe('maf-1');
+    lab.mode = 'expression';
+    lab.expression = 'x^2 + y';
+    // The view's label and family now say Train, not Distil: the teacher belongs to the checkerboard.
+    expect(lab.distilling).toBeNull();
+    const training = lab.train();
+    await settle();
+    await answer(1);
+    await training;
+    expect(started.map((s) => s.target)).toEqual([{ kind: 'expression', expression: 'x^2 + y' }]);
+    expect(lab.teacher).toBeNull();
+  });
 });

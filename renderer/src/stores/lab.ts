@@ -108,7 +108,9 @@ export const useLabStore = defineStore('lab', {
       return this.compared.filter((m) => !(m.id in this.teacherOf) && canTeach(m));
     },
     /** How the next training learns: a teacher is fitted by reverse KL, else as the target says. */
-    objective: (s): LabObjective => (s.teacher ? 'reverse-kl' : objectiveOf(s.mode)),
+    objective(): LabObjective {
+      return this.distilling ? 'reverse-kl' : objectiveOf(this.mode);
+    },
     refreshMs: (s) => (s.intervals.length ? s.intervals.reduce((a, b) => a + b, 0) / s.intervals.length : null),
     openModel: (s) => s.models.find((m) => m.id === s.openId) ?? null,
     /** The target the visible tab's inputs describe, or why they describe none (naming what to fill in). */
@@ -135,6 +137,10 @@ export const useLabStore = defineStore('lab', {
     /** Whether the shown target is the one the visible tab describes; when not, Train shows that one first. */
     inputsShown(): boolean {
       return this.inputs.spec !== null && labTargetKey(this.inputs.spec) === this.targetKey;
+    },
+    /** The teacher Train distils: none while the visible tab holds another target, which Train shows first (a teacher belongs to its own target). */
+    distilling(): string | null {
+      return this.inputsShown ? this.teacher : null;
     },
   },
   actions: {
