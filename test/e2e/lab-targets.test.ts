@@ -2,8 +2,10 @@
 // mouse, a dropped image's brightness, an energy (its picture held back until Train is pressed, as
 // on a slow machine) and a typed expression by reverse KL (KL and ESS in the table), a CSV file (its
 // least likely rows and a projection on two chosen columns), and a MAF distilled into an IAF (its
-// KL to the teacher and both sampling times). Runs are tiny; screenshots of the distillation and
-// the CSV ranking go to test-results/screenshots (FLOWDESK_SHOTS overrides).
+// KL to the teacher and both sampling times). The CSV file and the expression train straight after
+// typing (Train clicked, then Enter), without "Use this target". Runs are tiny; screenshots of the
+// distillation, the CSV ranking and the note beside Train go to test-results/screenshots
+// (FLOWDESK_SHOTS overrides).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { Rng } from '../../main/engine/random.ts';
 import { startAppServer } from '../helpers/app-server.ts';
 import { browserTestSkip, launchBrowser, LAYOUT_SIZES } from '../helpers/browser.ts';
 import { encodeImage, patternPixels } from '../helpers/image-folder.ts';
-import { colours, holdTargetPictures, labRow, setFamily, shootLab, trainToTable } from '../helpers/lab-page.ts';
+import { colours, holdTargetPictures, labRow, setFamily, shootLab, trainToTable, waitUntilScored } from '../helpers/lab-page.ts';
 
 const skip = browserTestSkip;
 const shots = process.env.FLOWDESK_SHOTS ?? join('test-results', 'screenshots');
@@ -106,11 +108,19 @@ describe.skipIf(skip !== null)(`every Lab target in browser mode${skip ? ` (skip
     const file = join(folder, 'table.csv');
     await writeFile(file, `a,b,c\n${rows.join('\n')}\n`);
     await page.getByTestId('lab-mode-csv').click();
+    // An empty tab turns Train off and says what to fill in.
+    expect(await page.getByTestId('lab-train').isDisabled()).toBe(true);
+    expect(await page.getByTestId('lab-train-note').textContent()).toMatch(/path of a CSV file/);
+    await shootLab(page, shots, 'lab-train-off-csv');
     await page.getByTestId('lab-csv').fill(file);
-    await page.getByTestId('lab-show-target').click();
-    await expect.poll(() => page.getByTestId('lab-column-x').isVisible(), { timeout: 60_000 }).toBe(true);
+    // Train pressed straight after typing (no "Use this target") trains on the file, as its note says.
+    expect(await page.getByTestId('lab-train-note').textContent()).toMatch(/^Train will use CSV table\.csv first; the picture still shows /);
     await setFamily(page, 'realnvp', TINY);
+    await shootLab(page, shots, 'lab-train-note-csv');
     await trainToTable(page, 'realnvp');
+    expect(await labRow(page, 'realnvp').getAttribute('data-target')).toBe('CSV table.csv');
+    expect(await page.getByTestId('lab-column-x').isVisible()).toBe(true);
+    expect(await page.getByTestId('lab-train-note').count()).toBe(0);
     await labRow(page, 'realnvp').getByRole('button', { name: 'rank rows' }).click();
     const ranking = page.getByTestId('lab-ranking');
     await expect.poll(() => ranking.isVisible(), { timeout: 120_000 }).toBe(true);
@@ -151,13 +161,17 @@ describe.skipIf(skip !== null)(`every Lab target in browser mode${skip ? ` (skip
 
   it('trains on a typed expression by reverse KL', async () => {
     await page.getByTestId('lab-mode-expression').click();
-    await page.getByTestId('lab-expression').fill('x^2 / 2 + (y - sin(x))^2 * 2');
-    await page.getByTestId('lab-show-target').click();
-    await expect.poll(() => page.locator('.lab .maps-head h3').textContent(), { timeout: 60_000 }).toMatch(/^U\(x, y\) = x\^2/);
-    // The teacher chosen on the last target no longer applies: the family is free again.
-    await expect.poll(() => page.getByTestId('lab-flow').isDisabled(), { timeout: 30_000 }).toBe(false);
+    const expression = 'x^2 / 2 + (y - sin(x))^2 * 2';
+    await page.getByTestId('lab-expression').fill(expression);
+    // The teacher chosen on the last target does not apply to the typed one: Train says Train, and the family is free again.
+    expect(await page.getByTestId('lab-train').textContent()).toBe('Train');
+    expect(await page.getByTestId('lab-flow').isDisabled()).toBe(false);
     await setFamily(page, 'realnvp', TINY);
-    await trainToTable(page, 'realnvp');
+    // Enter in a setting (the keyboard's Train) straight after typing trains the typed expression.
+    await page.getByTestId('steps').press('Enter');
+    await waitUntilScored(page, 'realnvp');
+    expect(await page.locator('.lab .maps-head h3').textContent()).toBe(`U(x, y) = ${expression}`);
+    expect(await labRow(page, 'realnvp').getAttribute('data-target')).toBe(`U(x, y) = ${expression}`);
     expect(await labRow(page, 'realnvp').getByTestId('lab-kl').textContent()).toMatch(/^-?\d+\.\d+ ± \d+\.\d+$/);
     expect(await firstNumber(page, '[data-testid=lab-row][data-flow=realnvp] [data-testid=lab-ess]')).toBeGreaterThan(0);
   }, 400_000);

@@ -1,6 +1,6 @@
 // What the Lab's browser tests do on the page: count a canvas's colours (is anything drawn?), set a
-// family and its small settings, hold target pictures back (a slow machine), train until the
-// model's row in the comparison table is scored, and take the layout screenshots.
+// family and its small settings, hold target pictures back (a slow machine), train (or wait) until
+// the model's row in the comparison table is scored, and take the layout screenshots.
 import { join } from 'node:path';
 import type { Page, Route } from 'playwright-core';
 import { expect } from 'vitest';
@@ -55,6 +55,11 @@ export async function holdTargetPictures(page: Page): Promise<() => Promise<void
 export async function trainToTable(page: Page, flow: string, pressed?: () => Promise<void>) {
   await page.getByTestId('lab-train').click();
   await pressed?.();
+  await waitUntilScored(page, flow);
+}
+
+/** Waits until the row of the model of family `flow` shows its sampling and density times and Train is back. */
+export async function waitUntilScored(page: Page, flow: string) {
   const times = labRow(page, flow).locator('td.times');
   await expect.poll(async () => (await times.count()) > 0 && /\d/.test((await times.textContent()) ?? ''), { timeout: 240_000 }).toBe(true);
   await expect.poll(() => page.getByTestId('lab-train').isVisible(), { timeout: 60_000 }).toBe(true);

@@ -108,27 +108,46 @@ export const useLabStore = defineStore('lab', {
       return this.compared.filter((m) => !(m.id in this.teacherOf) && canTeach(m));
     },
     /** How the next training learns: a teacher is fitted by reverse KL, else as the target says. */
-    objective: (s): LabObjective => (s.teacher ? 'reverse-kl' : objectiveOf(s.mode)),
+    objective(): LabObjective {
+      return this.distilling ? 'reverse-kl' : objectiveOf(this.mode);
+    },
     refreshMs: (s) => (s.intervals.length ? s.intervals.reduce((a, b) => a + b, 0) / s.intervals.length : null),
     openModel: (s) => s.models.find((m) => m.id === s.openId) ?? null,
+    /** The target the visible tab's inputs describe, or why they describe none (naming what to fill in). */
+    inputs(s): { spec: LabTargetSpec; problem: null } | { spec: null; problem: string } {
+      const problem = (text: string) => ({ spec: null, problem: text });
+      switch (s.mode) {
+        case 'named': return { spec: { kind: 'samples', name: s.named }, problem: null };
+        case 'energy': return { spec: { kind: 'energy', name: s.energy }, problem: null };
+        case 'expression':
+          if (!s.expression.trim()) return problem('Type an energy U(x, y) first, for example x^2 + y^2.');
+          return { spec: { kind: 'expression', expression: s.expression }, problem: null };
+        case 'draw':
+          if (s.drawn.length === 0) return problem('Draw some points on the target first (click or drag on it).');
+          // A copy: drawing goes on in `drawn`, and a shown target must stay the drawing it was.
+          return { spec: { kind: 'points', points: s.drawn.slice() }, problem: null };
+        case 'image':
+          if (!s.image) return problem('Drop an image (or choose one) first: its brightness becomes the density.');
+          return { spec: { kind: 'image', width: s.image.width, height: s.image.height, pixels: s.image.pixels }, problem: null };
+        case 'csv':
+          if (!s.csvFile.trim()) return problem('Type the absolute path of a CSV file of numbers first.');
+          return { spec: { kind: 'csv', file: s.csvFile.trim() }, problem: null };
+      }
+    },
+    /** Whether the shown target is the one the visible tab describes; when not, Train shows that one first. */
+    inputsShown(): boolean {
+      return this.inputs.spec !== null && labTargetKey(this.inputs.spec) === this.targetKey;
+    },
+    /** The teacher Train distils: none while the visible tab holds another target, which Train shows first (a teacher belongs to its own target). */
+    distilling(): string | null {
+      return this.inputsShown ? this.teacher : null;
+    },
   },
   actions: {
-    /** The spec the current inputs describe, or null with the reason in `error`. */
+    /** The spec the visible tab's inputs describe, or null with the reason in `error`. */
     specOfInputs(): LabTargetSpec | null {
-      switch (this.mode) {
-        case 'named': return { kind: 'samples', name: this.named };
-        case 'energy': return { kind: 'energy', name: this.energy };
-        case 'expression': return { kind: 'expression', expression: this.expression };
-        case 'draw':
-          if (this.drawn.length === 0) return this.refuse('Draw some points on the target first (click or drag on it).');
-          return { kind: 'points', points: this.drawn };
-        case 'image':
-          if (!this.image) return this.refuse('Drop an image (or choose one) first: its brightness becomes the density.');
-          return { kind: 'image', width: this.image.width, height: this.image.height, pixels: this.image.pixels };
-        case 'csv':
-          if (!this.csvFile.trim()) return this.refuse('Type the absolute path of a CSV file of numbers first.');
-          return { kind: 'csv', file: this.csvFile.trim() };
-      }
+      const inputs = this.inputs;
+      return inputs.spec === null ? this.refuse(inputs.problem) : inputs.spec;
     },
     refuse(message: string): null {
       this.error = { code: 'BAD_ARGUMENT', message };
@@ -217,7 +236,9 @@ export const useLabStore = defineStore('lab', {
       this.resetLive(null);
       // Starting at once disables the form and Train while the target is still on its way.
       this.phase = 'starting';
-      const shown = (await this.targetSettled()) && (this.target !== null || (await this.showTarget()));
+      // The visible tab's target, not the one shown before: typed or drawn but not yet used, it is shown
+      // first (through the same path as "Use this target"), and if it is refused nothing trains.
+      const shown = (await this.targetSettled()) && (this.inputsShown || (await this.showTarget()));
       if (!shown || !this.target) {
         this.phase = 'idle';
         return;
