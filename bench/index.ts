@@ -203,7 +203,7 @@ function configFields(config: ModelConfig): Record<string, unknown> {
 
 /**
  * bench/pytorch_<kind>.py's speed for the same configuration (each setting passed as its
- * --kebab-case flag), or why it did not run: a training step ('speed') or bits per dim alone at
+ * --kebab-case flag, and FlowDesk's default gradient clip, which both steps apply), or why it did not run: a training step ('speed') or bits per dim alone at
  * `batch` ('forward-speed').
  */
 function pytorchSpeed(config: ModelConfig, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; cpuMs: number; threads: number; torch: string } | { reason: string } {
@@ -213,7 +213,7 @@ function pytorchSpeed(config: ModelConfig, steps: number, mode: 'speed' | 'forwa
   const flags = Object.entries(settings).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `${value}`]);
   const run = spawnSync(
     torchPython.python,
-    [join(dirname(fileURLToPath(import.meta.url)), file), mode, ...flags, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${threadsArg ?? availableParallelism()}`],
+    [join(dirname(fileURLToPath(import.meta.url)), file), mode, ...flags, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${threadsArg ?? availableParallelism()}`, '--clip-norm', `${resolveOptimizerConfig({}).clipNorm}`],
     { encoding: 'utf8', timeout: 600_000 },
   );
   const last = run.stdout?.trim().split('\n').pop();

@@ -6,12 +6,14 @@ prior (a zero conv of zeros: a learned mean and log-std per channel). FlowDesk's
 on the same images and settings to compare images/s and bits per dim.
 
   python3 bench/pytorch_glow.py train FOLDER --size 16 --channels 1 --levels 2 --depth 4 \
-      --hidden 64 --batch 32 --steps 300 --lr 1e-3 --warmup 200 --seed 0 --eval FOLDER2
-  python3 bench/pytorch_glow.py speed --size 32 --channels 3 --levels 3 --depth 4 --hidden 128 --batch 32
+      --hidden 64 --batch 32 --steps 300 --lr 1e-3 --warmup 200 --seed 0 --clip-norm 50 --eval FOLDER2
+  python3 bench/pytorch_glow.py speed --size 32 --channels 3 --levels 3 --depth 4 --hidden 128 --batch 32 --clip-norm 50
 
 `train` stops after --steps or --minutes (wall clock, if given), whichever comes first, and
 ends with {"done": true, "steps": ..., "seconds": ..., "eval_bpd": ...}.
 
+Both clip the global gradient norm to --clip-norm before Adam, as FlowDesk's step does (the bench
+passes FlowDesk's clipNorm).
 `speed` times training steps on random images (after one warm-up step) and prints
 {"img_per_s": ... (from the median step), "mean_img_per_s": ..., "cpu_ms": ... (the median step's
 process CPU time), "threads": ..., "torch": ...};
@@ -84,6 +86,8 @@ def make_model(a):
 
 
 def train(a):
+    if a.clip_norm is None:
+        raise SystemExit("train needs --clip-norm: FlowDesk's gradient clip (its clipNorm setting)")
     set_threads(a.threads)
     torch.manual_seed(a.seed)
     data = load_folder(a.folder, a.size, a.channels)
@@ -114,7 +118,7 @@ def train(a):
         loss = bpd(model, x, a.n_bits).mean()
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 50.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_norm)
         opt.step()
         if step % 50 == 0 or step == a.steps:
             print(json.dumps({"step": step, "loss": float(loss)}), flush=True)
@@ -132,14 +136,14 @@ def speed(a):
     x = torch.rand(a.batch, a.channels, a.size, a.size) - 0.5
     with torch.no_grad():
         model(x)
-    time_speed(a.mode, model, bpd, x.shape, a.batch, a.steps)
+    time_speed(a.mode, model, bpd, x.shape, a.batch, a.steps, a.clip_norm)
 
 
 if __name__ == "__main__":
     a = command_line(
         ["train", "speed", "forward-speed"],
         {"size": 32, "channels": 3, "levels": 3, "depth": 4, "hidden": 128, "batch": 32, "steps": 3, "warmup": 200, "seed": 0, "n_bits": 8, "threads": 0},
-        {"lr": 1e-3, "minutes": None},
+        {"lr": 1e-3, "minutes": None, "clip_norm": None},
         ["eval"],
     )
     train(a) if a.mode == "train" else speed(a)

@@ -4,11 +4,12 @@ apple/ml-tarflow's transformer_flow.py). The model code is the PyTorch package's
 matrices named as in FlowDesk's weights.safetensors, so a FlowDesk model folder loads here as it is.
 
   python3 bench/pytorch_tarflow.py speed --size 32 --channels 3 --patch 4 --depth 4 --hidden 128 \
-      --attn-layers 1 --head-dim 64 --batch 32 --steps 5 --threads 2
+      --attn-layers 1 --head-dim 64 --batch 32 --steps 5 --threads 2 --clip-norm 50
   python3 bench/pytorch_tarflow.py logprob MODEL_DIR --images IMAGES.safetensors --threads 1
 
 `speed` and `forward-speed` print the same line as pytorch_glow.py's (torch_harness.print_speed):
-a training step (bits per dim, Adam) or bits per dim alone, on random images.
+a training step (bits per dim, the gradient norm clipped to --clip-norm, Adam) or bits per dim
+alone, on random images.
 `logprob` loads MODEL_DIR (model.json + weights.safetensors) and the dequantized images in
 model space (tensor "x" [N, H, W, C] float32 of a safetensors file), and prints
 {"logprob": [...]} (nats per image, computed in float64).
@@ -58,13 +59,14 @@ def speed(a):
     set_threads(a.threads)
     torch.manual_seed(0)
     model = model_of(a)
-    time_speed(a.mode, model, bpd, (a.batch, a.size, a.size, a.channels), a.batch, a.steps)
+    time_speed(a.mode, model, bpd, (a.batch, a.size, a.size, a.channels), a.batch, a.steps, a.clip_norm)
 
 
 if __name__ == "__main__":
     a = command_line(
         ["speed", "forward-speed", "logprob"],
         {"size": 32, "channels": 3, "patch": 4, "depth": 4, "hidden": 128, "attn_layers": 1, "head_dim": 64, "batch": 32, "steps": 3, "threads": 0},
+        {"clip_norm": None},
         strings=["images"],
     )
     logprob(a) if a.mode == "logprob" else speed(a)

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trainAndScore } from './train-and-score.ts';
 import { findTorchPython } from './torch-python.ts';
+import { resolveOptimizerConfig } from '../main/engine/train/optimizer.ts';
 
 interface Task {
   name: string;
@@ -56,7 +57,7 @@ function flowdesk(task: Task, seed: number, datasets: string, work: string): Pro
 
 function pytorch(python: string, task: Task, seed: number, datasets: string): Result | { reason: string } {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'pytorch_glow.py');
-  const flags = { size: task.size, channels: task.channels, levels: task.levels, depth: task.depth, hidden: task.hidden, batch: SETTINGS.batch, steps: task.steps, warmup: SETTINGS.warmup, seed, lr: SETTINGS.lr };
+  const flags = { size: task.size, channels: task.channels, levels: task.levels, depth: task.depth, hidden: task.hidden, batch: SETTINGS.batch, steps: task.steps, warmup: SETTINGS.warmup, seed, lr: SETTINGS.lr, 'clip-norm': resolveOptimizerConfig({}).clipNorm };
   const argv = [script, 'train', join(datasets, task.data, 'train'), '--eval', join(datasets, task.data, 'test')];
   for (const [k, v] of Object.entries(flags)) argv.push(`--${k}`, String(v));
   if (task.minutes !== null) argv.push('--minutes', String(task.minutes));

@@ -54,15 +54,19 @@ def print_speed(step, batch, steps):
     print(json.dumps({"img_per_s": batch / median, "mean_img_per_s": steps * batch / sum(times), "cpu_ms": cpu_ms, "steps": steps, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
 
 
-def time_speed(mode, model, bpd, shape, batch, steps):
-    """Images/s of a training step (Adam, lr 1e-3, on the mean of `bpd(model, x, 8)` for uniform
-    images x of `shape`) for "speed", or of bits per dim alone, as evaluation runs it, for "forward-speed"."""
+def time_speed(mode, model, bpd, shape, batch, steps, clip_norm):
+    """Images/s of a training step (the global gradient norm clipped to `clip_norm`, then Adam, lr
+    1e-3, on the mean of `bpd(model, x, 8)` for uniform images x of `shape`: what FlowDesk's step
+    does) for "speed", or of bits per dim alone, as evaluation runs it, for "forward-speed"."""
+    if mode == "speed" and clip_norm is None:
+        raise SystemExit("speed needs --clip-norm: FlowDesk's gradient clip (its clipNorm setting), which its training step applies")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def train_step():
         loss = bpd(model, torch.rand(shape) - 0.5, 8).mean()
         opt.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         opt.step()
 
     def forward():
