@@ -14,6 +14,7 @@ import { OnnxUpdate } from '../../main/engine/onnx/onnx-update.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { Optimizer, resolveOptimizerConfig, type OptimizerConfig, type StepOutcome } from '../../main/engine/train/optimizer.ts';
+import { flatValues } from '../../main/engine/train/weight-average.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
 
@@ -89,12 +90,14 @@ describe.skipIf(!ort)(`the fused onnxruntime training step${why}`, () => {
   ];
   for (const [name, opt] of settings) {
     it(`updates weights and moments as the tfjs optimizer does from the same gradients: ${name}`, () =>
-      withTwins(opt, async ({ reference, fused, expectSame }) => {
+      withTwins(opt, async ({ reference, fused, expectSame, models: [, b] }) => {
         for (let step = 0; step < 5; step++) {
           const data = batchData(10 + step);
           const want = await reference(data);
           const got = await fused.update(data);
           expect(got.applied).toBe(true);
+          // The weights it hands the moving average are the ones it left in the variables.
+          expect(got.weights).toEqual(flatValues(b.params.variables));
           expect(got.lr).toBe(want.lr);
           expect(got.loss).toBeCloseTo(want.loss, 5);
           // One sum over the flat gradient against tfjs's sum of per-tensor sums: float32 rounding.

@@ -3,7 +3,7 @@
 // and back, and a damaged saved average refused with the file's name.
 import { describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
-import { WeightAverage } from '../../main/engine/train/weight-average.ts';
+import { flatValues, WeightAverage } from '../../main/engine/train/weight-average.ts';
 
 function params(values: Record<string, number[]>): Map<string, tf.Variable> {
   return new Map(Object.entries(values).map(([name, v]) => [name, tf.variable(tf.tensor1d(v), true)]));
@@ -20,17 +20,16 @@ describe('WeightAverage', () => {
     const p = params({ a: [1, 2], b: [-4] });
     const avg = new WeightAverage(0.999, p);
     set(p, { a: [3, 4], b: [6] });
-    avg.update(p); // t = 0: decay 0.1, so 0.1 * start + 0.9 * new
+    avg.update(flatValues(p)); // t = 0: decay 0.1, so 0.1 * start + 0.9 * new
     let state = avg.exportState();
     expect(Array.from(state.tensors.a.data)).toEqual([1 * 0.1 + 3 * 0.9, 2 * 0.1 + 4 * 0.9].map(Math.fround));
     expect(state.tensors.b.data[0]).toBeCloseTo(-4 * 0.1 + 6 * 0.9, 6);
     set(p, { a: [5, 0], b: [6] });
-    avg.update(p); // t = 1: decay 2/11
+    avg.update(flatValues(p)); // t = 1: decay 2/11
     state = avg.exportState();
     expect(state.tensors.a.data[0]).toBeCloseTo((2 / 11) * 2.8 + (9 / 11) * 5, 5);
     expect(state.tensors.a.data[1]).toBeCloseTo((2 / 11) * 3.8 + (9 / 11) * 0, 5);
     expect(state.meta).toEqual({ updates: '2' });
-    avg.dispose();
   });
 
   it('reaches the set decay and stays there', () => {
@@ -51,15 +50,15 @@ describe('WeightAverage', () => {
     const steps = Array.from({ length: 30 }, (_, i) => [Math.sin(i), Math.cos(i * 1.3), i / 7]);
     for (const w of steps.slice(0, 17)) {
       set(p, { a: w });
-      straight.update(p);
+      straight.update(flatValues(p));
     }
     const saved = straight.exportState();
     const resumed = new WeightAverage(0.99, p);
     resumed.importState(saved.tensors, saved.meta, 'ema.safetensors');
     for (const w of steps.slice(17)) {
       set(p, { a: w });
-      straight.update(p);
-      resumed.update(p);
+      straight.update(flatValues(p));
+      resumed.update(flatValues(p));
     }
     expect(resumed.updates).toBe(30);
     expect(Array.from(resumed.exportState().tensors.a.data)).toEqual(Array.from(straight.exportState().tensors.a.data));
@@ -69,7 +68,7 @@ describe('WeightAverage', () => {
     const p = params({ a: [1, 1] });
     const avg = new WeightAverage(0.999, p);
     set(p, { a: [11, 21] });
-    avg.update(p);
+    avg.update(flatValues(p));
     const seen = await avg.swappedIn(async () => valuesOf(p.get('a')!));
     expect(seen).toEqual([Math.fround(10), Math.fround(19)]);
     expect(valuesOf(p.get('a')!)).toEqual([11, 21]);
@@ -82,7 +81,7 @@ describe('WeightAverage', () => {
   it('restarts from the current weights', () => {
     const p = params({ a: [1] });
     const avg = new WeightAverage(0.999, p);
-    avg.update(p);
+    avg.update(flatValues(p));
     set(p, { a: [7] });
     avg.restart();
     expect(avg.updates).toBe(0);
@@ -97,5 +96,10 @@ describe('WeightAverage', () => {
     );
     expect(() => avg.importState(good.tensors, { updates: '-1' }, '/run/ema.safetensors')).toThrow(/\/run\/ema\.safetensors: metadata "updates"/);
     expect(() => avg.importState(good.tensors, {}, '/run/ema.safetensors')).toThrow(/metadata "updates"/);
+  });
+
+  it('refuses an update with another number of weights', () => {
+    const avg = new WeightAverage(0.999, params({ a: [1, 2], b: [3] }));
+    expect(() => avg.update(new Float32Array(2))).toThrow(/2 weights in the update, 3 averaged/);
   });
 });

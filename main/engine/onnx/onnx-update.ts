@@ -117,7 +117,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     this.nextWeights = this.written?.weights ?? this.flatVector();
     this.written = { weights, ids: vars.map((v) => v.dataId) };
     this.optimizer.committed();
-    return { loss, gradNorm, lr, applied: true };
+    return { loss, gradNorm, lr, applied: true, weights: weights.data as Float32Array };
   }
 
   /**

@@ -38,6 +38,11 @@ export interface StepReport {
 export interface StepOutcome extends StepReport {
   loss: number;
   applied: boolean;
+  /**
+   * The weights an applied step wrote, as one vector in the parameters' order, where the runtime
+   * has them so (onnx: its output, valid until the next step); elsewhere read from the variables.
+   */
+  weights?: Float32Array;
 }
 
 /** Sum of the squares of every gradient, one scalar (the global norm is its square root). */

@@ -46,7 +46,7 @@ import { stepSource, type StepSource } from './step-source.ts';
 import { MarkSchedule, timeMarks } from './time-marks.ts';
 import { readStoredTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 import type { ClassEval, StopReason, TrainEvent, TrainResult } from './train-events.ts';
-import { WeightAverage } from './weight-average.ts';
+import { flatValues, WeightAverage } from './weight-average.ts';
 
 /** What a session reports to its caller and hears from it. */
 export interface SessionHooks {
@@ -182,7 +182,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       return await runSession(session, false, data.report, opts);
     } finally {
       optimizer.dispose();
-      average?.dispose();
       await lock.release();
     }
   } finally {
@@ -251,7 +250,6 @@ async function resumeLocked(runDir: string, clockStart: number, opts: ResumeOpti
     return await runSession(session, true, data.report, opts);
   } finally {
     optimizer.dispose();
-    average?.dispose();
     model.dispose();
   }
 }
@@ -391,7 +389,7 @@ async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<Ste
   // The model's own training noise (flow matching's x0 and t), drawn from (seed, step) like the rest, and a conditional model's classes.
   const outcome = await s.steps.update(data, trainingInputs(s.model, s.trainSet, cfg.batch, cfg.seed, s.step));
   // Every runtime leaves the new weights in the model's variables after an applied step.
-  if (outcome.applied) s.average?.update(s.model.params.variables);
+  if (outcome.applied) s.average?.update(outcome.weights ?? flatValues(s.model.params.variables));
   return outcome;
 }
 
