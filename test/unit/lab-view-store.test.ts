@@ -114,14 +114,20 @@ const TABS = [
 ] as const;
 type Lab = ReturnType<typeof useLabStore>;
 
+/** A Lab showing its first target, switched to `tab`'s mode with the tab filled in or emptied. */
+async function onTab(tab: (typeof TABS)[number], how: 'fill' | 'empty') {
+  const fake = fakeLab();
+  const lab = useLabStore();
+  void lab.showTarget();
+  await fake.answer(0);
+  lab.mode = tab.mode;
+  tab[how](lab);
+  return { ...fake, lab };
+}
+
 describe('Lab store: Train trains what the visible tab holds', () => {
   it.each(TABS)('uses a $mode target filled in but not yet used, then trains on it', async (tab) => {
-    const { held, started, answer } = fakeLab();
-    const lab = useLabStore();
-    void lab.showTarget();
-    await answer(0);
-    lab.mode = tab.mode;
-    tab.fill(lab);
+    const { held, started, answer, lab } = await onTab(tab, 'fill');
     const training = lab.train();
     await settle();
     // Train asked for the tab's target itself, as "Use this target" does, and waited for it.
@@ -136,12 +142,7 @@ describe('Lab store: Train trains what the visible tab holds', () => {
   });
 
   it.each(TABS)('trains nothing from an empty $mode tab and says what to fill in', async (tab) => {
-    const { held, started, answer } = fakeLab();
-    const lab = useLabStore();
-    void lab.showTarget();
-    await answer(0);
-    lab.mode = tab.mode;
-    tab.empty(lab);
+    const { held, started, lab } = await onTab(tab, 'empty');
     await lab.train();
     expect(held).toHaveLength(1);
     expect(started).toHaveLength(0);
