@@ -1,8 +1,9 @@
 // The PyTorch package's model.json (`flowdesk export --pytorch`) carries every model setting, an
 // older run's missing ones filled by common/settings/model-fields.ts (their one owner), so its
 // Python reads no default of its own: an old TarFlow, flow matching and version-1 Glow export with
-// the settings they trained with, and (with torch) score in Python as in FlowDesk; the Python
-// refuses a model.json lacking a setting by name, and has every model kind.
+// the settings they trained with, and (with torch) score in Python as in FlowDesk; its run.json
+// carries every training setting as FlowDesk resumes with them; the Python refuses a model.json
+// or run.json lacking a setting by name, and has every model kind.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +19,11 @@ import { loadModel, parseModelJson } from '../../main/engine/models/model-io.ts'
 import { Rng } from '../../main/engine/random.ts';
 import { readRunJson } from '../../main/engine/runs/run-json.ts';
 import { bestDir, MODEL_JSON, WEIGHTS_FILE } from '../../main/engine/runs/run-layout.ts';
+import { readStoredTrainConfig } from '../../main/engine/train/train-config.ts';
 import { train } from '../../main/engine/train/trainer.ts';
 import { byKind, MODEL_KINDS, type Field } from '../../common/settings/field.ts';
 import { modelFields } from '../../common/settings/model-fields.ts';
+import { trainFields } from '../../common/settings/train-fields.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { writePerturbedModelFolder } from '../helpers/perturbed-model-folder.ts';
@@ -70,6 +73,18 @@ async function makeOld(dir: string, old: Omit<OldRun, 'model'>): Promise<void> {
   await writeFile(path, JSON.stringify({ ...doc, version: old.version, config }));
 }
 
+/** Training settings an older FlowDesk's run.json lacks (they came with flipping and averaging). */
+const OLD_TRAIN_MISSING = ['flip', 'emaDecay'];
+
+/** Rewrites `runDir`'s run.json without the training settings `missing`, as an older FlowDesk wrote it. */
+async function dropTrainSettings(runDir: string, missing: string[]): Promise<void> {
+  const path = join(runDir, 'run.json');
+  const doc = await readJson(path);
+  const trainSection = { ...(doc.train as Record<string, unknown>) };
+  for (const key of missing) delete trainSection[key];
+  await writeFile(path, JSON.stringify({ ...doc, train: trainSection }));
+}
+
 requireTorchInCi();
 
 afterAll(async () => {
@@ -88,6 +103,7 @@ describe.each(OLD_RUNS.map((old) => [old.model.kind, old] as const))('the PyTorc
     origin = (await train({ model: old.model, runsDir, cacheDir: null, folder: images.dir, name: 'origin', train: settings })).runDir;
     await makeOld(join(origin, 'checkpoints', `step-${STEP}`), old);
     await makeOld(bestDir(origin), old);
+    await dropTrainSettings(origin, OLD_TRAIN_MISSING);
     const packageDir = join(base, `${kind}-package`);
     await exportPytorchPackage(origin, packageDir, runsDir, null);
     packageRun = join(packageDir, PACKAGE_RUN);
@@ -107,6 +123,15 @@ describe.each(OLD_RUNS.map((old) => [old.model.kind, old] as const))('the PyTorc
     }
   });
 
+  it('writes every training setting into run.json as FlowDesk resumes the run with them', async () => {
+    const stored = (await readRunJson(origin)).train;
+    for (const key of OLD_TRAIN_MISSING) expect(stored).not.toHaveProperty(key);
+    const written = (await readJson(join(packageRun, 'run.json'))).train as Record<string, unknown>;
+    expect(written).toEqual(readStoredTrainConfig(stored));
+    // A run from before flipping and averaging: it did not flip, and FlowDesk averages from its resume on.
+    expect(written).toMatchObject({ flip: 'off', emaDecay: trainFields.emaDecay.default });
+  });
+
   it.skipIf(torchSkipReason !== '')(`scores images in Python as FlowDesk scores the run${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, async () => {
     const checkpoint = join(packageRun, 'checkpoints', `step-${STEP}`);
     const shape: [number, number, number, number] = [3, 8, 8, 1];
@@ -121,6 +146,17 @@ describe.each(OLD_RUNS.map((old) => [old.model.kind, old] as const))('the PyTorc
       expectClose(theirs.bpd, ours, 1e-4);
     } finally {
       model.dispose();
+    }
+  }, RUN_LIMIT_MS);
+
+  it.skipIf(torchSkipReason !== '')(`refuses to train from a run.json that lacks a training setting, naming it${torchSkipReason ? ` — skipped: ${torchSkipReason}` : ''}`, async () => {
+    const path = join(packageRun, 'run.json');
+    const whole = await readFile(path, 'utf8');
+    try {
+      await dropTrainSettings(packageRun, ['flip']);
+      expect(() => runTorchPython([join(packageRun, '..', 'train.py'), '--steps', String(STEP + 1), '--cpu'])).toThrow(/run\.json: train\.flip is missing.*Export the run again/);
+    } finally {
+      await writeFile(path, whole);
     }
   }, RUN_LIMIT_MS);
 });

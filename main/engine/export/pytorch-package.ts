@@ -18,6 +18,7 @@ import { readCheckedFile } from '../fs/checked-read.ts';
 import { parseModelJson } from '../models/model-io.ts';
 import { defaultImageFolder } from '../resources.ts';
 import { readRunJson, writeRunJson } from '../runs/run-json.ts';
+import { readStoredTrainConfig } from '../train/train-config.ts';
 import { MODEL_JSON } from '../runs/run-layout.ts';
 import { insideRunsWhy } from '../runs/run-locate.ts';
 import { checkedAgainst, parsedJson } from '../runs/validated-read.ts';
@@ -110,7 +111,9 @@ export async function exportPytorchPackage(runDir: string, outDir: string, runsD
     await copyCheckpoint(latest, packageRun, undefined, parseModelJson);
     await copyBest(runDir, packageRun, undefined, parseModelJson);
     await copyMetrics(runDir, packageRun, latest.step);
-    await writeRunJson(packageRun, run);
+    // Every training setting as FlowDesk resumes with it (a run from before a setting existed
+    // included), so train.py reads them all and holds no defaults of its own.
+    await writeRunJson(packageRun, { ...run, train: readStoredTrainConfig(run.train) });
     const manifest: PackageManifest = { format: 'flowdesk.pytorch', version: 1, origin: { run: run.name, dir: runDir, step: latest.step } };
     await writeFileAtomically(join(outDir, PACKAGE_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   } catch (err) {

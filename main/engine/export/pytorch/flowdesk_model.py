@@ -46,16 +46,16 @@ MARGINAL_KINDS = ("glow", "realnvp", "tarflow")
 LABEL_DROPOUT_KINDS = ("tarflow", "flow-matching")
 
 
-class ModelConfig(dict):
-    """model.json's config as written: reading a setting it lacks stops, naming the setting and the file."""
+class Settings(dict):
+    """Settings as the export wrote them (model.json's config, run.json's train): reading one they lack stops, naming it and the file."""
 
-    def __init__(self, values, source):
+    def __init__(self, values, source, section):
         super().__init__(values)
-        self.source = source
+        self.source, self.section = source, section
 
     def __missing__(self, key):
-        raise SystemExit(f"{self.source}: config.{key} is missing; this package reads every setting from model.json, "
-                         "as `flowdesk export RUN --pytorch` writes it. Export the run again.")
+        raise SystemExit(f"{self.source}: {self.section}.{key} is missing; this package reads every setting from the files "
+                         "`flowdesk export RUN --pytorch` writes, with none of its own. Export the run again.")
 
 
 def read_model_json(path):
@@ -66,7 +66,7 @@ def read_model_json(path):
         raise SystemExit(f"{path}: not a model.json as `flowdesk export RUN --pytorch` writes it (format flowdesk.model, version 2); export the run again")
     if not doc.get("initialised"):
         raise SystemExit(f"{path}: the model is not initialised (ActNorm's data init has not run); train it in FlowDesk first")
-    cfg = ModelConfig(doc["config"], path)
+    cfg = Settings(doc["config"], path, "config")
     kind = cfg["kind"]
     if kind not in FORWARDS:
         raise SystemExit(f"{path}: config.kind is {kind!r}; this PyTorch package continues {', '.join(FORWARDS)} models. Continue this run in FlowDesk instead.")

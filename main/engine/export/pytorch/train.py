@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from flowdesk_evaluate import validate
-from flowdesk_model import class_count, label_dropout, load_tensors, loss_kind, noise_augmentation, one_hot, read_model_json, training_loss, training_noise_kinds_of
+from flowdesk_model import Settings, class_count, label_dropout, load_tensors, loss_kind, noise_augmentation, one_hot, read_model_json, training_loss, training_noise_kinds_of
 from flowdesk_optim import Optimizer, WeightAverage
 from flowdesk_run import append_metric, checkpoint_steps, write_best, write_checkpoint, weights_meta
 from flowdesk_safetensors import read_safetensors, write_file_synced
@@ -95,8 +95,10 @@ def all_sum(value, device, world):
 def main():
     a = command_line()
     rank, world, device = start_processes(a)
-    run = read_json(os.path.join(a.run, "run.json"))
-    train_cfg, opt_cfg = run["train"], run["train"]["optimizer"]
+    run_json = os.path.join(a.run, "run.json")
+    run = read_json(run_json)
+    train_cfg = run["train"] = Settings(run["train"], run_json, "train")
+    opt_cfg = Settings(train_cfg["optimizer"], run_json, "train.optimizer")
     steps = checkpoint_steps(a.run)
     if not steps:
         raise SystemExit(f"{a.run} has no checkpoint to continue from")
@@ -112,7 +114,7 @@ def main():
     params = dict(zip(flow.names, flow.weights))
     optimizer = Optimizer(opt_cfg, params, opt_state, opt_meta, os.path.join(ckpt, "optimizer.safetensors"))
     average = None
-    if train_cfg.get("emaDecay", 0) > 0:
+    if train_cfg["emaDecay"] > 0:
         ema_path = os.path.join(ckpt, "ema.safetensors")
         saved, meta = load_tensors(ema_path, device) if os.path.exists(ema_path) else (None, None)
         average = WeightAverage(train_cfg["emaDecay"], params, saved, meta)
@@ -128,7 +130,7 @@ def main():
     if target <= step:
         raise SystemExit(f"the run is at step {step}; pass --steps with a larger step count to continue it")
     batch, seed = train_cfg["batch"], train_cfg["seed"]
-    flip = train_cfg.get("flip", "off") == "on" or (train_cfg.get("flip") == "auto" and cfg["channels"] == 3)
+    flip = train_cfg["flip"] == "on" or (train_cfg["flip"] == "auto" and cfg["channels"] == 3)
     lo, hi = batch * rank // world, batch * (rank + 1) // world
     frequencies = model_doc.get("classFrequencies")
 
@@ -157,7 +159,7 @@ def main():
     def checkpoint():
         write_checkpoint(a.run, step, model_json, {**flow.buffers_by_name, **params}, optimizer.export_state(), average,
                          {"elapsed": elapsed(), "valBpd": last_val, "initialValBpd": state.get("initialValBpd"), "bestValBpd": best},
-                         train_cfg.get("keepCheckpoints", 3))
+                         train_cfg["keepCheckpoints"])
 
     def time_up():
         # Every rank must stop at the same step (a rank left waiting in an all-reduce would hang): rank 0's clock decides.
@@ -183,7 +185,7 @@ def main():
             bad_in_row += 1
             if rank == 0:
                 append_metric(a.run, {"type": "skip", "step": step, "loss": str(step_loss), "gradNorm": str(grad_norm)})
-            if bad_in_row >= train_cfg.get("maxNonFinite", 10):
+            if bad_in_row >= train_cfg["maxNonFinite"]:
                 raise SystemExit(f"step {step}: {bad_in_row} steps in a row had a non-finite loss or gradient; lower the learning rate and continue from the last checkpoint")
             continue
         bad_in_row = 0
