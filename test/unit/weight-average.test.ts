@@ -20,12 +20,12 @@ describe('WeightAverage', () => {
     const p = params({ a: [1, 2], b: [-4] });
     const avg = new WeightAverage(0.999, p);
     set(p, { a: [3, 4], b: [6] });
-    avg.update(flatValues(p)); // t = 0: decay 0.1, so 0.1 * start + 0.9 * new
+    avg.update(flatValues(p.values())); // t = 0: decay 0.1, so 0.1 * start + 0.9 * new
     let state = avg.exportState();
     expect(Array.from(state.tensors.a.data)).toEqual([1 * 0.1 + 3 * 0.9, 2 * 0.1 + 4 * 0.9].map(Math.fround));
     expect(state.tensors.b.data[0]).toBeCloseTo(-4 * 0.1 + 6 * 0.9, 6);
     set(p, { a: [5, 0], b: [6] });
-    avg.update(flatValues(p)); // t = 1: decay 2/11
+    avg.update(flatValues(p.values())); // t = 1: decay 2/11
     state = avg.exportState();
     expect(state.tensors.a.data[0]).toBeCloseTo((2 / 11) * 2.8 + (9 / 11) * 5, 5);
     expect(state.tensors.a.data[1]).toBeCloseTo((2 / 11) * 3.8 + (9 / 11) * 0, 5);
@@ -50,15 +50,15 @@ describe('WeightAverage', () => {
     const steps = Array.from({ length: 30 }, (_, i) => [Math.sin(i), Math.cos(i * 1.3), i / 7]);
     for (const w of steps.slice(0, 17)) {
       set(p, { a: w });
-      straight.update(flatValues(p));
+      straight.update(flatValues(p.values()));
     }
     const saved = straight.exportState();
     const resumed = new WeightAverage(0.99, p);
     resumed.importState(saved.tensors, saved.meta, 'ema.safetensors');
     for (const w of steps.slice(17)) {
       set(p, { a: w });
-      straight.update(flatValues(p));
-      resumed.update(flatValues(p));
+      straight.update(flatValues(p.values()));
+      resumed.update(flatValues(p.values()));
     }
     expect(resumed.updates).toBe(30);
     expect(Array.from(resumed.exportState().tensors.a.data)).toEqual(Array.from(straight.exportState().tensors.a.data));
@@ -68,7 +68,7 @@ describe('WeightAverage', () => {
     const p = params({ a: [1, 1] });
     const avg = new WeightAverage(0.999, p);
     set(p, { a: [11, 21] });
-    avg.update(flatValues(p));
+    avg.update(flatValues(p.values()));
     const seen = await avg.swappedIn(async () => valuesOf(p.get('a')!));
     expect(seen).toEqual([Math.fround(10), Math.fround(19)]);
     expect(valuesOf(p.get('a')!)).toEqual([11, 21]);
@@ -81,7 +81,7 @@ describe('WeightAverage', () => {
   it('restarts from the current weights', () => {
     const p = params({ a: [1] });
     const avg = new WeightAverage(0.999, p);
-    avg.update(flatValues(p));
+    avg.update(flatValues(p.values()));
     set(p, { a: [7] });
     avg.restart();
     expect(avg.updates).toBe(0);

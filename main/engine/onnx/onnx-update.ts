@@ -8,6 +8,7 @@
 import * as tf from '../tf.ts';
 import { trainingLoss, type FlowModel } from '../models/flow-model.ts';
 import { squaredNorm, updatedParam, type MomentHolder, type Optimizer, type StepOutcome } from '../train/optimizer.ts';
+import { flatValues } from '../train/weight-average.ts';
 import type { OrtTensor } from './model-weights.ts';
 import type { OnnxGraph } from './onnx-proto.ts';
 import { createSession, type Ort, type OrtSession } from './runtime.ts';
@@ -149,12 +150,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
 
   /** `tensors` as one flat onnxruntime tensor, in order. */
   private concatenated(tensors: tf.Tensor[]): OrtTensor {
-    const out = new Float32Array(weightCount(this.model));
-    let offset = 0;
-    for (const t of tensors) {
-      out.set(t.dataSync() as Float32Array, offset);
-      offset += t.size;
-    }
+    const out = flatValues(tensors);
     return new this.ort.Tensor('float32', out, [out.length]);
   }
 

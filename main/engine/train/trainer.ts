@@ -389,7 +389,7 @@ async function trainStep(s: Session, emit: (e: TrainEvent) => void): Promise<Ste
   // The model's own training noise (flow matching's x0 and t), drawn from (seed, step) like the rest, and a conditional model's classes.
   const outcome = await s.steps.update(data, trainingInputs(s.model, s.trainSet, cfg.batch, cfg.seed, s.step));
   // Every runtime leaves the new weights in the model's variables after an applied step.
-  if (outcome.applied) s.average?.update(outcome.weights ?? flatValues(s.model.params.variables));
+  if (outcome.applied) s.average?.update(outcome.weights ?? flatValues(s.model.params.variables.values()));
   return outcome;
 }
 

@@ -16,11 +16,12 @@ import { CheckpointError } from '../errors.ts';
  */
 const WARM_START = 10;
 
-/** The values of `params` as one vector, in order (weights read back from the runtime's memory). */
-export function flatValues(params: ReadonlyMap<string, tf.Tensor>): Float32Array {
-  const out = new Float32Array([...params.values()].reduce((sum, p) => sum + p.size, 0));
+/** The values of `tensors` as one vector, in order (read back from the runtime's memory). */
+export function flatValues(tensors: Iterable<tf.Tensor>): Float32Array {
+  const list = [...tensors];
+  const out = new Float32Array(list.reduce((sum, p) => sum + p.size, 0));
   let offset = 0;
-  for (const p of params.values()) {
+  for (const p of list) {
     out.set(p.dataSync() as Float32Array, offset);
     offset += p.size;
   }
@@ -45,7 +46,7 @@ export class WeightAverage {
       this.offsets.set(name, offset);
       offset += p.size;
     }
-    this.average = flatValues(params);
+    this.average = flatValues(params.values());
   }
 
   /** Parameter `name`'s averaged values (a view). */
@@ -71,7 +72,7 @@ export class WeightAverage {
 
   /** Forgets what was averaged and starts again from the current weights (a fresh run after ActNorm's initialisation). */
   restart(): void {
-    this.average.set(flatValues(this.params));
+    this.average.set(flatValues(this.params.values()));
     this.updates = 0;
   }
 
