@@ -1,4 +1,4 @@
-// `npm run bench`: what users get, as one JSON object per line. With no `--backends` it times
+// `npm run bench`: what users get, as one JSON object per line, in a process with the app's malloc settings. With no `--backends` it times
 // the backend `auto` picks (the one the app and CLI use here) first, then each one after it in
 // auto's order that loads, except plain cpu (about 100x slower than wasm), which runs only when
 // named, as does a software WebGPU adapter. Per backend: training images/s for Glow on 32x32x3
@@ -50,6 +50,15 @@ import { chartSpeed } from './chart.ts';
 import { gridLatencyWhileTraining } from './latency.ts';
 import { packageSize } from './package-size.ts';
 import { findTorchPython } from './torch-python.ts';
+import { startedWithMallocSettings, withMallocSettings } from '../main/engine/onnx/malloc-settings.ts';
+
+// Timed as the app's worker and the `flowdesk` command run, with glibc malloc's settings
+// (main/engine/onnx/malloc-settings.ts), which a process reads only as it starts: the bench runs
+// itself again with them, and the PyTorch reference it starts inherits them too.
+if (!startedWithMallocSettings()) {
+  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: withMallocSettings(process.env) });
+  process.exit(again.status ?? 1);
+}
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

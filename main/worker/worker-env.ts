@@ -1,13 +1,15 @@
 // What a worker is told by the host that spawns it, through its environment: the runs folder and
-// the allowed roots (real paths) every file it opens for the page must lie in.
+// the allowed roots (real paths) every file it opens for the page must lie in; and glibc malloc's
+// settings for training steps, which only an environment can give a process.
 import { allowedRoots } from '../allowed-roots.ts';
+import { withMallocSettings } from '../engine/onnx/malloc-settings.ts';
 
 const RUNS = 'FLOWDESK_RUNS';
 const ROOTS = 'FLOWDESK_ALLOWED_ROOTS';
 
-/** The environment of a worker serving `runsDir`, with the host's allowed roots. */
+/** The environment of a worker serving `runsDir`, with the host's allowed roots and the malloc settings. */
 export function workerEnv(runsDir: string): NodeJS.ProcessEnv {
-  return { ...process.env, [RUNS]: runsDir, [ROOTS]: JSON.stringify(allowedRoots()) };
+  return withMallocSettings({ ...process.env, [RUNS]: runsDir, [ROOTS]: JSON.stringify(allowedRoots()) });
 }
 
 /** In the worker: what the host passed. A worker started without it refuses to run. */
