@@ -2,9 +2,10 @@
 // the backend `auto` picks (the one the app and CLI use here) first, then each one after it in
 // auto's order that loads, except plain cpu (about 100x slower than wasm), which runs only when
 // named, as does a software WebGPU adapter. Per backend: training images/s for Glow on 32x32x3
-// (batch 32, L=3) at (K=4, hidden 128) and (K=8, hidden 256), each train line with
-// bench/pytorch_glow.py's figure for the same configuration run right after it (its img/s, our
-// ratio and the load average); the latency to sample 64 images (on onnx, onnxruntime's) and to
+// (batch 32, L=3) at (K=4, hidden 128) and (K=8, hidden 256): 7 turns of two steps each side,
+// FlowDesk's then bench/pytorch_glow.py's on the same configuration (bench/torch-steps.ts), the
+// second step of each turn timed; each train line with PyTorch's img/s, our ratio, the load
+// average and the CPU time each side's process used during the other's timed step; the latency to sample 64 images (on onnx, onnxruntime's) and to
 // encode 1,000, at K=8, hidden 256; evaluation's images/s (bits per dim in batches of 64, as
 // `flowdesk eval` and validation run it) beside PyTorch's forward pass; then preprocessing
 // throughput over 1,000 JPEGs (and its CPU time an image), a cached import of 10,000, and peak
@@ -30,8 +31,7 @@ import { spawnSync } from 'node:child_process';
 import { trainableCount } from './train-and-score.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '../main/engine/tf.ts';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../main/engine/backend.ts';
@@ -50,6 +50,7 @@ import { chartSpeed } from './chart.ts';
 import { gridLatencyWhileTraining } from './latency.ts';
 import { packageSize } from './package-size.ts';
 import { findTorchPython } from './torch-python.ts';
+import { referenceCommand, startTorchStepper, type TorchStep, type TorchStepper } from './torch-steps.ts';
 import { startedWithMallocSettings, withMallocSettings } from '../main/engine/onnx/malloc-settings.ts';
 
 // Timed as the app's worker and the `flowdesk` command run, with glibc malloc's settings
@@ -73,6 +74,8 @@ const NAMED_PARTS = ['tarflow'];
 const unknownPart = only?.find((p) => !BENCH_PARTS.includes(p) && !NAMED_PARTS.includes(p));
 if (unknownPart) throw new Error(`--only names ${unknownPart}; choose from ${[...BENCH_PARTS, ...NAMED_PARTS].join(', ')}`);
 const wants = (part: string): boolean => (NAMED_PARTS.includes(part) ? only?.includes(part) === true : !only || only.includes(part));
+/** Turns a side takes in a round of a training configuration (after one warm-up step each), timing one step in each. */
+const TRAIN_STEPS = 7;
 /** Interleaved FlowDesk/PyTorch rounds per training configuration: 3, or 1 with --quick. */
 const repeat = Number(args.find((a) => a.startsWith('--repeat='))?.split('=')[1] ?? (quick ? 1 : 3));
 const emit = (obj: object): void => {
@@ -170,8 +173,18 @@ function randomImages(n: number, rng: Rng): Float32Array {
   return rng.fillUniform(new Float32Array(n * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5);
 }
 
-/** Training steps as the trainer takes them (its step source for the backend, clipped Adam update included). */
-async function trainSpeed(config: ModelConfig, backend: BackendName, steps: number): Promise<{ imgPerSec: number; cpuMs: number; line: Record<string, unknown> }> {
+/** Medians of one side's steps: images/s from the median step, and the median step's process CPU time. */
+interface SideSpeed {
+  imgPerSec: number;
+  cpuMs: number;
+}
+
+/**
+ * Training steps as the trainer takes them (its step source for the backend, clipped Adam update
+ * included), in turns with `torch`'s when given: both sides' medians, and the CPU time each side's
+ * process used during the other's timed step (near 0: nothing of one side runs beside the other).
+ */
+async function trainSpeed(config: ModelConfig, backend: BackendName, steps: number, torch: TorchStepper | null): Promise<{ ours: SideSpeed; theirs: SideSpeed | null; line: Record<string, unknown> }> {
   const rng = new Rng(1);
   const model = benchModel(config, rng);
   const params = trainableCount(model);
@@ -184,22 +197,36 @@ async function trainSpeed(config: ModelConfig, backend: BackendName, steps: numb
   await step(); // warm-up: threads, kernel set-up and first allocations
   const times: number[] = [];
   const cpu: number[] = [];
+  const theirs: TorchStep[] = [];
+  const idleCpu: number[] = [];
+  // Each side takes two steps in its turn and times the second: what a step leaves running (a
+  // garbage collection, threads spinning down) then lands in that side's own next step, as in
+  // training, not in the other side's timed step.
   for (let i = 0; i < steps; i++) {
+    await step();
     const t1 = performance.now();
     const c1 = process.cpuUsage();
     await step();
     times.push((performance.now() - t1) / 1000);
     const used = process.cpuUsage(c1);
     cpu.push((used.user + used.system) / 1000);
+    if (!torch) continue;
+    await torch.step();
+    const c2 = process.cpuUsage();
+    theirs.push(await torch.step());
+    const idle = process.cpuUsage(c2);
+    idleCpu.push((idle.user + idle.system) / 1000);
   }
-  // The median step: robust to other work on a shared machine (the PyTorch side does the same).
-  const imgPerSec = BATCH / median(times);
-  const cpuMs = median(cpu);
   await source.dispose();
   optimizer.dispose();
   model.dispose();
-  const line = { bench: 'train', ...configFields(config), params, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(imgPerSec), cpu_ms: round(cpuMs) };
-  return { imgPerSec, cpuMs, line };
+  // Median steps: robust to other work on a shared machine.
+  const ours = { imgPerSec: BATCH / median(times), cpuMs: median(cpu) };
+  const line = { bench: 'train', ...configFields(config), params, batch: BATCH, backend, threads: source.threads, steps, setup_ms: round(setupMs), img_per_s: round(ours.imgPerSec), cpu_ms: round(ours.cpuMs) };
+  if (!torch) return { ours, theirs: null, line };
+  const pytorch = { imgPerSec: BATCH / median(theirs.map((t) => t.seconds)), cpuMs: median(theirs.map((t) => t.cpuMs)) };
+  const idle = { idle_cpu_ms: round(median(idleCpu)), pytorch_idle_cpu_ms: round(median(theirs.map((t) => t.idleCpuMs))) };
+  return { ours, theirs: pytorch, line: { ...line, pytorch_img_per_s: round(pytorch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ...idle } };
 }
 
 const torchPython = withPytorch ? findTorchPython() : { reason: 'skipped with --no-pytorch' };
@@ -210,30 +237,20 @@ function configFields(config: ModelConfig): Record<string, unknown> {
   return { model: kind, ...settings };
 }
 
-/**
- * bench/pytorch_<kind>.py's speed for the same configuration (each setting passed as its
- * --kebab-case flag, and FlowDesk's default gradient clip, which both steps apply), or why it did not run: a training step ('speed') or bits per dim alone at
- * `batch` ('forward-speed').
- */
-function pytorchSpeed(config: ModelConfig, steps: number, mode: 'speed' | 'forward-speed' = 'speed', batch = BATCH): { imgPerSec: number; cpuMs: number; threads: number; torch: string } | { reason: string } {
+/** bench/pytorch_<kind>.py's bits per dim alone at `batch` for the same configuration, over `steps` batches, or why it did not run. */
+function pytorchForwardSpeed(config: ModelConfig, steps: number, batch: number): { imgPerSec: number; threads: number } | { reason: string } {
   if (!('python' in torchPython)) return torchPython;
-  const { kind, ...settings } = config;
-  const file = `pytorch_${kind}.py`;
-  const flags = Object.entries(settings).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `${value}`]);
-  const run = spawnSync(
-    torchPython.python,
-    [join(dirname(fileURLToPath(import.meta.url)), file), mode, ...flags, '--batch', `${batch}`, '--steps', `${steps}`, '--threads', `${threadsArg ?? availableParallelism()}`, '--clip-norm', `${resolveOptimizerConfig({}).clipNorm}`],
-    { encoding: 'utf8', timeout: 600_000 },
-  );
+  const { file, args } = referenceCommand(config, 'forward-speed', { batch, steps, threads: threadsArg ?? availableParallelism() });
+  const run = spawnSync(torchPython.python, args, { encoding: 'utf8', timeout: 600_000 });
   const last = run.stdout?.trim().split('\n').pop();
   if (run.status !== 0 || !last) return { reason: `${file} failed: ${(run.stderr || String(run.error ?? run.status)).trim().split('\n').pop()}` };
-  const out = JSON.parse(last) as { img_per_s: number; cpu_ms?: number; threads: number; torch: string };
-  return { imgPerSec: out.img_per_s, cpuMs: out.cpu_ms ?? NaN, threads: out.threads, torch: out.torch };
+  const out = JSON.parse(last) as { img_per_s: number; threads: number };
+  return { imgPerSec: out.img_per_s, threads: out.threads };
 }
 
 /**
- * Ours then PyTorch on one configuration, `repeat` times in turn, so a burst of other work on the
- * machine lands on both sides alike: one line per pair, then (with more than one) the median ratio.
+ * Ours and PyTorch on one configuration, a step of each in turn (torch-steps.ts), `repeat` rounds
+ * with a fresh model and process each: one line per round, then (with more than one) the median ratio.
  */
 async function trainAndCompare(config: ModelConfig, backend: BackendName, steps: number, extra: Record<string, unknown> = {}): Promise<void> {
   const ratios: number[] = [];
@@ -241,17 +258,22 @@ async function trainAndCompare(config: ModelConfig, backend: BackendName, steps:
   // machine barely moves (with more, both sides' spinning thread pools count too).
   const cpuRatios: number[] = [];
   for (let pass = 1; pass <= repeat; pass++) {
-    const ours = await trainSpeed(config, backend, steps);
-    const torch = pytorchSpeed(config, 5);
-    const load = loadavg()[0];
-    if ('reason' in torch) {
-      emit({ ...ours.line, ...extra, round: pass, load: round(load), pytorch_skipped: torch.reason });
-      continue;
+    const torch = 'python' in torchPython ? await startTorchStepper(torchPython.python, config, { batch: BATCH, threads: threadsArg ?? availableParallelism() }) : torchPython;
+    const stepper = 'reason' in torch ? null : torch;
+    try {
+      const { ours, theirs, line } = await trainSpeed(config, backend, steps, stepper);
+      const load = round(loadavg()[0]);
+      if (!theirs) {
+        emit({ ...line, ...extra, round: pass, load, pytorch_skipped: (torch as { reason: string }).reason });
+        continue;
+      }
+      ratios.push(ours.imgPerSec / theirs.imgPerSec);
+      const cpu = threadsArg === 1 ? { pytorch_cpu_ms: round(theirs.cpuMs), cpu_ratio: round(theirs.cpuMs / ours.cpuMs, 3) } : {};
+      if (threadsArg === 1) cpuRatios.push(theirs.cpuMs / ours.cpuMs);
+      emit({ ...line, ...extra, round: pass, load, ratio: round(ratios.at(-1)!, 3), ...cpu });
+    } finally {
+      await stepper?.close();
     }
-    ratios.push(ours.imgPerSec / torch.imgPerSec);
-    const cpu = threadsArg === 1 ? { pytorch_cpu_ms: round(torch.cpuMs), cpu_ratio: round(torch.cpuMs / ours.cpuMs, 3) } : {};
-    if (threadsArg === 1) cpuRatios.push(torch.cpuMs / ours.cpuMs);
-    emit({ ...ours.line, ...extra, round: pass, load: round(load), pytorch_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, torch: torch.torch, ratio: round(ratios.at(-1)!, 3), ...cpu });
   }
   const cpuMedian = cpuRatios.length > 1 ? { cpu_ratios: cpuRatios.map((r) => round(r, 3)), median_cpu_ratio: round(median(cpuRatios), 3) } : {};
   if (ratios.length > 1) emit({ bench: 'train-ratio', ...configFields(config), backend, rounds: ratios.length, ratios: ratios.map((r) => round(r, 3)), median_ratio: round(median(ratios), 3), ...cpuMedian });
@@ -325,7 +347,7 @@ async function evalSpeed(depth: number, hidden: number, backend: BackendName): P
   const imgPerSec = (images * 1000) / (performance.now() - t1);
   model.dispose();
   const line = { bench: 'eval', images, size: SIZE, depth, hidden, batch, backend, img_per_s: round(imgPerSec), first_call_ms: round(firstMs) };
-  const torch = pytorchSpeed(glowConfig(depth, hidden), 5, 'forward-speed', batch);
+  const torch = pytorchForwardSpeed(glowConfig(depth, hidden), 5, batch);
   if ('reason' in torch) return emit({ ...line, pytorch_skipped: torch.reason });
   emit({ ...line, pytorch_forward_img_per_s: round(torch.imgPerSec), pytorch_threads: torch.threads, ratio: round(imgPerSec / torch.imgPerSec, 3) });
 }
@@ -379,10 +401,10 @@ for (const backend of wants('train') || wants('tarflow') || wants('sample') || w
   const measured = backend === 'cpu' && !all ? configs.slice(0, 1) : configs;
   for (const [depth, hidden] of wants('train') ? measured : []) {
     // One timed step is enough to rank plain cpu.
-    await trainAndCompare(glowConfig(depth, hidden), backend, backend === 'cpu' ? 1 : 5);
+    await trainAndCompare(glowConfig(depth, hidden), backend, backend === 'cpu' ? 1 : TRAIN_STEPS);
   }
   if (wants('train') && measured.length < configs.length) emit({ bench: 'train', backend, skipped: 'depth 8, hidden 256 takes tens of minutes per step on plain cpu; run with --all to time it' });
-  if (wants('tarflow')) await tarflowAndCompare(backend, backend === 'cpu' ? 1 : 5);
+  if (wants('tarflow')) await tarflowAndCompare(backend, backend === 'cpu' ? 1 : TRAIN_STEPS);
   if (backend === 'cpu' && !all) continue;
   // Inference at the largest model timed: K=8, hidden 256, or with --quick K=4, hidden 128 and
   // no encoding (1,000 images at K=8 take about a minute per backend on a busy 2-core machine).

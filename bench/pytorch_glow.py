@@ -17,8 +17,9 @@ passes FlowDesk's clipNorm).
 `speed` times training steps on random images (after one warm-up step) and prints
 {"img_per_s": ... (from the median step), "mean_img_per_s": ..., "cpu_ms": ... (the median step's
 process CPU time), "threads": ..., "torch": ...};
-`--threads` defaults to the machine's cores.
-`npm run bench` runs it right after FlowDesk's own measurement of the same configuration.
+`--threads` defaults to the machine's cores. With `--paired` it takes one step per line it reads
+instead (torch_harness.serve_steps): `npm run bench` runs it so, a FlowDesk step and a PyTorch
+step in turn on the same configuration.
 Prints one JSON object per line.
 """
 import json, math, os, time
@@ -136,7 +137,7 @@ def speed(a):
     x = torch.rand(a.batch, a.channels, a.size, a.size) - 0.5
     with torch.no_grad():
         model(x)
-    time_speed(a.mode, model, bpd, x.shape, a.batch, a.steps, a.clip_norm)
+    time_speed(a.mode, model, bpd, x.shape, a.batch, a.steps, a.clip_norm, a.paired)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ matrices named as in FlowDesk's weights.safetensors, so a FlowDesk model folder 
 
 `speed` and `forward-speed` print the same line as pytorch_glow.py's (torch_harness.print_speed):
 a training step (bits per dim, the gradient norm clipped to --clip-norm, Adam) or bits per dim
-alone, on random images.
+alone, on random images; `speed --paired` takes one step per line it reads, as pytorch_glow.py's.
 `logprob` loads MODEL_DIR (model.json + weights.safetensors) and the dequantized images in
 model space (tensor "x" [N, H, W, C] float32 of a safetensors file), and prints
 {"logprob": [...]} (nats per image, computed in float64).
@@ -59,7 +59,7 @@ def speed(a):
     set_threads(a.threads)
     torch.manual_seed(0)
     model = model_of(a)
-    time_speed(a.mode, model, bpd, (a.batch, a.size, a.size, a.channels), a.batch, a.steps, a.clip_norm)
+    time_speed(a.mode, model, bpd, (a.batch, a.size, a.size, a.channels), a.batch, a.steps, a.clip_norm, a.paired)
 
 
 if __name__ == "__main__":
