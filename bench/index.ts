@@ -173,6 +173,20 @@ function randomImages(n: number, rng: Rng): Float32Array {
   return rng.fillUniform(new Float32Array(n * SIZE * SIZE * CHANNELS)).map((v) => v - 0.5);
 }
 
+/**
+ * Resolves once this process has used under a tenth of a core for 25 ms (or after 3 s): the
+ * garbage collection a step's allocations started (V8 marks and compacts on other threads and
+ * while the main thread waits) is over, so none of it runs beside PyTorch's steps.
+ */
+async function settled(): Promise<void> {
+  for (const end = performance.now() + 3000; performance.now() < end; ) {
+    const start = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 < 2.5) return;
+  }
+}
+
 /** Medians of one side's steps: images/s from the median step, and the median step's process CPU time. */
 interface SideSpeed {
   imgPerSec: number;
@@ -199,9 +213,9 @@ async function trainSpeed(config: ModelConfig, backend: BackendName, steps: numb
   const cpu: number[] = [];
   const theirs: TorchStep[] = [];
   const idleCpu: number[] = [];
-  // Each side takes two steps in its turn and times the second: what a step leaves running (a
-  // garbage collection, threads spinning down) then lands in that side's own next step, as in
-  // training, not in the other side's timed step.
+  // Each side takes two steps in its turn and times the second: what the first leaves running (a
+  // garbage collection, threads spinning down) lands in that side's own timed step, as in
+  // training; what the second leaves running ends before PyTorch's turn (settled).
   for (let i = 0; i < steps; i++) {
     await step();
     const t1 = performance.now();
@@ -211,6 +225,7 @@ async function trainSpeed(config: ModelConfig, backend: BackendName, steps: numb
     const used = process.cpuUsage(c1);
     cpu.push((used.user + used.system) / 1000);
     if (!torch) continue;
+    await settled();
     await torch.step();
     const c2 = process.cpuUsage();
     theirs.push(await torch.step());
