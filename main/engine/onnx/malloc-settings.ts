@@ -4,7 +4,7 @@
 // into a new ArrayBuffer: a step's flat weights and both Adam moments, 16 MB each at Glow K8/h256.
 // By default glibc gives that memory back to the system once those buffers are freed (its trim),
 // so the next step's copies fault fresh pages in: 1,000-5,000 page faults a step on this project's
-// machine, 5-10% of a K8 step (docs/performance.md, 2026-12-01). Setting either threshold turns
+// machine, 1-9% of a K8 step (docs/performance.md, 2026-12-01). Setting either threshold turns
 // glibc's own adjustment of both off, hence both: chunks up to the mmap threshold (32 MiB, glibc's
 // largest on 64-bit) come from the heap, which the trim threshold keeps mapped once grown.
 
