@@ -27,6 +27,7 @@
 // for the same minutes on the CIFAR-10 subset (bench/equal-minutes.ts); `--lab` trains every Lab
 // family on the toy targets for the Lab's figures (bench/lab.ts); `--restore` measures super-resolution
 // and inpainting against their baselines (bench/restore.ts).
+import './with-malloc-settings.ts';
 import { spawnSync } from 'node:child_process';
 import { trainableCount } from './train-and-score.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -51,15 +52,6 @@ import { gridLatencyWhileTraining } from './latency.ts';
 import { packageSize } from './package-size.ts';
 import { findTorchPython } from './torch-python.ts';
 import { referenceCommand, startTorchStepper, type TorchStep, type TorchStepper } from './torch-steps.ts';
-import { startedWithMallocSettings, withMallocSettings } from '../main/engine/onnx/malloc-settings.ts';
-
-// Timed as the app's worker and the `flowdesk` command run, with glibc malloc's settings
-// (main/engine/onnx/malloc-settings.ts), which a process reads only as it starts: the bench runs
-// itself again with them, and the PyTorch reference it starts inherits them too.
-if (!startedWithMallocSettings()) {
-  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: withMallocSettings(process.env) });
-  process.exit(again.status ?? 1);
-}
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
