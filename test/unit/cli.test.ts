@@ -22,6 +22,19 @@ function flowdesk(...args: string[]) {
   return flowdeskWith({}, ...args);
 }
 
+/** flowdesk(...args) without waiting for it, so that a test's independent commands start together and share the cores. */
+function flowdeskLater(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(home, { FLOWDESK_CACHE: cache }) });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 let home: string;
 let cache: string;
 let runs: string;
@@ -41,17 +54,18 @@ afterAll(async () => {
 });
 
 describe('flowdesk CLI', () => {
-  it('prints help for every command', () => {
-    for (const cmd of ['train', 'runs', 'eval', 'sample', 'interpolate', 'attribute', 'change-class', 'rank', 'export', 'import', 'serve', 'lab']) {
-      const r = flowdesk(cmd, '--help');
-      expect(r.code).toBe(0);
-      expect(r.out).toMatch(new RegExp(`^Usage: flowdesk ${cmd}`));
-      expect(r.out).toContain('--runs DIR');
-    }
-    expect(flowdesk('--help').out).toMatch(/Commands:/);
+  it('prints help for every command', async () => {
+    const commands = ['train', 'runs', 'eval', 'sample', 'interpolate', 'attribute', 'change-class', 'rank', 'export', 'import', 'serve', 'lab'];
+    const [all, ...each] = await Promise.all([flowdeskLater('--help'), ...commands.map((cmd) => flowdeskLater(cmd, '--help'))]);
+    commands.forEach((cmd, i) => {
+      expect(each[i].code, each[i].err).toBe(0);
+      expect(each[i].out).toMatch(new RegExp(`^Usage: flowdesk ${cmd}`));
+      expect(each[i].out).toContain('--runs DIR');
+    });
+    expect(all.out).toMatch(/Commands:/);
   });
 
-  it('refuses bad arguments with one clear line and a non-zero exit', () => {
+  it('refuses bad arguments with one clear line and a non-zero exit', async () => {
     const cases: [string[], RegExp][] = [
       [['train', '--lr', 'fast'], /--lr must be a number/],
       [['train', '--model', 'vae'], /--model must be one of glow, realnvp, nice, tarflow/],
@@ -65,12 +79,12 @@ describe('flowdesk CLI', () => {
       [['sample', runs], /sample needs an output file/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ];
-    for (const [args, message] of cases) {
-      const r = flowdesk(...args);
-      expect(r.code, args.join(' ')).not.toBe(0);
-      expect(r.err).toMatch(message);
-      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
-    }
+    const results = await Promise.all(cases.map(([args]) => flowdeskLater(...args)));
+    cases.forEach(([args, message], i) => {
+      expect(results[i].code, args.join(' ')).not.toBe(0);
+      expect(results[i].err).toMatch(message);
+      expect(results[i].err).not.toMatch(/\n\s+at /); // no stack trace
+    });
   });
 
   it('trains, evaluates and samples a run', () => {
