@@ -270,8 +270,8 @@ async function trainAndCompare(config: ModelConfig, backend: BackendName, steps:
     try {
       const { ours, theirs, line } = await trainSpeed(config, backend, steps, stepper);
       const load = round(loadavg()[0]);
-      if (!theirs) {
-        emit({ ...line, ...extra, round: pass, load, pytorch_skipped: (torch as { reason: string }).reason });
+      if ('reason' in torch || !theirs) {
+        emit({ ...line, ...extra, round: pass, load, pytorch_skipped: 'reason' in torch ? torch.reason : 'no PyTorch steps' });
         continue;
       }
       ratios.push(ours.imgPerSec / theirs.imgPerSec);

@@ -13,8 +13,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BIN, cliEnv, defaultRunsIn } from '../helpers/cli-env.ts';
 import { makeImageFolder } from '../helpers/image-folder.ts';
 
+/** A spawned command's environment: the throwaway home and cache, and `extra`. */
+function commandEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return cliEnv(home, { FLOWDESK_CACHE: cache, ...extra });
+}
+
 function flowdeskWith(opts: { env?: Record<string, string>; cwd?: string }, ...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd, env: cliEnv(home, { FLOWDESK_CACHE: cache, ...opts.env }) });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd, env: commandEnv(opts.env) });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -25,7 +30,7 @@ function flowdesk(...args: string[]) {
 /** flowdesk(...args) without waiting for it, so that a test's independent commands start together and share the cores. */
 function flowdeskLater(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(home, { FLOWDESK_CACHE: cache }) });
+    const child = spawn(process.execPath, [BIN, ...args], { env: commandEnv() });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -138,7 +143,7 @@ describe('flowdesk CLI', () => {
 
   it('stops on Ctrl-C after writing a checkpoint, and resumes from it', async () => {
     const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '100000', '--out', runs, '--name', 'interrupted', '--json'], {
-      env: cliEnv(home, { FLOWDESK_CACHE: cache }),
+      env: commandEnv(),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -157,7 +162,7 @@ describe('flowdesk CLI', () => {
 
   it('refuses a second writer on a run that is training, naming the process that holds it', async () => {
     const child = spawn(process.execPath, [BIN, 'train', images.dir, '--size', '8', '--channels', '1', '--levels', '1', '--depth', '1', '--hidden', '8', '--batch', '4', '--steps', '100000', '--checkpoint-every', '2', '--out', runs, '--name', 'busy', '--json'], {
-      env: cliEnv(home, { FLOWDESK_CACHE: cache }),
+      env: commandEnv(),
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
