@@ -2,10 +2,15 @@
 // Pad, and zero-padded parts that tile an axis and are added become one Concat; each gives tfjs's
 // values, and cases outside those shapes keep their plain nodes. Outputs are copied only where needed.
 // A convolution's unfold and fold (ops/conv-as-matmul.ts) are one gather each, and a ReLU's gradient
-// leaves the product before it one reader, so onnxruntime can fuse the two.
+// leaves the product before it one reader, so onnxruntime can fuse the two. A large product's bias
+// stays an Add of its own, which onnxruntime does not fuse into a Gemm.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
+import { encodeModel } from '../../main/engine/onnx/onnx-proto.ts';
 import { createSession, loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { traceToOnnx } from '../../main/engine/onnx/trace-backend.ts';
 import type { OnnxGraph } from '../../main/engine/onnx/onnx-proto.ts';
@@ -116,6 +121,37 @@ describe.skipIf(!ort)(`copies in traced graphs${why}`, () => {
     expect(graph.nodes.filter((n) => n.inputs.includes(preActivation)).map((n) => n.op)).toEqual(['Relu']);
     expect(graph.nodes.find((n) => n.op === 'Greater')!.inputs[0]).toBe(relu.outputs[0]);
     expectClose(got, want, 1e-5, 1e-5);
+    tf.dispose([w, b]);
+  });
+
+  /** The op types of `graph` as onnxruntime's optimizer at level 'all' leaves them (the model it writes, read as text). */
+  async function optimizedHas(graph: OnnxGraph, op: string): Promise<boolean> {
+    const dir = mkdtempSync(join(tmpdir(), 'flowdesk-optimized-'));
+    try {
+      const path = join(dir, 'model.onnx');
+      await ort!.InferenceSession.create(encodeModel(graph), { graphOptimizationLevel: 'all', optimizedModelFilePath: path, logSeverityLevel: 3 });
+      return readFileSync(path).toString('latin1').includes(op);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("adds a large product's bias on its own, which onnxruntime leaves out of its Gemm, with tfjs's values", async () => {
+    const w = tf.tensor2d(new Rng(10).fillNormal(new Float32Array(8 * 256)), [8, 256]);
+    const b = tf.tensor1d(new Rng(11).fillNormal(new Float32Array(256)));
+    const layer = (a: tf.Tensor) => tf.relu(tf.add(tf.matMul(tf.reshape(a, [-1, 8]), w), b));
+    // 1,024 rows of 256: 2^18 values, the smallest product whose bias is added apart.
+    const { graph: forward, got, want } = await traced(layer, [2, 32, 16, 8]);
+    expectClose(got, want, 1e-5, 1e-5);
+    const bias = forward.nodes.find((n) => n.op === 'Add')!;
+    expect(forward.nodes.find((n) => n.outputs.includes(bias.inputs[0]))!.op).toBe('MatMul');
+    expect(await optimizedHas(forward, 'Gemm')).toBe(false);
+    // Its gradient too, and below that size the bias goes back into onnxruntime's Gemm.
+    const grad = await traced((x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(layer(a))))(x), [2, 32, 16, 8]);
+    expectClose(grad.got, grad.want, 1e-4, 1e-5);
+    const small = await traced(layer, [2, 4, 4, 8]);
+    expectClose(small.got, small.want, 1e-5, 1e-5);
+    expect(await optimizedHas(small.graph, 'FusedGemm')).toBe(true);
     tf.dispose([w, b]);
   });
 });

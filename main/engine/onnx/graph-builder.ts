@@ -33,6 +33,8 @@ export class GraphBuilder {
   private readonly nodes: OnnxNode[] = [];
   /** Outputs of the attribute-free one-output nodes, by op and inputs (see `existing`). */
   private readonly plain = new Map<string, string>();
+  /** The op of the node that made each computed value, by value name. */
+  private readonly producers = new Map<string, string>();
   /** Pad nodes by output name, so a later slice of one can read the unpadded input. */
   private readonly pads = new Map<string, PadRecord>();
   private readonly initializers: OnnxTensor[] = [];
@@ -123,8 +125,14 @@ export class GraphBuilder {
   node(op: string, inputs: string[], attributes: OnnxAttribute[] = [], outputs = 1): string[] {
     const names = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
     this.nodes.push({ op, inputs, outputs: names, attributes });
+    for (const name of names) this.producers.set(name, op);
     if (outputs === 1 && attributes.length === 0) this.plain.set(`${op}(${inputs.join()})`, names[0]);
     return names;
+  }
+
+  /** The op of the node that made `name`, or null for an input or a constant. */
+  producerOf(name: string): string | null {
+    return this.producers.get(name) ?? null;
   }
 
   /** The output of an attribute-free `op` node already made from exactly `inputs`, if any. */
