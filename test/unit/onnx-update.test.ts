@@ -2,7 +2,8 @@
 // in one graph, moments kept as onnxruntime tensors) moves the weights and moments exactly as the
 // tfjs optimizer does with the same gradients, over several steps with warmup and clipping; a
 // non-finite step leaves weights, moments and the step count as they were; weights assigned
-// between steps are the ones the next step reads.
+// between steps are the ones the next step reads. The weights a step writes stay with it until
+// something reads the variables (ParamStore.lendWeights): every way of reading finds them.
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '../../main/engine/tf.ts';
 import { initBackend } from '../../main/engine/backend.ts';
@@ -11,10 +12,11 @@ import type { FlowModel } from '../../main/engine/models/flow-model.ts';
 import { exportWeights, importWeights } from '../../main/engine/models/model-io.ts';
 import { OnnxGradients } from '../../main/engine/onnx/onnx-gradients.ts';
 import { OnnxUpdate } from '../../main/engine/onnx/onnx-update.ts';
+import { TfjsRuntime } from '../../main/engine/runtime/tfjs-runtime.ts';
 import { loadOrt } from '../../main/engine/onnx/runtime.ts';
 import { Rng } from '../../main/engine/random.ts';
 import { Optimizer, resolveOptimizerConfig, type OptimizerConfig, type StepOutcome } from '../../main/engine/train/optimizer.ts';
-import { flatValues } from '../../main/engine/train/weight-average.ts';
+import { flatValues, WeightAverage } from '../../main/engine/train/weight-average.ts';
 import { expectClose } from '../helpers/expect-close.ts';
 import { perturb } from '../helpers/perturb.ts';
 
@@ -132,6 +134,61 @@ describe.skipIf(!ort)(`the fused onnxruntime training step${why}`, () => {
       for (const model of [a, b]) perturb(model.params, 0.01, 11);
       await reference(batchData(41));
       await fused.update(batchData(41));
+      expectSame();
+    }));
+
+  it('leaves the weights it wrote with the step until the variables are read through the store', () =>
+    withTwins({}, async ({ fused, models: [, b] }) => {
+      const first = b.params.variables.values().next().value!;
+      const before = Array.from(first.dataSync());
+      await fused.update(batchData(50));
+      const got = await fused.update(batchData(51));
+      const written = got.weights!.slice();
+      // A layer's own reference still sees the old value: nothing was assigned after either step,
+      // and the second read its weights from the first's output.
+      expect(Array.from(first.dataSync())).toEqual(before);
+      expect(Array.from(written.subarray(0, first.size))).not.toEqual(before);
+      // Read through the store, every variable holds what the step wrote, the layer's reference too.
+      expect(flatValues(b.params.variables.values())).toEqual(written);
+      expect(Array.from(first.dataSync())).toEqual(Array.from(written.subarray(0, first.size)));
+    }));
+
+  it('scores with the newest weights on tfjs, whose layers read the variables themselves', () =>
+    withTwins({}, async ({ reference, fused, models: [a, b] }) => {
+      for (let step = 0; step < 2; step++) {
+        await reference(batchData(60 + step));
+        await fused.update(batchData(60 + step));
+      }
+      const x = batchData(70);
+      const want = await new TfjsRuntime(a).bitsPerDim(x, batch, 8);
+      const got = await new TfjsRuntime(b).bitsPerDim(x, batch, 8);
+      for (let i = 0; i < batch; i++) expect(got[i]).toBeCloseTo(want[i], 5);
+    }));
+
+  it('keeps its step when the averaged weights are swapped in and back between steps', () =>
+    withTwins({}, async ({ reference, fused, expectSame, models: [, b] }) => {
+      const average = new WeightAverage(0.5, b.params.variables);
+      await reference(batchData(80));
+      average.update((await fused.update(batchData(80))).weights!);
+      await average.swappedIn(async () => undefined);
+      await reference(batchData(81));
+      await fused.update(batchData(81));
+      expectSame();
+    }));
+
+  it('keeps a value assigned through a variable\'s own reference while the weights were lent', () =>
+    withTwins({}, async ({ reference, fused, expectSame, models: [a, b] }) => {
+      // Taken before the step, as a layer holds it.
+      const [name, own] = b.params.variables.entries().next().value!;
+      await reference(batchData(90));
+      await fused.update(batchData(90));
+      // Not through the store: the step's weights are still lent when it is assigned.
+      const value = tf.fill(own.shape, 0.25);
+      own.assign(value);
+      a.params.variables.get(name)!.assign(value);
+      value.dispose();
+      await reference(batchData(91));
+      await fused.update(batchData(91));
       expectSame();
     }));
 

@@ -2,19 +2,91 @@
 // permutation) under a dotted name, which is exactly the tensor name in weights.safetensors.
 import * as tf from '../tf.ts';
 
+/**
+ * A training step that keeps the newest weights outside the variables (onnxruntime's, which
+ * writes them into its own output): it holds them from ParamStore.lendWeights until the store
+ * takes them back with `returnWeights`, which assigns them to the variables.
+ */
+export interface WeightHolder {
+  returnWeights(): void;
+}
+
+/**
+ * The trainable variables by name, current whenever read: a read first takes lent weights back
+ * from their holder. Readers keep this map (the optimizer, the weight average, the trainer), so
+ * the map itself, not each of them, makes sure. Keys, size and `has` say nothing of values.
+ */
+class VariableMap extends Map<string, tf.Variable> {
+  holder: WeightHolder | null = null;
+
+  /** Takes lent weights back (the holder is cleared first, so its own reads do not recurse). */
+  reclaim(): void {
+    const holder = this.holder;
+    this.holder = null;
+    holder?.returnWeights();
+  }
+
+  override get(name: string): tf.Variable | undefined {
+    this.reclaim();
+    return super.get(name);
+  }
+
+  override values(): MapIterator<tf.Variable> {
+    this.reclaim();
+    return super.values();
+  }
+
+  override entries(): MapIterator<[string, tf.Variable]> {
+    this.reclaim();
+    return super.entries();
+  }
+
+  override forEach(fn: (value: tf.Variable, key: string, map: Map<string, tf.Variable>) => void, thisArg?: unknown): void {
+    this.reclaim();
+    super.forEach(fn, thisArg);
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, tf.Variable]> {
+    this.reclaim();
+    return super[Symbol.iterator]();
+  }
+}
+
 export class ParamStore {
+  private readonly trained = new VariableMap();
   /** Trainable variables, in creation order (the optimizer and checkpoints rely on it). */
-  readonly variables = new Map<string, tf.Variable>();
+  readonly variables: Map<string, tf.Variable> = this.trained;
   /** Fixed tensors saved with the weights but never trained (variables so loading can assign). */
   readonly buffers = new Map<string, tf.Variable>();
-  /**
-   * Tensors computed from the weights in plain JS (an exact inverse), by name: not saved, but
-   * inputs of exported graphs, which cannot run that JS. Each getter returns the current value.
-   */
-  readonly derived = new Map<string, () => tf.Tensor>();
+  private readonly derivedTensors = new Map<string, () => tf.Tensor>();
   private readonly disposeHooks: (() => void)[] = [];
   /** Layers whose parameters start from data (ActNorm), wherever they sit, even inside a coupling's network. */
   private readonly dataInitialised: { requestInit(): void }[] = [];
+
+  /**
+   * Tensors computed from the weights in plain JS (an exact inverse), by name: not saved, but
+   * inputs of exported graphs, which cannot run that JS. Each getter returns the current value
+   * (lent weights are taken back first: the getters read the variables themselves).
+   */
+  get derived(): Map<string, () => tf.Tensor> {
+    this.reclaimWeights();
+    return this.derivedTensors;
+  }
+
+  /**
+   * Leaves the newest weights with `holder` until something reads the variables (through
+   * `variables` or `derived`) or calls reclaimWeights. Code that reads a variable through its own
+   * reference (a layer computing on tfjs) calls reclaimWeights first (runtime/tfjs-runtime.ts).
+   */
+  lendWeights(holder: WeightHolder): void {
+    if (this.trained.holder !== holder) this.trained.reclaim();
+    this.trained.holder = holder;
+  }
+
+  /** Takes lent weights back: the variables hold the newest values after. */
+  reclaimWeights(): void {
+    this.trained.reclaim();
+  }
 
   scope(prefix: string): ParamScope {
     return new ParamScope(this, prefix);
@@ -36,6 +108,8 @@ export class ParamStore {
   }
 
   dispose(): void {
+    // Disposed with weights lent: nothing reads them again.
+    this.trained.holder = null;
     for (const hook of this.disposeHooks.splice(0)) hook();
     for (const v of this.variables.values()) v.dispose();
     for (const b of this.buffers.values()) b.dispose();

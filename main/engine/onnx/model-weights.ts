@@ -16,9 +16,9 @@ export function weightInputs(model: FlowModel): Record<string, tf.Tensor> {
 /** The current values of the weights among `wanted` (a session's input names). */
 export function weightFeeds(ort: Ort, model: FlowModel, wanted: readonly string[]): Record<string, OrtTensor> {
   const feeds: Record<string, OrtTensor> = {};
-  const { variables, derived } = model.params;
+  // Each read only when a name is wanted: any takes back weights a training step holds (ParamStore.lendWeights).
   for (const name of wanted) {
-    const t = variables.get(name) ?? derived.get(name)?.();
+    const t = model.params.variables.get(name) ?? model.params.derived.get(name)?.();
     if (t) feeds[name] = new ort.Tensor('float32', t.dataSync() as Float32Array, t.shape);
   }
   return feeds;

@@ -3,9 +3,12 @@
 // (train/optimizer.ts's updatedParam), so the optimizer's maths has one definition. The update
 // runs on every weight at once, as one flat vector, and the moments stay onnxruntime tensors
 // between steps (written into two buffers in turn, since a run cannot write what it reads), as do
-// the weights a step wrote, fed to the next step while tfjs's copies are still those values. A step
-// whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
+// the weights a step wrote, fed to the next step: they are lent to the model's ParamStore and
+// assigned to the variables only when something reads those (an evaluation, a checkpoint), not
+// after every step, which cost 2-6% of a Glow K8 h256 step on the wasm backend (docs/performance.md).
+// A step whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
 import * as tf from '../tf.ts';
+import type { WeightHolder } from '../flows/params.ts';
 import { trainingLoss, type FlowModel } from '../models/flow-model.ts';
 import { squaredNorm, updatedParam, type MomentHolder, type Optimizer, type StepOutcome } from '../train/optimizer.ts';
 import { flatValues } from '../train/weight-average.ts';
@@ -51,13 +54,13 @@ interface Moments {
   v: OrtTensor;
 }
 
-/** The flat weights the last kept step wrote, and the data ids they left the model's variables with. */
+/** The flat weights the last kept step wrote, and the data ids of the variables while nothing else changed them. */
 interface Written {
   weights: OrtTensor;
   ids: object[];
 }
 
-export class OnnxUpdate extends TracedSession implements MomentHolder {
+export class OnnxUpdate extends TracedSession implements MomentHolder, WeightHolder {
   /** The moments while this step holds them (Optimizer.lend), and the buffers the next run writes. */
   private moments: Moments | null = null;
   /** The optimizer's moment tensors, which the held moments are written back into. */
@@ -66,6 +69,9 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
   /** The buffer the next run writes the weights into. */
   private nextWeights: OrtTensor;
   private written: Written | null = null;
+  /** The model's variables and their names, in parameter order (held here: reading them through the store would take the weights back). */
+  private readonly vars: tf.Variable[];
+  private readonly names: string[];
 
   private constructor(
     ort: Ort,
@@ -76,6 +82,8 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     readonly batch: number,
   ) {
     super(ort, session, model);
+    this.names = [...model.params.variables.keys()];
+    this.vars = [...model.params.variables.values()];
     this.spare = { m: this.flatVector(), v: this.flatVector() };
     this.nextWeights = this.flatVector();
   }
@@ -112,32 +120,54 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, lr, applied: false };
     // onnxruntime wrote the new values into the fetched tensors themselves.
     [this.moments, this.spare] = [this.spare, moments];
-    const vars = [...this.model.params.variables.values()];
-    this.scatter(this.nextWeights.data as Float32Array, vars);
     const weights = this.nextWeights;
     this.nextWeights = this.written?.weights ?? this.flatVector();
-    this.written = { weights, ids: vars.map((v) => v.dataId) };
+    this.written = { weights, ids: this.vars.map((v) => v.dataId) };
+    this.model.params.lendWeights(this);
     this.optimizer.committed();
     return { loss, gradNorm, lr, applied: true, weights: weights.data as Float32Array };
   }
 
   /**
-   * The weights as views of the last kept step's output while every variable still holds what that
-   * step assigned (an assign gives a variable a new data id: a rollback, a loaded checkpoint, the
-   * averaged weights swapped in), so they are not read back from tfjs; otherwise none.
+   * The weights as views of the last kept step's output while no variable was assigned since that
+   * step or since they were returned (an assign gives a variable a new data id: a rollback, a
+   * loaded checkpoint, the averaged weights swapped in), so they are not read back from tfjs;
+   * otherwise none.
    */
   private writtenWeights(): Record<string, OrtTensor> {
-    const { written } = this;
-    const vars = [...this.model.params.variables];
-    if (!written || vars.some(([, v], i) => v.dataId !== written.ids[i])) return {};
+    const { written, vars, names } = this;
+    if (!written || vars.some((v, i) => v.dataId !== written.ids[i])) return {};
     const flat = written.weights.data as Float32Array;
     const views: Record<string, OrtTensor> = {};
     let offset = 0;
-    for (const [name, v] of vars) {
-      views[name] = new this.ort.Tensor('float32', flat.subarray(offset, offset + v.size), v.shape);
+    vars.forEach((v, i) => {
+      views[names[i]] = new this.ort.Tensor('float32', flat.subarray(offset, offset + v.size), v.shape);
       offset += v.size;
-    }
+    });
     return views;
+  }
+
+  /**
+   * Assigns the last kept step's weights to the variables (ParamStore.reclaimWeights), except to a
+   * variable assigned since through a reference of its own, whose newer value stays (the next
+   * step then reads every weight from tfjs). As copies: tfjs's cpu backend would keep a view of
+   * the output buffer, which the step after next rewrites.
+   */
+  returnWeights(): void {
+    const { written, vars } = this;
+    if (!written) return;
+    const flat = (written.weights.data as Float32Array).slice();
+    let offset = 0;
+    let untouched = true;
+    tf.tidy(() => {
+      vars.forEach((v, i) => {
+        if (v.dataId === written.ids[i]) v.assign(tf.tensor(flat.subarray(offset, offset + v.size), v.shape));
+        else untouched = false;
+        offset += v.size;
+      });
+    });
+    if (untouched) written.ids = vars.map((v) => v.dataId);
+    else this.written = null;
   }
 
   /** Writes the moments this step holds into the optimizer's tensors (Optimizer.reclaimMoments). */
@@ -167,6 +197,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder {
 
   override async dispose(): Promise<void> {
     if (this.moments) this.optimizer.reclaimMoments();
+    this.model.params.reclaimWeights();
     await super.dispose();
   }
 }
