@@ -201,8 +201,14 @@ export class EngineService implements ServiceSlice<'engine'> {
       const event = this.toAppEvent(dir === null ? null : basename(dir), e);
       if (event) this.emit(event);
     };
+    // The run is over once `run` settles (its lock released): a new one may start from then on,
+    // even before its last status is written, which a client may read and act on at once.
+    const over = () => {
+      if (this.active === active) this.active = null;
+    };
     const finished = run(onEvent, controller.signal).then(
       async (result) => {
+        over();
         const r = result as { reason: string; step: number };
         const status = r.reason === 'steps' ? 'finished' : r.reason === 'cancelled' ? active.stopAs : 'paused';
         active.endedAs = status;
@@ -211,6 +217,7 @@ export class EngineService implements ServiceSlice<'engine'> {
         this.emit({ type: 'train-stopped', runId: basename(active.runDir!), step: r.step, status });
       },
       async (err) => {
+        over();
         const error = toAppError(err);
         if (active.runDir) {
           active.endedAs = 'failed';
@@ -225,7 +232,6 @@ export class EngineService implements ServiceSlice<'engine'> {
       () => undefined,
       () => undefined,
     ).finally(() => {
-      if (this.active === active) this.active = null;
       // A run that finished or failed hands over to the queue; a paused or cancelled one was a person's stop.
       if (active.endedAs === 'finished' || active.endedAs === 'failed') void this.queue.advance();
     });
