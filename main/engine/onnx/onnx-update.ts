@@ -5,7 +5,7 @@
 // between steps (written into two buffers in turn, since a run cannot write what it reads), as do
 // the weights a step wrote, fed to the next step: they are lent to the model's ParamStore and
 // assigned to the variables only when something reads those (an evaluation, a checkpoint), not
-// after every step, which cost 2-6% of a Glow K8 h256 step on the wasm backend (docs/performance.md).
+// after every step, which cost about 3% of a Glow K8 h256 step on the wasm backend (docs/performance.md).
 // A step whose loss or gradient norm is not finite is not kept: weights and moments stay as they were.
 import * as tf from '../tf.ts';
 import type { WeightHolder } from '../flows/params.ts';
@@ -156,16 +156,7 @@ export class OnnxUpdate extends TracedSession implements MomentHolder, WeightHol
   returnWeights(): void {
     const { written, vars } = this;
     if (!written) return;
-    const flat = (written.weights.data as Float32Array).slice();
-    let offset = 0;
-    let untouched = true;
-    tf.tidy(() => {
-      vars.forEach((v, i) => {
-        if (v.dataId === written.ids[i]) v.assign(tf.tensor(flat.subarray(offset, offset + v.size), v.shape));
-        else untouched = false;
-        offset += v.size;
-      });
-    });
+    const untouched = this.scatter((written.weights.data as Float32Array).slice(), vars, (v, i) => v.dataId === written.ids[i]);
     if (untouched) written.ids = vars.map((v) => v.dataId);
     else this.written = null;
   }
@@ -184,15 +175,18 @@ export class OnnxUpdate extends TracedSession implements MomentHolder, WeightHol
     return new this.ort.Tensor('float32', out, [out.length]);
   }
 
-  /** Assigns consecutive parts of `flat` to `targets`, in order. */
-  private scatter(flat: Float32Array, targets: tf.Variable[]): void {
+  /** Assigns consecutive parts of `flat` to `targets`, in order, to those `assignable` accepts; whether it accepted all. */
+  private scatter(flat: Float32Array, targets: tf.Variable[], assignable: (t: tf.Variable, i: number) => boolean = () => true): boolean {
+    let all = true;
     tf.tidy(() => {
       let offset = 0;
-      for (const t of targets) {
-        t.assign(tf.tensor(flat.subarray(offset, offset + t.size), t.shape));
+      targets.forEach((t, i) => {
+        if (assignable(t, i)) t.assign(tf.tensor(flat.subarray(offset, offset + t.size), t.shape));
+        else all = false;
         offset += t.size;
-      }
+      });
     });
+    return all;
   }
 
   override async dispose(): Promise<void> {

@@ -28,7 +28,7 @@ export class TfjsRuntime implements ComputeRuntime {
    * The model, its variables current: its layers read them through their own references, not the
    * ParamStore, so weights a training step holds (onnx's, lent) are taken back first.
    */
-  private get current(): FlowModel {
+  private current(): FlowModel {
     this.model.params.reclaimWeights();
     return this.model;
   }
@@ -37,28 +37,28 @@ export class TfjsRuntime implements ComputeRuntime {
     const micro = microBatch ?? autoMicroBatch(this.model.config, batch);
     return {
       threads: 1,
-      update: async (data, inputs) => optimizer.update(batchGradients(this.current, data, batch, nBits, micro, batch, inputs)),
+      update: async (data, inputs) => optimizer.update(batchGradients(this.current(), data, batch, nBits, micro, batch, inputs)),
       dispose: async () => {},
     };
   }
 
   sample(n: number, temperature: number, rng: Rng, classes?: Float32Array, guidance?: number): Promise<Float32Array> {
-    const model = this.current;
+    const model = this.current();
     return tf.readAndDispose(tf.tidy(() => model.sample(n, temperature, rng, classTensor(model, classes, n), guidance)));
   }
 
   async encode(x: Float32Array, n: number): Promise<tf.Tensor4D[]> {
-    const model = this.current;
+    const model = this.current();
     return tf.tidy(() => model.encode(imageTensor(model, x, n)));
   }
 
   decode(zs: tf.Tensor4D[]): Promise<Float32Array> {
-    const model = this.current;
+    const model = this.current();
     return tf.readAndDispose(tf.tidy(() => model.decode(zs)));
   }
 
   async bitsPerDim(x: Float32Array, n: number, nBits: number, noise: readonly Float32Array[] = [], classes?: Float32Array): Promise<Float32Array> {
-    const model = this.current;
+    const model = this.current();
     if (classes || !marginalOverClasses(model)) {
       return tf.readAndDispose(tf.tidy(() => bitsPerDim(model, imageTensor(model, x, n), nBits, classTensor(model, classes, n), scoringNoiseTensors(model, noise, n))));
     }
@@ -68,7 +68,7 @@ export class TfjsRuntime implements ComputeRuntime {
   }
 
   async classLogProbs(x: Float32Array, n: number): Promise<Float32Array> {
-    const model = this.current;
+    const model = this.current();
     if (!model.classLogProbs || classCountOf(model) === 0) throw new ConfigError('BAD_CONFIG', `This ${model.config.kind} model has no classes: it was not trained on a folder of classes.`);
     return tf.readAndDispose(tf.tidy(() => model.classLogProbs!(imageTensor(model, x, n))));
   }
