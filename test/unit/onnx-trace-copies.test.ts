@@ -3,7 +3,8 @@
 // values, and cases outside those shapes keep their plain nodes. Outputs are copied only where needed.
 // A convolution's unfold and fold (ops/conv-as-matmul.ts) are one gather each, and a ReLU's gradient
 // leaves the product before it one reader, so onnxruntime can fuse the two. A large product's bias
-// stays an Add of its own, which onnxruntime does not fuse into a Gemm.
+// stays an Add of its own, which onnxruntime does not fuse into a Gemm. A weight's gradient over
+// many rows is a batch of products of parts of the rows, summed.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,5 +154,28 @@ describe.skipIf(!ort)(`copies in traced graphs${why}`, () => {
     expectClose(small.got, small.want, 1e-5, 1e-5);
     expect(await optimizedHas(small.graph, 'FusedGemm')).toBe(true);
     tf.dispose([w, b]);
+  });
+
+  it("multiplies a weight's gradient over many rows as a batch of parts, summed, with tfjs's values", async () => {
+    const w = tf.tensor2d(new Rng(12).fillNormal(new Float32Array(8 * 16)), [8, 16]);
+    // The gradient of w is xᵀ dy, x with a row per pixel: `rows` rows of 8 against rows of 16.
+    const weightGradient = (x: tf.Tensor4D) => tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.matMul(tf.reshape(x, [-1, 8]), v as tf.Tensor2D))))(w);
+    const transposedGemms = (graph: OnnxGraph) => graph.nodes.filter((n) => n.op === 'Gemm' && n.attributes?.some((a) => a.name === 'transA' && a.value === 1)).length;
+    const partShapes = (graph: OnnxGraph) => graph.nodes.filter((n) => n.op === 'Transpose').map((n) => graph.nodes.find((m) => m.outputs.includes(n.inputs[0]))!).filter((r) => r.op === 'Reshape').map((r) => graph.initializers.find((i) => i.name === r.inputs[1])!.data);
+    // 1,536 rows: three parts of 512; 1,100: two of 550, the most parts of 512 rows or more that divide them.
+    for (const [shape, parts] of [[[3, 32, 16, 8], [3, 512, 8]], [[1, 22, 50, 8], [2, 550, 8]]] as [[number, number, number, number], number[]][]) {
+      const { graph, got, want } = await traced(weightGradient, shape);
+      expect(transposedGemms(graph)).toBe(0);
+      expect(partShapes(graph).map((d) => [...(d as BigInt64Array)].map(Number))).toEqual([parts]);
+      expect(ops(graph)).toContain('ReduceSum');
+      expectClose(got, want, 1e-4, 1e-5);
+    }
+    // Below two parts of 512 rows (1,000), or where no count of them divides the rows (1,025 = 5² 41), one Gemm.
+    for (const shape of [[1, 20, 50, 8], [1, 25, 41, 8]] as [number, number, number, number][]) {
+      const { graph, got, want } = await traced(weightGradient, shape);
+      expect(transposedGemms(graph)).toBe(1);
+      expectClose(got, want, 1e-4, 1e-5);
+    }
+    w.dispose();
   });
 });

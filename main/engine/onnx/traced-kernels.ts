@@ -48,8 +48,8 @@ function activate(g: GraphBuilder, value: string, activation: unknown): string {
 }
 
 /**
- * a times b with tfjs's transpose flags: Gemm for transposed matrices or with a bias (no copies),
- * MatMul otherwise, plain matrices included: onnxruntime fuses a MatMul and the Add of a bias
+ * a times b with tfjs's transpose flags: Gemm for transposed matrices or with a bias (no copies;
+ * a weight's gradient over many rows in parts, productInParts), MatMul otherwise, plain matrices included: onnxruntime fuses a MatMul and the Add of a bias
  * that alone reads it into a Gemm, which it does not do for a Gemm (tfjs adds the bias itself
  * when it records gradients, as for a coupling network's hidden layers).
  */
@@ -62,16 +62,10 @@ function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const batchOfOne = (s: number[]) => s.length === 3 && s[0] === 1;
   if ([a, b].every((t) => t.shape.length === 2 || batchOfOne(t.shape)) && (a.shape.length === 3 || b.shape.length === 3)) {
     const matrix = (key: string, shape: number[]) => (shape.length === 2 ? input(g, k, key) : g.op('Reshape', [input(g, k, key), g.int64s(shape.slice(1))]));
-    const args = [matrix('a', a.shape), matrix('b', b.shape)];
-    if (bias) args.push(bias);
-    const product = g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
+    const product = gemm(g, matrix('a', a.shape), matrix('b', b.shape), a.shape.slice(-2), b.shape.slice(-2), bias, k);
     return g.op('Reshape', [product, g.int64s(k.outputs[0].shape)]);
   }
-  if (a.shape.length === 2 && b.shape.length === 2 && (transposeA || transposeB || bias)) {
-    const args = [input(g, k, 'a'), input(g, k, 'b')];
-    if (bias) args.push(bias);
-    return g.op('Gemm', args, [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
-  }
+  if (a.shape.length === 2 && b.shape.length === 2 && (transposeA || transposeB || bias)) return gemm(g, input(g, k, 'a'), input(g, k, 'b'), a.shape, b.shape, bias, k);
   const swap = (name: string, rank: number) => {
     const perm = Array.from({ length: rank }, (_, i) => i);
     [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
@@ -81,6 +75,35 @@ function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const right = transposeB ? swap(input(g, k, 'b'), b.shape.length) : input(g, k, 'b');
   const product = g.op('MatMul', [left, right]);
   return bias ? g.op('Add', [product, bias]) : product;
+}
+
+/** The product of matrices a and b (shapes as stored) with the call's transpose flags and an optional bias. */
+function gemm(g: GraphBuilder, a: string, b: string, aShape: number[], bShape: number[], bias: string | null, k: KernelCall): string {
+  const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
+  const inParts = transposeA && !transposeB && !bias ? productInParts(g, a, b, aShape, bShape[1]) : null;
+  return inParts ?? g.op('Gemm', bias ? [a, b, bias] : [a, b], [int('transA', transposeA ? 1 : 0), int('transB', transposeB ? 1 : 0)]);
+}
+
+/** The fewest rows a part of productInParts has. */
+const PART_ROWS = 512;
+
+/**
+ * aᵀ b for a [rows, m] and b [rows, n] with many rows (a weight's gradient: a layer's inputs
+ * times its outputs' gradients, a row per pixel), as a batch of products of parts of the rows,
+ * summed. onnxruntime's GEMM (MLAS) splits one product's output between its threads and each
+ * thread packs, for itself, the whole of the operand whose columns it does not split: at Glow's
+ * first level (8,192 rows) aᵀ b took twice as long as a forward product of the same size. A batch
+ * goes a whole product to a thread. Glow's training step ran about 9% faster at K4 h128 and 2-5% at
+ * K8 h256 (docs/performance.md, "Weight gradients in parts"). Null where the rows do not make
+ * two parts of PART_ROWS or more.
+ */
+function productInParts(g: GraphBuilder, a: string, b: string, [rows, m]: number[], n: number): string | null {
+  let parts = Math.floor(rows / PART_ROWS);
+  while (parts >= 2 && rows % parts !== 0) parts--;
+  if (parts < 2) return null;
+  const aParts = g.op('Transpose', [g.op('Reshape', [a, g.int64s([parts, rows / parts, m])])], [ints('perm', [0, 2, 1])]);
+  const bParts = g.op('Reshape', [b, g.int64s([parts, rows / parts, n])]);
+  return g.op('ReduceSum', [g.op('MatMul', [aParts, bParts]), g.int64s([0])], [int('keepdims', 0)]);
 }
 
 const matMulShape: TracedKernel['shape'] = (k) => {
