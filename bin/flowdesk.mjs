@@ -3,9 +3,8 @@
 // compiled out/main/cli.js. In a checkout it runs that too when `npm run build` wrote it after the
 // last change to the sources it bundles: tsx compiles every module as it loads (a one-step
 // `flowdesk train` took 4.2-4.3 s through tsx against 2.5 s compiled, `flowdesk help` 2.1 s
-// against 0.85 s). Otherwise it
-// runs the TypeScript CLI through tsx, so it works right after `npm install` with no build step
-// and never runs a stale build.
+// against 0.85 s). Otherwise it runs the TypeScript CLI through tsx, so it works right after
+// `npm install` with no build step and never runs a stale build.
 // The first line gives node glibc malloc's settings for training steps, which a process reads only
 // as it starts (main/engine/onnx/malloc-settings.ts; test/unit/malloc-settings.test.ts keeps the two alike).
 import { existsSync, readdirSync, statSync } from 'node:fs';
