@@ -49,9 +49,10 @@ function activate(g: GraphBuilder, value: string, activation: unknown): string {
 
 /**
  * a times b with tfjs's transpose flags: Gemm for transposed matrices or with a bias (no copies;
- * a weight's gradient over many rows in parts, productInParts), MatMul otherwise, plain matrices included: onnxruntime fuses a MatMul and the Add of a bias
- * that alone reads it into a Gemm, which it does not do for a Gemm (tfjs adds the bias itself
- * when it records gradients, as for a coupling network's hidden layers).
+ * a weight's gradient over many rows in parts, productInParts), MatMul otherwise, plain matrices
+ * included: onnxruntime fuses a MatMul and the Add of a bias that alone reads it into a Gemm,
+ * which it does not do for a Gemm (tfjs adds the bias itself when it records gradients, as for a
+ * coupling network's hidden layers).
  */
 function matMul(g: GraphBuilder, k: KernelCall, bias: string | null): string {
   const { transposeA, transposeB } = k.attrs as { transposeA?: boolean; transposeB?: boolean };
@@ -93,8 +94,8 @@ const PART_ROWS = 512;
  * summed. onnxruntime's GEMM (MLAS) splits one product's output between its threads and each
  * thread packs, for itself, the whole of the operand whose columns it does not split: at Glow's
  * first level (8,192 rows) aᵀ b took twice as long as a forward product of the same size. A batch
- * goes a whole product to a thread. Glow's training step ran about 9% faster at K4 h128 and 2-5% at
- * K8 h256 (docs/performance.md, "Weight gradients in parts"). Null where the rows do not make
+ * goes a whole product to a thread. Glow's training step ran about 9% faster at K4 h128 and 2-5%
+ * at K8 h256 (docs/performance.md, "weight gradients in parts"). Null where the rows do not make
  * two parts of PART_ROWS or more.
  */
 function productInParts(g: GraphBuilder, a: string, b: string, [rows, m]: number[], n: number): string | null {
